@@ -1,0 +1,107 @@
+"""Where things live: every path is resolved from the project root, never from ``.``.
+
+Notebooks run by JupyterLab, papermill and nbval start in different working
+directories; all of them find the same files through these functions.
+
+Environment variables override the defaults:
+
+==========================  ===============================  =====================
+variable                    meaning                          default
+==========================  ===============================  =====================
+``INSIGHTS_HOME``           project root                     the checkout holding
+                                                             this package
+``INSIGHTS_DATA_DIR``       raw input tables                 ``<root>/data/raw``
+``INSIGHTS_PROCESSED_DIR``  derived tables                   ``<root>/data/processed``
+``INSIGHTS_REPORTS_DIR``    generated reports                ``<root>/reports``
+``INSIGHTS_CONFIG_DIR``     YAML configuration               ``<root>/config``
+==========================  ===============================  =====================
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from insights.errors import ConfigError
+
+_MARKERS = ("pyproject.toml", "notebooks")
+
+
+def _looks_like_root(path: Path) -> bool:
+    return all((path / m).exists() for m in _MARKERS)
+
+
+def project_root() -> Path:
+    """Return the project root.
+
+    Returns
+    -------
+    pathlib.Path
+        ``$INSIGHTS_HOME`` if set, else the checkout that holds this package
+        (editable install), else the nearest parent of the working directory that
+        holds ``pyproject.toml`` and ``notebooks/``.
+
+    Raises
+    ------
+    ConfigError
+        If no project root can be found.
+    """
+    env = os.environ.get("INSIGHTS_HOME")
+    if env:
+        return Path(env).expanduser().resolve()
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if _looks_like_root(parent):
+            return parent
+    cwd = Path.cwd().resolve()
+    for parent in (cwd, *cwd.parents):
+        if _looks_like_root(parent):
+            return parent
+    raise ConfigError(
+        "Cannot find the project root (a folder with pyproject.toml and notebooks/). "
+        "Set INSIGHTS_HOME to your checkout of insights."
+    )
+
+
+def _from_env(var: str, default: Path) -> Path:
+    value = os.environ.get(var)
+    return Path(value).expanduser().resolve() if value else default
+
+
+def raw_dir() -> Path:
+    """Folder of raw input tables (``$INSIGHTS_DATA_DIR`` or ``data/raw``)."""
+    return _from_env("INSIGHTS_DATA_DIR", project_root() / "data" / "raw")
+
+
+def processed_dir() -> Path:
+    """Folder of derived tables (``$INSIGHTS_PROCESSED_DIR`` or ``data/processed``)."""
+    return _from_env("INSIGHTS_PROCESSED_DIR", project_root() / "data" / "processed")
+
+
+def reports_dir() -> Path:
+    """Folder of generated reports (``$INSIGHTS_REPORTS_DIR`` or ``reports``)."""
+    return _from_env("INSIGHTS_REPORTS_DIR", project_root() / "reports")
+
+
+def config_dir() -> Path:
+    """Folder of YAML configuration (``$INSIGHTS_CONFIG_DIR`` or ``config``)."""
+    return _from_env("INSIGHTS_CONFIG_DIR", project_root() / "config")
+
+
+def notebooks_dir() -> Path:
+    """Folder of the parameterised notebooks."""
+    return project_root() / "notebooks"
+
+
+def resolve_data_dir(data_dir: str | os.PathLike | None) -> Path:
+    """Return ``data_dir`` as an absolute path, or the configured raw folder if ``None``.
+
+    A relative ``data_dir`` is taken relative to the project root, so the same
+    notebook parameter means the same folder whatever the working directory.
+    """
+    if data_dir is None or str(data_dir) == "":
+        return raw_dir()
+    path = Path(data_dir).expanduser()
+    if not path.is_absolute():
+        path = project_root() / path
+    return path.resolve()

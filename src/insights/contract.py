@@ -238,10 +238,10 @@ def pandera_schema(table: str, check_nulls: bool = True) -> pa.DataFrameSchema:
     for col in spec.columns:
         checks = []
         if col.min is not None:
-            checks.append(pa.Check.ge(col.min, name=f"below minimum {col.min:g}"))
+            checks.append(pa.Check.ge(col.min))
         if col.max is not None:
-            checks.append(pa.Check.le(col.max, name=f"above maximum {col.max:g}"))
+            checks.append(pa.Check.le(col.max))
         if col.allowed is not None:
-            checks.append(pa.Check.isin(list(col.allowed), name=f"not one of {', '.join(col.allowed)}"))
+            checks.append(pa.Check.isin(list(col.allowed)))
         columns[col.name] = pa.Column(nullable=col.nullable or not check_nulls, checks=checks, required=True)
     return pa.DataFrameSchema(columns, strict=False, coerce=False, name=table)

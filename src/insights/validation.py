@@ -61,20 +61,25 @@ def format_violations(violations: list[Violation]) -> str:
 
 # --- keys and examples ---------------------------------------------------------------
 
-def _row_labels(frame: pd.DataFrame, spec: contract.Table) -> pd.Series:
-    """A readable label per row: its key values, or its row number for event logs."""
+def _label(frame: pd.DataFrame, spec: contract.Table, i) -> str:
+    """A readable label for row ``i``: its key values, or its row number for event logs."""
     key = [k for k in spec.key if k in frame.columns]
     if not key:
-        return pd.Series([f"row {i + 1}" for i in range(len(frame))], index=frame.index)
-    parts = frame[key].astype("string").fillna("<empty>")
-    return parts.agg("|".join, axis=1) if len(key) > 1 else parts[key[0]]
+        return f"row {frame.index.get_loc(i) + 1}"
+    return "|".join("<empty>" if pd.isna(frame.at[i, k]) else str(frame.at[i, k]) for k in key)
 
 
-def _examples(labels: pd.Series, mask, values: pd.Series | None = None) -> tuple[str, ...]:
-    idx = labels.index[np.asarray(mask, dtype=bool)][:N_EXAMPLES]
-    if values is None:
-        return tuple(dict.fromkeys(str(labels[i]) for i in idx))
-    return tuple(f"{labels[i]} ({values[i]!r})" for i in idx)
+def _show(value) -> str:
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _examples(frame: pd.DataFrame, spec: contract.Table, mask, values: pd.Series | None = None
+              ) -> tuple[str, ...]:
+    """Labels of the first few rows where ``mask`` holds (with the offending value if given)."""
+    idx = frame.index[np.asarray(mask, dtype=bool)][: N_EXAMPLES * 4]
+    labels = list(dict.fromkeys(_label(frame, spec, i) for i in idx))[:N_EXAMPLES] if values is None else [
+        f"{_label(frame, spec, i)} ({_show(values[i])})" for i in idx[:N_EXAMPLES]]
+    return tuple(labels)
 
 
 # --- type coercion -----------------------------------------------------------------
@@ -140,7 +145,6 @@ def coerce_table(name: str, raw: pd.DataFrame) -> tuple[pd.DataFrame, list[Viola
     spec = contract.TABLES[name]
     out: list[Violation] = []
     typed = raw.copy()
-    labels = _row_labels(raw, spec)
     for col in spec.columns:
         if col.name not in raw.columns:
             out.append(Violation(name, col.name, "missing column", 1,
@@ -149,12 +153,12 @@ def coerce_table(name: str, raw: pd.DataFrame) -> tuple[pd.DataFrame, list[Viola
         values, bad, rule = coerce_column(raw[col.name], col.kind)
         typed[col.name] = values
         if bad.any():
-            out.append(Violation(name, col.name, rule, int(bad.sum()), _examples(labels, bad, raw[col.name])))
+            out.append(Violation(name, col.name, rule, int(bad.sum()), _examples(raw, spec, bad, raw[col.name])))
         if not col.nullable:
             missing = _blank(raw[col.name])
             if missing.any():
                 out.append(Violation(name, col.name, "missing value", int(missing.sum()),
-                                     _examples(labels, missing)))
+                                     _examples(raw, spec, missing)))
     return typed, out
 
 
@@ -173,14 +177,24 @@ def check_values(name: str, typed: pd.DataFrame) -> list[Violation]:
     else:
         return []
     cases = cases[cases["index"].notna() & cases["column"].notna()]
-    labels = _row_labels(typed, spec)
     out = []
     for (column, check), group in cases.groupby(["column", "check"], sort=True):
         rows = pd.Index(group["index"].astype("int64").unique())
         mask = typed.index.isin(rows)
-        out.append(Violation(name, str(column), str(check), int(mask.sum()),
-                             _examples(labels, mask, typed[column])))
+        out.append(Violation(name, str(column), _rule_name(spec.column(str(column)), str(check)), int(mask.sum()),
+                             _examples(typed, spec, mask, typed[column])))
     return out
+
+
+def _rule_name(col: contract.Column, check: str) -> str:
+    """A readable rule for a pandera check name."""
+    if check.startswith("greater_than_or_equal_to"):
+        return f"below minimum {col.min:g}"
+    if check.startswith("less_than_or_equal_to"):
+        return f"above maximum {col.max:g}"
+    if check.startswith("isin") and col.allowed:
+        return f"not one of {', '.join(col.allowed)}"
+    return check
 
 
 def check_keys(name: str, typed: pd.DataFrame) -> list[Violation]:
@@ -193,15 +207,13 @@ def check_keys(name: str, typed: pd.DataFrame) -> list[Violation]:
     dup = typed[key].duplicated(keep=False) & complete
     if not dup.any():
         return []
-    labels = _row_labels(typed, spec)
-    return [Violation(name, "+".join(key), "duplicate key", int(dup.sum()), _examples(labels, dup))]
+    return [Violation(name, "+".join(key), "duplicate key", int(dup.sum()), _examples(typed, spec, dup))]
 
 
 def check_order(name: str, typed: pd.DataFrame) -> list[Violation]:
     """Date pairs that must not be reversed (e.g. end_date before start_date)."""
     spec = contract.TABLES[name]
     out = []
-    labels = _row_labels(typed, spec)
     for earlier, later in spec.ordered:
         if earlier not in typed.columns or later not in typed.columns:
             continue
@@ -210,9 +222,10 @@ def check_order(name: str, typed: pd.DataFrame) -> list[Violation]:
             continue
         reversed_ = (b < a).fillna(False)
         if reversed_.any():
-            values = b.dt.strftime("%Y-%m-%d") + " < " + a.dt.strftime("%Y-%m-%d")
+            rows = typed.index[reversed_.to_numpy()][:N_EXAMPLES]
+            values = b[rows].dt.strftime("%Y-%m-%d") + " < " + a[rows].dt.strftime("%Y-%m-%d")
             out.append(Violation(name, later, f"{later} before {earlier}", int(reversed_.sum()),
-                                 _examples(labels, reversed_, values)))
+                                 _examples(typed, spec, reversed_, values)))
     return out
 
 
@@ -221,7 +234,6 @@ def check_foreign_keys(tables: dict[str, pd.DataFrame]) -> list[Violation]:
     out = []
     for name, frame in tables.items():
         spec = contract.TABLES[name]
-        labels = None
         for col, (ref_table, ref_col) in spec.foreign_keys.items():
             ref = tables.get(ref_table)
             if ref is None or ref_col not in ref.columns or col not in frame.columns:
@@ -229,9 +241,8 @@ def check_foreign_keys(tables: dict[str, pd.DataFrame]) -> list[Violation]:
             values = frame[col]
             unknown = values.notna() & ~values.isin(set(ref[ref_col].dropna()))
             if unknown.any():
-                labels = _row_labels(frame, spec) if labels is None else labels
                 out.append(Violation(name, col, f"unknown {ref_table}.{ref_col}", int(unknown.sum()),
-                                     _examples(labels, unknown, values)))
+                                     _examples(frame, spec, unknown, values)))
     return out
 
 

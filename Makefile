@@ -1,0 +1,44 @@
+# insights — run `make help` for the list of targets.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+QUARTER ?=
+FORCE  ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help venv report test test-fast lab demo-data validate clean-reports
+
+help: ## List the targets with what they do
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
+	  awk 'BEGIN {FS = ":.*## "} {printf "  \033[1m%-14s\033[0m %s\n", $$1, $$2}'
+	@echo "  variables: QUARTER=2026Q3 (report quarter), FORCE=1 (replace an existing report)"
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP) ## Create or refresh .venv from pyproject.toml (no-op when current)
+
+report: $(STAMP) ## Run the quarterly report into reports/<quarter>/ (demo data if data/raw is empty)
+	$(BIN)/insights report $(if $(QUARTER),--quarter $(QUARTER)) $(if $(FORCE),--force)
+
+test: $(STAMP) ## Run the whole test suite: pytest over tests/ and nbval over notebooks/
+	$(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-kernel-name python3
+
+test-fast: $(STAMP) ## Run the tests not marked slow (quick feedback while editing)
+	$(BIN)/python -m pytest tests -m "not slow"
+
+lab: $(STAMP) ## Start JupyterLab in the project environment
+	$(BIN)/jupyter lab --notebook-dir=notebooks
+
+demo-data: $(STAMP) ## Write demo data into data/raw (refuses if it holds data)
+	$(BIN)/insights demo-data
+
+validate: $(STAMP) ## Check data/raw against the data contract
+	$(BIN)/insights validate
+
+clean-reports: ## Delete generated reports (data is left alone)
+	rm -rf reports/*/ reports/.*.tmp-* reports/.*.backup-*

@@ -1,0 +1,99 @@
+"""Command-line interface: ``insights demo-data | validate | report``.
+
+Errors a user can cause print a plain message (no traceback) and exit non-zero.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from insights.errors import InsightsError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Customer-success analytics: demo data, data validation and the quarterly report.")
+
+
+def _user_errors(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except InsightsError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(exc.exit_code) from None
+    return wrapper
+
+
+@app.command("demo-data")
+@_user_errors
+def demo_data(
+    accounts: int = typer.Option(2000, "--accounts", "-n", help="Number of accounts."),
+    seed: int = typer.Option(7, "--seed", "-s", help="Random seed; the same seed gives the same bytes."),
+    out: Path = typer.Option(None, "--out", "-o", help="Output folder (default: data/raw). Must hold no data."),
+    end: str = typer.Option("2026-09-30", "--end", help="Last day of the history (a quarter end)."),
+    years: int = typer.Option(3, "--years", help="Years of history."),
+):
+    """Write a seeded demo dataset (all raw tables + ground_truth.json)."""
+    import time
+
+    from insights import paths
+    from insights.demo import DemoSpec, write_demo
+
+    target = paths.resolve_data_dir(out)
+    start = time.perf_counter()
+    truth = write_demo(target, DemoSpec(n_accounts=accounts, seed=seed, end=end, years=years))
+    typer.echo(f"Wrote demo data for {accounts} accounts (seed {seed}) to {target} "
+               f"in {time.perf_counter() - start:.1f} s; true top driver: {truth['ranking']['overall'][0]}.")
+
+
+@app.command()
+@_user_errors
+def validate(
+    data_dir: Optional[Path] = typer.Argument(None, help="Raw data folder (default: data/raw)."),
+):
+    """Check raw tables against the data contract; print every violation (exit 2 if any)."""
+    from insights import paths
+    from insights.loading import validate_dir
+    from insights.validation import format_violations
+
+    folder = paths.resolve_data_dir(data_dir)
+    violations = validate_dir(folder)
+    if violations:
+        typer.echo(f"{folder}: {len(violations)} contract violation(s)\n{format_violations(violations)}", err=True)
+        raise typer.Exit(2)
+    typer.echo(f"{folder}: all tables meet the data contract.")
+
+
+@app.command()
+@_user_errors
+def report(
+    quarter: Optional[str] = typer.Option(None, "--quarter", "-q", help="Quarter like 2026Q3 (default: latest "
+                                                                        "complete quarter in the data)."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Raw data folder (default: data/raw; demo data "
+                                                             "is generated there if it is empty)."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing report of this quarter."),
+):
+    """Run every report notebook into reports/<quarter>/ (executed notebooks, HTML, manifest)."""
+    from insights.report import run_report
+
+    outcome = run_report(quarter=quarter, data_dir=data, force=force)
+    typer.echo(outcome.summary())
+    if not outcome.ok:
+        failed = [r for r in outcome.results if r.status != "ok"]
+        typer.echo(f"error: {len(failed)} notebook(s) failed: " + ", ".join(
+            f"{r.file} (cell {r.failed_cell})" for r in failed), err=True)
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    """Entry point of the ``insights`` command."""
+    app(prog_name="insights")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,299 @@
+"""The quarterly report runner: every notebook, executed with papermill, into reports/<quarter>/.
+
+The list of notebooks is data (``config/report.yaml``). A run is atomic: it is
+built in a hidden temporary folder and moved into place only when finished; an
+existing report is replaced only with ``force`` (the old one is kept until the
+new one is complete). A failing notebook does not stop the others.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import yaml
+
+from insights import __version__, paths
+from insights.dataset import ensure_data, is_demo, resolve_quarter
+from insights.errors import ConfigError, ParameterError, ReportExistsError
+from insights.loading import load_tables
+
+KERNEL = "python3"
+MANIFEST = "manifest.json"
+DEMO_BANNER = ('<div style="background:#b91c1c;color:white;font:bold 16px sans-serif;padding:8px 16px;'
+               'text-align:center">DEMO DATA &mdash; generated, not a real customer base</div>')
+
+
+@dataclass(frozen=True)
+class NotebookSpec:
+    """One notebook of the report."""
+
+    file: str
+    title: str
+    summary: str = ""
+    parameters: dict = field(default_factory=dict)
+
+    @property
+    def stem(self) -> str:
+        return Path(self.file).stem
+
+
+@dataclass
+class NotebookResult:
+    """What happened when one notebook ran."""
+
+    file: str
+    title: str
+    status: str  # "ok" or "failed"
+    duration_s: float
+    error: str | None = None
+    failed_cell: int | None = None
+
+
+def load_report_spec(path: Path | None = None) -> list[NotebookSpec]:
+    """Read and validate ``config/report.yaml``.
+
+    Raises
+    ------
+    ConfigError
+        If the file is missing, malformed, or names a notebook that does not exist.
+    """
+    path = path or paths.config_dir() / "report.yaml"
+    if not path.exists():
+        raise ConfigError(f"{path} is missing: it lists the notebooks of the report.")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {exc}") from None
+    items = data.get("notebooks") if isinstance(data, dict) else None
+    if not isinstance(items, list) or not items:
+        raise ConfigError(f"{path} must have a non-empty list `notebooks`.")
+    specs, problems = [], []
+    for i, item in enumerate(items, 1):
+        if not isinstance(item, dict) or not isinstance(item.get("file"), str) or not isinstance(
+                item.get("title"), str):
+            problems.append(f"entry {i} needs `file` and `title` strings")
+            continue
+        unknown = set(item) - {"file", "title", "summary", "parameters"}
+        if unknown:
+            problems.append(f"entry {i} ({item['file']}) has unknown keys {sorted(unknown)}")
+        if not (paths.notebooks_dir() / item["file"]).exists():
+            problems.append(f"entry {i}: notebooks/{item['file']} does not exist")
+        params = item.get("parameters") or {}
+        if not isinstance(params, dict) or {"quarter", "data_dir"} & set(params):
+            problems.append(f"entry {i}: `parameters` must be a mapping without quarter/data_dir")
+        specs.append(NotebookSpec(item["file"], item["title"], item.get("summary", ""), dict(params)))
+    if problems:
+        raise ConfigError(f"{path}: " + "; ".join(problems))
+    return specs
+
+
+def input_hashes(data_dir: Path) -> dict[str, str]:
+    """SHA-256 of every file under the data folder, by relative path (sorted)."""
+    out = {}
+    for f in sorted(p for p in data_dir.rglob("*") if p.is_file() and not p.name.startswith(".")):
+        digest = hashlib.sha256()
+        with f.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+        out[f.relative_to(data_dir).as_posix()] = digest.hexdigest()
+    return out
+
+
+def _fingerprint(quarter: str, hashes: dict, specs: list[NotebookSpec]) -> str:
+    digest = hashlib.sha256()
+    digest.update(json.dumps({"quarter": quarter, "inputs": hashes, "version": __version__,
+                              "notebooks": [asdict(s) for s in specs]}, sort_keys=True).encode())
+    for spec in specs:
+        digest.update((paths.notebooks_dir() / spec.file).read_bytes())
+    return digest.hexdigest()
+
+
+def run_notebook(spec: NotebookSpec, out_path: Path, parameters: dict) -> NotebookResult:
+    """Execute one notebook with papermill (kernel python3, from the project root)."""
+    import papermill as pm
+
+    start = time.perf_counter()
+    try:
+        pm.execute_notebook(str(paths.notebooks_dir() / spec.file), str(out_path), parameters=parameters,
+                            kernel_name=KERNEL, cwd=str(paths.project_root()), progress_bar=True,
+                            request_save_on_cell_execute=False)
+    except pm.PapermillExecutionError as exc:
+        return NotebookResult(spec.file, spec.title, "failed", round(time.perf_counter() - start, 2),
+                              f"{exc.ename}: {exc.evalue}"[:2000], exc.cell_index)
+    except Exception as exc:  # noqa: BLE001 - kernel death etc.: recorded, the run goes on
+        return NotebookResult(spec.file, spec.title, "failed", round(time.perf_counter() - start, 2),
+                              f"{type(exc).__name__}: {exc}"[:2000])
+    return NotebookResult(spec.file, spec.title, "ok", round(time.perf_counter() - start, 2))
+
+
+def export_html(ipynb: Path, out: Path, demo: bool) -> None:
+    """Write the executed notebook as an HTML page without code cells."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    body, _ = exporter.from_notebook_node(nbformat.read(str(ipynb), as_version=4))
+    if demo:
+        body = body.replace("<body", "<body data-demo='true'", 1)
+        cut = body.index(">", body.index("<body")) + 1
+        body = body[:cut] + DEMO_BANNER + body[cut:]
+    out.write_text(body, encoding="utf-8")
+
+
+def write_index(folder: Path, quarter: str, results: list[NotebookResult], specs: list[NotebookSpec],
+                demo: bool, row_counts: dict[str, int]) -> None:
+    """The report's front page: sections with status, links and the data summary."""
+    esc = html.escape
+    rows = []
+    for spec, res in zip(specs, results):
+        link = f'<a href="{esc(spec.stem)}.html">{esc(spec.title)}</a>'
+        status = "ok" if res.status == "ok" else (
+            f"<b style='color:#b91c1c'>FAILED</b> at cell {res.failed_cell}: {esc(res.error or '')}")
+        rows.append(f"<tr><td>{link}</td><td>{esc(spec.summary)}</td><td>{status}</td>"
+                    f"<td>{res.duration_s:.1f} s</td></tr>")
+    counts = "".join(f"<tr><td>{esc(k)}</td><td style='text-align:right'>{v:,}</td></tr>"
+                     for k, v in row_counts.items())
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Customer-success report {esc(quarter)}</title>
+<style>body{{font-family:system-ui,sans-serif;margin:0;color:#111}} main{{max-width:960px;margin:24px auto;padding:0 16px}}
+table{{border-collapse:collapse;width:100%;margin:12px 0}} td,th{{border-bottom:1px solid #ddd;padding:6px 8px;text-align:left}}
+th{{background:#f3f4f6}}</style></head>
+<body{" data-demo='true'" if demo else ""}>{DEMO_BANNER if demo else ""}<main>
+<h1>Customer-success report &mdash; {esc(quarter)}</h1>
+<h2>Sections</h2>
+<table id="sections"><tr><th>section</th><th>what it holds</th><th>status</th><th>time</th></tr>{''.join(rows)}</table>
+<h2>Data</h2>
+<table id="data-summary"><tr><th>table</th><th>rows</th></tr>{counts}</table>
+<p>Built by insights {esc(__version__)}; parameters and input hashes in <a href="{MANIFEST}">{MANIFEST}</a>.</p>
+</main></body></html>
+"""
+    (folder / "index.html").write_text(page, encoding="utf-8")
+
+
+@dataclass
+class ReportOutcome:
+    """Where the report went and how each notebook ended."""
+
+    folder: Path
+    quarter: str
+    results: list[NotebookResult]
+    skipped: bool = False  # True when an identical report already existed
+
+    @property
+    def ok(self) -> bool:
+        return all(r.status == "ok" for r in self.results)
+
+    def summary(self) -> str:
+        if self.skipped:
+            return f"Report {self.quarter} is up to date (same inputs and notebooks): {self.folder}"
+        lines = [f"Report {self.quarter} written to {self.folder}"]
+        for r in self.results:
+            where = f" (cell {r.failed_cell})" if r.failed_cell is not None else ""
+            lines.append(f"  {r.status.upper():6} {r.file} {r.duration_s:.1f} s" +
+                         (f"{where}: {r.error.splitlines()[0] if r.error else ''}" if r.status != "ok" else ""))
+        return "\n".join(lines)
+
+
+def run_report(quarter: str | None = None, data_dir: str | os.PathLike | None = None, force: bool = False,
+               specs: list[NotebookSpec] | None = None) -> ReportOutcome:
+    """Run every notebook of the report for one quarter.
+
+    Parameters
+    ----------
+    quarter : str, optional
+        Like ``"2026Q3"``; default the latest complete quarter in the data.
+    data_dir : path, optional
+        Raw data folder; default ``data/raw`` (demo data is generated there if empty).
+    force : bool
+        Replace an existing report of the quarter built from other inputs.
+    specs : list of NotebookSpec, optional
+        Notebooks to run; default ``config/report.yaml``.
+
+    Returns
+    -------
+    ReportOutcome
+
+    Raises
+    ------
+    ParameterError, ContractError, ConfigError
+        Before any notebook runs, if parameters, data or configuration are invalid.
+    ReportExistsError
+        If ``reports/<quarter>/`` exists, differs, and ``force`` is False.
+    """
+    specs = specs if specs is not None else load_report_spec()
+    folder = ensure_data(data_dir)
+    tables = load_tables(folder)
+    q = str(resolve_quarter(quarter, tables))
+    demo = is_demo(folder)
+    hashes = input_hashes(folder)
+    fingerprint = _fingerprint(q, hashes, specs)
+    root = paths.reports_dir()
+    final = root / q
+    if final.exists() and not force:
+        manifest = final / MANIFEST
+        old = json.loads(manifest.read_text()) if manifest.exists() else {}
+        if old.get("fingerprint") == fingerprint and old.get("status") == "ok":
+            return ReportOutcome(final, q, [NotebookResult(**r) for r in old.get("notebooks", [])], skipped=True)
+        raise ReportExistsError(f"{final} already exists and was built from other inputs or notebooks; "
+                                "pass --force (make report FORCE=1) to replace it. The old report is kept "
+                                "until the new one is complete.")
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = root / f".{q}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    started = datetime.now(timezone.utc)
+    results: list[NotebookResult] = []
+    try:
+        for i, spec in enumerate(specs, 1):
+            print(f"[{i}/{len(specs)}] {spec.file} ({spec.title})", file=sys.stderr, flush=True)
+            params = {**spec.parameters, "quarter": q, "data_dir": str(folder)}
+            out_nb = tmp / spec.file
+            result = run_notebook(spec, out_nb, params)
+            if out_nb.exists():
+                export_html(out_nb, tmp / f"{spec.stem}.html", demo)
+            results.append(result)
+        counts = {name: len(frame) for name, frame in tables.frames.items()}
+        write_index(tmp, q, results, specs, demo, counts)
+        manifest = {
+            "quarter": q, "parameters": {"quarter": q, "data_dir": str(folder), "force": force},
+            "package_version": __version__, "python": sys.version.split()[0], "demo_data": demo,
+            "inputs": hashes, "row_counts": counts, "seeds": _seeds(folder) if demo else {},
+            "fingerprint": fingerprint, "started_at": started.isoformat(timespec="seconds"),
+            "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "notebooks": [asdict(r) for r in results],
+            "status": "ok" if all(r.status == "ok" for r in results) else "failed",
+        }
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
+        _move_into_place(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return ReportOutcome(final, q, results)
+
+
+def _seeds(folder: Path) -> dict:
+    truth = json.loads((folder / "ground_truth.json").read_text())
+    return {"demo_data_seed": truth["generator"]["seed"], "demo_accounts": truth["generator"]["accounts"]}
+
+
+def _move_into_place(tmp: Path, final: Path) -> None:
+    """Swap the finished report in; an old one is kept as a backup until the swap succeeded."""
+    backup = final.parent / f".{final.name}.backup-{os.getpid()}"
+    if final.exists():
+        os.replace(final, backup)
+    try:
+        os.replace(tmp, final)
+    except BaseException:
+        if backup.exists() and not final.exists():
+            os.replace(backup, final)
+        raise
+    shutil.rmtree(backup, ignore_errors=True)

@@ -28,7 +28,6 @@ def pytest_configure(config):
         os.environ[key] = str(value)
     os.environ.pop("INSIGHTS_HOME", None)
     os.environ.pop("INSIGHTS_CONFIG_DIR", None)
-    os.environ.setdefault("MPLBACKEND", "Agg")
 
     from insights.demo import DemoSpec, write_demo
 

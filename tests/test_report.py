@@ -1,0 +1,121 @@
+"""The report runner end to end: outputs, manifest, atomic replace, refusal and failure handling."""
+
+import json
+import os
+import subprocess
+import sys
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from insights import paths
+from insights.errors import ConfigError, ReportExistsError
+from insights.report import NotebookSpec, load_report_spec, run_report
+
+
+def _leftovers(root):
+    return [p.name for p in root.iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.slow
+def test_quarterly_report_end_to_end(demo_dir):
+    outcome = run_report(data_dir=demo_dir)
+    assert outcome.ok and outcome.quarter == "2026Q3" and not outcome.skipped
+    folder = outcome.folder
+    assert folder == paths.reports_dir() / "2026Q3"
+    for spec in load_report_spec():
+        assert (folder / spec.file).exists() and (folder / f"{spec.stem}.html").exists()
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["status"] == "ok" and manifest["demo_data"] is True
+    assert manifest["parameters"]["quarter"] == "2026Q3"
+    assert manifest["row_counts"]["accounts"] == 300
+    assert manifest["seeds"] == {"demo_data_seed": 11, "demo_accounts": 300}
+    assert "contracts.csv" in manifest["inputs"] and len(manifest["inputs"]["contracts.csv"]) == 64
+    assert all(nb["duration_s"] > 0 for nb in manifest["notebooks"])
+    page = (folder / "01_data_quality.html").read_text()
+    assert "DEMO DATA" in page
+    assert "ensure_data(" not in page, "HTML pages must not show code"
+    assert "<img" in page  # figures are embedded
+    index = (folder / "index.html").read_text()
+    assert 'href="01_data_quality.html"' in index and "DEMO DATA" in index and "FAILED" not in index
+    executed = nbformat.read(str(folder / "01_data_quality.ipynb"), as_version=4)
+    injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert injected and "2026Q3" in injected[0].source and str(demo_dir) in injected[0].source
+
+    # the same inputs again: nothing to do
+    again = run_report(data_dir=demo_dir)
+    assert again.skipped and again.folder == folder
+
+    # other inputs: refused without force, the old report untouched
+    manifest["fingerprint"] = "something else"
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ReportExistsError, match="--force"):
+        run_report(data_dir=demo_dir)
+    assert json.loads((folder / "manifest.json").read_text())["fingerprint"] == "something else"
+
+    # with force: replaced, and no temporary or backup folder left behind
+    replaced = run_report(data_dir=demo_dir, force=True)
+    assert replaced.ok and json.loads((folder / "manifest.json").read_text())["fingerprint"] != "something else"
+    assert _leftovers(paths.reports_dir()) == []
+
+
+def _tiny_notebook(path, body):
+    nb = new_notebook(cells=[new_code_cell('quarter = "2026Q3"\ndata_dir = None'), new_code_cell(body)])
+    nb.cells[0].metadata["tags"] = ["parameters"]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, str(path))
+
+
+@pytest.fixture
+def tiny_project(tmp_path, monkeypatch):
+    """A project root with two tiny notebooks, one of which fails in its second code cell."""
+    (tmp_path / "notebooks").mkdir()
+    _tiny_notebook(tmp_path / "notebooks" / "ok.ipynb", "print('fine', quarter)")
+    _tiny_notebook(tmp_path / "notebooks" / "broken.ipynb", "raise RuntimeError('segment table is empty')")
+    monkeypatch.setenv("INSIGHTS_HOME", str(tmp_path))
+    monkeypatch.setenv("INSIGHTS_REPORTS_DIR", str(tmp_path / "reports"))
+    return tmp_path
+
+
+@pytest.mark.slow
+def test_a_failing_notebook_does_not_stop_the_others(tiny_project, demo_dir):
+    specs = [NotebookSpec("broken.ipynb", "Broken"), NotebookSpec("ok.ipynb", "Fine")]
+    outcome = run_report(data_dir=demo_dir, specs=specs)
+    assert not outcome.ok
+    broken, fine = outcome.results
+    assert broken.status == "failed" and "segment table is empty" in broken.error and broken.failed_cell == 2
+    assert fine.status == "ok"
+    folder = outcome.folder
+    assert (folder / "broken.ipynb").exists() and (folder / "broken.html").exists()
+    index = (folder / "index.html").read_text()
+    assert "FAILED" in index and "segment table is empty" in index
+    assert json.loads((folder / "manifest.json").read_text())["status"] == "failed"
+    assert "broken.ipynb (cell 2)" in outcome.summary() or "FAILED broken.ipynb" in outcome.summary()
+
+
+@pytest.mark.slow
+def test_cli_exits_non_zero_and_names_the_failed_notebook(tiny_project, demo_dir):
+    (tiny_project / "config").mkdir()
+    (tiny_project / "config" / "report.yaml").write_text(
+        "notebooks:\n  - file: ok.ipynb\n    title: Fine\n  - file: broken.ipynb\n    title: Broken\n")
+    res = subprocess.run([sys.executable, "-m", "insights", "report", "--data", str(demo_dir)],
+                         capture_output=True, text=True, env=os.environ.copy(), timeout=600)
+    assert res.returncode == 1
+    assert "broken.ipynb (cell 2)" in res.stderr and "Traceback" not in res.stderr.split("error:")[-1]
+
+
+def test_report_spec_is_validated(tiny_project):
+    cfg = tiny_project / "config"
+    cfg.mkdir()
+    (cfg / "report.yaml").write_text("notebooks:\n  - file: missing.ipynb\n    title: Gone\n")
+    with pytest.raises(ConfigError, match="missing.ipynb does not exist"):
+        load_report_spec()
+    (cfg / "report.yaml").write_text("notebooks: []\n")
+    with pytest.raises(ConfigError, match="non-empty"):
+        load_report_spec()
+
+
+def test_repository_report_spec_is_valid():
+    specs = load_report_spec()
+    assert specs[0].file == "01_data_quality.ipynb"

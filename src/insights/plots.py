@@ -73,8 +73,9 @@ def renewal_outcomes(outcomes: pd.DataFrame):
     ax2 = ax.twinx()
     ax2.plot(range(len(outcomes)), outcomes["logo_churn_rate"], color="black", marker="o", label="logo churn rate")
     ax2.set_ylim(0, max(0.3, float(outcomes["logo_churn_rate"].max() or 0) * 1.2))
-    ax2.set_ylabel("logo churn rate")
+    ax2.set_ylabel("logo churn rate (settled quarters)")
     ax2.grid(False)
+    ax.legend(loc="upper left", bbox_to_anchor=(0, -0.25), ncol=3, frameon=False)
     ax.set_title("Renewal outcomes by quarter of term end")
     fig.tight_layout()
     return fig

@@ -21,7 +21,7 @@ def row_counts(tables: Tables) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Columns table, rows, accounts (distinct account_id), key, first, last.
+        Indexed by table, columns rows, accounts (distinct account_id), key, first, last.
     """
     out = []
     for name, frame in tables.frames.items():
@@ -31,7 +31,7 @@ def row_counts(tables: Tables) -> pd.DataFrame:
                     "accounts": frame["account_id"].nunique() if "account_id" in frame else None,
                     "key": "+".join(contract.TABLES[name].key) or "(none)",
                     "first": dates.min(), "last": dates.max()})
-    return pd.DataFrame(out)
+    return pd.DataFrame(out).set_index("table")
 
 
 def monthly_coverage(tables: Tables) -> pd.DataFrame:
@@ -88,12 +88,10 @@ def consistency_warnings(tables: Tables, grace_days: int) -> pd.DataFrame:
     covered_rows = set(joined.loc[covered, "index"])
     checks["usage months outside every contract term"] = u.loc[~u["index"].isin(covered_rows), "account_id"]
     checks["contract terms with zero ARR"] = contracts.loc[contracts["arr"] == 0, "account_id"]
-    churned = outcomes[outcomes["outcome"] == churn.CHURNED]
-    late = churned.merge(usage, on="account_id")
-    late = late[late["month"] > late["churn_date"] + pd.offsets.MonthEnd(1)]
-    later_terms = set(outcomes.loc[outcomes["outcome"] != churn.CHURNED, "account_id"])
-    checks["usage after a churn (account not back under contract)"] = late.loc[
-        ~late["account_id"].isin(later_terms), "account_id"]
+    churned = outcomes.loc[outcomes["outcome"] == churn.CHURNED, ["account_id", "churn_date"]]
+    late = churned.merge(u, on="account_id")
+    late = late[(late["month"] > late["churn_date"]) & ~late["index"].isin(covered_rows)]
+    checks["usage after a churn (account not back under contract)"] = late.drop_duplicates("index")["account_id"]
     unknown = tables.cs_activities.loc[~tables.cs_activities["type"].isin(contract.KNOWN_ACTIVITY_TYPES), "type"]
     checks["cs_activities of a type the analysis does not use"] = unknown
     rows = [{"check": name, "count": int(len(values)),
@@ -102,7 +100,15 @@ def consistency_warnings(tables: Tables, grace_days: int) -> pd.DataFrame:
 
 
 def renewal_outcomes_by_quarter(tables: Tables, grace_days: int) -> pd.DataFrame:
-    """Contract terms ending per quarter by outcome (renewed / churned / open), with ARR."""
+    """Contract terms ending per quarter by outcome (renewed / churned / open).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by quarter (``"2026Q3"``), columns renewed, churned, open, settled
+        (no open terms left) and logo_churn_rate (churned / (renewed + churned), only
+        for settled quarters).
+    """
     out = churn.contract_outcomes(tables.contracts, grace_days, tables.as_of)
     out = out[out["end_date"] <= tables.as_of + pd.offsets.QuarterEnd(0)]
     out["quarter"] = out["end_date"].dt.to_period("Q").astype(str)
@@ -113,7 +119,10 @@ def renewal_outcomes_by_quarter(tables: Tables, grace_days: int) -> pd.DataFrame
             counts[col] = 0
     counts = counts[[churn.RENEWED, churn.CHURNED, churn.OPEN]]
     decided = counts[churn.RENEWED] + counts[churn.CHURNED]
-    counts["logo_churn_rate"] = (counts[churn.CHURNED] / decided).where(decided > 0)
+    # A quarter with open terms is not settled: renewals show up at once (a successor exists)
+    # while churns only once the grace period has passed, so its rate would be biased low.
+    counts["settled"] = counts[churn.OPEN] == 0
+    counts["logo_churn_rate"] = (counts[churn.CHURNED] / decided).where((decided > 0) & counts["settled"])
     counts.columns.name = None
     return counts
 

@@ -1,0 +1,83 @@
+"""Data-quality profile: counts, coverage, missingness, consistency checks, settled churn rates."""
+
+import pandas as pd
+import pytest
+
+from insights import quality
+from insights.loading import Tables, load_tables
+
+
+@pytest.fixture(scope="module")
+def tables(demo_dir):
+    return load_tables(demo_dir)
+
+
+def _with(tables, **frames):
+    return Tables(tables.data_dir, {**tables.frames, **frames}, tables.as_of)
+
+
+def test_row_counts_match_the_tables(tables):
+    counts = quality.row_counts(tables)
+    for name, frame in tables.frames.items():
+        assert counts.loc[name, "rows"] == len(frame)
+    assert counts.loc["accounts", "key"] == "account_id"
+    assert counts.loc["usage_monthly", "key"] == "account_id+month"
+
+
+def test_monthly_coverage_counts_rows_per_month(tables):
+    cov = quality.monthly_coverage(tables)
+    assert list(cov.index) == sorted(cov.index) and len(cov) == 36
+    usage = tables.usage_monthly
+    assert cov.loc["2026-09", "usage_monthly"] == (usage["month"] == "2026-09-01").sum()
+    assert cov["support_tickets"].sum() == len(tables.support_tickets)
+
+
+def test_missingness_reports_shares(tables):
+    m = quality.missingness(tables).set_index(["table", "column"])
+    csat = tables.support_tickets["csat"]
+    assert m.loc[("support_tickets", "csat"), "missing"] == csat.isna().sum()
+    assert m.loc[("support_tickets", "csat"), "share"] == pytest.approx(csat.isna().mean())
+    assert bool(m.loc[("support_tickets", "csat"), "allowed"]) and not m.loc[("accounts", "industry"), "allowed"]
+
+
+def test_clean_demo_data_raises_no_consistency_warning(tables):
+    warnings = quality.consistency_warnings(tables, grace_days=30).set_index("check")
+    assert (warnings["count"] == 0).all(), warnings
+
+
+def test_consistency_checks_find_injected_problems(tables):
+    victim = tables.usage_monthly["account_id"].iloc[0]
+    contracts = tables.contracts[tables.contracts["account_id"] != victim]
+    activities = pd.concat([tables.cs_activities, tables.cs_activities.iloc[[0]].assign(type="webinar")])
+    broken = _with(tables, contracts=contracts, cs_activities=activities)
+    w = quality.consistency_warnings(broken, grace_days=30).set_index("check")
+    assert w.loc["accounts without any contract", "count"] == 1
+    assert w.loc["accounts without any contract", "examples"] == victim
+    n_usage = (tables.usage_monthly["account_id"] == victim).sum()
+    assert w.loc["usage months outside every contract term", "count"] == n_usage
+    assert w.loc["cs_activities of a type the analysis does not use", "count"] == 1
+
+
+def test_usage_after_churn_is_flagged(tables):
+    out = quality.renewal_outcomes_by_quarter(tables, 30)
+    from insights import churn
+    outcomes = churn.contract_outcomes(tables.contracts, 30, tables.as_of)
+    gone = outcomes[outcomes["outcome"] == "churned"].iloc[0]
+    late = pd.DataFrame({"account_id": [gone["account_id"]], "month": [gone["end_date"] + pd.offsets.MonthBegin(3)],
+                         "active_users": [1], "activated_seats": [1], "events": [5], "distinct_features": [1]})
+    for col in ("active_users", "activated_seats", "events", "distinct_features"):
+        late[col] = late[col].astype("Int64")
+    broken = _with(tables, usage_monthly=pd.concat([tables.usage_monthly, late], ignore_index=True))
+    w = quality.consistency_warnings(broken, 30).set_index("check")
+    assert w.loc["usage after a churn (account not back under contract)", "count"] >= 1
+    assert out.shape[0] > 0
+
+
+def test_churn_rate_only_for_settled_quarters(tables):
+    out = quality.renewal_outcomes_by_quarter(tables, 30)
+    last = out.index[-1]
+    assert last == "2026Q3" and out.loc[last, "open"] > 0
+    assert not out.loc[last, "settled"] and pd.isna(out.loc[last, "logo_churn_rate"])
+    settled = out[out["settled"]]
+    expected = settled["churned"] / (settled["renewed"] + settled["churned"])
+    pd.testing.assert_series_equal(settled["logo_churn_rate"], expected, check_names=False)

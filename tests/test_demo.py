@@ -35,7 +35,7 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path, monkeypatch):
     a, b, c = (_digest(tmp_path / x) for x in "abc")
     assert a == b
     assert a.keys() == c.keys() and a["contracts.csv"] != c["contracts.csv"]
-    assert "ground_truth.json" in a and "pilots/value_review_2026h1.csv" in a
+    assert "ground_truth.json" in a and "pilots/value_review_2026q1.csv" in a
 
 
 def test_refuses_to_write_over_data(tmp_path):
@@ -44,11 +44,19 @@ def test_refuses_to_write_over_data(tmp_path):
         write_demo(tmp_path, DemoSpec(n_accounts=60, seed=2))
 
 
-@pytest.mark.parametrize("kwargs", [{"n_accounts": 10}, {"end": "2026-08-31"}, {"years": 1},
-                                    {"end": "2025-09-30"}])
+@pytest.mark.parametrize("kwargs", [{"n_accounts": 10}, {"end": "2026-08-31"}, {"years": 1}])
 def test_bad_spec_is_refused(kwargs):
     with pytest.raises(ParameterError):
         DemoSpec(**kwargs)
+
+
+def test_calendar_comes_from_parameters():
+    tables, truth = generate(DemoSpec(n_accounts=150, seed=2, end="2025-12-31", years=2))
+    assert pd.to_datetime(tables["usage_monthly"]["month"]).max() == pd.Timestamp("2025-12-01")
+    assert truth["pilot"]["renewal_window"] == ["2025-04-01", "2025-09-30"]
+    assert truth["pilot"]["assigned_at"] == "2025-01-13"
+    assert tables["pilot_assignments"]["pilot_id"].unique().tolist() == ["value_review_2025q2"]
+    assert len(tables["pilot_assignments"]) > 20
 
 
 def test_history_respects_the_calendar(default_demo):

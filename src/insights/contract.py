@@ -1,7 +1,11 @@
 """The data contract: every raw table, its key, columns, types and rules, as data.
 
-This module only *describes* the contract (see ``docs``/DESIGN); ``insights.validation``
-checks a set of tables against it and ``insights.loading`` reads files through it.
+This module only *describes* the contract; ``insights.validation`` checks a set of
+tables against it and ``insights.loading`` reads files through it.
+
+Dates and timestamps are ISO 8601 (``2026-09-30``, ``2026-09-30T14:05:00``; a time zone,
+if given, is converted to UTC). Months in ``usage_monthly`` may be written ``2026-09`` or as
+any day of the month. Empty cells are missing values.
 """
 
 from __future__ import annotations

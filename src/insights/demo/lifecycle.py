@@ -15,8 +15,7 @@ import numpy as np
 import pandas as pd
 
 from insights.demo.spec import (
-    DRIVERS, FIRST_RENEWAL_EFFECT, NON_BEHAVIOURAL_CHURN, PILOT_ASSIGNED_AT, PILOT_EFFECT, PILOT_ID,
-    PILOT_RENEWAL_WINDOW, PILOT_SHARE_ENROLLED, SEGMENT_EFFECTS, SEGMENT_INTERCEPT, SEGMENTS, DemoSpec,
+    DRIVERS, FIRST_RENEWAL_EFFECT, NON_BEHAVIOURAL_CHURN, PILOT_EFFECT, PILOT_SHARE_ENROLLED, SEGMENT_EFFECTS, SEGMENT_INTERCEPT, SEGMENTS, DemoSpec,
 )
 
 #: Outcomes are drawn for renewals up to this many days after the history ends, so that
@@ -97,7 +96,7 @@ def run_terms(spec: DemoSpec, accounts: pd.DataFrame, x: np.ndarray, draws: _Dra
     created = pd.DatetimeIndex(accounts["created_at"])
     start, term_no = _first_term_start(spec, created)
     horizon = spec.window_end + pd.Timedelta(days=LOOKAHEAD_DAYS)
-    win_lo, win_hi = (pd.Timestamp(d) for d in PILOT_RENEWAL_WINDOW)
+    win_lo, win_hi = spec.pilot_window
     seats = accounts["seats0"].to_numpy().astype(float)
     arr = accounts["arr0"].to_numpy().astype(float)
     plan = accounts["plan0"].to_numpy()
@@ -156,7 +155,7 @@ def assign_pilot(spec: DemoSpec, accounts: pd.DataFrame, terms: pd.DataFrame,
     the pilot window. A share of them is enrolled; within each segment (stratum) the
     enrolled accounts are shuffled and split into equal arms (blocked randomisation).
     """
-    assigned = pd.Timestamp(PILOT_ASSIGNED_AT)
+    assigned = spec.pilot_assigned_at
     eligible = terms[terms["in_pilot_window"] & (terms["start_date"] <= assigned)]["account"].unique()
     eligible = np.sort(eligible)
     enrolled = eligible[rng.random(len(eligible)) < PILOT_SHARE_ENROLLED]
@@ -170,7 +169,7 @@ def assign_pilot(spec: DemoSpec, accounts: pd.DataFrame, terms: pd.DataFrame,
             arms[-1] = "control"
         out.append(pd.DataFrame({"account": members, "arm": arms, "stratum": seg}))
     frame = pd.concat(out, ignore_index=True).sort_values("account").reset_index(drop=True)
-    frame.insert(0, "pilot_id", PILOT_ID)
+    frame.insert(0, "pilot_id", spec.pilot_id)
     frame["assigned_at"] = assigned
     frame["seed"] = seed
     return frame

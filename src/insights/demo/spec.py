@@ -67,11 +67,11 @@ PERSONA_SHARE = {"SMB": (0.20, 0.25, 0.20, 0.35), "Mid-Market": (0.27, 0.25, 0.2
 N_FEATURES = 24
 
 #: The completed pilot embedded in the demo data.
-PILOT_ID = "value_review_2026h1"
+#: The pilot's renewal window is the two quarters before the last quarter of the history;
+#: accounts are assigned this many days before the window opens.
+PILOT_LEAD_DAYS = 78
 PILOT_DESCRIPTION = ("Value-review playbook: a CSM-led review of realised value 60-90 days before "
-                     "renewal, for accounts renewing in 2026H1.")
-PILOT_ASSIGNED_AT = "2025-10-15"
-PILOT_RENEWAL_WINDOW = ("2026-01-01", "2026-06-30")
+                     "renewal, for accounts renewing inside the pilot window.")
 PILOT_SHARE_ENROLLED = 0.7
 #: True log-odds effect of the playbook on churn, by segment (negative = fewer churns).
 PILOT_EFFECT = {"SMB": -0.25, "Mid-Market": -0.80, "Enterprise": 0.0}
@@ -106,11 +106,22 @@ class DemoSpec:
         end = pd.Timestamp(self.end)
         if end != (end + pd.offsets.QuarterEnd(0)):
             raise ParameterError(f"end must be a quarter end such as 2026-09-30, got {self.end}.")
-        pilot_end = pd.Timestamp(PILOT_RENEWAL_WINDOW[1])
-        if end <= pilot_end or pd.Timestamp(PILOT_ASSIGNED_AT) < self.window_start:
-            raise ParameterError(
-                f"the embedded pilot runs {PILOT_ASSIGNED_AT} to {PILOT_RENEWAL_WINDOW[1]}: choose an end "
-                f"after {pilot_end.date()} and a history that starts before {PILOT_ASSIGNED_AT}.")
+
+    @property
+    def pilot_window(self) -> tuple[pd.Timestamp, pd.Timestamp]:
+        """First and last day of the renewals the pilot covers (two quarters, ending a quarter before the end)."""
+        last = (self.window_end - pd.offsets.QuarterEnd(1)).normalize()
+        first = (last - pd.offsets.QuarterBegin(2, startingMonth=1)).normalize()
+        return first, last
+
+    @property
+    def pilot_assigned_at(self) -> pd.Timestamp:
+        return self.pilot_window[0] - pd.Timedelta(days=PILOT_LEAD_DAYS)
+
+    @property
+    def pilot_id(self) -> str:
+        first = self.pilot_window[0]
+        return f"value_review_{first.year}q{(first.month - 1) // 3 + 1}"
 
     @property
     def window_end(self) -> pd.Timestamp:

@@ -7,8 +7,8 @@ import pandas as pd
 
 from insights.demo import lifecycle
 from insights.demo.spec import (
-    DRIVER_CORRELATION, DRIVERS, FIRST_RENEWAL_EFFECT, NON_BEHAVIOURAL_CHURN, PERSONAS, PILOT_ASSIGNED_AT,
-    PILOT_DESCRIPTION, PILOT_EFFECT, PILOT_ID, PILOT_RENEWAL_WINDOW, SEGMENT_ARR_BOUNDS, SEGMENT_EFFECTS,
+    DRIVER_CORRELATION, DRIVERS, FIRST_RENEWAL_EFFECT, NON_BEHAVIOURAL_CHURN, PERSONAS, PILOT_DESCRIPTION,
+    PILOT_EFFECT, SEGMENT_ARR_BOUNDS, SEGMENT_EFFECTS,
     SEGMENT_INTERCEPT, SEGMENTS, DemoSpec,
 )
 
@@ -24,7 +24,7 @@ def overall_effects(renewals: pd.DataFrame) -> dict[str, float]:
     return {d: float(sum(share.get(s, 0.0) * SEGMENT_EFFECTS[s][d] for s in SEGMENTS)) for d in DRIVERS}
 
 
-def pilot_truth(pilot: pd.DataFrame, terms: pd.DataFrame, accounts: pd.DataFrame) -> dict:
+def pilot_truth(spec: DemoSpec, pilot: pd.DataFrame, terms: pd.DataFrame, accounts: pd.DataFrame) -> dict:
     """True effect of the pilot: log-odds by segment and the expected churn-rate difference."""
     at = terms[terms["in_pilot_window"] & terms["decided"]].drop_duplicates("account").set_index("account")
     enrolled = at.loc[pilot["account"].to_numpy()]
@@ -45,8 +45,9 @@ def pilot_truth(pilot: pd.DataFrame, terms: pd.DataFrame, accounts: pd.DataFrame
             "expected_churn_difference": round(float(diff[mask].mean()), 6) if mask.any() else None,
         }
     return {
-        "pilot_id": PILOT_ID, "description": PILOT_DESCRIPTION, "assigned_at": PILOT_ASSIGNED_AT,
-        "renewal_window": list(PILOT_RENEWAL_WINDOW), "outcome": "churn at the renewal inside the window",
+        "pilot_id": spec.pilot_id, "description": PILOT_DESCRIPTION,
+        "assigned_at": str(spec.pilot_assigned_at.date()),
+        "renewal_window": [str(d.date()) for d in spec.pilot_window], "outcome": "churn at the renewal inside the window",
         "arms": ["control", "treatment"], "strata": "segment",
         "expected_churn_difference": round(float(diff.mean()), 6),
         "note": "difference = treatment minus control in churn probability, averaged over enrolled accounts "
@@ -102,7 +103,7 @@ def build_truth(spec: DemoSpec, accounts: pd.DataFrame, terms: pd.DataFrame, pil
                      "counts": accounts["persona"].value_counts().reindex(list(PERSONAS)).fillna(0).astype(int).to_dict()},
         "churn_rate_by_year": {str(y): {"rate": round(float(r["mean"]), 6), "renewals": int(r["size"])}
                                for y, r in by_year.iterrows()},
-        "pilot": pilot_truth(pilot, terms, accounts),
+        "pilot": pilot_truth(spec, pilot, terms, accounts),
         "accounts": {"columns": ["account_id", "segment", "persona"],
                      "data": accounts[["account_id", "segment", "persona"]].to_numpy().tolist()},
         "renewals": {"columns": list(renewals.columns), "data": renewals.to_numpy().tolist()},

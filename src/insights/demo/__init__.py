@@ -76,7 +76,7 @@ def generate(spec: DemoSpec | None = None) -> tuple[dict[str, pd.DataFrame], dic
 
     users = _numbered(make_users(spec, accounts, cov, trait, rng["users"]), "user_id", "U",
                       ["account", "invited_at"])
-    usage = make_usage(spec, cov, x, users, rng["usage"])
+    usage = make_usage(spec, accounts, cov, x, users, rng["usage"])
     tickets = _numbered(make_tickets(spec, cov, x, rng["tickets"]), "ticket_id", "T", ["account", "created_at"])
     surveys = _numbered(make_surveys(spec, cov, x, rng["surveys"]), "response_id", "R", ["account", "responded_at"])
     activities = _numbered(make_activities(spec, accounts, cov, x, terms, rng["activities"]), "activity_id", "X",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from insights.demo.spec import DRIVERS, N_FEATURES, DemoSpec
+from insights.demo.spec import DRIVERS, N_FEATURES, PERSONA_ENGAGEMENT, DemoSpec
 
 SAT, SWITCH, DEPTH, BREADTH, VALUE = (DRIVERS.index(d) for d in
                                       ("satisfaction", "switching_cost", "depth", "breadth", "perceived_value"))
@@ -58,6 +58,11 @@ def _random_day(rng, month_starts: pd.DatetimeIndex, m: np.ndarray) -> pd.Dateti
     return month_starts[m] + pd.to_timedelta(np.floor(rng.random(len(m)) * dim).astype(int), unit="D")
 
 
+def engagement(accounts: pd.DataFrame) -> np.ndarray:
+    """Persona engagement shift of each account (log-odds of a seat being active)."""
+    return accounts["persona"].map(PERSONA_ENGAGEMENT).to_numpy(dtype=float)
+
+
 def make_users(spec: DemoSpec, accounts: pd.DataFrame, cov: dict, trait: np.ndarray, rng) -> pd.DataFrame:
     """Users invited over each account's tenure; admins more common where switching cost is high."""
     max_seats = np.maximum(cov["seats"].max(axis=1), accounts["seats0"].to_numpy())
@@ -68,7 +73,7 @@ def make_users(spec: DemoSpec, accounts: pd.DataFrame, cov: dict, trait: np.ndar
     lag_days = np.where(rank == 0, 0, np.where(rng.random(len(acc)) < 0.7,
                                                rng.exponential(90, len(acc)), rng.exponential(420, len(acc))))
     invited = pd.DatetimeIndex(created + pd.to_timedelta(np.round(lag_days), unit="D").to_numpy())
-    act_p = _sigmoid(1.3 + 0.6 * trait[acc, DEPTH])
+    act_p = _sigmoid(1.3 + 0.6 * trait[acc, DEPTH] + 0.5 * engagement(accounts)[acc])
     activated = invited + pd.to_timedelta(rng.geometric(0.15, len(acc)), unit="D")
     never = rng.random(len(acc)) > act_p
     end = cov["end"][acc]
@@ -81,7 +86,8 @@ def make_users(spec: DemoSpec, accounts: pd.DataFrame, cov: dict, trait: np.ndar
     return users.reset_index(drop=True)
 
 
-def make_usage(spec: DemoSpec, cov: dict, x: np.ndarray, users: pd.DataFrame, rng) -> pd.DataFrame:
+def make_usage(spec: DemoSpec, accounts: pd.DataFrame, cov: dict, x: np.ndarray, users: pd.DataFrame,
+               rng) -> pd.DataFrame:
     """Monthly usage of every account-month under contract."""
     n, months = cov["active"].shape
     act = users.dropna(subset=["activated_at"])
@@ -93,7 +99,7 @@ def make_usage(spec: DemoSpec, cov: dict, x: np.ndarray, users: pd.DataFrame, rn
     a, m = np.nonzero(cov["active"])
     seats_am = activated[a, m]
     xd, xb = x[a, m, DEPTH], x[a, m, BREADTH]
-    active_users = rng.binomial(seats_am, _sigmoid(0.4 + 0.8 * xd))
+    active_users = rng.binomial(seats_am, _sigmoid(0.4 + 0.8 * xd + engagement(accounts)[a]))
     month_starts = spec.month_starts()
     season = USAGE_SEASON[np.asarray(month_starts.month) - 1][m]
     events = rng.poisson(active_users * np.exp(3.2 + 0.45 * xd) * season)

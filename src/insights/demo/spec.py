@@ -55,11 +55,14 @@ DRIFT_RHO = 0.92
 
 #: Behavioural personas: mean shift of (depth, breadth) before standardisation.
 PERSONAS = {
-    "power_users": (0.9, 0.9),
-    "focused_specialists": (0.8, -0.8),
-    "broad_explorers": (-0.7, 0.8),
-    "light_adopters": (-0.9, -0.9),
+    "power_users": (2.0, 2.0),
+    "focused_specialists": (2.0, -2.0),
+    "broad_explorers": (-2.0, 2.0),
+    "light_adopters": (-2.0, -2.0),
 }
+#: Persona shift of engagement (log-odds of a seat being active in a month), a third usage axis.
+PERSONA_ENGAGEMENT = {"power_users": 0.9, "focused_specialists": 0.3, "broad_explorers": -0.3,
+                      "light_adopters": -0.9}
 PERSONA_SHARE = {"SMB": (0.20, 0.25, 0.20, 0.35), "Mid-Market": (0.27, 0.25, 0.25, 0.23),
                  "Enterprise": (0.33, 0.27, 0.25, 0.15)}
 

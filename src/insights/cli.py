@@ -5,28 +5,25 @@ Errors a user can cause print a plain message (no traceback) and exit non-zero.
 
 from __future__ import annotations
 
-import functools
 import sys
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from insights.errors import InsightsError
+from insights.cli_common import user_errors as _user_errors
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Customer-success analytics: demo data, data validation and the quarterly report.")
 
 
-def _user_errors(fn):
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except InsightsError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(exc.exit_code) from None
-    return wrapper
+def _register_subcommands() -> None:
+    from insights.cli_pilot import pilot_app
+
+    app.add_typer(pilot_app, name="pilot")
+
+
+_register_subcommands()
 
 
 @app.command("demo-data")

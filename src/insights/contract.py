@@ -10,9 +10,26 @@ any day of the month. Empty cells are missing values.
 
 from __future__ import annotations
 
+import contextlib
+import warnings
 from dataclasses import dataclass, field
 
-import pandera.pandas as pa
+
+@contextlib.contextmanager
+def quiet_pyspark():
+    """Silence pyspark's pandas-3 warning, raised when pandera imports pyspark.pandas.
+
+    pandera loads its pyspark integration (on import and on first validation) whenever
+    the optional Spark extra is installed; nothing of it is used on the pandas path.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas",
+                                category=FutureWarning)
+        yield
+
+
+with quiet_pyspark():
+    import pandera.pandas as pa
 
 # Column kinds understood by the loader.
 STR, INT, FLOAT, DATE, DATETIME, MONTH = "str", "int", "float", "date", "datetime", "month"

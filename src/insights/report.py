@@ -40,6 +40,7 @@ class NotebookSpec:
     title: str
     summary: str = ""
     parameters: dict = field(default_factory=dict)
+    requires: str | None = None  # "pilot": skipped when the data holds no pilot
 
     @property
     def stem(self) -> str:
@@ -52,7 +53,7 @@ class NotebookResult:
 
     file: str
     title: str
-    status: str  # "ok" or "failed"
+    status: str  # "ok", "failed" or "skipped"
     duration_s: float
     error: str | None = None
     failed_cell: int | None = None
@@ -82,7 +83,7 @@ def load_report_spec(path: Path | None = None) -> list[NotebookSpec]:
                 item.get("title"), str):
             problems.append(f"entry {i} needs `file` and `title` strings")
             continue
-        unknown = set(item) - {"file", "title", "summary", "parameters"}
+        unknown = set(item) - {"file", "title", "summary", "parameters", "requires"}
         if unknown:
             problems.append(f"entry {i} ({item['file']}) has unknown keys {sorted(unknown)}")
         if not (paths.notebooks_dir() / item["file"]).exists():
@@ -90,7 +91,10 @@ def load_report_spec(path: Path | None = None) -> list[NotebookSpec]:
         params = item.get("parameters") or {}
         if not isinstance(params, dict) or {"quarter", "data_dir"} & set(params):
             problems.append(f"entry {i}: `parameters` must be a mapping without quarter/data_dir")
-        specs.append(NotebookSpec(item["file"], item["title"], item.get("summary", ""), dict(params)))
+        if item.get("requires") not in (None, "pilot"):
+            problems.append(f"entry {i}: `requires` may only be 'pilot'")
+        specs.append(NotebookSpec(item["file"], item["title"], item.get("summary", ""), dict(params),
+                                  item.get("requires")))
     if problems:
         raise ConfigError(f"{path}: " + "; ".join(problems))
     return specs
@@ -155,9 +159,10 @@ def write_index(folder: Path, quarter: str, results: list[NotebookResult], specs
     esc = html.escape
     rows = []
     for spec, res in zip(specs, results):
-        link = f'<a href="{esc(spec.stem)}.html">{esc(spec.title)}</a>'
-        status = "ok" if res.status == "ok" else (
-            f"<b style='color:#b91c1c'>FAILED</b> at cell {res.failed_cell}: {esc(res.error or '')}")
+        link = (f'<a href="{esc(spec.stem)}.html">{esc(spec.title)}</a>' if res.status != "skipped"
+                else esc(spec.title))
+        status = {"ok": "ok", "skipped": f"skipped: {esc(res.error or '')}"}.get(
+            res.status, f"<b style='color:#b91c1c'>FAILED</b> at cell {res.failed_cell}: {esc(res.error or '')}")
         rows.append(f"<tr><td>{link}</td><td>{esc(spec.summary)}</td><td>{status}</td>"
                     f"<td>{res.duration_s:.1f} s</td></tr>")
     counts = "".join(f"<tr><td>{esc(k)}</td><td style='text-align:right'>{v:,}</td></tr>"
@@ -190,7 +195,7 @@ class ReportOutcome:
 
     @property
     def ok(self) -> bool:
-        return all(r.status == "ok" for r in self.results)
+        return all(r.status != "failed" for r in self.results)
 
     def summary(self) -> str:
         if self.skipped:
@@ -255,6 +260,9 @@ def run_report(quarter: str | None = None, data_dir: str | os.PathLike | None = 
     try:
         for i, spec in enumerate(specs, 1):
             print(f"[{i}/{len(specs)}] {spec.file} ({spec.title})", file=sys.stderr, flush=True)
+            if spec.requires == "pilot" and tables.pilot_assignments.empty:
+                results.append(NotebookResult(spec.file, spec.title, "skipped", 0.0, "no pilot in the data"))
+                continue
             params = {**spec.parameters, "quarter": q, "data_dir": str(folder)}
             out_nb = tmp / spec.file
             result = run_notebook(spec, out_nb, params)
@@ -270,7 +278,7 @@ def run_report(quarter: str | None = None, data_dir: str | os.PathLike | None = 
             "fingerprint": fingerprint, "started_at": started.isoformat(timespec="seconds"),
             "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "notebooks": [asdict(r) for r in results],
-            "status": "ok" if all(r.status == "ok" for r in results) else "failed",
+            "status": "failed" if any(r.status == "failed" for r in results) else "ok",
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
         _move_into_place(tmp, final)

@@ -114,11 +114,32 @@ def _write_csv(frame: pd.DataFrame, path: Path) -> None:
     out.to_csv(path, index=False, float_format="%.2f", lineterminator="\n")
 
 
-def write_demo(out_dir: str | os.PathLike, spec: DemoSpec | None = None) -> dict:
+def _pilot_plan(spec: DemoSpec, record: pd.DataFrame) -> str:
+    """The stored plan of the demo pilot, as ``insights pilot assign`` would write it."""
+    from insights.demo.spec import PILOT_DESCRIPTION
+    from insights.pilots.assignment import PilotPlan, plan_document
+
+    first, last = spec.pilot_window
+    plan = PilotPlan(pilot_id=spec.pilot_id, description=PILOT_DESCRIPTION,
+                     assigned_at=str(spec.pilot_assigned_at.date()), window=(str(first.date()), str(last.date())),
+                     seed=int(record["seed"].iloc[0]), stratify_by="segment", max_abs_smd=0.0)
+    return plan_document(plan, attempts=1, balance=pd.DataFrame())
+
+
+def write_demo(out_dir: str | os.PathLike, spec: DemoSpec | None = None, events: bool = False) -> dict:
     """Write a demo dataset into ``out_dir`` (which must hold no raw tables yet).
 
     Files are written to a temporary folder first and moved into place at the end,
     so an interrupted run leaves nothing half-written.
+
+    Parameters
+    ----------
+    out_dir : path
+    spec : DemoSpec, optional
+    events : bool
+        Also write the raw product-usage events as ``usage_events.parquet``
+        (``insights.demo.events``; they aggregate back to ``usage_monthly`` exactly). The other
+        files are the same with or without it.
 
     Returns
     -------
@@ -146,9 +167,14 @@ def write_demo(out_dir: str | os.PathLike, spec: DemoSpec | None = None) -> dict
                 (tmp / "pilots").mkdir()
                 for pilot_id, part in frame.groupby("pilot_id", sort=True):
                     _write_csv(part, tmp / "pilots" / f"{pilot_id}.csv")
+                    (tmp / "pilots" / f"{pilot_id}.json").write_text(_pilot_plan(spec, part))
             else:
                 _write_csv(frame, tmp / f"{name}.csv")
         (tmp / GROUND_TRUTH_FILE).write_text(json.dumps(truth, indent=1, sort_keys=True) + "\n")
+        if events:
+            from insights.demo.events import EVENTS_FILE, write_events
+
+            write_events(spec, tables, tmp / EVENTS_FILE)
         for item in sorted(tmp.iterdir()):
             os.replace(item, out / item.name)
     finally:

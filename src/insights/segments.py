@@ -1,0 +1,104 @@
+"""Rule-based segments from ``config/segments.yaml`` (contract-value tiers).
+
+A tier is read from the ARR of the account's contract term running at a date, so a
+segment is always taken as of a date and never from the future.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from insights import paths
+from insights.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Tier:
+    name: str
+    min: float
+    max: float  # np.inf for the open top tier
+
+
+def load_value_tiers(path: Path | None = None) -> list[Tier]:
+    """Read and validate the contract-value tiers.
+
+    Raises
+    ------
+    ConfigError
+        If the file or section is missing, a bound is not a number, or tiers overlap,
+        leave a gap, do not start at 0 or do not end open.
+    """
+    path = path or paths.config_dir() / "segments.yaml"
+    if not path.exists():
+        raise ConfigError(f"{path} is missing: it defines the contract-value tiers.")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {exc}") from None
+    section = data.get("contract_value") if isinstance(data, dict) else None
+    raw = section.get("tiers") if isinstance(section, dict) else None
+    if not isinstance(raw, list) or not raw:
+        raise ConfigError(f"{path}: `contract_value.tiers` must be a non-empty list of name/min/max.")
+    tiers = []
+    for i, item in enumerate(raw, 1):
+        try:
+            lo = float(item["min"])
+            hi = np.inf if item.get("max") is None else float(item["max"])
+            tiers.append(Tier(str(item["name"]), lo, hi))
+        except (KeyError, TypeError, ValueError):
+            raise ConfigError(f"{path}: tier {i} needs a name and numeric min/max (max may be null).") from None
+    tiers.sort(key=lambda t: t.min)
+    problems = []
+    if tiers[0].min != 0:
+        problems.append(f"the lowest tier must start at 0, not {tiers[0].min:g}")
+    for a, b in zip(tiers, tiers[1:]):
+        if b.min < a.max:
+            problems.append(f"tiers {a.name} and {b.name} overlap ({a.name} ends at {a.max:g}, {b.name} starts at "
+                            f"{b.min:g})")
+        elif b.min > a.max:
+            problems.append(f"gap between {a.name} (ends {a.max:g}) and {b.name} (starts {b.min:g})")
+    if any(t.max <= t.min for t in tiers):
+        problems.append("every tier needs max > min")
+    if tiers[-1].max != np.inf:
+        problems.append(f"the top tier ({tiers[-1].name}) must have max: null")
+    if len({t.name for t in tiers}) != len(tiers):
+        problems.append("tier names must be unique")
+    if problems:
+        raise ConfigError(f"{path}: " + "; ".join(problems) + ".")
+    return tiers
+
+
+def current_terms(contracts: pd.DataFrame, as_of) -> pd.DataFrame:
+    """The contract term running on ``as_of`` for each account under contract then (latest start wins)."""
+    as_of = pd.Timestamp(as_of)
+    running = contracts[(contracts["start_date"] <= as_of) & (contracts["end_date"] >= as_of)]
+    return running.sort_values(["account_id", "start_date"]).groupby("account_id", as_index=False).tail(1)
+
+
+def value_tier(arr, tiers: list[Tier] | None = None) -> pd.Series:
+    """Contract-value tier of each ARR amount."""
+    tiers = tiers or load_value_tiers()
+    arr = pd.Series(arr, dtype="float64")
+    out = pd.Series(pd.NA, index=arr.index, dtype="str")
+    for t in tiers:
+        out[(arr >= t.min) & (arr < t.max)] = t.name
+    return out
+
+
+def value_segments(contracts: pd.DataFrame, as_of, tiers: list[Tier] | None = None) -> pd.DataFrame:
+    """Accounts under contract on ``as_of`` with their current ARR and contract-value tier.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns account_id, contract_id, arr, seats, end_date, segment.
+    """
+    terms = current_terms(contracts, as_of)
+    out = terms[["account_id", "contract_id", "arr", "seats", "end_date"]].reset_index(drop=True)
+    out["segment"] = value_tier(out["arr"], tiers).to_numpy()
+    return out

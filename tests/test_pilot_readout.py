@@ -1,0 +1,138 @@
+"""Pilot readout on the demo pilot (known true effect), recounts, errors, the decision rule and the CLI."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from insights import churn
+from insights.demo import DemoSpec, write_demo
+from insights.errors import ParameterError
+from insights.loading import Tables, load_tables
+from insights.pilots import readout as ro
+from insights.pilots.assignment import PilotPlan
+from insights.pilots.bayes import BayesResult
+from insights.pilots.intervals import Interval, TestResult
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("default") / "raw"
+    truth = write_demo(folder, DemoSpec())
+    return load_tables(folder), truth
+
+
+def test_interval_covers_the_true_effect(demo):
+    tables, truth = demo
+    pid = truth["pilot"]["pilot_id"]
+    r = ro.readout(tables, pid, grace_days=30)
+    true_renewal_difference = -truth["pilot"]["expected_churn_difference"]
+    assert r.difference.low <= true_renewal_difference <= r.difference.high
+    assert "Newcombe" in r.difference.method and "Wilson" in r.per_arm["method"].iloc[0]
+    assert r.srm.p_value > 0.05
+    assert r.decision in ("ship", "extend", "stop") and r.reason
+    # the stratified estimate and per-segment effects are there, one row per segment
+    assert set(r.stratified.per_stratum["stratum"]) == set(truth["pilot"]["by_segment"])
+    assert r.adjusted.variance_reduction >= 0
+
+
+def test_per_arm_counts_match_a_recount_from_raw_tables(demo):
+    tables, truth = demo
+    pid = truth["pilot"]["pilot_id"]
+    r = ro.readout(tables, pid, grace_days=30)
+    rec = tables.pilot_assignments[tables.pilot_assignments["pilot_id"] == pid]
+    out = churn.contract_outcomes(tables.contracts, 30, tables.as_of)
+    lo, hi = truth["pilot"]["renewal_window"]
+    out = out[(out["end_date"] >= lo) & (out["end_date"] <= hi) & out["account_id"].isin(rec["account_id"])]
+    out = out.merge(rec[["account_id", "arm"]], on="account_id")
+    for arm in ("control", "treatment"):
+        part = out[(out["arm"] == arm) & (out["outcome"] != "open")]
+        assert r.per_arm.loc[arm, "accounts"] == len(part)
+        assert r.per_arm.loc[arm, "renewed"] == (part["outcome"] == "renewed").sum()
+
+
+def test_sequential_looks_are_well_formed(demo):
+    tables, truth = demo
+    r = ro.readout(tables, truth["pilot"]["pilot_id"], grace_days=30)
+    looks = r.looks
+    assert len(looks) == r.plan.looks == 3
+    assert looks["information"].is_monotonic_increasing and looks["information"].iloc[-1] == 1.0
+    assert looks["z_boundary"].is_monotonic_decreasing
+    assert looks["resolved"].iloc[-1] == r.per_arm["accounts"].sum()
+
+
+def test_unknown_pilot_lists_the_known_ones(demo):
+    tables, truth = demo
+    with pytest.raises(ParameterError, match=truth["pilot"]["pilot_id"]):
+        ro.readout(tables, "no_such_pilot", grace_days=30)
+
+
+def test_a_pilot_with_one_arm_is_refused(demo):
+    tables, truth = demo
+    pilots = tables.pilot_assignments.assign(arm="treatment")
+    one_arm = Tables(tables.data_dir, {**tables.frames, "pilot_assignments": pilots}, tables.as_of)
+    with pytest.raises(ParameterError, match="two arms"):
+        ro.readout(one_arm, truth["pilot"]["pilot_id"], grace_days=30)
+
+
+def test_outcomes_for_unassigned_accounts_are_refused(demo):
+    tables, truth = demo
+    extra = pd.DataFrame({"account_id": ["A-NOT-IN-PILOT"], "score": [1.0]})
+    with pytest.raises(ParameterError, match="not assigned"):
+        ro.readout(tables, truth["pilot"]["pilot_id"], grace_days=30, outcomes=extra)
+
+
+def _iv(est, lo, hi):
+    return Interval(est, lo, hi, 0.95, "test interval")
+
+
+PLAN = PilotPlan("p1", "x", "2025-01-01", ("2025-01-01", "2025-12-31"), min_worthwhile=0.02)
+OK_SRM = TestResult(0.0, 0.8, "srm")
+NO_GUARD = {"breached": False}
+BAYES = BayesResult(0.5, 0.01, 0.01, (1, 1), (1, 1), "beta")
+
+
+@pytest.mark.parametrize("diff,srm,guard,expected", [
+    (_iv(0.06, 0.01, 0.11), OK_SRM, NO_GUARD, "ship"),
+    (_iv(-0.06, -0.11, -0.01), OK_SRM, NO_GUARD, "stop"),
+    (_iv(0.00, -0.03, 0.015), OK_SRM, NO_GUARD, "stop"),         # even the best case is not worth having
+    (_iv(0.03, -0.01, 0.07), OK_SRM, NO_GUARD, "extend"),
+    (_iv(0.06, 0.01, 0.11), TestResult(9.0, 1e-5, "srm"), NO_GUARD, "stop"),
+])
+def test_decision_rule(diff, srm, guard, expected):
+    decision, reason = ro.decide(diff, srm, guard, BAYES, PLAN, pd.DataFrame())
+    assert decision == expected and len(reason) > 20
+
+
+def test_guardrail_breach_stops():
+    guard = {"breached": True, "metric": "tickets", "treatment": 3.0, "control": 1.0,
+             "test": TestResult(4.0, 0.001, "Welch")}
+    decision, reason = ro.decide(_iv(0.06, 0.01, 0.11), OK_SRM, guard, BAYES, PLAN, pd.DataFrame())
+    assert decision == "stop" and "Guardrail" in reason
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "insights", *map(str, args)], capture_output=True, text=True,
+                          env=os.environ.copy(), timeout=600)
+
+
+@pytest.mark.slow
+def test_cli_design_assign_readout(demo_copy):
+    res = _cli("pilot", "design", "--mde", "0.1", "--data", demo_copy)
+    assert res.returncode == 0, res.stderr
+    assert "Implied duration" in res.stdout and "power.prop.test" in res.stdout
+    args = ["pilot", "assign", "qbr_cadence", "--window-end", "2026-12-31", "--description", "QBR cadence",
+            "--start", "2026-07-01", "--data", demo_copy, "--max-smd", "0.3"]
+    res = _cli(*args)
+    assert res.returncode == 0, res.stderr
+    assert (demo_copy / "pilots" / "qbr_cadence.csv").exists()
+    again = _cli(*args)
+    assert again.returncode == 2 and "never re-drawn" in again.stderr and "Traceback" not in again.stderr
+    res = _cli("pilot", "readout", "value_review_2026q1", "--data", demo_copy)
+    assert res.returncode == 0, res.stderr
+    assert "DECISION:" in res.stdout and "Newcombe" in res.stdout
+    res = _cli("pilot", "readout", "nope", "--data", demo_copy)
+    assert res.returncode == 2 and "unknown pilot" in res.stderr

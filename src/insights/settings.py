@@ -12,6 +12,7 @@ from insights.errors import ConfigError
 
 DEFAULTS = {
     "churn": {"grace_days": 30},
+    "product": {"features_available": 24},
     "demo": {"accounts": 2000, "seed": 7, "end": "2026-09-30", "years": 3},
 }
 
@@ -25,11 +26,14 @@ class Settings:
     grace_days : int
         Days after a contract term ends within which a successor term still counts
         as a renewal (not a churn).
+    features_available : int
+        Number of product features a customer can use (breadth = share of them used).
     demo_accounts, demo_seed, demo_end, demo_years
         Defaults of the demo-data generator.
     """
 
     grace_days: int
+    features_available: int
     demo_accounts: int
     demo_seed: int
     demo_end: str
@@ -55,10 +59,12 @@ def load_settings(path: Path | None = None) -> Settings:
             raise ConfigError(f"{path} must hold a mapping of sections (churn, demo).")
     churn = {**DEFAULTS["churn"], **(data.get("churn") or {})}
     demo = {**DEFAULTS["demo"], **(data.get("demo") or {})}
+    product = {**DEFAULTS["product"], **(data.get("product") or {})}
     try:
         grace = int(churn["grace_days"])
         settings = Settings(
             grace_days=grace,
+            features_available=int(product["features_available"]),
             demo_accounts=int(demo["accounts"]),
             demo_seed=int(demo["seed"]),
             demo_end=str(demo["end"]),
@@ -68,4 +74,6 @@ def load_settings(path: Path | None = None) -> Settings:
         raise ConfigError(f"{path}: a setting has the wrong type ({exc}).") from None
     if grace < 0:
         raise ConfigError(f"{path}: churn.grace_days must be >= 0, got {grace}.")
+    if settings.features_available < 1:
+        raise ConfigError(f"{path}: product.features_available must be >= 1.")
     return settings

@@ -80,7 +80,7 @@ def make_users(spec: DemoSpec, accounts: pd.DataFrame, cov: dict, trait: np.ndar
     limit = np.where(pd.isna(end), spec.window_end.to_datetime64(), end.to_numpy())
     keep = invited.to_numpy() <= limit
     activated = activated.where(~never & (activated.to_numpy() <= limit))
-    n_admin = 1 + rng.poisson(np.exp(-0.6 + 0.6 * trait[:, SWITCH]) * n_users ** 0.3)
+    n_admin = 1 + rng.poisson(np.exp(-0.6 + 0.8 * trait[:, SWITCH]) * n_users ** 0.3)
     role = np.where(rank < n_admin[acc], "admin", np.where(rng.random(len(acc)) < 0.8, "member", "viewer"))
     users = pd.DataFrame({"account": acc, "invited_at": invited, "activated_at": activated, "role": role})[keep]
     return users.reset_index(drop=True)
@@ -136,10 +136,10 @@ def make_surveys(spec: DemoSpec, cov: dict, x: np.ndarray, rng) -> pd.DataFrame:
     a, w = np.nonzero(active)
     m = waves[w]
     seats = np.maximum(cov["seats"][a, m], 1)
-    k = np.minimum(rng.poisson(0.8 + 0.25 * np.log(seats)), 6)
+    k = np.minimum(rng.poisson(1.5 + 0.35 * np.log(seats)), 8)
     a, m = np.repeat(a, k), np.repeat(m, k)
-    nps = np.clip(np.round(7.0 + 1.9 * x[a, m, SAT] + rng.normal(0, 1.5, len(a))), 0, 10).astype(int)
-    value = np.clip(np.round(6.2 + 1.7 * x[a, m, VALUE] + rng.normal(0, 1.3, len(a))), 0, 10)
+    nps = np.clip(np.round(7.0 + 1.9 * x[a, m, SAT] + rng.normal(0, 1.0, len(a))), 0, 10).astype(int)
+    value = np.clip(np.round(6.2 + 1.7 * x[a, m, VALUE] + rng.normal(0, 0.9, len(a))), 0, 10)
     value = np.where(rng.random(len(a)) < 0.85, value, np.nan)
     out = pd.DataFrame({"account": a, "responded_at": _random_day(rng, month_starts, m), "nps": nps,
                         "value_score": value})
@@ -195,7 +195,7 @@ def make_integrations(spec: DemoSpec, accounts: pd.DataFrame, cov: dict, trait: 
     n = len(accounts)
     names = np.array(list(INTEGRATIONS))
     size_idx = accounts["size_class"].map({"small": 0, "medium": 1, "large": 2}).to_numpy()
-    k = np.minimum(rng.poisson(np.exp(0.3 + 0.5 * trait[:, SWITCH] + 0.35 * size_idx)), len(names))
+    k = np.minimum(rng.poisson(np.exp(0.3 + 0.8 * trait[:, SWITCH] + 0.35 * size_idx)), len(names))
     keys = np.log(np.array(list(INTEGRATIONS.values())))[None, :] + rng.gumbel(size=(n, len(names)))
     order = np.argsort(-keys, axis=1)
     a = np.repeat(np.arange(n), k)

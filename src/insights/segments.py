@@ -102,3 +102,118 @@ def value_segments(contracts: pd.DataFrame, as_of, tiers: list[Tier] | None = No
     out = terms[["account_id", "contract_id", "arr", "seats", "end_date"]].reset_index(drop=True)
     out["segment"] = value_tier(out["arr"], tiers).to_numpy()
     return out
+
+
+GROWTH_CONDITIONS = {"utilisation_min": ("utilisation", ">="), "revenue_growth_min": ("revenue_growth", ">="),
+                     "utilisation_max": ("utilisation", "<"), "revenue_growth_max": ("revenue_growth", "<")}
+ACCOUNT_ATTRIBUTES = ("industry", "region", "country", "line_of_business")
+
+
+@dataclass(frozen=True)
+class GrowthRule:
+    name: str
+    horizon_months: int
+    conditions: tuple[tuple[str, str, float], ...]  # (metric, operator, threshold)
+
+
+@dataclass(frozen=True)
+class SegmentRules:
+    """Validated rule-based segmentation (see ``config/segments.yaml``)."""
+
+    tiers: list[Tier]
+    attributes: dict[str, str]
+    growth: list[GrowthRule]
+
+
+def load_rules(path: Path | None = None) -> SegmentRules:
+    """Read and validate every rule of ``config/segments.yaml``.
+
+    Raises
+    ------
+    ConfigError
+        For overlapping or missing tiers, an attribute naming an unknown column, or
+        growth rules with unknown conditions, without a final default, or not numeric.
+    """
+    path = path or paths.config_dir() / "segments.yaml"
+    tiers = load_value_tiers(path)
+    data = yaml.safe_load(path.read_text()) or {}
+    problems = []
+    attributes = data.get("attributes") or {}
+    if not isinstance(attributes, dict):
+        problems.append("`attributes` must map a segment name to an accounts column")
+        attributes = {}
+    for name, col in attributes.items():
+        if col not in ACCOUNT_ATTRIBUTES:
+            problems.append(f"attribute {name!r} names unknown column {col!r} (known: {', '.join(ACCOUNT_ATTRIBUTES)})")
+    growth = []
+    raw = data.get("growth_potential") or []
+    if not isinstance(raw, list) or not raw:
+        problems.append("`growth_potential` must be a non-empty list of rules")
+        raw = []
+    for i, rule in enumerate(raw, 1):
+        if not isinstance(rule, dict) or "name" not in rule or "horizon_months" not in rule:
+            problems.append(f"growth rule {i} needs `name` and `horizon_months`")
+            continue
+        unknown = set(rule) - {"name", "horizon_months"} - set(GROWTH_CONDITIONS)
+        if unknown:
+            problems.append(f"growth rule {i} ({rule['name']}) has unknown condition(s) {sorted(unknown)}; "
+                            f"known: {', '.join(GROWTH_CONDITIONS)}")
+            continue
+        try:
+            conds = tuple((GROWTH_CONDITIONS[k][0], GROWTH_CONDITIONS[k][1], float(v))
+                          for k, v in rule.items() if k in GROWTH_CONDITIONS)
+            growth.append(GrowthRule(str(rule["name"]), int(rule["horizon_months"]), conds))
+        except (TypeError, ValueError):
+            problems.append(f"growth rule {i} ({rule['name']}) needs numeric thresholds and horizon")
+    if growth and growth[-1].conditions:
+        problems.append("the last growth rule must have no conditions (it is the default)")
+    if any(not g.conditions for g in growth[:-1]):
+        problems.append("only the last growth rule may be unconditional (rules after it could never match)")
+    if problems:
+        raise ConfigError(f"{path}: " + "; ".join(problems) + ".")
+    return SegmentRules(tiers=tiers, attributes=dict(attributes), growth=growth)
+
+
+def growth_potential(frame: pd.DataFrame, rules: list[GrowthRule]) -> pd.DataFrame:
+    """Growth potential and its horizon (months) per row, first matching rule wins.
+
+    A condition on a missing metric does not match.
+    """
+    name = pd.Series(pd.NA, index=frame.index, dtype="str")
+    horizon = pd.Series(pd.NA, index=frame.index, dtype="Int64")
+    todo = pd.Series(True, index=frame.index)
+    for rule in rules:
+        match = todo.copy()
+        for metric, op, threshold in rule.conditions:
+            values = frame[metric].astype(float)
+            match &= (values >= threshold) if op == ">=" else (values < threshold)
+            match &= values.notna()
+        name[match] = rule.name
+        horizon[match] = rule.horizon_months
+        todo &= ~match
+    return pd.DataFrame({"growth_potential": name, "growth_horizon_months": horizon})
+
+
+def rule_segments(snap: pd.DataFrame, accounts: pd.DataFrame, rules: SegmentRules | None = None) -> pd.DataFrame:
+    """Rule-based segments of snapshot rows.
+
+    Parameters
+    ----------
+    snap : pandas.DataFrame
+        Snapshot rows (``insights.snapshots``) with account_id, arr, utilisation, revenue_growth.
+    accounts : pandas.DataFrame
+        The accounts table (firmographic attributes).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Same index as ``snap``: ``segment`` (contract-value tier of the current ARR), one
+        column per configured attribute, ``growth_potential`` and ``growth_horizon_months``.
+    """
+    rules = rules or load_rules()
+    out = pd.DataFrame(index=snap.index)
+    out["segment"] = value_tier(snap["arr"], rules.tiers).to_numpy()
+    attrs = accounts.set_index("account_id")
+    for name, col in rules.attributes.items():
+        out[name] = snap["account_id"].map(attrs[col]).to_numpy()
+    return pd.concat([out, growth_potential(snap, rules.growth)], axis=1)

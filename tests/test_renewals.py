@@ -1,0 +1,117 @@
+"""Renewal pipeline (recounted from raw tables), coverage plan and the action list."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from insights import coverage, renewals
+from insights.errors import ConfigError, ParameterError
+from insights.loading import load_tables
+
+
+@pytest.fixture(scope="module")
+def tables(demo_dir):
+    return load_tables(demo_dir)
+
+
+@pytest.mark.parametrize("quarter", ["2026Q1", "2026Q3", "2026Q4"])
+def test_pipeline_matches_a_recount_from_raw_tables(tables, quarter):
+    r = renewals.renewals_in_quarter(tables, quarter, grace_days=30)
+    summary = renewals.pipeline_summary(r)
+    q_start, q_end = {"2026Q1": ("2026-01-01", "2026-03-31"), "2026Q3": ("2026-07-01", "2026-09-30"),
+                      "2026Q4": ("2026-10-01", "2026-12-31")}[quarter]
+    c = tables.contracts
+    ending = c[(c["end_date"] >= q_start) & (c["end_date"] <= q_end)]
+    assert summary.loc["All", "renewing"] == len(ending)
+    assert summary.loc["All", "renewing_arr"] == pytest.approx(ending["arr"].sum())
+    act = tables.cs_activities
+    in_play = cancel = 0
+    play_arr = 0.0
+    for _, term in ending.iterrows():
+        acts = act[act["account_id"] == term["account_id"]]
+        plays = acts[(acts["type"] == "save_play") & (acts["date"] <= term["end_date"])
+                     & (acts["date"] > term["end_date"] - pd.Timedelta(days=120))]
+        asks = acts[(acts["type"] == "cancellation_request") & (acts["date"] <= term["end_date"])
+                    & (acts["date"] > term["end_date"] - pd.Timedelta(days=180))]
+        in_play += len(plays) > 0
+        play_arr += term["arr"] if len(plays) else 0.0
+        cancel += len(asks) > 0
+    assert summary.loc["All", "in_save_play"] == in_play
+    assert summary.loc["All", "save_play_arr"] == pytest.approx(play_arr)
+    assert summary.loc["All", "cancellation_requested"] == cancel
+    # every renewal has one status; segments add up to the total
+    statuses = summary.loc["All", ["renewed", "churned", "open", "upcoming"]].sum()
+    assert statuses == len(ending)
+    assert summary.drop(index="All")["renewing"].sum() == len(ending)
+    if quarter == "2026Q4":
+        assert summary.loc["All", "upcoming"] == len(ending)  # after the data end
+
+
+MODEL_YAML = """
+points:
+  segment: {SMB: 0, Mid-Market: 1, Enterprise: 2}
+  band: {green: 0, amber: 1, red: 2}
+  growth_horizon_months: {6: 1.0, 12: 0.5, 24: 0.0}
+tiers: {high-touch: 3, mid-touch: 1.5, tech-touch: 0}
+at_risk_bands: [red]
+"""
+
+
+def test_coverage_points_and_80_20_view(tmp_path):
+    (tmp_path / "c.yaml").write_text(MODEL_YAML)
+    model = coverage.load_coverage(tmp_path / "c.yaml")
+    frame = pd.DataFrame({"account_id": list("abcd"), "arr": [500_000.0, 60_000.0, 8_000.0, 12_000.0],
+                          "segment": ["Enterprise", "Mid-Market", "SMB", "SMB"],
+                          "band": ["amber", "red", "red", "green"], "growth_horizon_months": [24, 12, 6, 24]})
+    plan = coverage.coverage_plan(frame, model)
+    assert plan["points"].tolist() == [3.0, 3.5, 3.0, 0.0]
+    assert plan["coverage"].tolist() == ["high-touch", "high-touch", "high-touch", "tech-touch"]
+    summary = coverage.coverage_summary(plan, model)
+    assert summary["account_share"].sum() == pytest.approx(1.0) and summary["arr_share"].sum() == pytest.approx(1.0)
+    assert summary.loc["high-touch", "at_risk_arr"] == pytest.approx(68_000.0)
+    assert summary.loc["high-touch", "at_risk_share"] == pytest.approx(1.0)
+    assert summary.loc["mid-touch", "accounts"] == 0
+
+
+def test_coverage_config_errors(tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_text(MODEL_YAML.replace("tech-touch: 0", "tech-touch: 1"))
+    with pytest.raises(ConfigError, match="minimum 0"):
+        coverage.load_coverage(p)
+    p.write_text(MODEL_YAML.replace("at_risk_bands: [red]", "at_risk_bands: [crimson]"))
+    with pytest.raises(ConfigError, match="at_risk_bands"):
+        coverage.load_coverage(p)
+    p.write_text(MODEL_YAML)
+    frame = pd.DataFrame({"arr": [1.0], "segment": ["Whale"], "band": ["red"], "growth_horizon_months": [6]})
+    with pytest.raises(ParameterError, match="Whale"):
+        coverage.coverage_plan(frame, coverage.load_coverage(p))
+
+
+def test_repository_coverage_config_is_valid():
+    assert coverage.load_coverage().tiers[0][0] == "high-touch"
+
+
+def test_action_list_orders_and_suggests():
+    frame = pd.DataFrame({
+        "account_id": ["calm", "asked", "red_soon", "grower"],
+        "arr": [50_000.0, 20_000.0, 40_000.0, 10_000.0], "days_to_renewal": [300, 40, 30, 200],
+        "band": ["green", "amber", "red", "green"], "coverage": ["mid-touch", "mid-touch", "high-touch", "tech-touch"],
+        "save_play_active": [0.0, 0.0, 0.0, 0.0], "cancellation_requested": [0.0, 1.0, 0.0, 0.0],
+        "growth_potential": ["expansion unlikely within 24 months", "x", "x", "expansion likely within 6 months"]})
+    out = renewals.action_list(frame).set_index("account_id")
+    assert out.loc["asked", "action"].startswith("executive save call")
+    assert out.loc["red_soon", "action"] == "start a save play"
+    assert out.loc["grower", "action"] == "expansion conversation"
+    assert out.loc["calm", "action"] == "pooled check-in"
+    assert list(out.index[:2]) == ["red_soon", "asked"] or list(out.index[:2]) == ["asked", "red_soon"]
+
+
+def test_write_csv_never_silently_overwrites(tmp_path):
+    f = pd.DataFrame({"a": [1, 2]})
+    path = renewals.write_csv(f, tmp_path / "x.csv")
+    with pytest.raises(ParameterError, match="already exists"):
+        renewals.write_csv(f.assign(a=[3, 4]), path)
+    assert pd.read_csv(path)["a"].tolist() == [1, 2]
+    renewals.write_csv(f.assign(a=[3, 4]), path, force=True)
+    assert pd.read_csv(path)["a"].tolist() == [3, 4]
+    assert [p.name for p in tmp_path.iterdir()] == ["x.csv"]

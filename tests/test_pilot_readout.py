@@ -136,3 +136,11 @@ def test_cli_design_assign_readout(demo_copy):
     assert "DECISION:" in res.stdout and "Newcombe" in res.stdout
     res = _cli("pilot", "readout", "nope", "--data", demo_copy)
     assert res.returncode == 2 and "unknown pilot" in res.stderr
+
+
+def test_readout_without_any_ticket_does_not_fail(demo):
+    tables, truth = demo
+    quiet = Tables(tables.data_dir, {**tables.frames, "support_tickets": tables.support_tickets.iloc[0:0]},
+                   tables.as_of)
+    r = ro.readout(quiet, truth["pilot"]["pilot_id"], grace_days=30)
+    assert r.guardrail["breached"] is False and "no variation" in r.guardrail["test"].method

@@ -247,7 +247,10 @@ def readout(tables: Tables, pilot_id: str, grace_days: int, level: float = 0.95,
                         "high": ci.high, "method": ci.method})
     per_arm = pd.DataFrame(per_arm).set_index("arm")
     diff = intervals.risk_difference(x1, n1, x0, n0, level)
-    lift = intervals.relative_lift(x1, n1, x0, n0, level)
+    try:
+        lift = intervals.relative_lift(x1, n1, x0, n0, level)
+    except ParameterError:  # an arm without a single renewal: the ratio is undefined
+        lift = intervals.Interval(np.nan, np.nan, np.nan, level, "undefined (an arm has no renewal)")
     test = intervals.compare_proportions(x1, n1, x0, n0)
 
     adjusted = None
@@ -276,7 +279,11 @@ def readout(tables: Tables, pilot_id: str, grace_days: int, level: float = 0.95,
 
     tickets_t = data.loc[data["arm"] == treatment, "tickets"].to_numpy(float)
     tickets_c = data.loc[data["arm"] == control, "tickets"].to_numpy(float)
-    tickets_diff, tickets_test = intervals.mean_difference(tickets_t, tickets_c, level)
+    if np.ptp(np.r_[tickets_t, tickets_c]) == 0:  # no variation at all (e.g. no tickets in either arm)
+        tickets_diff = intervals.Interval(0.0, 0.0, 0.0, level, "no variation in either arm")
+        tickets_test = intervals.TestResult(0.0, 1.0, "no variation in either arm")
+    else:
+        tickets_diff, tickets_test = intervals.mean_difference(tickets_t, tickets_c, level)
     breached = bool(tickets_test.p_value < plan.alpha and tickets_diff.estimate > 0
                     and tickets_t.mean() > 1.2 * max(tickets_c.mean(), 1e-9))
     guardrail = {"metric": "support tickets per account during the pilot", "treatment": float(tickets_t.mean()),

@@ -1,0 +1,1 @@
+"""Pilots of CS playbooks: design, assignment, readout."""

@@ -1,0 +1,494 @@
+"""Intervals and tests for two-arm pilots: proportions, means, differences, lifts.
+
+Every result names its method (``Interval.method``, ``TestResult.method``), so a
+readout can say exactly what was computed. Conventions: arm 1 is treatment, arm 0
+is control; differences and lifts are treatment minus (or over) control; success
+(for example renewed) is the outcome counted in ``x``.
+
+The private ``_*`` kernels work on numpy arrays (one element per pilot) so the A/A
+simulation can run thousands of pilots through the same code as the public functions.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from insights.errors import ParameterError
+
+#: Largest total sample size for which ``compare_proportions`` uses Barnard's exact test
+#: (scipy evaluates all n1 x n0 tables on a nuisance grid: about 30 ms at n = 1,000).
+BARNARD_MAX_N = 1000
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A point estimate with a two-sided confidence interval.
+
+    Attributes
+    ----------
+    estimate, low, high : float
+        Point estimate and interval bounds.
+    level : float
+        Confidence level, for example 0.95.
+    method : str
+        How the interval was computed, for example ``"Wilson score 95% CI"``.
+    """
+
+    estimate: float
+    low: float
+    high: float
+    level: float
+    method: str
+
+    def excludes(self, value: float = 0.0) -> bool:
+        """Whether ``value`` lies outside the closed interval [low, high]."""
+        return bool(value < self.low or value > self.high)
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """A test statistic with its two-sided p-value and the method that produced it.
+
+    Attributes
+    ----------
+    statistic : float
+        The test statistic (its meaning is given by ``method``).
+    p_value : float
+        Two-sided p-value.
+    method : str
+        The test used and, when it was chosen automatically, why.
+    """
+
+    __test__ = False  # not a pytest test class
+
+    statistic: float
+    p_value: float
+    method: str
+
+
+# ----------------------------------------------------------------------------- checks
+
+
+def _level_pct(level: float) -> str:
+    pct = 100 * level
+    return f"{pct:g}%"
+
+
+def _check_level(level: float) -> None:
+    if not isinstance(level, (int, float)) or not (0 < level < 1) or math.isnan(level):
+        raise ParameterError(f"level must be a confidence level strictly between 0 and 1 (e.g. 0.95), got {level!r}")
+
+
+def _z(level: float) -> float:
+    return float(stats.norm.ppf(0.5 + level / 2))
+
+
+def _check_count(successes, n, arm: str = "") -> tuple[int, int]:
+    label = f" ({arm})" if arm else ""
+    for name, value in (("successes", successes), ("n", n)):
+        if isinstance(value, bool) or not float(value).is_integer():
+            raise ParameterError(f"{name}{label} must be a whole number, got {value!r}")
+    successes, n = int(successes), int(n)
+    if n < 0 or successes < 0:
+        raise ParameterError(f"counts must be non-negative{label}: got successes={successes}, n={n}")
+    if successes > n:
+        raise ParameterError(f"successes ({successes}) cannot exceed n ({n}){label}")
+    if n == 0:
+        raise ParameterError(f"the arm{label} is empty (n=0): at least one account is needed")
+    return successes, n
+
+
+def _as_values(values, name: str, min_n: int = 2) -> np.ndarray:
+    try:
+        arr = np.asarray(values, dtype=float).ravel()
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(f"{name} must be a sequence of numbers ({exc})") from None
+    if np.isnan(arr).any() or np.isinf(arr).any():
+        raise ParameterError(f"{name} contains missing or infinite values; drop or impute them first")
+    if arr.size < min_n:
+        raise ParameterError(f"{name} needs at least {min_n} values, got {arr.size}")
+    return arr
+
+
+# ---------------------------------------------------------------------------- kernels
+
+
+def _wilson(x, n, z):
+    """Wilson score bounds for arrays of counts (n > 0)."""
+    x = np.asarray(x, dtype=float)
+    n = np.asarray(n, dtype=float)
+    p = x / n
+    z2 = z * z
+    denom = 1 + z2 / n
+    centre = (p + z2 / (2 * n)) / denom
+    half = z / denom * np.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
+    return np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
+
+
+def _newcombe(x1, n1, x0, n0, z):
+    """Newcombe (1998) method 10 hybrid score bounds for p1 - p0, arrays."""
+    p1 = np.asarray(x1, dtype=float) / n1
+    p0 = np.asarray(x0, dtype=float) / n0
+    l1, u1 = _wilson(x1, n1, z)
+    l0, u0 = _wilson(x0, n0, z)
+    d = p1 - p0
+    low = d - np.sqrt((p1 - l1) ** 2 + (u0 - p0) ** 2)
+    high = d + np.sqrt((u1 - p1) ** 2 + (p0 - l0) ** 2)
+    return d, low, high
+
+
+def _pearson_chi2(x1, n1, x0, n0):
+    """Pearson chi-square (no continuity correction) for 2x2 tables, arrays.
+
+    Returns statistic, p-value and the smallest expected cell count.
+    """
+    x1, n1, x0, n0 = (np.asarray(a, dtype=float) for a in (x1, n1, x0, n0))
+    n = n1 + n0
+    s = x1 + x0
+    f = n - s
+    min_expected = np.minimum(n1, n0) * np.minimum(s, f) / n
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stat = n * (x1 * (n0 - x0) - x0 * (n1 - x1)) ** 2 / (n1 * n0 * s * f)
+    stat = np.where((s == 0) | (f == 0), 0.0, stat)
+    return stat, stats.chi2.sf(stat, 1), min_expected
+
+
+def _welch(m1, v1, n1, m0, v0, n0):
+    """Welch difference, standard error and Satterthwaite degrees of freedom, arrays."""
+    a = v1 / n1
+    b = v0 / n0
+    se = np.sqrt(a + b)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        df = (a + b) ** 2 / (a**2 / (n1 - 1) + b**2 / (n0 - 1))
+    return m1 - m0, se, df
+
+
+# ------------------------------------------------------------------------ one sample
+
+
+def proportion_ci(successes: int, n: int, level: float = 0.95) -> Interval:
+    """Wilson score confidence interval for a proportion.
+
+    Parameters
+    ----------
+    successes : int
+        Number of successes (for example renewed accounts), 0 <= successes <= n.
+    n : int
+        Number of accounts, n >= 1.
+    level : float, default 0.95
+        Confidence level.
+
+    Returns
+    -------
+    Interval
+        estimate = successes / n; method ``"Wilson score 95% CI"``.
+
+    Raises
+    ------
+    ParameterError
+        If a count is negative or not whole, n is 0, successes > n, or level is not in (0, 1).
+    """
+    _check_level(level)
+    x, n = _check_count(successes, n)
+    low, high = _wilson(x, n, _z(level))
+    return Interval(x / n, float(low), float(high), level, f"Wilson score {_level_pct(level)} CI")
+
+
+def mean_ci(values, level: float = 0.95) -> Interval:
+    """Student t confidence interval for a mean.
+
+    Parameters
+    ----------
+    values : array-like of float
+        Observations (at least 2, no missing values).
+    level : float, default 0.95
+        Confidence level.
+
+    Returns
+    -------
+    Interval
+        estimate = sample mean; bounds mean +/- t(n-1) * s / sqrt(n).
+
+    Raises
+    ------
+    ParameterError
+        If there are fewer than 2 values, missing or infinite values, or level is not in (0, 1).
+    """
+    _check_level(level)
+    y = _as_values(values, "values")
+    n = y.size
+    mean = float(y.mean())
+    se = float(y.std(ddof=1) / math.sqrt(n))
+    t = float(stats.t.ppf(0.5 + level / 2, n - 1))
+    return Interval(mean, mean - t * se, mean + t * se, level, f"Student t {_level_pct(level)} CI (df={n - 1})")
+
+
+# ------------------------------------------------------------------------ two samples
+
+
+def risk_difference(x1: int, n1: int, x0: int, n0: int, level: float = 0.95) -> Interval:
+    """Difference of two proportions p1 - p0 with Newcombe's hybrid score interval.
+
+    Newcombe (1998), Statistics in Medicine 17:873-890, method 10: the interval
+    combines the Wilson score intervals of each arm (square-and-add). It stays
+    inside [-1, 1] and has good coverage in small samples and at 0 or n successes.
+
+    Parameters
+    ----------
+    x1, n1 : int
+        Successes and accounts in the treatment arm.
+    x0, n0 : int
+        Successes and accounts in the control arm.
+    level : float, default 0.95
+        Confidence level.
+
+    Returns
+    -------
+    Interval
+        estimate = x1/n1 - x0/n0; method ``"Newcombe hybrid score 95% CI"``.
+
+    Raises
+    ------
+    ParameterError
+        If a count is invalid (negative, successes > n, empty arm) or level is not in (0, 1).
+    """
+    _check_level(level)
+    x1, n1 = _check_count(x1, n1, "treatment")
+    x0, n0 = _check_count(x0, n0, "control")
+    d, low, high = _newcombe(x1, n1, x0, n0, _z(level))
+    return Interval(float(d), float(low), float(high), level,
+                    f"Newcombe hybrid score {_level_pct(level)} CI (method 10)")
+
+
+def mean_difference(y1, y0, level: float = 0.95) -> tuple[Interval, TestResult]:
+    """Difference of means mean1 - mean0 with Welch's t interval and test.
+
+    Parameters
+    ----------
+    y1, y0 : array-like of float
+        Outcomes in the treatment and control arms (at least 2 each).
+    level : float, default 0.95
+        Confidence level.
+
+    Returns
+    -------
+    (Interval, TestResult)
+        The Welch t interval (Satterthwaite degrees of freedom) and the two-sided
+        Welch t test of equal means (statistic = t).
+
+    Raises
+    ------
+    ParameterError
+        If an arm has fewer than 2 values or missing values, both arms are constant,
+        or level is not in (0, 1).
+    """
+    _check_level(level)
+    a = _as_values(y1, "treatment outcomes (y1)")
+    b = _as_values(y0, "control outcomes (y0)")
+    d, se, df = _welch(a.mean(), a.var(ddof=1), a.size, b.mean(), b.var(ddof=1), b.size)
+    if not se > 0:
+        raise ParameterError("both arms have constant outcomes, so the Welch t test is undefined; "
+                             "check that the outcome column is the right one")
+    d, se, df = float(d), float(se), float(df)
+    t_crit = float(stats.t.ppf(0.5 + level / 2, df))
+    t_stat = d / se
+    p = float(2 * stats.t.sf(abs(t_stat), df))
+    interval = Interval(d, d - t_crit * se, d + t_crit * se, level,
+                        f"Welch t {_level_pct(level)} CI (Satterthwaite df={df:.1f})")
+    return interval, TestResult(t_stat, p, f"Welch two-sample t test, two-sided (df={df:.1f})")
+
+
+def relative_lift(x1: int, n1: int, x0: int, n0: int, level: float = 0.95) -> Interval:
+    """Relative lift p1/p0 - 1 with a delta-method interval on the log risk-ratio scale.
+
+    The interval is exp(log RR +/- z * se) - 1 with
+    se^2 = 1/x1 - 1/n1 + 1/x0 - 1/n0 (the delta method for log(p1/p0), Katz et al. 1978),
+    so it is asymmetric around the estimate and never goes below -100%.
+
+    Parameters
+    ----------
+    x1, n1 : int
+        Successes and accounts in the treatment arm.
+    x0, n0 : int
+        Successes and accounts in the control arm.
+    level : float, default 0.95
+        Confidence level.
+
+    Returns
+    -------
+    Interval
+        estimate = (x1/n1) / (x0/n0) - 1.
+
+    Raises
+    ------
+    ParameterError
+        If a count is invalid, or either arm has no successes (the log risk ratio is
+        then undefined: report the risk difference instead).
+    """
+    _check_level(level)
+    x1, n1 = _check_count(x1, n1, "treatment")
+    x0, n0 = _check_count(x0, n0, "control")
+    if x1 == 0 or x0 == 0:
+        raise ParameterError("relative lift needs at least one success in each arm (the log risk ratio is "
+                             "undefined at 0); use risk_difference instead")
+    log_rr = math.log((x1 / n1) / (x0 / n0))
+    se = math.sqrt(1 / x1 - 1 / n1 + 1 / x0 - 1 / n0)
+    z = _z(level)
+    return Interval(math.exp(log_rr) - 1, math.exp(log_rr - z * se) - 1, math.exp(log_rr + z * se) - 1, level,
+                    f"delta method on the log risk-ratio scale (Katz), normal {_level_pct(level)} CI")
+
+
+def relative_lift_means(y1, y0, level: float = 0.95) -> Interval:
+    """Relative lift of means mean1/mean0 - 1 with a delta-method interval on the ratio scale.
+
+    Var(m1/m0) ~ s1^2 / (n1 m0^2) + m1^2 s0^2 / (n0 m0^4) (first-order delta method,
+    independent arms); the interval is the ratio +/- z * se, minus 1. Works for
+    outcomes of any sign but is unreliable when the control mean is near 0.
+
+    Parameters
+    ----------
+    y1, y0 : array-like of float
+        Outcomes in the treatment and control arms (at least 2 each).
+    level : float, default 0.95
+        Confidence level.
+
+    Returns
+    -------
+    Interval
+        estimate = mean(y1) / mean(y0) - 1.
+
+    Raises
+    ------
+    ParameterError
+        If an arm has fewer than 2 values or missing values, or the control mean is 0.
+    """
+    _check_level(level)
+    a = _as_values(y1, "treatment outcomes (y1)")
+    b = _as_values(y0, "control outcomes (y0)")
+    m1, m0 = float(a.mean()), float(b.mean())
+    if m0 == 0:
+        raise ParameterError("the control mean is 0, so a relative lift is undefined; use mean_difference")
+    ratio = m1 / m0
+    var = a.var(ddof=1) / (a.size * m0**2) + m1**2 * b.var(ddof=1) / (b.size * m0**4)
+    se = math.sqrt(var)
+    z = _z(level)
+    return Interval(ratio - 1, ratio - 1 - z * se, ratio - 1 + z * se, level,
+                    f"delta method on the ratio-of-means scale, normal {_level_pct(level)} CI")
+
+
+def compare_proportions(x1: int, n1: int, x0: int, n0: int, min_expected: float = 5.0) -> TestResult:
+    """Two-sided test of equal proportions, choosing the method from the expected counts.
+
+    - Every expected cell count of the 2x2 table >= ``min_expected``: Pearson
+      chi-square test without continuity correction.
+    - Otherwise, n1 + n0 <= ``BARNARD_MAX_N``: Barnard's exact unconditional test
+      (``scipy.stats.barnard_exact``, pooled Wald statistic), which is more powerful
+      than Fisher's test in small samples.
+    - Otherwise: Fisher's exact test (conditional on both margins).
+
+    Parameters
+    ----------
+    x1, n1 : int
+        Successes and accounts in the treatment arm.
+    x0, n0 : int
+        Successes and accounts in the control arm.
+    min_expected : float, default 5.0
+        Smallest expected count for which the chi-square approximation is trusted.
+
+    Returns
+    -------
+    TestResult
+        statistic: chi-square, Barnard's Wald statistic or the sample odds ratio
+        (Fisher); the method string says which test was used and why.
+
+    Raises
+    ------
+    ParameterError
+        If a count is invalid (negative, successes > n, empty arm) or min_expected < 0.
+    """
+    x1, n1 = _check_count(x1, n1, "treatment")
+    x0, n0 = _check_count(x0, n0, "control")
+    if not min_expected >= 0:
+        raise ParameterError(f"min_expected must be >= 0, got {min_expected!r}")
+    stat, p, smallest = _pearson_chi2(x1, n1, x0, n0)
+    smallest = float(smallest)
+    if x1 + x0 in (0, n1 + n0):
+        return TestResult(0.0, 1.0, "no test needed: every account had the same outcome, so the arms "
+                                    "cannot differ (p = 1)")
+    if smallest >= min_expected:
+        return TestResult(float(stat), float(p), f"Pearson chi-square test without continuity correction "
+                                                 f"(smallest expected count {smallest:.1f} >= {min_expected:g})")
+    table = [[x1, n1 - x1], [x0, n0 - x0]]
+    if n1 + n0 <= BARNARD_MAX_N:
+        res = stats.barnard_exact(table, alternative="two-sided", pooled=True)
+        return TestResult(float(res.statistic), float(res.pvalue),
+                          f"Barnard's exact unconditional test, two-sided, pooled Wald statistic "
+                          f"(smallest expected count {smallest:.1f} < {min_expected:g})")
+    res = stats.fisher_exact(table, alternative="two-sided")
+    return TestResult(float(res.statistic), float(res.pvalue),
+                      f"Fisher's exact test, two-sided (smallest expected count {smallest:.1f} < {min_expected:g}; "
+                      f"n = {n1 + n0} > {BARNARD_MAX_N}, too large for Barnard's test); statistic = sample odds ratio")
+
+
+def sample_ratio_mismatch(observed: dict[str, int], expected_share: dict[str, float]) -> TestResult:
+    """Sample ratio mismatch check: do the arm sizes match the planned allocation?
+
+    Two arms and fewer than 1,000 accounts: exact two-sided binomial test
+    (``scipy.stats.binomtest``) of the first arm's count. Otherwise (or with more
+    than two arms): chi-square goodness-of-fit test. A small p-value means the
+    assignment or the data pipeline lost or added accounts unevenly.
+
+    Parameters
+    ----------
+    observed : dict of str to int
+        Accounts per arm, e.g. ``{"treatment": 118, "control": 122}``.
+    expected_share : dict of str to float
+        Planned share per arm, same keys, positive, summing to 1 (e.g. 0.5 each).
+
+    Returns
+    -------
+    TestResult
+        statistic: the first arm's count (binomial) or the chi-square statistic.
+
+    Raises
+    ------
+    ParameterError
+        If the keys differ, fewer than two arms are given, a count is negative or not
+        whole, all counts are 0, or a share is not positive or the shares do not sum to 1.
+    """
+    if not isinstance(observed, dict) or not isinstance(expected_share, dict):
+        raise ParameterError("observed and expected_share must be dicts keyed by arm name")
+    if set(observed) != set(expected_share):
+        raise ParameterError(f"observed arms {sorted(observed)} and expected_share arms "
+                             f"{sorted(expected_share)} must be the same")
+    arms = list(observed)
+    if len(arms) < 2:
+        raise ParameterError("a sample ratio check needs at least two arms")
+    counts = []
+    for arm in arms:
+        value = observed[arm]
+        if isinstance(value, bool) or not float(value).is_integer() or value < 0:
+            raise ParameterError(f"observed count for arm {arm!r} must be a non-negative whole number, got {value!r}")
+        counts.append(int(value))
+    shares = np.array([float(expected_share[a]) for a in arms])
+    if (shares <= 0).any() or np.isnan(shares).any():
+        raise ParameterError(f"every expected share must be positive, got {expected_share}")
+    if abs(shares.sum() - 1) > 1e-6:
+        raise ParameterError(f"expected shares must sum to 1, they sum to {shares.sum():g}")
+    total = sum(counts)
+    if total == 0:
+        raise ParameterError("no accounts were assigned (all observed counts are 0)")
+    if len(arms) == 2 and total < 1000:
+        res = stats.binomtest(counts[0], total, float(shares[0]), alternative="two-sided")
+        return TestResult(float(counts[0]), float(res.pvalue),
+                          f"exact binomial test, two-sided, of {counts[0]} {arms[0]!s} of {total} accounts "
+                          f"against a planned share of {shares[0]:g} (n < 1000)")
+    expected = total * shares
+    res = stats.chisquare(counts, expected)
+    why = "n >= 1000" if len(arms) == 2 else f"{len(arms)} arms"
+    return TestResult(float(res.statistic), float(res.pvalue),
+                      f"chi-square goodness-of-fit test, df={len(arms) - 1} ({why})")

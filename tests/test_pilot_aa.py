@@ -1,0 +1,63 @@
+"""A/A simulation: every pilot test rejects about 5% of the time when nothing differs.
+
+The simulation lives in bench/bench_pilot_aa.py (also the source of docs/pilot_aa_simulation.md);
+this module loads it from there.
+"""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from insights.pilots.adjustment import ancova
+from insights.pilots.intervals import _newcombe, _pearson_chi2, _welch, compare_proportions, mean_difference, \
+    risk_difference
+from insights.pilots.stratified import _cmh, _cmh_z, stratified_proportions
+
+BENCH = Path(__file__).resolve().parents[1] / "bench" / "bench_pilot_aa.py"
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location("bench_pilot_aa", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_vectorised_kernels_equal_public_functions():
+    """The simulation's array kernels give the same numbers as the public functions."""
+    import pandas as pd
+
+    bench = _bench()
+    sim = bench.simulate_pilots(5, seed=1)
+    a, n1, c, n0 = bench._stratum_counts(sim)
+    x1, m1, x0, m0 = a.sum(1), n1.sum(1), c.sum(1), n0.sum(1)
+    _, p_chi2, _ = _pearson_chi2(x1, m1, x0, m0)
+    _, low, high = _newcombe(x1, m1, x0, m0, 1.959963984540054)
+    _, p_cmh = _cmh(a, n1, c, n0)
+    z_cmh = _cmh_z(a, n1, c, n0)
+    for i in range(5):
+        assert p_chi2[i] == pytest.approx(compare_proportions(int(x1[i]), int(m1[i]), int(x0[i]), int(m0[i])).p_value)
+        ci = risk_difference(int(x1[i]), int(m1[i]), int(x0[i]), int(m0[i]))
+        assert (low[i], high[i]) == pytest.approx((ci.low, ci.high))
+        rows = [{"stratum": k, "arm": arm, "successes": int(s[i, k]), "n": int(n[i, k])}
+                for k in range(3) for arm, s, n in (("treatment", a, n1), ("control", c, n0))]
+        cmh = stratified_proportions(pd.DataFrame(rows)).cmh
+        assert p_cmh[i] == pytest.approx(cmh.p_value)
+        assert z_cmh[i] ** 2 == pytest.approx(cmh.statistic)
+        t = sim["treated"][i]
+        y = sim["post"][i]
+        _, test = mean_difference(y[t], y[~t])
+        d, se, df = _welch(y[t].mean(), y[t].var(ddof=1), t.sum(), y[~t].mean(), y[~t].var(ddof=1), (~t).sum())
+        assert d / se == pytest.approx(test.statistic)
+        assert np.isfinite(ancova(y, t, sim["pre"][i]).p_value)
+
+
+@pytest.mark.slow
+def test_aa_rejection_rates_within_band():
+    """1,000 seeded A/A pilots: each procedure rejects within 5% +/- 1.5% at alpha = 0.05."""
+    table = _bench().rejection_table(n_sims=1000, seed=20261123)
+    assert len(table) == 7
+    outside = table[(table["rejection_rate"] - 0.05).abs() > 0.015]
+    assert outside.empty, f"rejection rates outside 3.5%-6.5%:\n{outside}"

@@ -121,6 +121,13 @@ def _fingerprint(quarter: str, hashes: dict, specs: list[NotebookSpec]) -> str:
     return digest.hexdigest()
 
 
+def _declared_parameters(spec: NotebookSpec) -> set[str]:
+    """Names in the notebook's ``parameters`` cell."""
+    import papermill as pm
+
+    return set(pm.inspect_notebook(str(paths.notebooks_dir() / spec.file)))
+
+
 def run_notebook(spec: NotebookSpec, out_path: Path, parameters: dict) -> NotebookResult:
     """Execute one notebook with papermill (kernel python3, from the project root)."""
     import papermill as pm
@@ -264,6 +271,8 @@ def run_report(quarter: str | None = None, data_dir: str | os.PathLike | None = 
                 results.append(NotebookResult(spec.file, spec.title, "skipped", 0.0, "no pilot in the data"))
                 continue
             params = {**spec.parameters, "quarter": q, "data_dir": str(folder)}
+            if "output_dir" in _declared_parameters(spec):  # CSV action lists go into the report
+                params["output_dir"] = str(tmp)
             out_nb = tmp / spec.file
             result = run_notebook(spec, out_nb, params)
             if out_nb.exists():

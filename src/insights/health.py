@@ -852,3 +852,18 @@ def fit_weights(scored: pd.DataFrame, train_until, test_dates, config: HealthCon
     return WeightFit(weights=weights, negative=negative, C=best, cv=cv, comparison=comparison, holdout=hold,
                      fitted_config=fitted_config, holdout_backtest=backtests, train_dates=train_dates,
                      test_dates=test_dates, n_train=len(train), n_purged=n_purged, verdict=verdict)
+
+
+def holdout_split(quarter, train_gap: int = 2, holdout: int = 2) -> tuple[pd.Timestamp, list[pd.Timestamp]]:
+    """Training cut-off and holdout observation dates for comparing weights before ``quarter``.
+
+    The holdout is the ``holdout`` quarter ends ending two quarters before ``quarter``
+    (so most of their renewals inside a year are settled by then); training ends
+    ``train_gap`` quarters before the first holdout date.
+    """
+    from insights.periods import parse_quarter
+
+    q = parse_quarter(quarter)
+    tests = [q.shift(-1 - holdout + i).end for i in range(holdout)]
+    first = parse_quarter(f"{tests[0].year}Q{(tests[0].month - 1) // 3 + 1}")
+    return first.shift(-train_gap).end, tests

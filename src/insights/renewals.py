@@ -86,6 +86,19 @@ def pipeline_summary(renewals: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
+def concerns(scored: pd.DataFrame, components, low: float = 20.0) -> pd.Series:
+    """Per row, the components scored at or below ``low`` (bottom of the segment), comma-separated."""
+    parts = []
+    for comp in components:
+        col = f"{comp}_score"
+        if col in scored:
+            parts.append(np.where(scored[col] <= low, comp, ""))
+    if not parts:
+        return pd.Series("", index=scored.index)
+    joined = [", ".join(p for p in row if p) for row in zip(*parts)]
+    return pd.Series(joined, index=scored.index)
+
+
 def action_list(accounts: pd.DataFrame, renewing_within_days: int = 120) -> pd.DataFrame:
     """Rows a CSM can work from, most urgent first, each with a suggested next action.
 

@@ -108,7 +108,7 @@ def features_at(tables: Tables, t, features_available: int, accounts=None) -> pd
     # usage: complete months only (a month counts once its last day is before t)
     month_limit = t.to_period("M").to_timestamp()  # first day of t's month
     u = tables.usage_monthly
-    u = u[(u["month"] < month_limit) & u["account_id"].isin(ids)]
+    u = u[u["month"] < month_limit]  # per-account results are reindexed to ids below
     last3 = u[u["month"] >= month_limit - pd.DateOffset(months=3)]
     g = last3.groupby("account_id")
     latest = last3.sort_values("month").groupby("account_id").tail(1).set_index("account_id")
@@ -123,14 +123,14 @@ def features_at(tables: Tables, t, features_available: int, accounts=None) -> pd
     out["data_volume"] = np.log1p(year.groupby("account_id")["events"].sum().astype(float)).reindex(ids).fillna(0.0)
 
     s = tables.surveys
-    s = s[(s["responded_at"] < t) & (s["responded_at"] >= t - pd.Timedelta(days=180)) & s["account_id"].isin(ids)]
+    s = s[(s["responded_at"] < t) & (s["responded_at"] >= t - pd.Timedelta(days=180))]
     sg = s.groupby("account_id")
     out["satisfaction"] = sg["nps"].mean().astype(float).reindex(ids)
     out["perceived_value"] = sg["value_score"].mean().astype(float).reindex(ids)
     out["price_per_active_user"] = out["arr"] / monthly_active.where(monthly_active > 0)
 
     tk = tables.support_tickets
-    tk = tk[(tk["created_at"] < t) & tk["account_id"].isin(ids)]
+    tk = tk[tk["created_at"] < t]
     recent = tk[tk["created_at"] >= t - pd.Timedelta(days=90)]
     n_recent = recent.groupby("account_id").size().reindex(ids).fillna(0).astype(float)
     out["support_burden"] = n_recent / (out["seats"].where(out["seats"] > 0) / 10)
@@ -149,7 +149,7 @@ def features_at(tables: Tables, t, features_available: int, accounts=None) -> pd
     out["switching_cost"] = parts.mean(axis=1)
 
     act = tables.cs_activities
-    act = act[(act["date"] < t) & act["account_id"].isin(ids)]
+    act = act[act["date"] < t]
     onboard = act[act["type"] == "onboarding"].merge(created.rename("created_at"), left_on="account_id",
                                                     right_index=True)
     onboard = onboard[onboard["date"] <= onboard["created_at"] + pd.Timedelta(days=90)]

@@ -112,3 +112,9 @@ def test_metrics_measure_the_true_drivers(default_demo, tmp_path):
         metric = np.log(m[d]) if d == "depth" else m[d]
         rho = pd.concat([metric, m[f"x_{d}"]], axis=1).dropna().corr(method="spearman").iloc[0, 1]
         assert rho > 0.4, (d, rho)
+
+
+def test_a_date_before_any_activity_gives_empty_counts_not_an_error(tables):
+    first = tables.usage_monthly["month"].min()
+    feats = snapshots.features_at(tables, first, 24)
+    assert (feats["onboarding_engagement"] == 0).all() and feats["depth"].isna().all()

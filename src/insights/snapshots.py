@@ -150,9 +150,9 @@ def features_at(tables: Tables, t, features_available: int, accounts=None) -> pd
 
     act = tables.cs_activities
     act = act[act["date"] < t]
-    onboard = act[act["type"] == "onboarding"].merge(created.rename("created_at"), left_on="account_id",
-                                                    right_index=True)
-    onboard = onboard[onboard["date"] <= onboard["created_at"] + pd.Timedelta(days=90)]
+    onboard = act[act["type"] == "onboarding"]
+    created_all = tables.accounts.set_index("account_id")["created_at"]
+    onboard = onboard[onboard["date"] <= onboard["account_id"].map(created_all) + pd.Timedelta(days=90)]
     out["onboarding_engagement"] = onboard.groupby("account_id").size().reindex(ids).fillna(0).astype(float)
     recent_act = act[act["date"] >= t - pd.Timedelta(days=120)]
     for col, kind in (("save_play_active", "save_play"), ("cancellation_requested", "cancellation_request")):

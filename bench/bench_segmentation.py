@@ -48,18 +48,13 @@ def main() -> None:
     snap = step("snapshots", lambda: snapshots.build(tables, dates=dates))
     seg = step("rule segments", lambda: segments.rule_segments(snap, tables.accounts))
     snap = pd.concat([snap, seg], axis=1)
-    try:
-        from insights import behaviour  # noqa: F401
-        last = snap[snap["obs_date"] == snap["obs_date"].max()]
-        step("behavioural segments (last date)", lambda: behaviour.fit_segments(last))
-    except (ImportError, AttributeError, TypeError) as exc:  # not built yet
-        rows.append((f"behavioural segments: skipped ({exc})", float("nan")))
-    try:
-        from insights import health
-        config = health.load_config()
-        step("health score", lambda: health.score(snap, config))
-    except (ImportError, AttributeError, TypeError) as exc:
-        rows.append((f"health score: skipped ({exc})", float("nan")))
+    from insights import behaviour, health
+
+    last = snap[snap["obs_date"] == snap["obs_date"].max()]
+    model = step("behavioural segments: fit k-means, k 2..8 (last date)", lambda: behaviour.fit(last))
+    step("behavioural segments: assign all dates", lambda: [model.assign(p) for _, p in snap.groupby("obs_date")])
+    config = health.load_config()
+    step("health score (all dates)", lambda: health.score(snap, config))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"{args.accounts:,} accounts, {len(dates)} observation dates, {len(snap):,} snapshot rows; "
           f"generate {gen:.1f} s (not counted), load+validate {load:.1f} s, peak memory {peak:,.0f} MB")

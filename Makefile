@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+SPARK_STAMP := $(VENV)/.installed-spark-stamp
 QUARTER ?=
 FORCE  ?=
 
@@ -20,12 +21,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
+# The test suite also checks the Spark path (pyspark, large): installed for tests only.
+$(SPARK_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,spark]'
+	@touch $(SPARK_STAMP)
+
 venv: $(STAMP) ## Create or refresh .venv from pyproject.toml (no-op when current)
 
 report: $(STAMP) ## Run the quarterly report into reports/<quarter>/ (demo data if data/raw is empty)
 	$(BIN)/insights report $(if $(QUARTER),--quarter $(QUARTER)) $(if $(FORCE),--force)
 
-test: $(STAMP) ## Run the whole test suite: pytest over tests/ and nbval over notebooks/
+test: $(SPARK_STAMP) ## Run the whole test suite: pytest over tests/ and nbval over notebooks/
 	$(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-kernel-name python3
 
 test-fast: $(STAMP) ## Run the tests not marked slow (quick feedback while editing)

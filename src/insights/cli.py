@@ -34,6 +34,8 @@ def demo_data(
     out: Path = typer.Option(None, "--out", "-o", help="Output folder (default: data/raw). Must hold no data."),
     end: str = typer.Option("2026-09-30", "--end", help="Last day of the history (a quarter end)."),
     years: int = typer.Option(3, "--years", help="Years of history."),
+    events: bool = typer.Option(False, "--events", help="Also write raw product-usage events "
+                                "(usage_events.parquet, consistent with usage_monthly; large)."),
 ):
     """Write a seeded demo dataset (all raw tables + ground_truth.json)."""
     import time
@@ -43,7 +45,7 @@ def demo_data(
 
     target = paths.resolve_data_dir(out)
     start = time.perf_counter()
-    truth = write_demo(target, DemoSpec(n_accounts=accounts, seed=seed, end=end, years=years))
+    truth = write_demo(target, DemoSpec(n_accounts=accounts, seed=seed, end=end, years=years), events=events)
     typer.echo(f"Wrote demo data for {accounts} accounts (seed {seed}) to {target} "
                f"in {time.perf_counter() - start:.1f} s; true top driver: {truth['ranking']['overall'][0]}.")
 
@@ -85,6 +87,26 @@ def report(
         typer.echo(f"error: {len(failed)} notebook(s) failed: " + ", ".join(
             f"{r.file} (cell {r.failed_cell})" for r in failed), err=True)
         raise typer.Exit(1)
+
+
+@app.command("usage-monthly")
+@_user_errors
+def usage_monthly(
+    data: Optional[Path] = typer.Option(None, "--data", help="Raw data folder with usage_events (default: data/raw)."),
+    memory_limit: str = typer.Option("4GB", "--memory-limit", help="Memory budget of the run (DuckDB gets 80% of "
+                                                                   "it and spills to disk beyond that)."),
+    start: Optional[str] = typer.Option(None, "--start", help="First day of the data window (default: first "
+                                                              "month with events)."),
+    end: Optional[str] = typer.Option(None, "--end", help="Last day of the data window (default: last month with "
+                                                          "events)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Output file (default: "
+                                                           "data/processed/usage_monthly.parquet)."),
+):
+    """Aggregate usage_events into usage_monthly with DuckDB, out of core (checks the events first)."""
+    from insights.usage import build_usage_monthly
+
+    summary = build_usage_monthly(data, out, start=start, end=end, memory_limit=memory_limit)
+    typer.echo(summary.describe())
 
 
 def main() -> None:

@@ -1,0 +1,253 @@
+"""usage_events -> usage_monthly: DuckDB out of core against a pandas reference, contract errors,
+the data window, file layouts, the demo's raw events and the command line."""
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from insights import paths
+from insights.demo import DemoSpec, generate, write_demo
+from insights.demo.events import FEATURES, iter_events
+from insights.errors import ContractError, ParameterError
+from insights.loading import load_tables
+from insights.usage import CONTRACT_COLUMNS, MONTHLY_COLUMNS, build_usage_monthly, usage_monthly_frame
+from insights.usage.reference import monthly_pandas
+from insights.usage.window import Window
+
+NOW = pd.Timestamp("2026-11-01")
+REFERENCE = ("accounts", "contracts", "users")
+
+
+def synthetic_events(users: pd.DataFrame, n: int = 30_000, seed: int = 5) -> pd.DataFrame:
+    """Events of the demo's users: skewed activity, some sign-ins, some before activation or outside terms."""
+    rng = np.random.default_rng(seed)
+    w = rng.lognormal(0, 1.2, len(users))
+    pick = rng.choice(len(users), size=n, p=w / w.sum())
+    u = users.iloc[pick].reset_index(drop=True)
+    lo = pd.to_datetime(u["activated_at"]).fillna(pd.Timestamp("2025-01-01")).clip(lower=pd.Timestamp("2023-10-01"))
+    span = (pd.Timestamp("2026-10-01") - lo).dt.total_seconds().to_numpy()
+    ts = lo + pd.to_timedelta(np.floor(rng.random(n) * span), unit="s")
+    feature = np.array(FEATURES + ("sign_in",))[np.minimum(rng.zipf(1.6, n) - 1, len(FEATURES))]
+    return pd.DataFrame({"account_id": u["account_id"].astype(str), "user_id": u["user_id"].astype(str),
+                         "ts": ts.astype("datetime64[us]"), "feature": feature})
+
+
+def make_events_dir(demo_dir: Path, target: Path, events: pd.DataFrame | None = None) -> Path:
+    """A raw folder with the session demo's reference tables and synthetic events as Parquet."""
+    target.mkdir(parents=True, exist_ok=True)
+    for name in REFERENCE:
+        shutil.copy(demo_dir / f"{name}.csv", target / f"{name}.csv")
+    if events is None:
+        events = synthetic_events(pd.read_csv(demo_dir / "users.csv"))
+    events.to_parquet(target / "usage_events.parquet", index=False)
+    return target
+
+
+@pytest.fixture(scope="module")
+def events_dir(demo_dir, tmp_path_factory) -> Path:
+    return make_events_dir(demo_dir, tmp_path_factory.mktemp("events") / "raw")
+
+
+@pytest.fixture(scope="module")
+def reference(events_dir):
+    tables = {name: pd.read_csv(events_dir / f"{name}.csv") for name in REFERENCE}
+    events = pd.read_parquet(events_dir / "usage_events.parquet")
+    return tables, events
+
+
+def _reference_monthly(reference, window=None):
+    tables, events = reference
+    users = tables["users"].assign(activated_at=pd.to_datetime(tables["users"]["activated_at"]))
+    contracts = tables["contracts"].assign(start_date=pd.to_datetime(tables["contracts"]["start_date"]),
+                                           end_date=pd.to_datetime(tables["contracts"]["end_date"]))
+    return monthly_pandas(events, users, contracts, window)
+
+
+def test_duckdb_equals_the_pandas_reference(events_dir, reference):
+    frame, summary = usage_monthly_frame(events_dir, now=NOW)
+    expected = _reference_monthly(reference)
+    assert list(frame.columns) == list(MONTHLY_COLUMNS)
+    pd.testing.assert_frame_equal(frame, expected)
+    assert summary.events_read == summary.events_aggregated == len(reference[1])
+    # every month under contract has a row, with zeros where there was no event
+    assert (frame["events"] == 0).any() and (frame.loc[frame["events"] == 0, "active_users"] == 0).all()
+    assert frame["depth"].isna().equals(frame["active_users"] == 0)
+    # sign-ins are events but not features
+    assert frame["distinct_features"].max() <= len(FEATURES)
+
+
+def test_window_counts_events_outside_and_drops_nothing_silently(events_dir, reference, caplog):
+    events = reference[1]
+    with caplog.at_level("WARNING"):
+        frame, summary = usage_monthly_frame(events_dir, start="2024-01-01", end="2025-12-31", now=NOW)
+    before = int((events["ts"] < pd.Timestamp("2024-01-01")).sum())
+    after = int((events["ts"] >= pd.Timestamp("2026-01-01")).sum())
+    assert before > 0 and after > 0
+    assert (summary.events_before_window, summary.events_after_window) == (before, after)
+    assert summary.events_aggregated == len(events) - before - after == frame["events"].sum()
+    assert "outside the data window" in caplog.text and "outside the window" in summary.describe()
+    assert frame["month"].min() == pd.Timestamp("2024-01-01") and frame["month"].max() == pd.Timestamp("2025-12-01")
+    expected = _reference_monthly(reference, Window.parse("2024-01-01", "2025-12-31"))
+    pd.testing.assert_frame_equal(frame, expected)
+
+
+def test_build_writes_processed_parquet_atomically(events_dir):
+    summary = build_usage_monthly(events_dir, memory_limit="512MB", now=NOW)
+    target = paths.processed_dir() / "usage_monthly.parquet"
+    assert Path(summary.output) == target and target.is_file()
+    assert not [p for p in target.parent.iterdir() if p.name.startswith(".usage_monthly-")]
+    written = pd.read_parquet(target)
+    frame, _ = usage_monthly_frame(events_dir, now=NOW)
+    assert len(written) == summary.rows == len(frame)
+    assert written["events"].sum() == frame["events"].sum()
+    assert summary.events_before_activation > 0  # synthetic events of never-activated users
+
+
+def test_csv_folder_of_files_gives_the_same_result(events_dir, reference, tmp_path):
+    target = make_events_dir(events_dir, tmp_path / "raw", events=reference[1].iloc[:0])
+    (target / "usage_events.parquet").unlink()
+    folder = target / "usage_events"
+    folder.mkdir()
+    events = reference[1].assign(ts=reference[1]["ts"].dt.strftime("%Y-%m-%dT%H:%M:%S"))
+    for i, part in enumerate(np.array_split(np.arange(len(events)), 3)):
+        events.iloc[part].to_csv(folder / f"part-{i}.csv", index=False)
+    frame, _ = usage_monthly_frame(target, now=NOW)
+    pd.testing.assert_frame_equal(frame, _reference_monthly(reference))
+
+
+def _broken(events_dir, reference, tmp_path, change, csv=False):
+    events = reference[1].copy()
+    if csv:
+        events["ts"] = events["ts"].dt.strftime("%Y-%m-%d %H:%M:%S")
+    events = change(events)
+    target = make_events_dir(events_dir, tmp_path / "raw", events=events.iloc[:0] if csv else events)
+    if csv:
+        (target / "usage_events.parquet").unlink()
+        events.to_csv(target / "usage_events.csv", index=False)
+    with pytest.raises(ContractError) as info:
+        usage_monthly_frame(target, now=NOW)
+    return info.value
+
+
+def _set(column, value, rows=slice(0, 7)):
+    def change(frame):
+        frame[column] = frame[column].astype(object)
+        frame.loc[frame.index[rows], column] = value
+        return frame
+    return change
+
+
+@pytest.mark.parametrize("kind, change, column, rule, count, csv", [
+    ("unknown account", _set("account_id", "A_NOPE"), "account_id", "unknown accounts.account_id", 7, False),
+    ("unknown user", _set("user_id", "U_NOPE", slice(3, 8)), "user_id", "unknown users.user_id", 5, False),
+    ("user of another account", _set("account_id", None, slice(0, 0)), "user_id", "another account", None, False),
+    ("unparseable timestamp", _set("ts", "yesterday", slice(0, 4)), "ts", "unparseable timestamp", 4, True),
+    ("future timestamp", _set("ts", pd.Timestamp("2031-01-01 10:00"), slice(0, 6)), "ts", "in the future", 6, False),
+    ("missing value", _set("feature", None, slice(0, 9)), "feature", "missing value", 9, False),
+    ("missing column", lambda f: f.drop(columns=["feature"]), "feature", "missing column", 1, False),
+])
+def test_bad_events_give_a_contract_error_with_counts(events_dir, reference, tmp_path, kind, change, column, rule,
+                                                      count, csv):
+    if kind == "user of another account":  # move 6 events of one user to another real account
+        accounts = sorted(reference[1]["account_id"].unique())
+
+        def change(frame):
+            first = frame["account_id"].iloc[0]
+            other = next(a for a in accounts if a != first)
+            frame.loc[frame.index[:6], "account_id"] = other
+            return frame
+
+        count = 6
+    error = _broken(events_dir, reference, tmp_path, change, csv=csv)
+    hits = [v for v in error.violations if v.table == "usage_events" and v.column == column and rule in v.rule]
+    assert len(hits) == 1, error.violations
+    assert hits[0].count == count
+    assert "usage_events" in str(error) and rule in str(error)
+    if kind not in ("missing column", "missing value"):
+        assert hits[0].examples
+
+
+def test_missing_event_files_and_bad_parameters(events_dir, tmp_path):
+    empty = make_events_dir(events_dir, tmp_path / "raw", events=pd.DataFrame({"account_id": []}))
+    (empty / "usage_events.parquet").unlink()
+    with pytest.raises(ParameterError, match="no usage_events"):
+        usage_monthly_frame(empty)
+    with pytest.raises(ParameterError, match="memory limit"):
+        build_usage_monthly(events_dir, memory_limit="lots")
+    with pytest.raises(ParameterError, match="both"):
+        usage_monthly_frame(events_dir, start="2024-01-01")
+
+
+@pytest.fixture(scope="module")
+def demo_with_events(tmp_path_factory):
+    spec = DemoSpec(n_accounts=60, seed=7)  # 1.7M events, two months with events but no feature
+    out = tmp_path_factory.mktemp("demo-events") / "raw"
+    write_demo(out, spec, events=True)
+    return spec, out
+
+
+def test_demo_events_aggregate_back_to_the_demo_usage_monthly(demo_with_events):
+    spec, out = demo_with_events
+    frame, summary = usage_monthly_frame(out, now=NOW)
+    demo = load_tables(out).usage_monthly
+    got = frame[list(CONTRACT_COLUMNS)]
+    want = demo[list(CONTRACT_COLUMNS)].astype({c: "int64" for c in CONTRACT_COLUMNS[2:]})
+    want = want.sort_values(["account_id", "month"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, want)
+    assert summary.window == Window(spec.window_start, spec.window_end)
+    assert summary.events_before_activation == 0
+    # rows where the generator drew events but no feature exist and hold only sign-ins
+    assert ((want["events"] > 0) & (want["distinct_features"] == 0)).any()
+
+
+def test_demo_events_respect_activation_window_and_catalogue(demo_with_events):
+    import duckdb
+
+    spec, out = demo_with_events
+    first, last, before_activation, other_account, unknown_user = duckdb.sql(f"""
+        SELECT min(e.ts), max(e.ts), count_if(e.ts < CAST(u.activated_at AS TIMESTAMP)),
+               count_if(u.account_id <> e.account_id), count_if(u.user_id IS NULL)
+        FROM read_parquet('{out / "usage_events.parquet"}') AS e
+        LEFT JOIN read_csv('{out / "users.csv"}', all_varchar = true) AS u ON u.user_id = e.user_id""").fetchall()[0]
+    assert pd.Timestamp(first) >= spec.window_start
+    assert pd.Timestamp(last) < spec.window_end + pd.Timedelta(days=1)
+    assert (before_activation, other_account, unknown_user) == (0, 0, 0)
+    features = {r[0] for r in duckdb.sql(
+        f"SELECT DISTINCT feature FROM read_parquet('{out / 'usage_events.parquet'}')").fetchall()}
+    assert features <= set(FEATURES) | {"sign_in"} and len(FEATURES) == 24
+
+
+def test_demo_events_are_deterministic():
+    spec = DemoSpec(n_accounts=50, seed=5)
+    first = next(iter_events(spec, generate(spec)[0], accounts_per_chunk=10))
+    again = next(iter_events(spec, generate(spec)[0], accounts_per_chunk=10))
+    assert first.num_rows > 0 and first.equals(again)
+
+
+@pytest.mark.slow
+def test_demo_events_leave_every_other_demo_file_unchanged(tmp_path):
+    spec = DemoSpec(n_accounts=50, seed=3)
+    write_demo(tmp_path / "plain", spec)
+    write_demo(tmp_path / "with", spec, events=True)
+    plain = sorted(p.relative_to(tmp_path / "plain") for p in (tmp_path / "plain").rglob("*") if p.is_file())
+    assert {p.name for p in (tmp_path / "with").iterdir()} - {p.name for p in (tmp_path / "plain").iterdir()} == {
+        "usage_events.parquet"}
+    for rel in plain:
+        assert (tmp_path / "plain" / rel).read_bytes() == (tmp_path / "with" / rel).read_bytes(), rel
+
+
+def test_cli_usage_monthly(events_dir, tmp_path):
+    from typer.testing import CliRunner
+
+    from insights.cli import app
+
+    out = tmp_path / "um.parquet"
+    result = CliRunner().invoke(app, ["usage-monthly", "--data", str(events_dir), "--memory-limit", "1GB",
+                                      "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.is_file() and "account-months" in result.output
+    bad = CliRunner().invoke(app, ["usage-monthly", "--data", str(events_dir), "--memory-limit", "huge"])
+    assert bad.exit_code == 2 and "memory limit" in bad.output

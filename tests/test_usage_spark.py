@@ -1,0 +1,75 @@
+"""The same usage definitions on Spark (pyspark local mode) give exactly the DuckDB table.
+
+Needs the ``spark`` extra and Java 17+. If ``java`` is missing, setup tries
+``apt-get install -y openjdk-17-jre-headless`` (as root); where Java or pyspark cannot be had,
+the tests are skipped with the reason.
+"""
+
+import os
+import shutil
+import subprocess
+
+import pandas as pd
+import pytest
+
+from test_usage_events import NOW, make_events_dir, synthetic_events  # noqa: I001 - sibling test module
+
+from insights.usage import usage_monthly_frame
+from insights.usage.definitions import GROUPS_SQL, MONTHLY_SQL, to_spark
+
+
+def _ensure_java() -> str | None:
+    """Return None if java runs, else the reason it cannot be had."""
+    if shutil.which("java"):
+        return None
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        return "java is not installed and cannot be installed here (not root or no apt-get); install Java 17+"
+    try:
+        subprocess.run(["apt-get", "update"], check=True, capture_output=True, timeout=600)
+        subprocess.run(["apt-get", "install", "-y", "openjdk-17-jre-headless"], check=True, capture_output=True,
+                       timeout=900, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+    except (subprocess.SubprocessError, OSError) as exc:
+        return f"java is not installed and apt-get install openjdk-17-jre-headless failed: {exc}"
+    return None if shutil.which("java") else "java still not found after installing openjdk-17-jre-headless"
+
+
+@pytest.fixture(scope="module")
+def spark():
+    try:
+        import pyspark  # noqa: F401
+        import sqlglot  # noqa: F401
+    except ImportError as exc:
+        pytest.skip(f"pyspark/sqlglot not installed ({exc}); install the extra: pip install -e '.[dev,spark]'")
+    reason = _ensure_java()
+    if reason:
+        pytest.skip(reason)
+    from insights.usage.spark_engine import spark_session
+
+    try:
+        session = spark_session()
+    except Exception as exc:  # noqa: BLE001 - a JVM that does not start is an environment problem
+        pytest.skip(f"Spark could not start a local session: {exc}")
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+def test_definitions_transpile_to_spark_sql():
+    pytest.importorskip("sqlglot", reason="sqlglot is in the spark extra: pip install -e '.[spark]'")
+    groups, monthly = to_spark(GROUPS_SQL), to_spark(MONTHLY_SQL)
+    assert "GROUPING SETS" in groups and "FROM event_groups" in monthly
+    assert "year(" in GROUPS_SQL.lower() and "YEAR(" in groups
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("window", [None, ("2024-01-01", "2025-12-31")], ids=["default-window", "fixed-window"])
+def test_spark_gives_exactly_the_duckdb_table(spark, demo_dir, tmp_path, window):
+    from insights.usage.spark_engine import usage_monthly_spark
+
+    events = synthetic_events(pd.read_csv(demo_dir / "users.csv"), n=8_000, seed=9)
+    data = make_events_dir(demo_dir, tmp_path / "raw", events=events)
+    start, end = window or (None, None)
+    expected, _ = usage_monthly_frame(data, start=start, end=end, now=NOW)
+    got, summary = usage_monthly_spark(data, start=start, end=end, spark=spark, now=NOW)
+    assert summary.engine == "spark" and len(got) > 100
+    pd.testing.assert_frame_equal(got, expected)

@@ -68,3 +68,8 @@ def test_help_lists_the_commands():
     assert res.returncode == 0
     for cmd in ("demo-data", "validate", "report"):
         assert cmd in res.stdout
+
+
+def test_report_refuses_an_unknown_pilot_before_running_anything(demo_dir):
+    res = run("report", "--data", demo_dir, "--pilot", "no_such_pilot")
+    assert res.returncode == 2 and "unknown pilot" in res.stderr and "value_review" in res.stderr

@@ -76,11 +76,12 @@ def report(
     data: Optional[Path] = typer.Option(None, "--data", help="Raw data folder (default: data/raw; demo data "
                                                              "is generated there if it is empty)."),
     force: bool = typer.Option(False, "--force", help="Replace an existing report of this quarter."),
+    pilot: Optional[str] = typer.Option(None, "--pilot", help="Pilot to read out (default: the latest one)."),
 ):
     """Run every report notebook into reports/<quarter>/ (executed notebooks, HTML, manifest)."""
     from insights.report import run_report
 
-    outcome = run_report(quarter=quarter, data_dir=data, force=force)
+    outcome = run_report(quarter=quarter, data_dir=data, force=force, pilot=pilot)
     typer.echo(outcome.summary())
     if not outcome.ok:
         failed = [r for r in outcome.results if r.status != "ok"]

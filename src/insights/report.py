@@ -216,7 +216,7 @@ class ReportOutcome:
 
 
 def run_report(quarter: str | None = None, data_dir: str | os.PathLike | None = None, force: bool = False,
-               specs: list[NotebookSpec] | None = None) -> ReportOutcome:
+               specs: list[NotebookSpec] | None = None, pilot: str | None = None) -> ReportOutcome:
     """Run every notebook of the report for one quarter.
 
     Parameters
@@ -229,6 +229,8 @@ def run_report(quarter: str | None = None, data_dir: str | os.PathLike | None = 
         Replace an existing report of the quarter built from other inputs.
     specs : list of NotebookSpec, optional
         Notebooks to run; default ``config/report.yaml``.
+    pilot : str, optional
+        Pilot to read out (default: the most recently assigned one).
 
     Returns
     -------
@@ -245,9 +247,12 @@ def run_report(quarter: str | None = None, data_dir: str | os.PathLike | None = 
     folder = ensure_data(data_dir)
     tables = load_tables(folder)
     q = str(resolve_quarter(quarter, tables))
+    if pilot is not None and pilot not in set(tables.pilot_assignments["pilot_id"]):
+        known = sorted(tables.pilot_assignments["pilot_id"].unique())
+        raise ParameterError(f"unknown pilot {pilot!r}; pilots in the data: {', '.join(known) or 'none'}.")
     demo = is_demo(folder)
     hashes = input_hashes(folder)
-    fingerprint = _fingerprint(q, hashes, specs)
+    fingerprint = _fingerprint(q, hashes, specs) + (f":{pilot}" if pilot else "")
     root = paths.reports_dir()
     final = root / q
     if final.exists() and not force:
@@ -271,8 +276,11 @@ def run_report(quarter: str | None = None, data_dir: str | os.PathLike | None = 
                 results.append(NotebookResult(spec.file, spec.title, "skipped", 0.0, "no pilot in the data"))
                 continue
             params = {**spec.parameters, "quarter": q, "data_dir": str(folder)}
-            if "output_dir" in _declared_parameters(spec):  # CSV action lists go into the report
+            declared = _declared_parameters(spec)
+            if "output_dir" in declared:  # CSV action lists go into the report
                 params["output_dir"] = str(tmp)
+            if pilot is not None and "pilot_id" in declared:
+                params["pilot_id"] = pilot
             out_nb = tmp / spec.file
             result = run_notebook(spec, out_nb, params)
             if out_nb.exists():
@@ -281,7 +289,7 @@ def run_report(quarter: str | None = None, data_dir: str | os.PathLike | None = 
         counts = {name: len(frame) for name, frame in tables.frames.items()}
         write_index(tmp, q, results, specs, demo, counts)
         manifest = {
-            "quarter": q, "parameters": {"quarter": q, "data_dir": str(folder), "force": force},
+            "quarter": q, "parameters": {"quarter": q, "data_dir": str(folder), "force": force, "pilot": pilot},
             "package_version": __version__, "python": sys.version.split()[0], "demo_data": demo,
             "inputs": hashes, "row_counts": counts, "seeds": _seeds(folder) if demo else {},
             "fingerprint": fingerprint, "started_at": started.isoformat(timespec="seconds"),

@@ -37,6 +37,9 @@ def test_quarterly_report_end_to_end(demo_dir):
     assert "DEMO DATA" in page
     assert "ensure_data(" not in page, "HTML pages must not show code"
     assert "<img" in page  # figures are embedded
+    pngs = sorted((folder / "figures").glob("*.png"))
+    assert any(p.name.startswith("01_data_quality_") for p in pngs)
+    assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
     index = (folder / "index.html").read_text()
     assert 'href="01_data_quality.html"' in index and "DEMO DATA" in index and "FAILED" not in index
     executed = nbformat.read(str(folder / "01_data_quality.ipynb"), as_version=4)
@@ -46,6 +49,9 @@ def test_quarterly_report_end_to_end(demo_dir):
     # the same inputs again: nothing to do
     again = run_report(data_dir=demo_dir)
     assert again.skipped and again.folder == folder
+
+    csvs = {p.name: p.read_bytes() for p in folder.glob("*.csv")}
+    assert {"action_list.csv", "coverage_plan.csv", "renewal_pipeline_next_quarter.csv"} <= set(csvs)
 
     # other inputs: refused without force, the old report untouched
     manifest["fingerprint"] = "something else"
@@ -57,6 +63,8 @@ def test_quarterly_report_end_to_end(demo_dir):
     # with force: replaced, and no temporary or backup folder left behind
     replaced = run_report(data_dir=demo_dir, force=True)
     assert replaced.ok and json.loads((folder / "manifest.json").read_text())["fingerprint"] != "something else"
+    # same inputs, parameters and seeds: byte-identical action lists
+    assert {p.name: p.read_bytes() for p in folder.glob("*.csv")} == csvs
     assert _leftovers(paths.reports_dir()) == []
 
 

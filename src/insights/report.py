@@ -160,6 +160,25 @@ def export_html(ipynb: Path, out: Path, demo: bool) -> None:
     out.write_text(body, encoding="utf-8")
 
 
+def export_figures(ipynb: Path, folder: Path) -> list[str]:
+    """Save every PNG figure of an executed notebook as ``figures/<notebook>_<n>.png``."""
+    import base64
+
+    import nbformat
+
+    nb = nbformat.read(str(ipynb), as_version=4)
+    names = []
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if "image/png" in data:
+                folder.mkdir(exist_ok=True)
+                name = f"{ipynb.stem}_{len(names) + 1:02d}.png"
+                (folder / name).write_bytes(base64.b64decode(data["image/png"]))
+                names.append(name)
+    return names
+
+
 def write_index(folder: Path, quarter: str, results: list[NotebookResult], specs: list[NotebookSpec],
                 demo: bool, row_counts: dict[str, int]) -> None:
     """The report's front page: sections with status, links and the data summary."""
@@ -285,6 +304,7 @@ def run_report(quarter: str | None = None, data_dir: str | os.PathLike | None = 
             result = run_notebook(spec, out_nb, params)
             if out_nb.exists():
                 export_html(out_nb, tmp / f"{spec.stem}.html", demo)
+                export_figures(out_nb, tmp / "figures")
             results.append(result)
         counts = {name: len(frame) for name, frame in tables.frames.items()}
         write_index(tmp, q, results, specs, demo, counts)

@@ -42,6 +42,10 @@ def test_quarterly_report_end_to_end(demo_dir):
     assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
     index = (folder / "index.html").read_text()
     assert 'href="01_data_quality.html"' in index and "DEMO DATA" in index and "FAILED" not in index
+    # the front page repeats the notebooks' own headline numbers
+    for section in ("01_data_quality", "03_health_and_renewals", "07_pilot_readout"):
+        assert f'id="h-{section}"' in index
+    assert "Newcombe" in index and "renewals due 2026Q3" in index
     executed = nbformat.read(str(folder / "01_data_quality.ipynb"), as_version=4)
     injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
     assert injected and "2026Q3" in injected[0].source and str(demo_dir) in injected[0].source

@@ -74,3 +74,11 @@ def resolve_quarter(quarter: str | None, tables: Tables) -> Quarter:
         raise ParameterError(f"quarter {q} is not covered by the data, which runs from {data_start:%Y-%m-%d} "
                              f"to {tables.as_of:%Y-%m-%d}; the latest complete quarter is {latest}.")
     return q
+
+
+def output_folder(output_dir, quarter) -> Path:
+    """Where a notebook writes its CSVs and headlines: ``output_dir`` (the report folder when run by
+    the report) or ``data/processed/actions/<quarter>`` when run on its own."""
+    if output_dir:
+        return paths.resolve_data_dir(output_dir)
+    return paths.processed_dir() / "actions" / str(quarter)

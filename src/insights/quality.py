@@ -130,3 +130,15 @@ def renewal_outcomes_by_quarter(tables: Tables, grace_days: int) -> pd.DataFrame
 def violations_table(violations: list[Violation]) -> pd.DataFrame:
     """Contract violations as a table (empty when the data is clean)."""
     return violations_frame(violations)
+
+
+def headline(violations: list[Violation], warnings: pd.DataFrame, tables: Tables) -> dict:
+    """Front-page items of the data-quality notebook."""
+    flagged = warnings[warnings["count"] > 0]
+    return {
+        "contract violations": str(len(violations)),
+        "data runs to": f"{tables.as_of:%Y-%m-%d}",
+        "accounts / contract terms": f"{len(tables.accounts):,} / {len(tables.contracts):,}",
+        "consistency warnings": "; ".join(f"{c} ({n})" for c, n in zip(flagged["check"], flagged["count"]))
+        or "none",
+    }

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from insights import __version__, paths
+from insights import __version__, headlines, paths
 from insights.dataset import ensure_data, is_demo, resolve_quarter
 from insights.errors import ConfigError, ParameterError, ReportExistsError
 from insights.loading import load_tables
@@ -197,9 +197,11 @@ def write_index(folder: Path, quarter: str, results: list[NotebookResult], specs
 <html lang="en"><head><meta charset="utf-8"><title>Customer-success report {esc(quarter)}</title>
 <style>body{{font-family:system-ui,sans-serif;margin:0;color:#111}} main{{max-width:960px;margin:24px auto;padding:0 16px}}
 table{{border-collapse:collapse;width:100%;margin:12px 0}} td,th{{border-bottom:1px solid #ddd;padding:6px 8px;text-align:left}}
-th{{background:#f3f4f6}}</style></head>
+th{{background:#f3f4f6}} .headline table.items th{{width:40%;background:none;font-weight:600}}
+.headline{{border:1px solid #e5e7eb;border-radius:6px;padding:4px 14px;margin:12px 0}} .note{{color:#555;font-size:90%}}</style></head>
 <body{" data-demo='true'" if demo else ""}>{DEMO_BANNER if demo else ""}<main>
 <h1>Customer-success report &mdash; {esc(quarter)}</h1>
+{"<h2>Headlines</h2>" + headlines.to_html(headlines.load_all(folder)) if headlines.load_all(folder) else ""}
 <h2>Sections</h2>
 <table id="sections"><tr><th>section</th><th>what it holds</th><th>status</th><th>time</th></tr>{''.join(rows)}</table>
 <h2>Data</h2>

@@ -144,6 +144,14 @@ class Readout:
     reason: str
     notes: list[str] = field(default_factory=list)
 
+    def headline(self) -> dict:
+        """Front-page items: the pilot, its effect and the decision."""
+        d = self.difference
+        return {"pilot": f"{self.pilot_id}: {self.plan.description}",
+                "renewal rate, treatment - control": f"{100 * d.estimate:+.1f} points ({d.method}: "
+                                                     f"{100 * d.low:+.1f} to {100 * d.high:+.1f})",
+                "decision": f"{self.decision.upper()} — {self.reason}"}
+
     def summary(self) -> pd.DataFrame:
         """The headline numbers as a table (estimate, interval, method)."""
         rows = [("renewal rate difference (treatment - control)", self.difference),

@@ -1,0 +1,96 @@
+"""Headline numbers a notebook hands to the report's front page.
+
+Each notebook of the report saves its few headline numbers (and at most one small
+table) with ``save``; the report runner collects them with ``load_all`` and shows
+them on ``index.html``, so the front page repeats the notebooks' own numbers and
+never recomputes them.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+FOLDER = "headlines"
+
+
+def _plain(value):
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return None if np.isnan(value) else float(value)
+    if isinstance(value, (pd.Timestamp,)):
+        return value.strftime("%Y-%m-%d")
+    if value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    return value
+
+
+def save(output_dir, section: str, title: str, items: dict, table: pd.DataFrame | None = None,
+         note: str = "") -> Path:
+    """Write one notebook's headlines as ``<output_dir>/headlines/<section>.json`` (atomic).
+
+    Parameters
+    ----------
+    output_dir : path
+        The notebook's output folder (the report folder when run by the report).
+    section : str
+        Short key, also the notebook stem, e.g. ``"03_health_and_renewals"``.
+    title : str
+        Heading on the front page.
+    items : dict
+        Label -> already formatted text (e.g. ``"326 accounts, $21.8M ARR"``).
+    table : pandas.DataFrame, optional
+        One small table (index kept as the first column).
+    note : str
+        One line of context (method, caveat).
+    """
+    folder = Path(output_dir) / FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    doc = {"section": section, "title": title, "items": {str(k): str(v) for k, v in items.items()}, "note": note}
+    if table is not None:
+        t = table.reset_index()
+        doc["table"] = {"columns": [str(c) for c in t.columns],
+                        "rows": [[_plain(v) for v in row] for row in t.itertuples(index=False)]}
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{section}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(doc, fh, indent=1, default=str)
+    os.replace(tmp, folder / f"{section}.json")
+    return folder / f"{section}.json"
+
+
+def load_all(report_folder) -> list[dict]:
+    """Every saved headline document of a report folder, in section order."""
+    folder = Path(report_folder) / FOLDER
+    return [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))] if folder.is_dir() else []
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.0f}"
+    return html.escape("" if value is None else str(value))
+
+
+def to_html(docs: list[dict]) -> str:
+    """The headlines as HTML blocks for the front page."""
+    parts = []
+    for d in docs:
+        items = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in d["items"].items())
+        block = (f'<section class="headline" id="h-{html.escape(d["section"])}"><h3>{html.escape(d["title"])}</h3>'
+                 f'<table class="items">{items}</table>')
+        if "table" in d:
+            head = "".join(f"<th>{html.escape(c)}</th>" for c in d["table"]["columns"])
+            rows = "".join("<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in r) + "</tr>" for r in d["table"]["rows"])
+            block += f"<table><tr>{head}</tr>{rows}</table>"
+        if d.get("note"):
+            block += f"<p class='note'>{html.escape(d['note'])}</p>"
+        parts.append(block + "</section>")
+    return "".join(parts)

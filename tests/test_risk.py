@@ -1,0 +1,229 @@
+"""Churn risk model: metrics against sklearn, time split and purge, leakage, scoring and the risk list."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from scipy.special import logit  # noqa: E402
+from sklearn.calibration import calibration_curve  # noqa: E402
+from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score  # noqa: E402
+
+from insights import risk, risk_figures, segments, snapshots  # noqa: E402
+from insights.demo import DemoSpec, write_demo  # noqa: E402
+from insights.errors import ParameterError  # noqa: E402
+from insights.loading import load_tables  # noqa: E402
+
+QUARTER = "2026Q3"
+SEED = 7
+
+
+def _snap(folder):
+    tables = load_tables(folder)
+    snap = snapshots.build(tables)
+    return pd.concat([snap, segments.rule_segments(snap, tables.accounts)], axis=1), tables
+
+
+@pytest.fixture(scope="module")
+def small(demo_dir):
+    return _snap(demo_dir)
+
+
+@pytest.fixture(scope="module")
+def snap(small):
+    return small[0]
+
+
+@pytest.fixture(scope="module")
+def split(snap):
+    return risk.choose_split(snap, QUARTER)
+
+
+@pytest.fixture(scope="module")
+def ev(snap, split):
+    return risk.evaluate(snap, split, n_boot=200, seed=SEED)
+
+
+@pytest.fixture(scope="module")
+def ranked(snap, small):
+    as_of = snap["obs_date"].max()
+    models = risk.fit_current(snap, as_of, seed=SEED)
+    names = small[1].accounts.set_index("account_id")["name"]
+    return models, risk.risk_list(models, snap, as_of, names=names)
+
+
+# ------------------------------------------------------------------------------ metrics
+
+
+def test_metrics_equal_sklearn():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 400).astype(float)
+    p = np.clip(0.3 * y + rng.uniform(0, 0.7, 400), 0, 1)
+    accounts = np.arange(400) // 2
+    m = risk.held_out_metrics(y, p, accounts, n_boot=200)
+    assert m["auc"] == pytest.approx(roc_auc_score(y, p), abs=1e-12)
+    assert m["pr_auc"] == pytest.approx(average_precision_score(y, p), abs=1e-12)
+    assert m["brier"] == pytest.approx(brier_score_loss(y, p), abs=1e-12)
+    assert m["auc_low"] < m["auc"] < m["auc_high"] and "bootstrap by account" in m["auc_method"]
+    assert m["auc_delong_low"] < m["auc"] < m["auc_delong_high"] and m["accounts"] == 200
+    tab = risk.calibration_table(y, p, n_bins=10)
+    true, pred = calibration_curve(y, p, n_bins=10, strategy="uniform")
+    np.testing.assert_allclose(tab["observed"], true, atol=1e-12)
+    np.testing.assert_allclose(tab["mean_predicted"], pred, atol=1e-12)
+    assert tab["rows"].sum() == len(y) and (tab["method"] == "Wilson score 95% CI").all()
+
+
+def test_lift_by_hand():
+    y = [1, 0, 0, 1, 0, 0, 0, 0, 0, 0]  # base rate 0.2
+    p = [0.9, 0.8, 0.1, 0.2, 0.3, 0.05, 0.04, 0.03, 0.02, 0.01]
+    assert risk.top_lift(y, p, 0.1) == pytest.approx(1 / 0.2)  # top row churned
+    assert risk.top_lift(y, p, 0.2) == pytest.approx(0.5 / 0.2)  # 0.9 (churned), 0.8 (renewed)
+    assert risk.top_lift(y, p, 0.5) == pytest.approx(0.4 / 0.2)  # 0.9 .8 .3 .2 .1 -> 2 churned of 5
+    tab = risk.lift_table(y, p, n_bins=5)
+    assert tab["churned"].tolist() == [1, 1, 0, 0, 0] and tab["rows"].tolist() == [2] * 5
+    assert tab["lift"].tolist() == pytest.approx([2.5, 2.5, 0, 0, 0])
+    assert tab["cum_share_churned"].iloc[-1] == 1 and tab["cum_lift"].iloc[0] == pytest.approx(2.5)
+    with pytest.raises(ParameterError, match="no row churned"):
+        risk.top_lift([0, 0], [0.1, 0.2])
+
+
+def test_calibrators_are_monotone_probabilities():
+    rng = np.random.default_rng(1)
+    p = rng.uniform(0, 1, 500)
+    y = (rng.uniform(0, 1, 500) < p ** 2).astype(int)
+    grid = np.linspace(0, 1, 21)
+    for method in risk.CALIBRATIONS:
+        out = risk.Calibrator(method).fit(p, y).predict(grid)
+        assert ((out >= 0) & (out <= 1)).all() and (np.diff(out) >= -1e-12).all()
+    with pytest.raises(ParameterError, match="calibration method"):
+        risk.Calibrator("beta").fit(p, y)
+
+
+# ------------------------------------------------------------------------------ split and leakage
+
+
+def test_split_is_time_based_and_purged(snap, split, ev):
+    assert split.train_until < split.test_dates[0] and "Test on the latest 2 quarter ends" in split.reason
+    share = risk.settled_share(snap)
+    assert (share.loc[split.test_dates, "settled_share"] >= 0.5).all()
+    first = split.test_dates[0]
+    train = snap.merge(ev.train_keys, on=["account_id", "obs_date"])
+    assert len(train) == ev.n_train
+    assert (train["obs_date"] <= split.train_until).all() and (train["renewal_date"] < first).all()
+    assert train["churned"].notna().all()
+    on_train = snap[(snap["obs_date"] <= split.train_until) & snap["churned"].notna()]
+    assert ev.n_train + ev.n_purged == len(on_train) and ev.n_purged > 0
+    # the held-out rows are exactly the labelled test-date rows, none of them a training row
+    pred = ev.predictions
+    keys = set(zip(pred["account_id"], pred["obs_date"]))
+    assert not keys & set(zip(ev.train_keys["account_id"], ev.train_keys["obs_date"]))
+    assert pred["obs_date"].isin(split.test_dates).all() and (pred["obs_date"] > split.train_until).all()
+    test_rows = snap[snap["obs_date"].isin(split.test_dates) & snap["churned"].notna()]
+    assert len(pred) == len(test_rows)
+    for name in risk.MODELS:
+        row = ev.comparison.loc[name]
+        assert row["auc"] == pytest.approx(roc_auc_score(pred["churned"], pred[f"p_{name}"]), abs=1e-12)
+        assert row["brier"] == pytest.approx(brier_score_loss(pred["churned"], pred[f"p_{name}"]), abs=1e-12)
+        assert row["n"] == len(test_rows) and row["calibration"] in risk.CALIBRATIONS
+        choice = ev.models[name].calibration_choice
+        assert choice.loc[row["calibration"], "chosen"] and choice["validation_date"].iloc[0] == split.train_until
+    cv = ev.models["logistic"].cv
+    assert cv["chosen"].sum() == 1 and set(cv.columns) - {"mean_log_loss", "chosen"} <= {
+        f"{d:%Y-%m-%d}" for d in snap["obs_date"].unique() if d <= split.train_until}
+
+
+def test_labels_decided_after_the_first_test_date_do_not_change_the_model(snap, split, ev):
+    """Flip every label decided on or after the first test date (all test rows and the purged ones)."""
+    changed = snap.copy()
+    late = changed["churned"].notna() & (changed["renewal_date"] >= split.test_dates[0])
+    assert late.sum() > 100
+    changed.loc[late, "churned"] = 1.0 - changed.loc[late, "churned"]
+    other = risk.evaluate(changed, split, n_boot=200, seed=SEED)
+    a, b = ev.models["logistic"], other.models["logistic"]
+    assert a.C == b.C and a.calibration == b.calibration
+    np.testing.assert_array_equal(a.pipeline[-1].coef_, b.pipeline[-1].coef_)
+    for name in risk.MODELS:
+        np.testing.assert_array_equal(ev.predictions[f"p_{name}"], other.predictions[f"p_{name}"])
+    assert not np.allclose(ev.comparison["auc"], other.comparison["auc"])  # the measured AUC did change
+
+
+def test_split_errors(snap):
+    with pytest.raises(ParameterError, match="at least three"):
+        risk.choose_split(snap, "2025Q3")
+    with pytest.raises(ParameterError, match="settled labels"):
+        risk.choose_split(snap, QUARTER, min_settled=1.0, n_test=20)
+    with pytest.raises(ParameterError, match="after train_until"):
+        risk.evaluate(snap, risk.Split(pd.Timestamp("2025-06-30"), [pd.Timestamp("2025-06-30")]))
+    with pytest.raises(ParameterError, match="segment"):
+        risk.evaluate(snap.drop(columns="segment"), risk.choose_split(snap, QUARTER))
+
+
+def test_default_demo_held_out_auc(tmp_path):
+    """Default-size demo (2,000 accounts): the logistic model separates churners on later quarters."""
+    write_demo(tmp_path, DemoSpec())
+    snap, _ = _snap(tmp_path)
+    ev = risk.evaluate(snap, risk.choose_split(snap, QUARTER), n_boot=300, seed=SEED)
+    print("\n" + ev.comparison[["calibration", "auc", "auc_low", "auc_high", "pr_auc", "base_rate", "brier",
+                                "top_decile_lift"]].to_string())
+    assert ev.comparison.loc["logistic", "auc"] > 0.65
+    assert ev.comparison.loc["logistic", "auc_low"] > 0.6
+    assert ev.comparison.loc["gbm", "auc"] > 0.6
+    assert (ev.comparison["top_decile_lift"] > 1.5).all()
+
+
+# ------------------------------------------------------------------------------ scoring
+
+
+def test_risk_list_covers_every_account_under_contract(snap, ranked):
+    _, rl = ranked
+    current = snap[snap["obs_date"] == snap["obs_date"].max()]
+    assert sorted(rl["account_id"]) == sorted(current["account_id"]) and current["churned"].isna().all()
+    assert rl["rank"].tolist() == list(range(1, len(rl) + 1))
+    assert (np.diff(rl["p_churn"]) <= 0).all()
+    assert rl["p_churn"].between(0, 1).all() and rl["name"].notna().all()
+    np.testing.assert_allclose(rl["expected_arr_at_risk"], rl["p_churn"] * rl["arr"])
+
+
+def test_contributions_add_up_to_the_log_odds(snap, ranked):
+    models, rl = ranked
+    logistic = models["logistic"]
+    rows = snap[snap["obs_date"] == snap["obs_date"].max()].set_index("account_id").loc[rl["account_id"]]
+    rows = rows.reset_index()
+    contrib = risk.contributions(logistic, rows)
+    raw = logistic.predict_raw(rows)
+    intercept = logistic.pipeline[-1].intercept_[0]
+    np.testing.assert_allclose(contrib.sum(axis=1), logit(raw) - intercept, atol=1e-8)
+    np.testing.assert_allclose(rl["contribution_total"], logit(raw) - intercept, atol=1e-8)
+    assert set(contrib.columns) == {*risk.RISK_FEATURES, "segment"}
+    top = np.sort(contrib.to_numpy(), axis=1)[:, ::-1][:, :3]
+    np.testing.assert_allclose(rl[["factor_1_contribution", "factor_2_contribution", "factor_3_contribution"]], top)
+    assert (rl["factor_1_contribution"] >= rl["factor_2_contribution"]).all()
+    with pytest.raises(ParameterError, match="logistic model only"):
+        risk.contributions(models["gbm"], rows)
+
+
+def test_expected_arr_at_risk_sums_per_segment(ranked):
+    _, rl = ranked
+    summary = risk.arr_at_risk(rl, order=["SMB", "Mid-Market", "Enterprise"])
+    seg = summary.drop(index="All")
+    for name, g in rl.groupby("segment"):
+        assert seg.loc[name, "expected_arr_at_risk"] == pytest.approx((g["p_churn"] * g["arr"]).sum())
+        assert seg.loc[name, "accounts"] == len(g)
+    assert summary.loc["All", "expected_arr_at_risk"] == pytest.approx(seg["expected_arr_at_risk"].sum())
+    assert summary.loc["All", "arr"] == pytest.approx(rl["arr"].sum())
+    assert summary.loc["All", "accounts"] == len(rl)
+
+
+def test_write_and_figures(ranked, ev, tmp_path):
+    _, rl = ranked
+    path = risk.write_risk_list(rl, tmp_path)
+    assert path.name == "risk_list.csv" and len(pd.read_csv(path)) == len(rl)
+    with pytest.raises(ParameterError, match="already exists"):
+        risk.write_risk_list(rl, tmp_path)
+    for fig in (risk_figures.calibration_plot(ev.calibration, ev.comparison), risk_figures.lift_chart(ev.lift),
+                risk_figures.arr_at_risk_bars(risk.arr_at_risk(rl))):
+        assert fig.axes
+        plt.close(fig)

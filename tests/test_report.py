@@ -54,6 +54,12 @@ def test_quarterly_report_end_to_end(demo_dir):
     again = run_report(data_dir=demo_dir)
     assert again.skipped and again.folder == folder
 
+    import pandas as pd
+    book = pd.read_excel(folder / "action_lists.xlsx", sheet_name=None)
+    assert set(book) == {p.stem for p in folder.glob("*.csv")}
+    assert len(book["action_list"]) == len(pd.read_csv(folder / "action_list.csv"))
+    assert 'href="action_list.csv"' in index
+    assert "action_lists.xlsx" in manifest["outputs"] and "figures/" in " ".join(manifest["outputs"])
     csvs = {p.name: p.read_bytes() for p in folder.glob("*.csv")}
     assert {"action_list.csv", "coverage_plan.csv", "renewal_pipeline_next_quarter.csv"} <= set(csvs)
 
@@ -131,3 +137,80 @@ def test_report_spec_is_validated(tiny_project):
 def test_repository_report_spec_is_valid():
     specs = load_report_spec()
     assert specs[0].file == "01_data_quality.ipynb"
+
+
+# ---------------------------------------------------------------- rendered in a real browser
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def _chromium() -> str:
+    """Path of a Chromium binary, installing Debian's package when missing (skip if impossible)."""
+    import shutil
+
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if shutil.which(name):
+            return shutil.which(name)
+    if shutil.which("apt-get") and os.geteuid() == 0:
+        subprocess.run("apt-get update -qq && apt-get install -y -qq chromium", shell=True, capture_output=True,
+                       timeout=900)
+        if shutil.which("chromium"):
+            return shutil.which("chromium")
+    pytest.skip("Chromium is not installed and could not be installed with apt-get (needs root and Debian's "
+                "package index); the HTML pages were not rendered in a browser.")
+
+
+def _render(browser: str, page, tmp_path, screenshot=None) -> str:
+    args = [browser, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]
+    if screenshot:
+        subprocess.run([*args, "--window-size=1100,2400", f"--screenshot={screenshot}", page.as_uri()],
+                       capture_output=True, timeout=120, check=True)
+    return subprocess.run([*args, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120,
+                          check=True).stdout
+
+
+@pytest.mark.slow
+def test_pages_render_in_a_browser_without_broken_images_or_links(tmp_path):
+    """Runs after the end-to-end test in this module and renders the report it left behind."""
+    from html.parser import HTMLParser
+
+    folder = paths.reports_dir() / "2026Q3"
+    if not (folder / "index.html").exists():
+        pytest.skip("no report to render (run the whole module)")
+    browser = _chromium()
+    artifacts = paths.project_root() / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
+
+    class Links(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.images, self.links, self.ids = [], [], set()
+
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            if tag == "img":
+                self.images.append(a.get("src", ""))
+            if tag == "a" and a.get("href"):
+                self.links.append(a["href"])
+            if a.get("id"):
+                self.ids.add(a["id"])
+
+    pages = sorted(folder.glob("*.html"))
+    assert len(pages) >= 5
+    for page in pages:
+        dom = _render(browser, page, tmp_path, artifacts / f"report_{page.stem}.png" if page.stem == "index" else None)
+        parsed = Links()
+        parsed.feed(dom)
+        for src in parsed.images:
+            assert src.startswith("data:image/") or (folder / src).exists(), f"{page.name}: broken image {src[:60]}"
+        for href in parsed.links:
+            if href.startswith(("http://", "https://", "mailto:", "#")):
+                continue
+            assert (folder / href.split("#")[0]).exists(), f"{page.name}: broken link {href}"
+        if page.stem == "index":
+            assert {"sections", "data-summary", "h-03_health_and_renewals"} <= parsed.ids
+        else:
+            assert "DEMO DATA" in dom
+    shot = artifacts / "report_index.png"
+    assert shot.exists() and shot.read_bytes()[:4] == b"\x89PNG"

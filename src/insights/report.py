@@ -179,6 +179,22 @@ def export_figures(ipynb: Path, folder: Path) -> list[str]:
     return names
 
 
+WORKBOOK = "action_lists.xlsx"
+
+
+def write_workbook(folder: Path) -> str | None:
+    """One Excel workbook with a sheet per CSV action list of the report (None if there is none)."""
+    csvs = sorted(folder.glob("*.csv"))
+    if not csvs:
+        return None
+    import pandas as pd
+
+    with pd.ExcelWriter(folder / WORKBOOK, engine="openpyxl") as writer:
+        for csv in csvs:
+            pd.read_csv(csv).to_excel(writer, sheet_name=csv.stem[:31], index=False)
+    return WORKBOOK
+
+
 def write_index(folder: Path, quarter: str, results: list[NotebookResult], specs: list[NotebookSpec],
                 demo: bool, row_counts: dict[str, int]) -> None:
     """The report's front page: sections with status, links and the data summary."""
@@ -204,6 +220,8 @@ th{{background:#f3f4f6}} .headline table.items th{{width:40%;background:none;fon
 {"<h2>Headlines</h2>" + headlines.to_html(headlines.load_all(folder)) if headlines.load_all(folder) else ""}
 <h2>Sections</h2>
 <table id="sections"><tr><th>section</th><th>what it holds</th><th>status</th><th>time</th></tr>{''.join(rows)}</table>
+<h2>Action lists</h2>
+<p>{" &middot; ".join(f'<a href="{esc(p.name)}">{esc(p.name)}</a>' for p in sorted(folder.glob("*.csv")) + sorted(folder.glob("*.xlsx"))) or "none"}</p>
 <h2>Data</h2>
 <table id="data-summary"><tr><th>table</th><th>rows</th></tr>{counts}</table>
 <p>Built by insights {esc(__version__)}; parameters and input hashes in <a href="{MANIFEST}">{MANIFEST}</a>.</p>
@@ -308,6 +326,7 @@ def run_report(quarter: str | None = None, data_dir: str | os.PathLike | None = 
                 export_html(out_nb, tmp / f"{spec.stem}.html", demo)
                 export_figures(out_nb, tmp / "figures")
             results.append(result)
+        write_workbook(tmp)
         counts = {name: len(frame) for name, frame in tables.frames.items()}
         write_index(tmp, q, results, specs, demo, counts)
         manifest = {
@@ -317,6 +336,7 @@ def run_report(quarter: str | None = None, data_dir: str | os.PathLike | None = 
             "fingerprint": fingerprint, "started_at": started.isoformat(timespec="seconds"),
             "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "notebooks": [asdict(r) for r in results],
+            "outputs": sorted(p.relative_to(tmp).as_posix() for p in tmp.rglob("*") if p.is_file()),
             "status": "failed" if any(r.status == "failed" for r in results) else "ok",
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")

@@ -1,13 +1,10 @@
 """The `insights` command as a user runs it: clear messages, no tracebacks, exit codes."""
 
 import os
-import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pandas as pd
-import pytest
 
 EXE = [sys.executable, "-m", "insights"]
 

@@ -1,6 +1,5 @@
 """Renewal pipeline (recounted from raw tables), coverage plan and the action list."""
 
-import numpy as np
 import pandas as pd
 import pytest
 

@@ -1,7 +1,6 @@
 """Repository hygiene: environment files agree, notebooks are clean and thin, the two commands documented."""
 
 import ast
-import json
 import re
 import subprocess
 import tomllib

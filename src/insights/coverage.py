@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
+from insights.config_files import read_mapping
 
 from insights import paths
 from insights.errors import ConfigError, ParameterError
@@ -38,9 +38,7 @@ def load_coverage(path: Path | None = None) -> CoverageModel:
         with duplicate minimums.
     """
     path = path or paths.config_dir() / "coverage.yaml"
-    if not path.exists():
-        raise ConfigError(f"{path} is missing: it defines the coverage tiers.")
-    data = yaml.safe_load(path.read_text()) or {}
+    data = read_mapping(path, required=True, purpose="the coverage tiers")
     problems = []
     points = data.get("points") or {}
     for dim in DIMENSIONS:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
+from insights.config_files import read_mapping
 from scipy import stats
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss, roc_auc_score
@@ -189,14 +189,7 @@ def load_config(path: Path | None = None) -> HealthConfig:
         If the file is not valid YAML or not a mapping, or a value fails ``make_config``.
     """
     path = Path(path) if path is not None else paths.config_dir() / "health.yaml"
-    data: dict = {}
-    if path.exists():
-        try:
-            data = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path} is not valid YAML: {exc}") from None
-        if not isinstance(data, dict):
-            raise ConfigError(f"{path} must hold a mapping with sections components, bands, benchmarks.")
+    data = read_mapping(path, required=False, purpose="the health score (components, bands, benchmarks)")
     source = str(path) if path.exists() else "built-in health defaults"
     components = data.get("components", DEFAULTS["components"])
     bands = data.get("bands") or {}

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-import yaml
+from insights.config_files import read_mapping
 
 from insights import __version__, headlines, paths
 from insights.dataset import ensure_data, is_demo, resolve_quarter
@@ -68,12 +68,7 @@ def load_report_spec(path: Path | None = None) -> list[NotebookSpec]:
         If the file is missing, malformed, or names a notebook that does not exist.
     """
     path = path or paths.config_dir() / "report.yaml"
-    if not path.exists():
-        raise ConfigError(f"{path} is missing: it lists the notebooks of the report.")
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML: {exc}") from None
+    data = read_mapping(path, required=True, purpose="the notebooks of the report")
     items = data.get("notebooks") if isinstance(data, dict) else None
     if not isinstance(items, list) or not items:
         raise ConfigError(f"{path} must have a non-empty list `notebooks`.")

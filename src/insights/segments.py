@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
+from insights.config_files import read_mapping
 
 from insights import paths
 from insights.errors import ConfigError
@@ -34,12 +34,7 @@ def load_value_tiers(path: Path | None = None) -> list[Tier]:
         leave a gap, do not start at 0 or do not end open.
     """
     path = path or paths.config_dir() / "segments.yaml"
-    if not path.exists():
-        raise ConfigError(f"{path} is missing: it defines the contract-value tiers.")
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML: {exc}") from None
+    data = read_mapping(path, required=True, purpose="the contract-value tiers and segment rules")
     section = data.get("contract_value") if isinstance(data, dict) else None
     raw = section.get("tiers") if isinstance(section, dict) else None
     if not isinstance(raw, list) or not raw:
@@ -136,7 +131,7 @@ def load_rules(path: Path | None = None) -> SegmentRules:
     """
     path = path or paths.config_dir() / "segments.yaml"
     tiers = load_value_tiers(path)
-    data = yaml.safe_load(path.read_text()) or {}
+    data = read_mapping(path, required=True, purpose="the contract-value tiers and segment rules")
     problems = []
     attributes = data.get("attributes") or {}
     if not isinstance(attributes, dict):

@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from insights import paths
+from insights.config_files import read_mapping
 from insights.errors import ConfigError
 
 DEFAULTS = {
@@ -49,14 +48,7 @@ def load_settings(path: Path | None = None) -> Settings:
         If the file is not valid YAML or a value has the wrong type.
     """
     path = path or paths.config_dir() / "settings.yaml"
-    data: dict = {}
-    if path.exists():
-        try:
-            data = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path} is not valid YAML: {exc}") from None
-        if not isinstance(data, dict):
-            raise ConfigError(f"{path} must hold a mapping of sections (churn, demo).")
+    data = read_mapping(path, required=False, purpose="the settings (churn, product, demo)")
     churn = {**DEFAULTS["churn"], **(data.get("churn") or {})}
     demo = {**DEFAULTS["demo"], **(data.get("demo") or {})}
     product = {**DEFAULTS["product"], **(data.get("product") or {})}

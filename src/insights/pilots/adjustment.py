@@ -136,6 +136,6 @@ def ancova(y, treated, covariate, level: float = 0.95) -> AdjustedEffect:
     y_cuped = y - theta * (x - x.mean())
     cuped = float(y_cuped[d == 1].mean() - y_cuped[d == 0].mean())
     reduction = 1 - var_tau / var_unadj if var_unadj > 0 else math.nan
-    method = (f"ANCOVA with HC2 standard errors vs unadjusted Welch t; variance reduction = 1 - HC2 "
-              f"Var(adjusted) / Welch Var(unadjusted); theta = CUPED cov(y, x)/var(x) pooled over arms")
+    method = ("ANCOVA with HC2 standard errors vs unadjusted Welch t; variance reduction = 1 - HC2 "
+              "Var(adjusted) / Welch Var(unadjusted); theta = CUPED cov(y, x)/var(x) pooled over arms")
     return AdjustedEffect(adjusted, unadjusted, float(reduction), theta, method, cuped, p_value)

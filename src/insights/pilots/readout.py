@@ -17,7 +17,7 @@ from insights import churn
 from insights.errors import ParameterError
 from insights.loading import Tables
 from insights.pilots import adjustment, bayes, intervals, sequential, stratified
-from insights.pilots.assignment import ARMS, PilotPlan, existing_pilots, load_plan
+from insights.pilots.assignment import ARMS, PilotPlan, load_plan
 from insights.pilots.covariates import pre_period
 
 SRM_ALPHA = 0.001  # a sample-ratio mismatch this unlikely means the assignment is broken

@@ -68,6 +68,13 @@ def test_standardized_difference_matches_a_hand_computation():
     assert assignment.standardized_differences(x, arm, "control", "treatment")["m"] == pytest.approx(expected)
 
 
+def test_no_variation_with_different_means_is_imbalance():
+    x = pd.DataFrame({"flag": [1.0, 1.0, 0.0, 0.0], "same": [2.0] * 4})
+    arm = pd.Series(["treatment", "treatment", "control", "control"])
+    smd = assignment.standardized_differences(x, arm, "control", "treatment")
+    assert np.isinf(smd["flag"]) and smd["same"] == 0.0
+
+
 def test_rerandomisation_reaches_balance_reproducibly():
     acc = _accounts(n=60)
     rng = np.random.default_rng(5)

@@ -66,7 +66,8 @@ def tables(demo_dir):
 def test_baselines_recount(tables):
     base = design.renewal_baselines(tables, tables.as_of, 30)
     out = churn.contract_outcomes(tables.contracts, 30, tables.as_of)
-    done = out[(out["end_date"] >= "2025-07-01") & (out["end_date"] <= tables.as_of) & (out["outcome"] != "open")]
+    settled = out["end_date"] + pd.Timedelta(days=30) <= tables.as_of
+    done = out[(out["end_date"] >= "2025-10-01") & settled & (out["outcome"] != "open")]
     assert base.loc["All", "renewals"] == len(done)
     assert base.loc["All", "renewed"] == (done["outcome"] == "renewed").sum()
     assert base.loc["All", "low"] < base.loc["All", "rate"] < base.loc["All", "high"]

@@ -58,9 +58,26 @@ def test_sequential_looks_are_well_formed(demo):
     r = ro.readout(tables, truth["pilot"]["pilot_id"], grace_days=30)
     looks = r.looks
     assert len(looks) == r.plan.looks == 3
-    assert looks["information"].is_monotonic_increasing and looks["information"].iloc[-1] == 1.0
-    assert looks["z_boundary"].is_monotonic_decreasing
-    assert looks["resolved"].iloc[-1] == r.per_arm["accounts"].sum()
+    assert looks["information"].tolist() == pytest.approx([1 / 3, 2 / 3, 1.0])
+    assert looks["z_boundary"].is_monotonic_decreasing and looks["reached"].all()
+    assert looks["outcomes"].iloc[-1] == r.per_arm["accounts"].sum()
+
+
+def test_an_interim_readout_decides_only_on_the_boundary(demo):
+    """Mid-pilot, with most renewals still ahead, the fixed-sample rules are not used."""
+    tables, truth = demo
+    as_of = pd.Timestamp("2026-04-15")
+    frames = {**tables.frames, "contracts": tables.contracts[tables.contracts["start_date"] <= as_of]}
+    early = Tables(tables.data_dir, frames, as_of)
+    r = ro.readout(early, truth["pilot"]["pilot_id"], grace_days=30)
+    statuses = set(r.data["status"])
+    assert {"not_yet_due", "inside_grace", "resolved"} <= statuses
+    # an outcome is counted only once its grace period is over, for renewals and churns alike
+    counted = r.data[r.data["status"] == "resolved"]
+    assert (counted["end_date"] + pd.Timedelta(days=30) <= as_of).all()
+    assert not r.looks["reached"].all()
+    if not r.looks["crossed"].any():
+        assert r.decision == "extend" and r.reason.startswith("Interim")
 
 
 def test_unknown_pilot_lists_the_known_ones(demo):

@@ -96,7 +96,8 @@ def test_action_list_orders_and_suggests():
         "arr": [50_000.0, 20_000.0, 40_000.0, 10_000.0], "days_to_renewal": [300, 40, 30, 200],
         "band": ["green", "amber", "red", "green"], "coverage": ["mid-touch", "mid-touch", "high-touch", "tech-touch"],
         "save_play_active": [0.0, 0.0, 0.0, 0.0], "cancellation_requested": [0.0, 1.0, 0.0, 0.0],
-        "growth_potential": ["expansion unlikely within 24 months", "x", "x", "expansion likely within 6 months"]})
+        "growth_potential": ["expansion unlikely within 24 months", "x", "x", "expansion likely within 6 months"],
+        "growth_horizon_months": [24, 16, 12, 6]})
     out = renewals.action_list(frame).set_index("account_id")
     assert out.loc["asked", "action"].startswith("executive save call")
     assert out.loc["red_soon", "action"] == "start a save play"

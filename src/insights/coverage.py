@@ -95,7 +95,10 @@ def coverage_plan(frame: pd.DataFrame, model: CoverageModel | None = None) -> pd
     out = frame.copy()
     total = pd.Series(0.0, index=frame.index)
     for dim in DIMENSIONS:
-        key = frame[dim].astype("Int64") if dim == "growth_horizon_months" else frame[dim]
+        try:
+            key = frame[dim].astype("Int64") if dim == "growth_horizon_months" else frame[dim]
+        except (TypeError, ValueError):
+            raise ParameterError(f"{dim} must hold whole months.") from None
         pts = key.map(model.points[dim])
         unknown = pts.isna() & key.notna()
         if unknown.any():

@@ -129,7 +129,10 @@ def action_list(accounts: pd.DataFrame, renewing_within_days: int = 120) -> pd.D
     red = a["band"] == "red"
     asked = a["cancellation_requested"].astype(bool)
     in_play = a["save_play_active"].astype(bool)
-    growth6 = a["growth_potential"].astype("string").str.contains("6 months", na=False)
+    if "growth_horizon_months" in a:
+        growth6 = a["growth_horizon_months"].astype("Float64").le(6).fillna(False).astype(bool)
+    else:  # without the horizon column, fall back to the configured rule name
+        growth6 = a["growth_potential"].astype("string").str.contains("within 6 months", na=False)
     a["action"] = np.select(
         [asked, red & soon & ~in_play, red & soon, soon, growth6, a["coverage"] == "high-touch"],
         ["executive save call (cancellation requested)", "start a save play", "continue the save play",

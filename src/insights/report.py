@@ -108,11 +108,17 @@ def input_hashes(data_dir: Path) -> dict[str, str]:
 
 
 def _fingerprint(quarter: str, hashes: dict, specs: list[NotebookSpec]) -> str:
+    """Everything a report depends on: quarter, inputs, notebooks, configuration and package code."""
     digest = hashlib.sha256()
     digest.update(json.dumps({"quarter": quarter, "inputs": hashes, "version": __version__,
                               "notebooks": [asdict(s) for s in specs]}, sort_keys=True).encode())
     for spec in specs:
         digest.update((paths.notebooks_dir() / spec.file).read_bytes())
+    config = paths.config_dir()
+    for f in sorted(config.rglob("*.yaml")) if config.is_dir() else []:
+        digest.update(f.name.encode() + f.read_bytes())
+    for f in sorted(Path(__file__).resolve().parent.rglob("*.py")):
+        digest.update(f.read_bytes())
     return digest.hexdigest()
 
 
@@ -186,7 +192,7 @@ def write_workbook(folder: Path) -> str | None:
 
     with pd.ExcelWriter(folder / WORKBOOK, engine="openpyxl") as writer:
         for csv in csvs:
-            pd.read_csv(csv).to_excel(writer, sheet_name=csv.stem[:31], index=False)
+            pd.read_csv(csv, dtype=str, keep_default_na=False).to_excel(writer, sheet_name=csv.stem[:31], index=False)
     return WORKBOOK
 
 
@@ -291,12 +297,16 @@ def run_report(quarter: str | None = None, data_dir: str | os.PathLike | None = 
     final = root / q
     if final.exists() and not force:
         manifest = final / MANIFEST
-        old = json.loads(manifest.read_text()) if manifest.exists() else {}
+        try:
+            old = json.loads(manifest.read_text()) if manifest.exists() else {}
+        except ValueError:
+            old = {}
         if old.get("fingerprint") == fingerprint and old.get("status") == "ok":
             return ReportOutcome(final, q, [NotebookResult(**r) for r in old.get("notebooks", [])], skipped=True)
-        raise ReportExistsError(f"{final} already exists and was built from other inputs or notebooks; "
-                                "pass --force (make report FORCE=1) to replace it. The old report is kept "
-                                "until the new one is complete.")
+        why = ("had failed notebooks" if old.get("fingerprint") == fingerprint else
+               "was built from other inputs, configuration, notebooks or code")
+        raise ReportExistsError(f"{final} already exists and {why}; pass --force (make report FORCE=1) to replace "
+                                "it. The old report is kept until the new one is complete.")
     root.mkdir(parents=True, exist_ok=True)
     tmp = root / f".{q}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -343,8 +353,11 @@ def run_report(quarter: str | None = None, data_dir: str | os.PathLike | None = 
 
 
 def _seeds(folder: Path) -> dict:
-    truth = json.loads((folder / "ground_truth.json").read_text())
-    return {"demo_data_seed": truth["generator"]["seed"], "demo_accounts": truth["generator"]["accounts"]}
+    try:
+        generator = json.loads((folder / "ground_truth.json").read_text()).get("generator", {})
+    except (OSError, ValueError):
+        return {}
+    return {"demo_data_seed": generator.get("seed"), "demo_accounts": generator.get("accounts")}
 
 
 def _move_into_place(tmp: Path, final: Path) -> None:

@@ -143,7 +143,9 @@ def _smd_matrix(x: np.ndarray, treated: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         pooled = np.sqrt((np.nanvar(t, axis=0, ddof=1) + np.nanvar(c, axis=0, ddof=1)) / 2)
         d = (np.nanmean(t, axis=0) - np.nanmean(c, axis=0)) / pooled
-    return np.where(pooled == 0, 0.0, d)
+    same = np.isclose(np.nanmean(t, axis=0), np.nanmean(c, axis=0))
+    # no variation in either arm: balanced only if the means agree, else completely imbalanced
+    return np.where(pooled == 0, np.where(same, 0.0, np.inf), d)
 
 
 def standardized_differences(covariates: pd.DataFrame, arm: pd.Series, control: str, treatment: str

@@ -130,8 +130,11 @@ def renewal_baselines(tables: Tables, as_of, grace_days: int, quarters: int = 4)
     """
     as_of = pd.Timestamp(as_of)
     out = churn.contract_outcomes(tables.contracts, grace_days, as_of)
-    first = quarter_of(as_of).shift(-quarters).start
-    done = out[(out["end_date"] >= first) & (out["end_date"] <= as_of) & (out["outcome"] != churn.OPEN)]
+    first = quarter_of(as_of).shift(-(quarters - 1)).start
+    # only terms whose grace period is over: a renewal shows at once, a churn only after the grace
+    # period, so counting recent renewals but not recent churns would bias the rate upward
+    settled = out["end_date"] + pd.Timedelta(days=grace_days) <= as_of
+    done = out[(out["end_date"] >= first) & settled & (out["outcome"] != churn.OPEN)]
     done = done.assign(segment=segments.value_tier(done["arr"]).to_numpy())
     rows = []
     for name, part in [*done.groupby("segment", sort=False), ("All", done)]:

@@ -79,8 +79,10 @@ def pilot_outcomes(tables: Tables, pilot_id: str, grace_days: int, outcomes: pd.
     Returns
     -------
     pandas.DataFrame
-        account_id, arm, stratum, contract_id, end_date, status (resolved / pending /
-        no_renewal_in_window), renewed (1/0, NaN unless resolved), arr_change (successor
+        account_id, arm, stratum, contract_id, end_date, status (resolved: the grace
+        period after the renewal date has passed, so renewals and churns are both known;
+        inside_grace; not_yet_due; no_renewal_in_window), renewed (1/0, NaN unless
+        resolved), arr_change (successor
         ARR minus ARR if renewed, minus ARR if churned), tickets (support tickets from
         assignment to the renewal) and the pre-period covariates.
 
@@ -105,8 +107,12 @@ def pilot_outcomes(tables: Tables, pilot_id: str, grace_days: int, outcomes: pd.
     succ_arr = tables.contracts.set_index("contract_id")["arr"]
     out = rec[["account_id", "arm", "stratum"]].merge(
         terms[["account_id", "contract_id", "end_date", "outcome", "successor_id", "arr"]], on="account_id", how="left")
-    out["status"] = np.select([out["outcome"].isna(), out["outcome"] == churn.OPEN],
-                              ["no_renewal_in_window", "pending"], "resolved")
+    # An outcome counts once the grace period after the renewal date is over, for renewals and churns
+    # alike: a renewal shows at once but a churn only after the grace period, so counting early
+    # renewals would bias an interim renewal rate upward.
+    known = out["end_date"] + pd.Timedelta(days=grace_days) <= tables.as_of
+    out["status"] = np.select([out["outcome"].isna(), out["end_date"] > tables.as_of, ~known],
+                              ["no_renewal_in_window", "not_yet_due", "inside_grace"], "resolved")
     resolved = out["status"] == "resolved"
     out["renewed"] = np.where(resolved, (out["outcome"] == churn.RENEWED).astype(float), np.nan)
     next_arr = out["successor_id"].map(succ_arr)
@@ -167,37 +173,39 @@ class Readout:
 
 
 def _look_table(data: pd.DataFrame, plan: PilotPlan, control: str, treatment: str) -> pd.DataFrame:
-    """Group-sequential view: the z statistic at each planned look with its spending boundary."""
-    res = data[data["status"] == "resolved"].sort_values("end_date")
-    if res.empty:
+    """Group-sequential view at the planned looks.
+
+    Look ``k`` of ``plan.looks`` happens once ``k / looks`` of the planned outcomes (every
+    assigned account with a renewal in the window) are known, outcomes becoming known in
+    order of renewal date. Boundaries are Lan-DeMets O'Brien-Fleming-type spending at those
+    planned information fractions; looks not reached yet are listed with ``reached`` False.
+    """
+    planned = data[data["status"] != "no_renewal_in_window"]
+    res = data[data["status"] == "resolved"].sort_values(["end_date", "account_id"])
+    n_planned = len(planned)
+    if n_planned == 0:
         return pd.DataFrame()
-    lo, hi = res["end_date"].min(), res["end_date"].max()
-    dates = [lo + (hi - lo) * (k / plan.looks) for k in range(1, plan.looks + 1)]
+    info = [k / plan.looks for k in range(1, plan.looks + 1)]
+    bounds = sequential.spending_boundaries(info, alpha=plan.alpha)
     rows = []
-    for k, when in enumerate(dates, 1):
-        part = res[res["end_date"] <= when]
-        x1, n1 = part.loc[part["arm"] == treatment, "renewed"].sum(), (part["arm"] == treatment).sum()
-        x0, n0 = part.loc[part["arm"] == control, "renewed"].sum(), (part["arm"] == control).sum()
-        if min(n0, n1) == 0:
-            z = np.nan
-        else:
+    for k, fraction in enumerate(info, 1):
+        need = int(np.ceil(fraction * n_planned))
+        reached = len(res) >= need
+        part = res.head(need) if reached else res.iloc[0:0]
+        t, c = part[part["arm"] == treatment], part[part["arm"] == control]
+        z = np.nan
+        if reached and len(t) and len(c):
+            x1, n1, x0, n0 = t["renewed"].sum(), len(t), c["renewed"].sum(), len(c)
             p = (x1 + x0) / (n1 + n0)
             se = np.sqrt(p * (1 - p) * (1 / n1 + 1 / n0))
             z = (x1 / n1 - x0 / n0) / se if se > 0 else 0.0
-        rows.append({"look": k, "date": when.normalize(), "resolved": len(part), "z": z})
+        rows.append({"look": k, "information": fraction, "outcomes": need, "reached": reached,
+                     "date": part["end_date"].max() if reached and len(part) else pd.NaT, "z": z,
+                     "z_boundary": float(bounds["z_boundary"].iloc[k - 1])})
     looks = pd.DataFrame(rows)
-    info = (looks["resolved"] / len(res)).tolist()
-    info = [max(i, 1e-6) for i in info]
-    # keep information strictly increasing (ties when no renewal falls between two looks)
-    for i in range(1, len(info)):
-        info[i] = max(info[i], info[i - 1] + 1e-9)
-    info[-1] = 1.0
-    bounds = sequential.spending_boundaries(info, alpha=plan.alpha)
-    test = sequential.sequential_test(looks["z"].fillna(0).tolist(), bounds)
-    looks["information"] = info
-    looks["z_boundary"] = bounds["z_boundary"].to_numpy()
-    looks["crossed"] = test["crossed"].to_numpy()
-    looks.attrs["method"] = "Lan-DeMets O'Brien-Fleming-type alpha spending, pooled two-proportion z"
+    looks["crossed"] = looks["reached"] & (looks["z"].abs() >= looks["z_boundary"])
+    looks.attrs["method"] = ("Lan-DeMets O'Brien-Fleming-type alpha spending at planned information fractions, "
+                             "pooled two-proportion z")
     return looks
 
 
@@ -236,9 +244,10 @@ def readout(tables: Tables, pilot_id: str, grace_days: int, level: float = 0.95,
     counts["assigned"] = counts.sum(axis=1)
     observed = {a: int(counts.loc[a, "assigned"]) if a in counts.index else 0 for a in plan.arms}
     srm = intervals.sample_ratio_mismatch(observed, dict(zip(plan.arms, plan.shares)))
-    if "pending" in counts and counts["pending"].sum():
-        notes.append(f"{int(counts['pending'].sum())} account(s) still pending (renewal inside the grace period); "
-                     "they are left out of the outcome.")
+    for status, text in (("inside_grace", "renewed or churned less than the grace period ago"),
+                         ("not_yet_due", "renewal date still ahead")):
+        if status in counts and counts[status].sum():
+            notes.append(f"{int(counts[status].sum())} account(s) not counted yet ({text}).")
     if "no_renewal_in_window" in counts and counts["no_renewal_in_window"].sum():
         notes.append(f"{int(counts['no_renewal_in_window'].sum())} assigned account(s) have no renewal inside the "
                      "pilot window; they are left out of the renewal outcome.")
@@ -298,20 +307,23 @@ def readout(tables: Tables, pilot_id: str, grace_days: int, level: float = 0.95,
                  "control": float(tickets_c.mean()), "difference": tickets_diff, "test": tickets_test,
                  "breached": breached}
 
-    decision, reason = decide(diff, srm, guardrail, bayes_view, plan, looks)
+    final = not data["status"].isin(["inside_grace", "not_yet_due"]).any()
+    decision, reason = decide(diff, srm, guardrail, bayes_view, plan, looks, final=final)
     return Readout(pilot_id, plan, data, counts, srm, per_arm, diff, lift, test, adjusted, strat, bayes_view, looks,
                    arr_change, guardrail, decision, reason, notes)
 
 
 def decide(diff: intervals.Interval, srm: intervals.TestResult, guardrail: dict, bayes_view: bayes.BayesResult,
-           plan: PilotPlan, looks: pd.DataFrame) -> tuple[str, str]:
+           plan: PilotPlan, looks: pd.DataFrame, final: bool = True) -> tuple[str, str]:
     """Ship, extend or stop, with the reason in plain words.
 
     Rules, in order: a sample-ratio mismatch (p < 0.001) or a breached guardrail stops
     the pilot; an interval for the renewal-rate difference entirely above zero ships
     it; entirely below zero stops it (harmful); an interval whose upper end is below
     the smallest worthwhile effect stops it (no effect worth having); anything else
-    is inconclusive and extends it.
+    is inconclusive and extends it. Before every outcome is known (``final`` False) the
+    interval rules are not used, since looking repeatedly at a fixed-sample interval inflates
+    false decisions: only a crossed group-sequential boundary stops the pilot early.
     """
     pts = lambda v: f"{100 * v:+.1f} points"  # noqa: E731
     ci = f"{pts(diff.estimate)} ({diff.method}: {pts(diff.low)} to {pts(diff.high)})"
@@ -323,6 +335,17 @@ def decide(diff: intervals.Interval, srm: intervals.TestResult, guardrail: dict,
     if guardrail["breached"]:
         return "stop", (f"Guardrail breached: {guardrail['metric']} {guardrail['treatment']:.2f} vs "
                         f"{guardrail['control']:.2f} (p = {guardrail['test'].p_value:.2g}).")
+    if not final:
+        crossed = looks[looks["crossed"]] if not looks.empty else looks
+        known = int(looks.loc[looks["reached"], "outcomes"].max()) if not looks.empty and looks["reached"].any() else 0
+        if not crossed.empty:
+            first = crossed.iloc[0]
+            verdict = "ship" if first["z"] > 0 else "stop"
+            return verdict, (f"Interim look {int(first['look'])}: z = {first['z']:.2f} crossed the "
+                             f"O'Brien-Fleming-type boundary {first['z_boundary']:.2f}; {ci}.")
+        return "extend", (f"Interim: not every renewal in the window is known yet (last planned look reached holds "
+                          f"{known} outcomes) and no group-sequential boundary was crossed; {ci}, {prob}. "
+                          "Wait for the window and its grace period to close.")
     if diff.low > 0:
         early = ""
         if not looks.empty and looks["crossed"].any():

@@ -227,3 +227,22 @@ def test_write_and_figures(ranked, ev, tmp_path):
                 risk_figures.arr_at_risk_bars(risk.arr_at_risk(rl))):
         assert fig.axes
         plt.close(fig)
+
+
+def test_permutation_importance_on_the_held_out_period(snap, ev):
+    imp = risk.permutation_importance(ev, snap, metrics=["cancellation_requested", "seats"], n_repeats=5,
+                                      n_boot=100, seed=1)
+    assert list(imp.columns) == ["importance", "low", "high", "method"]
+    assert "held-out" in imp["method"].iloc[0] and "bootstrap by account" in imp["method"].iloc[0]
+    assert (imp["low"] <= imp["high"]).all()
+    # a by-hand check of the point estimate for one metric and one permutation
+    one = risk.permutation_importance(ev, snap, metrics=["seats"], n_repeats=1, n_boot=100, seed=3)
+    test = snap[snap["obs_date"].isin(ev.split.test_dates) & snap["churned"].notna()].reset_index(drop=True)
+    shuffled = test.copy()
+    shuffled["seats"] = test["seats"].to_numpy()[np.random.default_rng(3).permutation(len(test))]
+    from sklearn.metrics import roc_auc_score
+    m = ev.models["logistic"]
+    expected = roc_auc_score(test["churned"], m.predict_raw(test)) - roc_auc_score(test["churned"], m.predict_raw(shuffled))
+    assert one.loc["seats", "importance"] == pytest.approx(expected)
+    with pytest.raises(ParameterError):
+        risk.permutation_importance(ev, snap, metrics=["not_a_metric"])

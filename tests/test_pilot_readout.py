@@ -76,8 +76,22 @@ def test_an_interim_readout_decides_only_on_the_boundary(demo):
     counted = r.data[r.data["status"] == "resolved"]
     assert (counted["end_date"] + pd.Timedelta(days=30) <= as_of).all()
     assert not r.looks["reached"].all()
-    if not r.looks["crossed"].any():
-        assert r.decision == "extend" and r.reason.startswith("Interim")
+    # on this data only the first look is reached and it does not cross its boundary (z 1.46 < 3.71)
+    assert r.looks["reached"].tolist() == [True, False, False] and not r.looks["crossed"].any()
+    assert r.decision == "extend" and r.reason.startswith("Interim")
+
+
+def test_an_interim_look_that_crosses_its_boundary_stops_early():
+    looks = pd.DataFrame({"look": [1, 2, 3], "information": [1 / 3, 2 / 3, 1.0], "outcomes": [40, 80, 120],
+                          "reached": [True, True, False], "z": [1.2, 2.8, float("nan")],
+                          "z_boundary": [3.71, 2.51, 1.99]})
+    looks["crossed"] = looks["reached"] & (looks["z"].abs() >= looks["z_boundary"])
+    # a fixed-sample interval excluding 0 is not enough mid-pilot; the crossed boundary is
+    decision, reason = ro.decide(_iv(0.02, -0.01, 0.05), OK_SRM, NO_GUARD, BAYES, PLAN, looks, final=False)
+    assert decision == "ship" and "Interim look 2" in reason
+    not_crossed = looks.assign(crossed=False)
+    decision, _ = ro.decide(_iv(0.06, 0.01, 0.11), OK_SRM, NO_GUARD, BAYES, PLAN, not_crossed, final=False)
+    assert decision == "extend"
 
 
 def test_unknown_pilot_lists_the_known_ones(demo):

@@ -23,6 +23,7 @@ def main() -> None:
     parser.add_argument("--drivers", type=int, default=6)
     parser.add_argument("--boot", type=int, default=500)
     parser.add_argument("--naive-reps", type=int, default=2)
+    parser.add_argument("--jobs", type=int, default=None, help="threads for the replicates (default: CPUs)")
     args = parser.parse_args()
 
     import statsmodels.api as sm
@@ -45,10 +46,9 @@ def main() -> None:
     t0 = time.perf_counter()
     with threadpool_limits(limits=1, user_api="blas"):  # as insights.drivers runs it
         point = dom.dominance(X, y, C)
-        warm = point.beta_subsets
-        for b in range(args.boot):
-            counts = np.bincount(rng.integers(0, n_acc, n_acc), minlength=n_acc)[accounts].astype(float)
-            dom.dominance(X, y, C, weights=counts, beta0=warm)
+        counts = np.stack([np.bincount(rng.integers(0, n_acc, n_acc), minlength=n_acc)[accounts]
+                           for _ in range(args.boot)]).astype(float)
+        reps = dom.dominance_replicates(X, y, counts, C, beta0=point.beta_subsets, n_jobs=args.jobs)
     fast = time.perf_counter() - t0
 
     t0 = time.perf_counter()

@@ -114,6 +114,33 @@ def test_frequency_weights_equal_replicated_rows_and_warm_start():
     assert np.allclose(a.general, c.general, atol=1e-8)
 
 
+def test_replicates_in_threads_equal_one_by_one_and_statsmodels():
+    X, rng = _correlated(400, 3, 9)
+    C = rng.normal(size=(400, 1))
+    y = (rng.random(400) < 1 / (1 + np.exp(1.0 - X[:, 0] + 0.5 * X[:, 2]))).astype(float)
+    acc = np.arange(400) // 2
+    W = np.stack([np.bincount(rng.integers(0, 200, 200), minlength=200)[acc] for _ in range(6)]).astype(float)
+    warm = dom.dominance(X, y, C).beta_subsets
+    threaded = dom.dominance_replicates(X, y, W, C, beta0=warm, n_jobs=2)
+    for w, res in zip(W, threaded):
+        alone = dom.dominance(X, y, C, weights=w)  # cold start, one at a time
+        assert np.allclose(res.general, alone.general, atol=1e-9)
+        ref = sm.GLM(y, np.column_stack([np.ones(400), C, X]), family=sm.families.Binomial(), freq_weights=w).fit()
+        assert np.allclose(res.beta_full, ref.params, atol=1e-6)
+        keep = w > 0
+        ll0 = sm.GLM(y[keep], np.ones(keep.sum()), family=sm.families.Binomial(), freq_weights=w[keep]).fit().llf
+        assert np.isclose(res.fit_full, 1 - ref.llf / ll0, atol=1e-9)
+
+
+def test_loglik_is_exact_for_extreme_linear_predictors():
+    X = np.column_stack([np.ones(4), [-3000.0, -40.0, 40.0, 900.0]])  # h = 1500: cosh overflows
+    y = np.array([1.0, 0.0, 1.0, 0.0])
+    beta = np.array([[0.0, 1.0], [0.0, 0.5]])
+    eta = X @ beta.T
+    expected = (y[:, None] * eta - np.logaddexp(0.0, eta)).sum(axis=0)
+    assert np.allclose(dom._logit_loglik(X, y, np.ones(4), beta), expected, rtol=1e-12)
+
+
 def test_dominance_rejects_bad_input():
     with pytest.raises(ParameterError, match="0/1"):
         dom.dominance(np.ones((10, 2)), np.arange(10.0))

@@ -18,6 +18,8 @@ iteration over all subsets in numpy, optionally warm-started from a previous sol
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import combinations
 from math import comb
@@ -75,8 +77,15 @@ def _design_masks(masks: np.ndarray, blocks: list[list[int]], n_controls: int, n
 
 
 def fit_logit_subsets(X: np.ndarray, y: np.ndarray, col_masks: np.ndarray, beta0: np.ndarray | None = None,
-                      weights: np.ndarray | None = None, tol: float = 1e-8, max_iter: int = 50):
+                      weights: np.ndarray | None = None, tol: float = 1e-7, max_iter: int = 50,
+                      outer: np.ndarray | None = None):
     """Maximum-likelihood logistic fits of many column subsets at once (batched Newton-Raphson).
+
+    Every model takes Newton steps together (one matrix product over all rows for all gradients
+    and Hessians); a model leaves the batch once its *Newton decrement* ``g' H^-1 g`` is below
+    ``2 * tol``: the log-likelihood is then within about ``tol`` of its maximum before the last
+    step is taken, and closer after it (Newton's method converges quadratically there). The
+    Hessians use only the distinct products ``x_j x_k`` (upper triangle).
 
     Parameters
     ----------
@@ -90,6 +99,13 @@ def fit_logit_subsets(X: np.ndarray, y: np.ndarray, col_masks: np.ndarray, beta0
         Starting values (warm start); zeros by default.
     weights : ndarray, shape (n,), optional
         Frequency weights (a bootstrap replicate as counts of each row).
+    tol : float
+        Convergence tolerance on the log-likelihood (absolute, in the units of the weighted
+        log-likelihood).
+    max_iter : int
+        Newton steps at most.
+    outer : ndarray, shape (n, p(p+1)/2), optional
+        ``design_products(X)``, when already computed (many fits on the same rows).
 
     Returns
     -------
@@ -97,40 +113,89 @@ def fit_logit_subsets(X: np.ndarray, y: np.ndarray, col_masks: np.ndarray, beta0
         Coefficients (0 for columns outside a model).
     loglik : ndarray, shape (S,)
     converged : bool
+        False when some model had not converged after ``max_iter`` steps or drifted towards
+        infinity (separation); its log-likelihood is then the supremum the damped steps reached.
     """
+    X = np.asarray(X, float)
     n, p = X.shape
     w = np.ones(n) if weights is None else np.asarray(weights, float)
-    M = col_masks.astype(float)
-    beta = np.zeros((len(M), p)) if beta0 is None else np.array(beta0, float) * M
-    eye = np.eye(p)[None, :, :] * (1.0 - M)[:, :, None] + 1e-10 * np.eye(p)[None, :, :]
-    outer = (X[:, :, None] * X[:, None, :]).reshape(n, p * p)  # rows x_i x_i', reused by every Hessian
-    pair = (M[:, :, None] * M[:, None, :])
-    converged = False
-    for _ in range(max_iter):
-        eta = X @ beta.T                                   # (n, S)
-        mu = 0.5 * (1.0 + np.tanh(0.5 * eta))              # logistic, without overflow
-        grad = ((w[:, None] * (y[:, None] - mu)).T @ X) * M          # (S, p)
-        ww = w[:, None] * mu * (1.0 - mu)                            # (n, S)
-        H = (ww.T @ outer).reshape(-1, p, p) * pair + eye
+    M = np.asarray(col_masks, bool)
+    S = len(M)
+    Mf = M.astype(float)
+    beta = np.zeros((S, p)) if beta0 is None else np.array(beta0, float) * Mf
+    iu, ju = np.triu_indices(p)
+    if outer is None:
+        outer = design_products(X)                     # reused by every Hessian
+    # With h = eta / 2 and t = tanh(h): mu = (1 + t) / 2, so the gradient X'w(y - mu) is
+    # X'w(y - 1/2) - X'(w t)/2 and the Hessian X'w mu(1 - mu)X is (X'wX - X'(w t^2)X) / 4: the parts
+    # that do not depend on beta are computed once, and each step costs two element-wise passes.
+    wyh = w * (y - 0.5)
+    grad_const = X.T @ wyh                             # (p,)
+    Xw = X * (-0.5 * w)[:, None]
+    outer_w = outer * (0.25 * w)[:, None]
+    hess_const = outer_w.sum(axis=0)                   # (p(p+1)/2,)
+    eye = np.eye(p)[None]
+    active = np.arange(S)
+    done = np.zeros(S, bool)
+    for it in range(max_iter):
+        if not len(active):
+            break
+        B = beta[active]
+        Ma = Mf[active]
+        t = X @ (0.5 * B).T                            # h = eta / 2, (n, A)
+        np.tanh(t, out=t)                              # logistic through tanh: no overflow
+        grad = (grad_const[None, :] + (Xw.T @ t).T) * Ma             # (A, p)
+        np.multiply(t, t, out=t)
+        Hu = hess_const[None, :] - t.T @ outer_w                     # (A, p(p+1)/2)
+        H = np.empty((len(active), p, p))
+        H[:, iu, ju] = Hu
+        H[:, ju, iu] = Hu
+        H = H * (Ma[:, :, None] * Ma[:, None, :]) + eye * (1.0 - Ma)[:, :, None]
         try:
             step = np.linalg.solve(H, grad[:, :, None])[:, :, 0]
         except np.linalg.LinAlgError:
             break
+        decrement = np.einsum("ij,ij->i", grad, step)
         big = np.max(np.abs(step), axis=1, keepdims=True)
         step = step * np.minimum(1.0, 5.0 / np.maximum(big, 1e-300))  # damp divergent (separated) fits
-        beta = beta + step
-        if not np.isfinite(beta).all():
-            break
-        if np.max(np.abs(step)) < tol:
-            converged = True
-            break
-        if _ > 25 and np.max(np.abs(step)) < 1e-4 * max(1.0, float(np.max(np.abs(beta)))):
-            break  # creeping towards infinity (separation): the likelihood no longer changes
-    eta = X @ beta.T
-    loglik = (w[:, None] * (y[:, None] * eta - np.logaddexp(0.0, eta))).sum(axis=0)
+        new = B + step
+        finite = np.isfinite(new).all(axis=1)
+        beta[active[finite]] = new[finite]
+        ok = finite & (decrement < 2.0 * tol)
+        creeping = (it > 25) & (np.abs(step).max(axis=1) < 1e-4 * np.maximum(1.0, np.abs(new).max(axis=1)))
+        done[active[ok]] = True
+        # Non-finite steps, or creeping towards infinity (separation): the likelihood no longer changes.
+        active = active[~ok & finite & ~creeping]
+    loglik = _logit_loglik(X, y, w, beta)
+    converged = bool(done.all())
     if not converged:
         loglik = np.where(np.isfinite(loglik), loglik, np.nan)
     return beta, loglik, converged
+
+
+def _logit_loglik(X: np.ndarray, y: np.ndarray, w: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    """Weighted log-likelihood of each row of ``beta``: sum w (y eta - log(1 + e^eta)).
+
+    With h = eta / 2, log(1 + e^eta) = h + log 2 + log cosh h (exact; cosh overflows only for
+    |eta| > 1400, where the usual form is used instead).
+    """
+    h = X @ (0.5 * beta).T
+    ll_lin = (w * (2.0 * y - 1.0)) @ h - np.log(2.0) * w.sum()
+    with np.errstate(over="ignore"):  # separated fits: handled below
+        c = np.cosh(h)
+    np.log(c, out=c)
+    loglik = ll_lin - w @ c
+    bad = ~np.isfinite(loglik)
+    if bad.any():
+        eta = 2.0 * h[:, bad]
+        loglik[bad] = (w * y) @ eta - w @ np.logaddexp(0.0, eta)
+    return loglik
+
+
+def design_products(X: np.ndarray) -> np.ndarray:
+    """Distinct products ``X[:, j] * X[:, k]`` (j <= k, ``np.triu_indices`` order) of every row: the Hessian terms."""
+    iu, ju = np.triu_indices(X.shape[1])
+    return X[:, iu] * X[:, ju]
 
 
 def mcfadden(loglik: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
@@ -217,7 +282,7 @@ def _prepare(predictors, controls, blocks):
 
 
 def dominance(predictors, y, controls=None, blocks=None, names=None, model: str = "logit",
-              weights=None, beta0=None) -> Dominance:
+              weights=None, beta0=None, outer=None) -> Dominance:
     """General dominance of predictors (or blocks of them) over controls that are always in the model.
 
     Parameters
@@ -237,6 +302,9 @@ def dominance(predictors, y, controls=None, blocks=None, names=None, model: str 
         Frequency weights (bootstrap counts).
     beta0 : ndarray, optional
         Warm start for the logistic fits, shape (2**n_blocks, n_columns).
+    outer : ndarray, optional
+        Row products of the design matrix for the logistic Hessians (``design_products``), when many
+        analyses share the same rows (``dominance_replicates``).
 
     Returns
     -------
@@ -244,6 +312,13 @@ def dominance(predictors, y, controls=None, blocks=None, names=None, model: str 
     """
     X, n_controls, blocks = _prepare(predictors, controls, blocks)
     y = np.asarray(y, float)
+    if weights is not None:
+        weights = np.asarray(weights, float)
+        if weights.shape != y.shape or (weights < 0).any():
+            raise ParameterError("weights must be non-negative, one per row.")
+        keep = weights > 0  # rows a bootstrap replicate did not draw add nothing: leave them out
+        X, y, weights = X[keep], y[keep], weights[keep]
+        outer = None if outer is None else outer[keep]
     k = X.shape[1] - 1 - n_controls
     names = [f"x{j}" for j in range(k)] if names is None else list(names)
     block_names = [" + ".join(names[j] for j in b) for b in blocks]
@@ -252,9 +327,9 @@ def dominance(predictors, y, controls=None, blocks=None, names=None, model: str 
     if model == "logit":
         if not np.isin(y, (0.0, 1.0)).all():
             raise ParameterError("a logistic dominance analysis needs a 0/1 outcome.")
-        beta, loglik, ok = fit_logit_subsets(X, y, cols, beta0=beta0, weights=weights)
+        beta, loglik, ok = fit_logit_subsets(X, y, cols, beta0=beta0, weights=weights, outer=outer)
         if not np.isfinite(loglik).all() and beta0 is not None:
-            beta, loglik, ok = fit_logit_subsets(X, y, cols, weights=weights)
+            beta, loglik, ok = fit_logit_subsets(X, y, cols, weights=weights, outer=outer)
         # Without convergence (separation: a coefficient drifts to infinity) the log-likelihood has
         # still reached its supremum closely after max_iter damped steps, so the fit statistic is kept.
         fit = mcfadden(loglik, y, weights)
@@ -270,6 +345,43 @@ def dominance(predictors, y, controls=None, blocks=None, names=None, model: str 
     share = general / total if np.isfinite(total) and total > 0 else np.full_like(general, np.nan)
     return Dominance(block_names, general, share, float(fit[-1]), float(fit[0]), beta[-1], fit, masks, statistic,
                      beta, bool(ok) if model == "logit" else True)
+
+
+def dominance_replicates(predictors, y, weights, controls=None, blocks=None, beta0=None, model: str = "logit",
+                         n_jobs: int | None = None) -> list[Dominance]:
+    """``dominance`` for each row of ``weights`` (bootstrap replicates as frequency weights), in threads.
+
+    Parameters
+    ----------
+    predictors, y, controls, blocks, model
+        As in ``dominance``.
+    weights : ndarray, shape (n_replicates, n)
+        Frequency weights of each replicate.
+    beta0 : ndarray, optional
+        Warm start shared by every replicate (e.g. the full-data ``beta_subsets``).
+    n_jobs : int, optional
+        Threads (default: the number of CPUs, at most 4). numpy releases the GIL in the matrix
+        products and element-wise functions, so replicates run in parallel; each replicate's result
+        does not depend on the thread it ran in. Limit BLAS to one thread around this call
+        (``threadpoolctl``) to avoid oversubscription.
+
+    Returns
+    -------
+    list of Dominance, in the order of ``weights``.
+    """
+    weights = np.atleast_2d(np.asarray(weights, float))
+    n_jobs = min(4, os.cpu_count() or 1) if n_jobs is None else int(n_jobs)
+    if n_jobs < 1:
+        raise ParameterError(f"n_jobs must be at least 1, got {n_jobs}.")
+    outer = design_products(_prepare(predictors, controls, blocks)[0]) if model == "logit" else None
+
+    def one(w):
+        return dominance(predictors, y, controls, blocks, model=model, weights=w, beta0=beta0, outer=outer)
+
+    if n_jobs == 1:
+        return [one(w) for w in weights]
+    with ThreadPoolExecutor(max_workers=n_jobs) as pool:
+        return list(pool.map(one, weights))
 
 
 def shapley_brute_force(value, n: int) -> np.ndarray:

@@ -314,9 +314,8 @@ def rank_drivers(rows: pd.DataFrame, drivers=DRIVERS, n_boot: int = 500, seed: i
     converged = np.empty(n_boot, bool)
     warm = point.beta_subsets
     start = 1 + C.shape[1]
-    with threadpool_limits(limits=1, user_api="blas"):  # small matrices: threads only contend
-        for b in range(n_boot):
-            res = dom.dominance(P, y, C, blocks=blocks, names=drivers, weights=weights[b], beta0=warm)
+    with threadpool_limits(limits=1, user_api="blas"):  # replicates run in threads instead
+        for b, res in enumerate(dom.dominance_replicates(P, y, weights, C, blocks=blocks, beta0=warm)):
             shares[b] = res.share
             coefs[b] = res.beta_full[start:]
             converged[b] = res.converged

@@ -125,7 +125,8 @@ def test_true_churn_model_is_what_the_data_shows(default_demo):
     fit = sm.Logit(r["churned"].astype(float), sm.add_constant(X)).fit(disp=0)
     overall = truth["effects"]["overall"]
     for d in DRIVERS:
-        assert fit.params[f"x_{d}"] < 0, d
+        if abs(overall[d]) >= 0.2:  # a small true effect may come out either side of 0
+            assert fit.params[f"x_{d}"] < 0, d
         # non-behavioural churn attenuates the logistic slopes a little; allow 3 SE plus 20%
         assert abs(fit.params[f"x_{d}"] - overall[d]) < 3 * fit.bse[f"x_{d}"] + 0.2 * abs(overall[d]), d
     order = sorted(DRIVERS, key=lambda d: fit.params[f"x_{d}"])
@@ -142,10 +143,15 @@ def test_segments_have_their_own_top_driver(default_demo):
         part = r[r["segment"] == seg]
         X = sm.add_constant(part[[f"x_{d}" for d in DRIVERS]].astype(float).assign(first=part["first_renewal"]))
         fit = sm.Logit(part["churned"].astype(float), X).fit(disp=0)
+        # What a logistic fit estimates here: non-behavioural churn flattens the slopes, so the target
+        # is the logistic projection of the true churn probabilities (fractional logit on p_churn).
+        target = sm.GLM(part["p_churn"].astype(float), X, family=sm.families.Binomial()).fit().params
         top = tops[seg]
-        # the true top driver's estimate is negative and its CI covers the true effect
+        assert target.filter(like="x_").idxmin() == f"x_{top}", seg
+        assert abs(target[f"x_{top}"]) <= abs(SEGMENT_EFFECTS[seg][top]), seg  # flattened, never steeper
+        # the true top driver's estimate is negative and its CI covers the target
         lo, hi = fit.conf_int().loc[f"x_{top}"]
-        assert fit.params[f"x_{top}"] < 0 and lo - 0.15 < SEGMENT_EFFECTS[seg][top] < hi + 0.15, seg
+        assert fit.params[f"x_{top}"] < 0 and lo - 0.15 < target[f"x_{top}"] < hi + 0.15, seg
 
 
 def test_observed_metrics_carry_the_drivers(default_demo):

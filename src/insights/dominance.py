@@ -77,14 +77,15 @@ def _design_masks(masks: np.ndarray, blocks: list[list[int]], n_controls: int, n
 
 
 def fit_logit_subsets(X: np.ndarray, y: np.ndarray, col_masks: np.ndarray, beta0: np.ndarray | None = None,
-                      weights: np.ndarray | None = None, tol: float = 1e-7, max_iter: int = 50,
+                      weights: np.ndarray | None = None, tol: float = 1e-10, max_iter: int = 50,
                       outer: np.ndarray | None = None):
     """Maximum-likelihood logistic fits of many column subsets at once (batched Newton-Raphson).
 
     Every model takes Newton steps together (one matrix product over all rows for all gradients
     and Hessians); a model leaves the batch once its *Newton decrement* ``g' H^-1 g`` is below
-    ``2 * tol``: the log-likelihood is then within about ``tol`` of its maximum before the last
-    step is taken, and closer after it (Newton's method converges quadratically there). The
+    ``2 * tol * sum(weights)``: the log-likelihood is then within about ``tol`` per observation
+    of its maximum before the last step is taken, and closer after it (Newton's method converges
+    quadratically there). The
     Hessians use only the distinct products ``x_j x_k`` (upper triangle).
 
     Parameters
@@ -100,8 +101,7 @@ def fit_logit_subsets(X: np.ndarray, y: np.ndarray, col_masks: np.ndarray, beta0
     weights : ndarray, shape (n,), optional
         Frequency weights (a bootstrap replicate as counts of each row).
     tol : float
-        Convergence tolerance on the log-likelihood (absolute, in the units of the weighted
-        log-likelihood).
+        Convergence tolerance on the log-likelihood, per unit of weight (per observation).
     max_iter : int
         Newton steps at most.
     outer : ndarray, shape (n, p(p+1)/2), optional
@@ -135,6 +135,7 @@ def fit_logit_subsets(X: np.ndarray, y: np.ndarray, col_masks: np.ndarray, beta0
     outer_w = outer * (0.25 * w)[:, None]
     hess_const = outer_w.sum(axis=0)                   # (p(p+1)/2,)
     eye = np.eye(p)[None]
+    tol_abs = tol * max(1.0, float(w.sum()))
     active = np.arange(S)
     done = np.zeros(S, bool)
     for it in range(max_iter):
@@ -161,7 +162,7 @@ def fit_logit_subsets(X: np.ndarray, y: np.ndarray, col_masks: np.ndarray, beta0
         new = B + step
         finite = np.isfinite(new).all(axis=1)
         beta[active[finite]] = new[finite]
-        ok = finite & (decrement < 2.0 * tol)
+        ok = finite & (decrement < 2.0 * tol_abs)
         creeping = (it > 25) & (np.abs(step).max(axis=1) < 1e-4 * np.maximum(1.0, np.abs(new).max(axis=1)))
         done[active[ok]] = True
         # Non-finite steps, or creeping towards infinity (separation): the likelihood no longer changes.

@@ -214,3 +214,71 @@ def test_pages_render_in_a_browser_without_broken_images_or_links(tmp_path):
             assert "DEMO DATA" in dom
     shot = artifacts / "report_index.png"
     assert shot.exists() and shot.read_bytes()[:4] == b"\x89PNG"
+
+
+# ---------------------------------------------------------------- notebooks side by side
+
+def _headline_notebook(path, section, value):
+    nb = new_notebook(cells=[
+        new_code_cell('quarter = "2026Q3"\ndata_dir = None\noutput_dir = None'),
+        new_code_cell("from insights import dataset, headlines\n"
+                      "tables = dataset.load(data_dir)\n"
+                      f"headlines.save(output_dir, {section!r}, {section!r}, "
+                      f"{{'accounts': f'{{len(tables.accounts):,}}', 'value': {value!r}}})")])
+    nb.cells[0].metadata["tags"] = ["parameters"]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, str(path))
+
+
+@pytest.mark.slow
+def test_parallel_run_matches_a_serial_one_and_reports_failures_in_order(tiny_project, demo_dir, capfd):
+    nbs = tiny_project / "notebooks"
+    for i in (1, 2, 3):
+        _headline_notebook(nbs / f"h{i}.ipynb", f"h{i}", f"v{i}")
+    (nbs / "dies.ipynb").write_text((nbs / "ok.ipynb").read_text().replace(
+        "print('fine', quarter)", "import os\\nos._exit(3)"))
+    specs = [NotebookSpec("h1.ipynb", "One"), NotebookSpec("broken.ipynb", "Broken"), NotebookSpec("h2.ipynb", "Two"),
+             NotebookSpec("dies.ipynb", "Kernel dies"), NotebookSpec("h3.ipynb", "Three")]
+    parallel = run_report(data_dir=demo_dir, specs=specs, jobs=2)
+    err = capfd.readouterr().err
+    assert [r.file for r in parallel.results] == [s.file for s in specs]
+    assert [r.status for r in parallel.results] == ["ok", "failed", "ok", "failed", "ok"]
+    broken, dies = parallel.results[1], parallel.results[3]
+    assert broken.failed_cell == 2 and "segment table is empty" in broken.error
+    assert dies.error and "[4/5] dies.ipynb FAILED" in err
+    assert "[2/5] broken.ipynb FAILED at cell 2" in err and "broken.ipynb cell 2/2 failed after" in err
+    assert "Running 5 notebook(s), 2 at a time." in err and "h3.ipynb cell 2/2 done in" in err
+    index_parallel = (parallel.folder / "index.html").read_text()
+    headlines_parallel = {p.name: p.read_bytes() for p in (parallel.folder / "headlines").glob("*.json")}
+    assert set(headlines_parallel) == {"h1.json", "h2.json", "h3.json"}
+
+    serial = run_report(data_dir=demo_dir, specs=specs, jobs=1, force=True)
+    assert [r.status for r in serial.results] == [r.status for r in parallel.results]
+    assert {p.name: p.read_bytes() for p in (serial.folder / "headlines").glob("*.json")} == headlines_parallel
+    index_serial = (serial.folder / "index.html").read_text()
+    start, end = index_serial.index("<h2>Headlines</h2>"), index_serial.index("<h2>Sections</h2>")
+    assert index_serial[start:end] == index_parallel[start:end] and "v3" in index_serial[start:end]
+    assert _leftovers(paths.reports_dir()) == []
+
+
+def test_jobs_must_be_a_positive_whole_number(tiny_project, demo_dir):
+    from insights.errors import ParameterError
+
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ParameterError, match="jobs"):
+            run_report(data_dir=demo_dir, specs=[NotebookSpec("ok.ipynb", "Fine")], jobs=bad)
+
+
+@pytest.mark.slow
+def test_report_validates_once_and_notebooks_use_the_typed_cache(tiny_project, demo_dir):
+    from insights import table_cache
+
+    raw_before = sorted((p.relative_to(demo_dir), p.stat().st_mtime_ns) for p in demo_dir.rglob("*"))
+    _headline_notebook(tiny_project / "notebooks" / "h1.ipynb", "h1", "v1")
+    outcome = run_report(data_dir=demo_dir, specs=[NotebookSpec("h1.ipynb", "One")], jobs=1)
+    assert outcome.ok
+    entry = table_cache.entry(table_cache.input_hashes(demo_dir))
+    assert entry is not None and entry.parent == paths.processed_dir() / table_cache.FOLDER
+    manifest = json.loads((outcome.folder / "manifest.json").read_text())
+    assert manifest["inputs"] == table_cache.input_hashes(demo_dir)
+    assert sorted((p.relative_to(demo_dir), p.stat().st_mtime_ns) for p in demo_dir.rglob("*")) == raw_before

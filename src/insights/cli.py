@@ -77,11 +77,13 @@ def report(
                                                              "is generated there if it is empty)."),
     force: bool = typer.Option(False, "--force", help="Replace an existing report of this quarter."),
     pilot: Optional[str] = typer.Option(None, "--pilot", help="Pilot to read out (default: the latest one)."),
+    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="Notebooks run at once (default: one per CPU, "
+                                                                   "at most 4; 1 = one after the other)."),
 ):
     """Run every report notebook into reports/<quarter>/ (executed notebooks, HTML, manifest)."""
     from insights.report import run_report
 
-    outcome = run_report(quarter=quarter, data_dir=data, force=force, pilot=pilot)
+    outcome = run_report(quarter=quarter, data_dir=data, force=force, pilot=pilot, jobs=jobs)
     typer.echo(outcome.summary())
     if not outcome.ok:
         failed = [r for r in outcome.results if r.status != "ok"]

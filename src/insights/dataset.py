@@ -6,11 +6,12 @@ import os
 from pathlib import Path
 
 from insights import paths
-from insights.demo import GROUND_TRUTH_FILE, DemoSpec, write_demo
 from insights.errors import ParameterError
-from insights.loading import Tables, has_data, load_tables
+from insights.loading import Tables, cached_tables, has_data, load_tables
 from insights.periods import Quarter, latest_complete_quarter, parse_quarter
 from insights.settings import load_settings
+
+GROUND_TRUTH_FILE = "ground_truth.json"  # = insights.demo.GROUND_TRUTH_FILE (the generator is imported only to write)
 
 
 def is_default_dir(data_dir: str | os.PathLike | None) -> bool:
@@ -40,6 +41,8 @@ def ensure_data(data_dir: str | os.PathLike | None = None, quiet: bool = False) 
     if not is_default_dir(folder):
         raise ParameterError(f"{folder} holds no raw tables (expected accounts.csv, contracts.csv, ...). "
                              "Point --data at your export, or leave it out to use the demo data.")
+    from insights.demo import DemoSpec, write_demo
+
     settings = load_settings()
     spec = DemoSpec(n_accounts=settings.demo_accounts, seed=settings.demo_seed, end=settings.demo_end,
                     years=settings.demo_years)
@@ -52,9 +55,15 @@ def ensure_data(data_dir: str | os.PathLike | None = None, quiet: bool = False) 
 def load(data_dir: str | os.PathLike | None = None, include_events: bool = False) -> Tables:
     """Validated raw tables of ``data_dir`` (demo data first if the default folder is empty).
 
-    See ``insights.loading.load_tables`` for the returned object and errors.
+    Tables validated before (same bytes, same checks) come from the typed-table cache
+    that the report runner fills (``insights.table_cache``). See
+    ``insights.loading.load_tables`` for the returned object and errors.
     """
-    return load_tables(ensure_data(data_dir, quiet=True), include_events=include_events)
+    if not include_events:  # a cached dataset needs neither demo data nor validation
+        cached = cached_tables(paths.resolve_data_dir(data_dir))
+        if cached is not None:
+            return cached
+    return load_tables(ensure_data(data_dir, quiet=True), include_events=include_events, use_cache=False)
 
 
 def resolve_quarter(quarter: str | None, tables: Tables) -> Quarter:

@@ -10,12 +10,19 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from insights import contract, paths
+from insights import paths
 from insights.errors import ContractError, ParameterError
-from insights.validation import Violation, validate_tables
+
+if TYPE_CHECKING:
+    from insights.validation import Violation
+
+# ``insights.contract`` and ``insights.validation`` are imported where they are used: they
+# load pandera (and, with the Spark extra installed, pyspark.pandas), which a load served
+# from the typed-table cache (``insights.table_cache``) does not need.
 
 SUFFIXES = (".csv", ".parquet")
 PILOTS_FOLDER = "pilots"
@@ -38,6 +45,8 @@ def table_files(data_dir: Path, name: str) -> list[Path]:
 
 def has_data(data_dir: str | os.PathLike | None = None) -> bool:
     """Whether ``data_dir`` holds any raw table file (used to decide on demo data)."""
+    from insights import contract
+
     folder = paths.resolve_data_dir(data_dir)
     if not folder.is_dir():
         return False
@@ -65,6 +74,9 @@ def read_raw(data_dir: Path, include_events: bool = False
         Optional tables present on disk but not loaded (``usage_events`` unless
         ``include_events``).
     """
+    from insights import contract
+    from insights.validation import Violation
+
     raw: dict[str, pd.DataFrame | None] = {}
     problems: list[Violation] = []
     skipped: set[str] = set()
@@ -145,23 +157,81 @@ def data_end(frames: dict[str, pd.DataFrame]) -> pd.Timestamp:
     return (months.max() + pd.offsets.MonthEnd(0)).normalize()
 
 
-def validate_dir(data_dir: str | os.PathLike | None = None, include_events: bool = True) -> list[Violation]:
+def validate_dir(data_dir: str | os.PathLike | None = None, include_events: bool = True,
+                 use_cache: bool = True) -> list[Violation]:
     """Return every contract violation of the tables in ``data_dir`` (empty list if clean).
+
+    Parameters
+    ----------
+    data_dir : path, optional
+        Folder of raw tables; default ``insights.paths.raw_dir()``.
+    include_events : bool
+        Also check ``usage_events`` (large).
+    use_cache : bool
+        Without events, answer "no violations" from the typed-table cache when these
+        exact bytes already passed the same checks (``insights.table_cache``).
 
     Raises
     ------
     ParameterError
         If the folder does not exist.
     """
+    from insights import table_cache
+
     folder = paths.resolve_data_dir(data_dir)
     if not folder.is_dir():
         raise ParameterError(f"data folder {folder} does not exist.")
+    if use_cache and not include_events and table_cache.entry(table_cache.known_hashes(folder)) is not None:
+        return []
+    from insights.validation import validate_tables
+
     raw, problems, skipped = read_raw(folder, include_events=include_events)
     _, violations = validate_tables(raw)
     return problems + violations
 
 
-def load_tables(data_dir: str | os.PathLike | None = None, include_events: bool = False) -> Tables:
+def cached_tables(data_dir: Path, hashes: dict[str, str] | None = None) -> Tables | None:
+    """The tables of ``data_dir`` from the typed-table cache (``usage_events`` not loaded), or None.
+
+    Parameters
+    ----------
+    data_dir : pathlib.Path
+        Absolute raw data folder.
+    hashes : dict, optional
+        Its ``insights.table_cache.input_hashes`` if already computed.
+    """
+    from insights import table_cache
+
+    cached = table_cache.read(data_dir, hashes)
+    if cached is None:
+        return None
+    frames, as_of, skipped = cached
+    return Tables(data_dir=data_dir, frames=frames, as_of=as_of, skipped=skipped)
+
+
+def cache_tables(tables: Tables, hashes: dict[str, str] | None = None,
+                 stats: dict[str, list[int]] | None = None) -> Path:
+    """Store validated tables (loaded without events) in the typed-table cache; return its entry.
+
+    Parameters
+    ----------
+    tables : Tables
+        From ``load_tables(..., include_events=False)``.
+    hashes, stats : dict, optional
+        ``insights.table_cache.hashes_and_stats`` of ``tables.data_dir`` if already
+        computed (the stats let later loads skip re-hashing unchanged files).
+    """
+    from insights import table_cache
+
+    if "usage_events" in tables.frames:
+        raise ParameterError("only tables loaded without usage_events are cached.")
+    if hashes is None:
+        hashes, stats = table_cache.hashes_and_stats(tables.data_dir)
+    return table_cache.store(tables.frames, tables.as_of, tables.skipped, hashes, tables.data_dir, stats)
+
+
+def load_tables(data_dir: str | os.PathLike | None = None, include_events: bool = False,
+                use_cache: bool = True) -> Tables:
     """Read and validate every raw table in ``data_dir``.
 
     Parameters
@@ -172,6 +242,10 @@ def load_tables(data_dir: str | os.PathLike | None = None, include_events: bool 
     include_events : bool
         Also load ``usage_events`` into memory (large; event-scale work belongs in
         DuckDB).
+    use_cache : bool
+        Without events, take the typed tables from ``insights.table_cache`` when the
+        same bytes were validated before (the report runner stores them); the
+        result is the same as reading and validating again.
 
     Returns
     -------
@@ -188,6 +262,12 @@ def load_tables(data_dir: str | os.PathLike | None = None, include_events: bool 
     if not folder.is_dir():
         raise ParameterError(f"data folder {folder} does not exist; run `insights demo-data` or point "
                              "INSIGHTS_DATA_DIR at your data.")
+    if use_cache and not include_events:
+        cached = cached_tables(folder)
+        if cached is not None:
+            return cached
+    from insights.validation import validate_tables
+
     raw, problems, skipped = read_raw(folder, include_events=include_events)
     typed, violations = validate_tables(raw)
     if problems or violations:

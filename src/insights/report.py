@@ -1,9 +1,12 @@
 """The quarterly report runner: every notebook, executed with papermill, into reports/<quarter>/.
 
-The list of notebooks is data (``config/report.yaml``). A run is atomic: it is
-built in a hidden temporary folder and moved into place only when finished; an
-existing report is replaced only with ``force`` (the old one is kept until the
-new one is complete). A failing notebook does not stop the others.
+The list of notebooks is data (``config/report.yaml``). The raw data is validated
+once, here, and stored as typed Parquet in the cache of ``insights.table_cache``,
+from which every notebook loads it. The notebooks are independent of each other and
+run side by side, one kernel per CPU by default (``insights.report_exec``). A run is
+atomic: it is built in a hidden temporary folder and moved into place only when
+finished; an existing report is replaced only with ``force`` (the old one is kept
+until the new one is complete). A failing notebook does not stop the others.
 """
 
 from __future__ import annotations
@@ -14,8 +17,7 @@ import json
 import os
 import shutil
 import sys
-import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -24,39 +26,12 @@ from insights.config_files import read_mapping
 from insights import __version__, headlines, paths
 from insights.dataset import ensure_data, is_demo, resolve_quarter
 from insights.errors import ConfigError, ParameterError, ReportExistsError
-from insights.loading import load_tables
+from insights.loading import cache_tables, cached_tables, load_tables
+from insights.report_exec import (DEMO_BANNER, KERNEL, NotebookResult, NotebookSpec, Task, default_jobs,  # noqa: F401
+                                  export_figures, export_html, run_all, run_notebook)
+from insights.table_cache import file_stats, hashes_and_stats, input_hashes  # noqa: F401 - input_hashes: public
 
-KERNEL = "python3"
 MANIFEST = "manifest.json"
-DEMO_BANNER = ('<div style="background:#b91c1c;color:white;font:bold 16px sans-serif;padding:8px 16px;'
-               'text-align:center">DEMO DATA &mdash; generated, not a real customer base</div>')
-
-
-@dataclass(frozen=True)
-class NotebookSpec:
-    """One notebook of the report."""
-
-    file: str
-    title: str
-    summary: str = ""
-    parameters: dict = field(default_factory=dict)
-    requires: str | None = None  # "pilot": skipped when the data holds no pilot
-
-    @property
-    def stem(self) -> str:
-        return Path(self.file).stem
-
-
-@dataclass
-class NotebookResult:
-    """What happened when one notebook ran."""
-
-    file: str
-    title: str
-    status: str  # "ok", "failed" or "skipped"
-    duration_s: float
-    error: str | None = None
-    failed_cell: int | None = None
 
 
 def load_report_spec(path: Path | None = None) -> list[NotebookSpec]:
@@ -95,18 +70,6 @@ def load_report_spec(path: Path | None = None) -> list[NotebookSpec]:
     return specs
 
 
-def input_hashes(data_dir: Path) -> dict[str, str]:
-    """SHA-256 of every file under the data folder, by relative path (sorted)."""
-    out = {}
-    for f in sorted(p for p in data_dir.rglob("*") if p.is_file() and not p.name.startswith(".")):
-        digest = hashlib.sha256()
-        with f.open("rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
-        out[f.relative_to(data_dir).as_posix()] = digest.hexdigest()
-    return out
-
-
 def _fingerprint(quarter: str, hashes: dict, specs: list[NotebookSpec]) -> str:
     """Everything a report depends on: quarter, inputs, notebooks, configuration and package code."""
     digest = hashlib.sha256()
@@ -129,70 +92,21 @@ def _declared_parameters(spec: NotebookSpec) -> set[str]:
     return set(pm.inspect_notebook(str(paths.notebooks_dir() / spec.file)))
 
 
-def run_notebook(spec: NotebookSpec, out_path: Path, parameters: dict) -> NotebookResult:
-    """Execute one notebook with papermill (kernel python3, from the project root)."""
-    import papermill as pm
-
-    start = time.perf_counter()
-    try:
-        pm.execute_notebook(str(paths.notebooks_dir() / spec.file), str(out_path), parameters=parameters,
-                            kernel_name=KERNEL, cwd=str(paths.project_root()), progress_bar=True,
-                            request_save_on_cell_execute=False)
-    except pm.PapermillExecutionError as exc:
-        return NotebookResult(spec.file, spec.title, "failed", round(time.perf_counter() - start, 2),
-                              f"{exc.ename}: {exc.evalue}"[:2000], exc.cell_index)
-    except Exception as exc:  # noqa: BLE001 - kernel death etc.: recorded, the run goes on
-        return NotebookResult(spec.file, spec.title, "failed", round(time.perf_counter() - start, 2),
-                              f"{type(exc).__name__}: {exc}"[:2000])
-    return NotebookResult(spec.file, spec.title, "ok", round(time.perf_counter() - start, 2))
-
-
-def export_html(ipynb: Path, out: Path, demo: bool) -> None:
-    """Write the executed notebook as an HTML page without code cells."""
-    import nbformat
-    from nbconvert import HTMLExporter
-
-    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
-    body, _ = exporter.from_notebook_node(nbformat.read(str(ipynb), as_version=4))
-    if demo:
-        body = body.replace("<body", "<body data-demo='true'", 1)
-        cut = body.index(">", body.index("<body")) + 1
-        body = body[:cut] + DEMO_BANNER + body[cut:]
-    out.write_text(body, encoding="utf-8")
-
-
-def export_figures(ipynb: Path, folder: Path) -> list[str]:
-    """Save every PNG figure of an executed notebook as ``figures/<notebook>_<n>.png``."""
-    import base64
-
-    import nbformat
-
-    nb = nbformat.read(str(ipynb), as_version=4)
-    names = []
-    for cell in nb.cells:
-        for output in cell.get("outputs", []):
-            data = output.get("data", {})
-            if "image/png" in data:
-                folder.mkdir(exist_ok=True)
-                name = f"{ipynb.stem}_{len(names) + 1:02d}.png"
-                (folder / name).write_bytes(base64.b64decode(data["image/png"]))
-                names.append(name)
-    return names
-
-
 WORKBOOK = "action_lists.xlsx"
 
 
 def write_workbook(folder: Path) -> str | None:
-    """One Excel workbook with a sheet per CSV action list of the report (None if there is none)."""
+    """One Excel workbook with a sheet per CSV action list of the report (None if there is none).
+
+    Every cell is text, as in the CSV (ids keep their leading zeros); see
+    ``insights.workbook``.
+    """
+    from insights import workbook
+
     csvs = sorted(folder.glob("*.csv"))
     if not csvs:
         return None
-    import pandas as pd
-
-    with pd.ExcelWriter(folder / WORKBOOK, engine="openpyxl") as writer:
-        for csv in csvs:
-            pd.read_csv(csv, dtype=str, keep_default_na=False).to_excel(writer, sheet_name=csv.stem[:31], index=False)
+    workbook.write_workbook(csvs, folder / WORKBOOK)
     return WORKBOOK
 
 
@@ -256,7 +170,8 @@ class ReportOutcome:
 
 
 def run_report(quarter: str | None = None, data_dir: str | os.PathLike | None = None, force: bool = False,
-               specs: list[NotebookSpec] | None = None, pilot: str | None = None) -> ReportOutcome:
+               specs: list[NotebookSpec] | None = None, pilot: str | None = None,
+               jobs: int | None = None) -> ReportOutcome:
     """Run every notebook of the report for one quarter.
 
     Parameters
@@ -271,6 +186,9 @@ def run_report(quarter: str | None = None, data_dir: str | os.PathLike | None = 
         Notebooks to run; default ``config/report.yaml``.
     pilot : str, optional
         Pilot to read out (default: the most recently assigned one).
+    jobs : int, optional
+        Notebooks run at once (default ``insights.report_exec.default_jobs()``: one per
+        CPU, at most 4; 1 runs them one after the other). The outputs do not depend on it.
 
     Returns
     -------
@@ -284,14 +202,20 @@ def run_report(quarter: str | None = None, data_dir: str | os.PathLike | None = 
         If ``reports/<quarter>/`` exists, differs, and ``force`` is False.
     """
     specs = specs if specs is not None else load_report_spec()
+    jobs = default_jobs() if jobs is None else jobs
+    if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
+        raise ParameterError(f"jobs must be a whole number >= 1, got {jobs!r}.")
     folder = ensure_data(data_dir)
-    tables = load_tables(folder)
+    hashes, stats = hashes_and_stats(folder)
+    tables = cached_tables(folder, hashes)
+    validated_now = tables is None
+    if validated_now:  # validated once here; the notebooks load the typed copy from the cache
+        tables = load_tables(folder, use_cache=False)
     q = str(resolve_quarter(quarter, tables))
     if pilot is not None and pilot not in set(tables.pilot_assignments["pilot_id"]):
         known = sorted(tables.pilot_assignments["pilot_id"].unique())
         raise ParameterError(f"unknown pilot {pilot!r}; pilots in the data: {', '.join(known) or 'none'}.")
     demo = is_demo(folder)
-    hashes = input_hashes(folder)
     fingerprint = _fingerprint(q, hashes, specs) + (f":{pilot}" if pilot else "")
     root = paths.reports_dir()
     final = root / q
@@ -307,16 +231,21 @@ def run_report(quarter: str | None = None, data_dir: str | os.PathLike | None = 
                "was built from other inputs, configuration, notebooks or code")
         raise ReportExistsError(f"{final} already exists and {why}; pass --force (make report FORCE=1) to replace "
                                 "it. The old report is kept until the new one is complete.")
+    # Cached only if no raw file changed while it was hashed and validated (else each notebook validates)
+    if stats is not None and file_stats(folder) == stats:
+        cache_tables(tables, hashes, stats)  # also (re)records the hashes for the notebooks' look-ups
     root.mkdir(parents=True, exist_ok=True)
     tmp = root / f".{q}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     started = datetime.now(timezone.utc)
-    results: list[NotebookResult] = []
+    results: list[NotebookResult | None] = []
+    tasks: list[Task] = []
     try:
         for i, spec in enumerate(specs, 1):
-            print(f"[{i}/{len(specs)}] {spec.file} ({spec.title})", file=sys.stderr, flush=True)
+            label = f"[{i}/{len(specs)}]"
             if spec.requires == "pilot" and tables.pilot_assignments.empty:
+                print(f"{label} {spec.file} ({spec.title}) skipped: no pilot in the data", file=sys.stderr, flush=True)
                 results.append(NotebookResult(spec.file, spec.title, "skipped", 0.0, "no pilot in the data"))
                 continue
             params = {**spec.parameters, "quarter": q, "data_dir": str(folder)}
@@ -325,12 +254,12 @@ def run_report(quarter: str | None = None, data_dir: str | os.PathLike | None = 
                 params["output_dir"] = str(tmp)
             if pilot is not None and "pilot_id" in declared:
                 params["pilot_id"] = pilot
-            out_nb = tmp / spec.file
-            result = run_notebook(spec, out_nb, params)
-            if out_nb.exists():
-                export_html(out_nb, tmp / f"{spec.stem}.html", demo)
-                export_figures(out_nb, tmp / "figures")
-            results.append(result)
+            results.append(None)
+            tasks.append(Task(spec, tmp, params, demo, label))
+        if tasks:
+            print(f"Running {len(tasks)} notebook(s), {min(jobs, len(tasks))} at a time.", file=sys.stderr, flush=True)
+        ran = iter(run_all(tasks, jobs, expected=_last_durations(root)))
+        results = [r if r is not None else next(ran) for r in results]
         write_workbook(tmp)
         counts = {name: len(frame) for name, frame in tables.frames.items()}
         write_index(tmp, q, results, specs, demo, counts)
@@ -350,6 +279,18 @@ def run_report(quarter: str | None = None, data_dir: str | os.PathLike | None = 
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return ReportOutcome(final, q, results)
+
+
+def _last_durations(root: Path) -> dict[str, float]:
+    """Seconds each notebook took in the most recently finished report under ``root`` (empty if none)."""
+    manifests = sorted(root.glob(f"*/{MANIFEST}"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for manifest in manifests[:1]:
+        try:
+            return {r["file"]: float(r["duration_s"]) for r in json.loads(manifest.read_text())["notebooks"]
+                    if r.get("status") == "ok"}
+        except (OSError, ValueError, KeyError, TypeError):
+            return {}
+    return {}
 
 
 def _seeds(folder: Path) -> dict:

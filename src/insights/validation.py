@@ -10,10 +10,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 
-from insights import contract
+from insights import contract  # first: it imports pandera with pyspark's pandas-3 warning silenced
 from insights.contract import DATE, DATETIME, FLOAT, INT, MONTH, STR
+
+import pandera.pandas as pa  # noqa: E402,I001 - already imported by insights.contract
 
 N_EXAMPLES = 5
 

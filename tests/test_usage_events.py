@@ -14,6 +14,7 @@ from insights.demo.events import FEATURES, iter_events
 from insights.errors import ContractError, ParameterError
 from insights.loading import load_tables
 from insights.usage import CONTRACT_COLUMNS, MONTHLY_COLUMNS, build_usage_monthly, usage_monthly_frame
+from insights.usage import definitions
 from insights.usage.reference import monthly_pandas
 from insights.usage.window import Window
 
@@ -94,6 +95,90 @@ def test_window_counts_events_outside_and_drops_nothing_silently(events_dir, ref
     pd.testing.assert_frame_equal(frame, expected)
 
 
+def many_features(events: pd.DataFrame, n_features: int = 200, seed: int = 11) -> pd.DataFrame:
+    """The events with ``n_features`` distinct features, one user-month using every one of them."""
+    rng = np.random.default_rng(seed)
+    names = np.array([f"f{i:03d}" for i in range(n_features)])
+    feature = names[rng.integers(0, n_features, len(events))]
+    events = events.assign(feature=np.where(events["feature"] == "sign_in", "sign_in", feature))
+    # the first n_features events: one user in one month of 2025, every feature once (every bit of every word)
+    anchor = events.index[(events["ts"] >= pd.Timestamp("2025-03-01")) & (events["ts"] < pd.Timestamp("2025-03-20"))][0]
+    head = events.index[:n_features]
+    for column in ("account_id", "user_id", "ts"):
+        events.loc[head, column] = events.loc[anchor, column]
+    events.loc[head, "feature"] = names
+    return events
+
+
+def test_mask_words_cover_every_feature_code():
+    assert [definitions.mask_words(c) for c in (None, 0, 62, 63, 125, 126, 199)] == [1, 1, 1, 2, 2, 3, 4]
+    assert definitions.MASK_BITS == 63  # the sign bit is never used, so masks are equal on every engine
+
+
+def test_mask_sql_transpiles_to_64_bit_spark_sql():
+    pytest.importorskip("sqlglot", reason="sqlglot is in the spark extra: pip install -e '.[spark]'")
+    codes, groups = definitions.to_spark(definitions.feature_codes_sql(2)), definitions.to_spark(
+        definitions.groups_sql(2))
+    monthly = definitions.to_spark(definitions.monthly_sql(2))
+    # a plain 1 would shift as a 32-bit INT on Spark: bits 31-62 would be lost
+    assert codes.count("SHIFTLEFT(CAST(1 AS BIGINT), CAST(code % 63 AS INT))") == 2 and "code DIV 63 = 1" in codes
+    assert "GROUPING SETS" not in groups and "BIT_OR(c.bit_1) AS mask_1" in groups
+    assert "CAST(BIT_COUNT(BIT_OR(mask_1)) AS BIGINT)" in monthly and "FROM event_groups" in monthly
+
+
+@pytest.mark.parametrize("n_features", [63, 64, 200])
+def test_more_features_than_one_mask_word_stay_exact(events_dir, reference, tmp_path, n_features):
+    events = many_features(reference[1], n_features)
+    # a feature used only outside the window is not in features_available, one used only by sign-in
+    # months is not counted either
+    events.loc[events["ts"] < pd.Timestamp("2024-01-01"), "feature"] = "only_before_window"
+    target = make_events_dir(events_dir, tmp_path / "raw", events=events)
+    tables = reference[0]
+    for window in (None, Window.parse("2024-01-01", "2025-12-31")):
+        start, end = (window.start, window.end) if window else (None, None)
+        frame, _ = usage_monthly_frame(target, start=start, end=end, now=NOW)
+        expected = _reference_monthly((tables, events), window)
+        pd.testing.assert_frame_equal(frame, expected)
+        assert frame["distinct_features"].max() == n_features
+    inside = events[events["ts"] >= pd.Timestamp("2024-01-01")]
+    available = inside.loc[inside["feature"] != "sign_in", "feature"].nunique()
+    assert available == n_features
+    assert np.allclose(frame["breadth"], frame["distinct_features"] / available)
+
+
+@pytest.fixture(scope="module")
+def spark_local():
+    """A local Spark session, or skip (same rules as ``test_usage_spark``: needs pyspark, sqlglot, Java)."""
+    pytest.importorskip("pyspark", reason="the spark extra is not installed: pip install -e '.[dev,spark]'")
+    pytest.importorskip("sqlglot", reason="the spark extra is not installed: pip install -e '.[dev,spark]'")
+    from test_usage_spark import _ensure_java  # noqa: I001 - sibling test module, imported late (it imports this one)
+
+    from insights.usage.spark_engine import spark_session
+
+    reason = _ensure_java()
+    if reason:
+        pytest.skip(reason)
+    try:
+        session = spark_session()
+    except Exception as exc:  # noqa: BLE001 - a JVM that does not start is an environment problem
+        pytest.skip(f"Spark could not start a local session: {exc}")
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+@pytest.mark.slow
+def test_spark_is_exact_with_more_features_than_one_mask_word(spark_local, events_dir, reference, tmp_path):
+    from insights.usage.spark_engine import usage_monthly_spark
+
+    events = many_features(reference[1].iloc[:6000].reset_index(drop=True), 130)
+    target = make_events_dir(events_dir, tmp_path / "raw", events=events)
+    expected, _ = usage_monthly_frame(target, now=NOW)
+    got, _ = usage_monthly_spark(target, spark=spark_local, now=NOW)
+    assert expected["distinct_features"].max() == 130
+    pd.testing.assert_frame_equal(got, expected)
+
+
 def test_build_writes_processed_parquet_atomically(events_dir):
     summary = build_usage_monthly(events_dir, memory_limit="512MB", now=NOW)
     target = paths.processed_dir() / "usage_monthly.parquet"
@@ -147,6 +232,8 @@ def _set(column, value, rows=slice(0, 7)):
     ("unparseable timestamp", _set("ts", "yesterday", slice(0, 4)), "ts", "unparseable timestamp", 4, True),
     ("future timestamp", _set("ts", pd.Timestamp("2031-01-01 10:00"), slice(0, 6)), "ts", "in the future", 6, False),
     ("missing value", _set("feature", None, slice(0, 9)), "feature", "missing value", 9, False),
+    ("blank feature", _set("feature", "  ", slice(2, 5)), "feature", "missing value", 3, False),
+    ("blank user", _set("user_id", "", slice(0, 2)), "user_id", "missing value", 2, False),
     ("missing column", lambda f: f.drop(columns=["feature"]), "feature", "missing column", 1, False),
 ])
 def test_bad_events_give_a_contract_error_with_counts(events_dir, reference, tmp_path, kind, change, column, rule,
@@ -166,8 +253,35 @@ def test_bad_events_give_a_contract_error_with_counts(events_dir, reference, tmp
     assert len(hits) == 1, error.violations
     assert hits[0].count == count
     assert "usage_events" in str(error) and rule in str(error)
-    if kind not in ("missing column", "missing value"):
+    if rule not in ("missing column", "missing value"):
         assert hits[0].examples
+
+
+@pytest.mark.parametrize("events_broken", [False, True])
+def test_reference_table_problems_come_first(events_dir, reference, tmp_path, events_broken):
+    """The reference tables are read while DuckDB scans the events; their errors still win."""
+    events = reference[1].drop(columns=["feature"]) if events_broken else reference[1]
+    target = make_events_dir(events_dir, tmp_path / "raw", events=events)
+    (target / "contracts.csv").unlink()
+    with pytest.raises(ContractError) as info:
+        usage_monthly_frame(target, now=NOW)
+    assert {v.table for v in info.value.violations} == {"contracts"}
+    with pytest.raises(ContractError) as info:
+        build_usage_monthly(target, tmp_path / "out" / "um.parquet", now=NOW)
+    assert {v.table for v in info.value.violations} == {"contracts"}
+
+
+def test_event_columns_are_the_contract_columns_and_import_needs_no_pandera():
+    import subprocess
+    import sys
+
+    from insights.contract import TABLES
+
+    assert definitions.EVENT_COLUMNS == tuple(TABLES["usage_events"].column_names)
+    # pandera loads in the reference-table thread, overlapping the scan: importing the engine must not load it
+    code = "import sys, insights.usage; print('pandera' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout.strip() == "False"
 
 
 def test_missing_event_files_and_bad_parameters(events_dir, tmp_path):

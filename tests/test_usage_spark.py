@@ -15,7 +15,7 @@ import pytest
 from test_usage_events import NOW, make_events_dir, synthetic_events  # noqa: I001 - sibling test module
 
 from insights.usage import usage_monthly_frame
-from insights.usage.definitions import GROUPS_SQL, MONTHLY_SQL, to_spark
+from insights.usage.definitions import GROUPS_SQL, feature_codes_sql, groups_sql, monthly_sql, to_spark
 
 
 def _ensure_java() -> str | None:
@@ -56,8 +56,11 @@ def spark():
 
 def test_definitions_transpile_to_spark_sql():
     pytest.importorskip("sqlglot", reason="sqlglot is in the spark extra: pip install -e '.[spark]'")
-    groups, monthly = to_spark(GROUPS_SQL), to_spark(MONTHLY_SQL)
-    assert "GROUPING SETS" in groups and "FROM event_groups" in monthly
+    groups, monthly = to_spark(groups_sql(2)), to_spark(monthly_sql(2))  # two 63-bit feature mask words
+    assert "GROUPING SETS" not in groups and "BIT_OR(c.bit_1) AS mask_1" in groups
+    assert "FROM event_groups" in monthly and "BIT_COUNT(BIT_OR(mask_1))" in monthly
+    # Spark shifts a 32-bit INT unless told otherwise: the feature bits must be 64-bit
+    assert "SHIFTLEFT(CAST(1 AS BIGINT)" in to_spark(feature_codes_sql(2))
     assert "year(" in GROUPS_SQL.lower() and "YEAR(" in groups
 
 

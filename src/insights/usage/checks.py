@@ -1,8 +1,10 @@
 """Contract checks of ``usage_events``, computed in DuckDB (never in pandas).
 
-The checks read the small ``event_groups`` table of ``insights.usage.definitions.GROUPS_SQL``
-(the single scan over the events), so checking costs no second pass over the files; only when
-a timestamp cannot be read does a query go back to the files, for two examples. Every problem
+The checks read the small ``event_groups`` table of ``insights.usage.definitions.groups_sql``
+(the single scan over the events, one row per account, month, zone and user) and the tiny
+``event_features`` table (``definitions.FEATURES_SQL``), so checking costs no second pass over
+the files; only when a timestamp cannot be read or lies in the future does a query go back to
+the files, for a few examples. Every problem
 is counted at once: missing columns and values, unknown accounts and users, users of another
 account, unreadable and future timestamps; events outside the window are counted, not errors.
 """
@@ -10,24 +12,37 @@ account, unreadable and future timestamps; events outside the window are counted
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import duckdb
 import pandas as pd
 
-from insights.contract import TABLES
 from insights.usage.definitions import (
-    ZONE_AFTER, ZONE_BEFORE, ZONE_FUTURE, ZONE_INSIDE, ZONE_MISSING_TS, ZONE_UNREADABLE_TS,
+    EVENT_COLUMNS, ZONE_AFTER, ZONE_BEFORE, ZONE_FUTURE, ZONE_INSIDE, ZONE_MISSING_TS, ZONE_UNREADABLE_TS,
 )
-from insights.validation import Violation
+
+if TYPE_CHECKING:
+    from insights.validation import Violation
+
+# ``insights.validation`` is imported where a violation is made: it loads pandera (and, with the
+# Spark extra, pyspark.pandas), which the reference tables then load in a thread while DuckDB
+# scans the events (``insights.usage.duckdb_engine``); a clean run never needs it here.
 
 EVENTS = "usage_events"
-REQUIRED = tuple(TABLES[EVENTS].column_names)  # account_id, user_id, ts, feature
+REQUIRED = EVENT_COLUMNS  # account_id, user_id, ts, feature
+
+
+def violation(column: str, rule: str, count: int, examples: tuple = ()) -> Violation:
+    """One ``insights.validation.Violation`` of ``usage_events``."""
+    from insights.validation import Violation
+
+    return Violation(EVENTS, column, rule, int(count), tuple(examples))
 
 
 def missing_columns(columns: list[str]) -> list[Violation]:
     """Violations for contract columns absent from the event files."""
     present = ", ".join(columns)
-    return [Violation(EVENTS, c, "missing column", 1, (f"columns present: {present}"[:200],))
+    return [violation(c, "missing column", 1, (f"columns present: {present}"[:200],))
             for c in REQUIRED if c not in columns]
 
 
@@ -64,14 +79,17 @@ def events_view_sql(raw: str, column_type: str, now: pd.Timestamp, start: pd.Tim
     start, end_exclusive : pandas.Timestamp, optional
         The window, when fixed by the caller (otherwise every readable past event is inside).
     """
-    blank = "ts IS NULL" if column_type.upper().startswith(("TIMESTAMP", "DATE")) else \
-        "(ts IS NULL OR trim(CAST(ts AS VARCHAR)) = '')"
+    typed = column_type.upper().startswith(("TIMESTAMP", "DATE"))
+    # a typed column is never unreadable (missing is its only failure): one test less per event
+    missing = f"WHEN ts IS NULL THEN {ZONE_MISSING_TS}" if typed else \
+        f"WHEN ts IS NULL OR trim(CAST(ts AS VARCHAR)) = '' THEN {ZONE_MISSING_TS} " \
+        f"WHEN t IS NULL THEN {ZONE_UNREADABLE_TS}"
     before = f"WHEN t < {_lit(start)} THEN {ZONE_BEFORE}" if start is not None else ""
     after = f"WHEN t >= {_lit(end_exclusive)} THEN {ZONE_AFTER}" if end_exclusive is not None else ""
     return f"""
         SELECT CAST(account_id AS VARCHAR) AS account_id, CAST(user_id AS VARCHAR) AS user_id,
                CAST(feature AS VARCHAR) AS feature, t AS ts,
-               CASE WHEN {blank} THEN {ZONE_MISSING_TS} WHEN t IS NULL THEN {ZONE_UNREADABLE_TS}
+               CASE {missing}
                     WHEN t > {_lit(now)} THEN {ZONE_FUTURE} {before} {after} ELSE {ZONE_INSIDE} END AS zone
         FROM (SELECT *, {ts_expression(column_type)} AS t FROM {raw}) AS r"""
 
@@ -108,14 +126,15 @@ def _blank(col: str) -> str:
 
 
 def check_groups(con: duckdb.DuckDBPyConnection, groups: str = "event_groups", raw: str = "raw_events",
-                 ts_sql: str = "ts", now: pd.Timestamp | None = None) -> CheckResult:
+                 ts_sql: str = "ts", now: pd.Timestamp | None = None,
+                 features: str = "event_features") -> CheckResult:
     """Count every contract problem of the events from their groups.
 
     Parameters
     ----------
     con : duckdb.DuckDBPyConnection
-        Holds ``groups`` (``GROUPS_SQL`` output), ``raw`` (the raw files), ``ref_accounts`` and
-        ``ref_users``.
+        Holds ``groups`` (``groups_sql`` output), ``features`` (``FEATURES_SQL`` output), ``raw``
+        (the raw files), ``ref_accounts`` and ``ref_users``.
     ts_sql : str
         Expression reading the raw ts (for examples of unreadable values only).
     now : pandas.Timestamp, optional
@@ -125,68 +144,62 @@ def check_groups(con: duckdb.DuckDBPyConnection, groups: str = "event_groups", r
     -------
     CheckResult
     """
-    u = f"(SELECT * FROM {groups} WHERE by_user = 1)"
-    names = ["rows", "missing_account_id", "missing_user_id", "missing_feature", "missing_ts", "unparseable",
-             "future", "before_window", "after_window", "first_month", "last_month"]
-    user_set, feature_set = "by_user = 1", "by_user = 0"
+    activation_key = "year(ru.activated_at) * 12 + month(ru.activated_at) - 1"
+    # one pass over the groups, each joined to its account and user; examples only when needed
+    marked = f"""
+        SELECT g.*, {_blank('g.account_id')} OR {_blank('g.user_id')} AS blank_key,
+               a.account_id IS NULL AS unknown_account, ru.user_id IS NULL AS unknown_user,
+               a.account_id IS NOT NULL AND ru.user_id IS NOT NULL AND ru.account_id <> g.account_id
+                   AS other_account,
+               ru.user_id IS NOT NULL AND g.zone = {ZONE_INSIDE}
+                   AND (ru.activated_at IS NULL OR g.month_key < {activation_key}) AS before_activation
+        FROM {groups} AS g
+        LEFT JOIN ref_accounts AS a ON a.account_id = g.account_id
+        LEFT JOIN ref_users AS ru ON ru.user_id = g.user_id"""
+    names = ["rows", "missing_account_id", "missing_user_id", "missing_ts", "unparseable", "future",
+             "before_window", "after_window", "first_month", "last_month", "unknown_account", "unknown_user",
+             "other_account", "before_activation"]
     r = con.execute(f"""
     SELECT
-      coalesce(sum(events) FILTER (WHERE {user_set}), 0),
-      coalesce(sum(events) FILTER (WHERE {user_set} AND {_blank('account_id')}), 0),
-      coalesce(sum(events) FILTER (WHERE {user_set} AND {_blank('user_id')}), 0),
-      coalesce(sum(events) FILTER (WHERE {feature_set} AND {_blank('feature')}), 0),
-      coalesce(sum(events) FILTER (WHERE {user_set} AND zone = {ZONE_MISSING_TS}), 0),
-      coalesce(sum(events) FILTER (WHERE {user_set} AND zone = {ZONE_UNREADABLE_TS}), 0),
-      coalesce(sum(events) FILTER (WHERE {user_set} AND zone = {ZONE_FUTURE}), 0),
-      coalesce(sum(events) FILTER (WHERE {user_set} AND zone = {ZONE_BEFORE}), 0),
-      coalesce(sum(events) FILTER (WHERE {user_set} AND zone = {ZONE_AFTER}), 0),
-      min(month_key) FILTER (WHERE {user_set} AND zone = {ZONE_INSIDE}),
-      max(month_key) FILTER (WHERE {user_set} AND zone = {ZONE_INSIDE})
-    FROM {groups}
+      coalesce(sum(events), 0),
+      coalesce(sum(events) FILTER (WHERE {_blank('account_id')}), 0),
+      coalesce(sum(events) FILTER (WHERE {_blank('user_id')}), 0),
+      coalesce(sum(events) FILTER (WHERE zone = {ZONE_MISSING_TS}), 0),
+      coalesce(sum(events) FILTER (WHERE zone = {ZONE_UNREADABLE_TS}), 0),
+      coalesce(sum(events) FILTER (WHERE zone = {ZONE_FUTURE}), 0),
+      coalesce(sum(events) FILTER (WHERE zone = {ZONE_BEFORE}), 0),
+      coalesce(sum(events) FILTER (WHERE zone = {ZONE_AFTER}), 0),
+      min(month_key) FILTER (WHERE zone = {ZONE_INSIDE}),
+      max(month_key) FILTER (WHERE zone = {ZONE_INSIDE}),
+      coalesce(sum(events) FILTER (WHERE NOT blank_key AND unknown_account), 0),
+      coalesce(sum(events) FILTER (WHERE NOT blank_key AND unknown_user), 0),
+      coalesce(sum(events) FILTER (WHERE NOT blank_key AND other_account), 0),
+      coalesce(sum(events) FILTER (WHERE before_activation), 0)
+    FROM ({marked}) AS m
     """).fetchone()
     r = dict(zip(names, r))
-    # keys: one row per (account, user) pair with its event count
-    keys = con.execute(f"""
-    WITH pairs AS (
-        SELECT account_id, user_id, sum(events) AS n
-        FROM {u} WHERE NOT {_blank('account_id')} AND NOT {_blank('user_id')}
-        GROUP BY account_id, user_id
-    ),
-    marked AS (
-        SELECT p.*, a.account_id IS NULL AS unknown_account, ru.user_id IS NULL AS unknown_user,
-               a.account_id IS NOT NULL AND ru.user_id IS NOT NULL AND ru.account_id <> p.account_id
-                   AS other_account
-        FROM pairs AS p
-        LEFT JOIN ref_accounts AS a ON a.account_id = p.account_id
-        LEFT JOIN ref_users AS ru ON ru.user_id = p.user_id
-    )
-    SELECT
-      coalesce(sum(n) FILTER (WHERE unknown_account), 0),
-      min(account_id) FILTER (WHERE unknown_account), max(account_id) FILTER (WHERE unknown_account),
-      coalesce(sum(n) FILTER (WHERE unknown_user), 0),
-      min(user_id) FILTER (WHERE unknown_user), max(user_id) FILTER (WHERE unknown_user),
-      coalesce(sum(n) FILTER (WHERE other_account), 0),
-      min(user_id || ' in ' || account_id) FILTER (WHERE other_account),
-      max(user_id || ' in ' || account_id) FILTER (WHERE other_account)
-    FROM marked
-    """).fetchone()
-    before_activation = con.execute(f"""
-        SELECT coalesce(sum(g.events), 0) FROM {u} AS g JOIN ref_users AS ru ON ru.user_id = g.user_id
-        WHERE g.zone = {ZONE_INSIDE}
-          AND (ru.activated_at IS NULL
-               OR g.month_key < year(ru.activated_at) * 12 + month(ru.activated_at) - 1)""").fetchone()[0]
+    r["missing_feature"] = con.execute(
+        f"SELECT coalesce(sum(events), 0) FROM {features} WHERE {_blank('feature')}").fetchone()[0]
+
+    def examples(value: str, flag: str) -> tuple:
+        if not r[flag]:
+            return ()
+        return con.execute(f"SELECT min({value}), max({value}) FROM ({marked}) AS m "
+                           f"WHERE NOT blank_key AND {flag}").fetchone()
+
     v: list[Violation] = []
 
     def add(column, rule, count, *examples):
         if count:
-            v.append(Violation(EVENTS, column, rule, int(count),
-                               tuple(dict.fromkeys(str(x) for x in examples if x is not None))))
+            v.append(violation(column, rule, count, tuple(dict.fromkeys(str(x) for x in examples if x is not None))))
 
     for col in REQUIRED:
         add(col, "missing value", r[f"missing_{col}"])
-    add("account_id", "unknown accounts.account_id", keys[0], keys[1], keys[2])
-    add("user_id", "unknown users.user_id", keys[3], keys[4], keys[5])
-    add("user_id", "user belongs to another account (users.account_id)", keys[6], keys[7], keys[8])
+    add("account_id", "unknown accounts.account_id", r["unknown_account"],
+        *examples("account_id", "unknown_account"))
+    add("user_id", "unknown users.user_id", r["unknown_user"], *examples("user_id", "unknown_user"))
+    add("user_id", "user belongs to another account (users.account_id)", r["other_account"],
+        *examples("user_id || ' in ' || account_id", "other_account"))
     if r["unparseable"]:
         examples = [x[0] for x in con.execute(
             f"SELECT DISTINCT CAST(ts AS VARCHAR) FROM {raw} WHERE ts IS NOT NULL AND {ts_sql} IS NULL "
@@ -199,5 +212,6 @@ def check_groups(con: duckdb.DuckDBPyConnection, groups: str = "event_groups", r
             if now is not None else []
         add("ts", f"timestamp in the future{when}", r["future"], *examples)
     month = lambda k: None if k is None else pd.Timestamp(year=int(k) // 12, month=int(k) % 12 + 1, day=1)  # noqa: E731
-    return CheckResult(v, int(r["rows"]), int(r["before_window"]), int(r["after_window"]), int(before_activation),
+    return CheckResult(v, int(r["rows"]), int(r["before_window"]), int(r["after_window"]),
+                       int(r["before_activation"]),
                        month(r["first_month"]), month(r["last_month"]))

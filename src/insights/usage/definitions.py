@@ -1,22 +1,34 @@
 """The usage metrics, defined once: ``usage_events -> usage_monthly``.
 
-``GROUPS_SQL`` and ``MONTHLY_SQL`` are the single definition of every monthly usage metric. They
-are written in DuckDB's SQL dialect and run unchanged on DuckDB (``insights.usage.duckdb_engine``);
-the Spark engine (``insights.usage.spark_engine``) runs the *same text* after transpiling it to
-Spark SQL with sqlglot (``to_spark``). The demo generator's ``usage_monthly`` follows the same
+The queries of this module (``FEATURES_SQL``, ``feature_codes_sql``, ``groups_sql``,
+``monthly_sql``) are the single definition of every monthly usage metric. They are written in
+DuckDB's SQL dialect and run unchanged on DuckDB (``insights.usage.duckdb_engine``); the Spark
+engine (``insights.usage.spark_engine``) runs the *same text* after transpiling it to Spark SQL
+with sqlglot (``to_spark``). The demo generator's ``usage_monthly`` follows the same
 definitions, and its raw events (``insights.demo.events``) aggregate back to it exactly.
 
-Two steps, so that the (large) event table is scanned once:
+Three steps, so that the (large) event table is scanned once with a single grouping:
 
-1. ``GROUPS_SQL`` reads the view ``usage_events`` (account_id, user_id, feature, ts as a UTC
+1. ``FEATURES_SQL`` reads the view ``usage_events`` (account_id, user_id, feature, ts as a UTC
    timestamp, and ``zone``: ``ZONE_INSIDE`` for events inside the data window, other codes for
-   events outside it or with a missing, unreadable or future timestamp) and groups it by account,
-   month, zone and user, and by account, month, zone and feature (one scan, two grouping sets).
-   The result, ``event_groups``, is small; the contract checks of the engines read it too.
-2. ``MONTHLY_SQL`` computes the monthly table from ``event_groups`` (zone ``ZONE_INSIDE`` only),
-   ``users`` (user_id, account_id, activated_at date), ``contracts`` (contract_id, account_id,
-   start_date, end_date, seats) and ``months`` (month date, month_key integer: every calendar month
-   of the data window).
+   events outside it or with a missing, unreadable or future timestamp), reading only its
+   ``feature`` column: the tiny table ``event_features`` of every distinct feature with its event
+   count and an integer ``code`` (0, 1, ...; null for ``NON_FEATURE_EVENTS`` and missing values).
+   ``feature_codes_sql(words)`` turns the codes into bit masks (``bit_0``, ``bit_1``, ...: feature
+   ``code`` is bit ``code % MASK_BITS`` of word ``code // MASK_BITS``); ``mask_words`` says how
+   many 63-bit words the features need (one up to 63 features).
+2. ``groups_sql(words)`` is the only pass over all the events: it joins each event to its
+   feature's bits and groups by account, month, zone and user only, counting events and OR-ing
+   the bits (``mask_0``, ...: the set of features the user used that month, exactly). The
+   result, ``event_groups`` (about users x months rows), is small; the contract checks of the
+   engines read it too.
+3. ``monthly_sql(words)`` computes the monthly table from ``event_groups`` (zone ``ZONE_INSIDE``
+   only), ``users`` (user_id, account_id, activated_at date), ``contracts`` (contract_id,
+   account_id, start_date, end_date, seats) and ``months`` (month date, month_key integer: every
+   calendar month of the data window). Distinct features of an account-month are the set bits of
+   the OR of its users' masks (``bit_count``), so no distinct count over events is needed.
+
+``GROUPS_SQL`` and ``MONTHLY_SQL`` are the texts for one mask word (up to 63 features).
 
 Definitions, per account and calendar month (UTC); ``month_key`` is ``year * 12 + month - 1``:
 
@@ -46,6 +58,11 @@ NON_FEATURE_EVENTS: tuple[str, ...] = ("sign_in",)
 MONTHLY_COLUMNS: tuple[str, ...] = ("account_id", "month", "active_users", "activated_seats", "events",
                                     "distinct_features", "depth", "breadth")
 
+#: Columns of ``usage_events`` the definitions read: the data contract's ``usage_events`` columns
+#: (``insights.contract.TABLES``; a test keeps them equal), spelled out here so that checking the
+#: event files does not need pandera loaded before the scan starts.
+EVENT_COLUMNS: tuple[str, ...] = ("account_id", "user_id", "ts", "feature")
+
 #: The columns shared with the ``usage_monthly`` raw table of the data contract.
 CONTRACT_COLUMNS: tuple[str, ...] = MONTHLY_COLUMNS[:6]
 
@@ -57,35 +74,93 @@ def _non_feature_list() -> str:
 #: Zone codes of an event (column ``zone`` of the ``usage_events`` view).
 ZONE_INSIDE, ZONE_BEFORE, ZONE_AFTER, ZONE_FUTURE, ZONE_MISSING_TS, ZONE_UNREADABLE_TS = 0, -1, 1, 2, 8, 9
 
-#: Step 1: the only pass over the events (DuckDB dialect; see the module docstring).
-GROUPS_SQL = """
-SELECT account_id, month_key, zone, user_id, feature,
-       grouping(feature) AS by_user,
-       count(*) AS events
-FROM (
-    SELECT account_id, user_id, feature, ts, zone,
-           CASE WHEN zone = 0 THEN year(ts) * 12 + month(ts) - 1 END AS month_key
-    FROM usage_events
-) AS e
-GROUP BY GROUPING SETS ((account_id, month_key, zone, user_id), (account_id, month_key, zone, feature))
+#: Bits used per mask word (BIGINT, sign bit left alone so every engine reads the same value).
+MASK_BITS = 63
+
+_IS_FEATURE = f"feature IS NOT NULL AND feature NOT IN ({_non_feature_list()})"
+
+#: Step 1a: the distinct features (reads only the ``feature`` column; DuckDB dialect).
+FEATURES_SQL = f"""
+SELECT feature, events,
+       CASE WHEN {_IS_FEATURE}
+            THEN row_number() OVER (PARTITION BY CASE WHEN {_IS_FEATURE} THEN 1 ELSE 0 END ORDER BY feature) - 1
+       END AS code
+FROM (SELECT feature, count(*) AS events FROM usage_events GROUP BY feature) AS f
 """
 
-#: Step 2: every monthly metric from ``event_groups`` (DuckDB dialect; see the module docstring).
-MONTHLY_SQL = f"""
+#: Step 1b: the largest feature code (null without features), for ``mask_words``.
+MAX_CODE_SQL = "SELECT max(code) FROM event_features"
+
+
+def mask_words(max_code: int | None) -> int:
+    """Number of ``MASK_BITS``-bit words needed for feature codes up to ``max_code`` (at least one)."""
+    return 1 if max_code is None else int(max_code) // MASK_BITS + 1
+
+
+def _words(words: int) -> range:
+    if int(words) < 1:
+        raise ValueError("words must be at least 1")
+    return range(int(words))
+
+
+def feature_codes_sql(words: int = 1) -> str:
+    """Step 1c: ``feature_codes`` (feature, ``bit_0`` ... ``bit_<words-1>``) from ``event_features``.
+
+    Each feature has exactly one bit set over its words; non-features and missing values have no row.
+    """
+    bits = ",\n       ".join(
+        f"CASE WHEN code // {MASK_BITS} = {w} THEN CAST(1 AS BIGINT) << CAST(code % {MASK_BITS} AS INTEGER) "
+        f"ELSE CAST(0 AS BIGINT) END AS bit_{w}" for w in _words(words))
+    return f"""
+SELECT feature,
+       {bits}
+FROM event_features
+WHERE code IS NOT NULL
+"""
+
+
+def groups_sql(words: int = 1) -> str:
+    """Step 2: the only pass over the events: ``event_groups`` by account, month, zone and user.
+
+    Columns: account_id, month_key (null outside the window), zone, user_id, events, and
+    ``mask_0`` ... ``mask_<words-1>`` (OR of the bits of the features used; null if none).
+    """
+    masks = ", ".join(f"bit_or(c.bit_{w}) AS mask_{w}" for w in _words(words))
+    return f"""
+SELECT e.account_id, e.month_key, e.zone, e.user_id,
+       count(*) AS events,
+       {masks}
+FROM (
+    SELECT account_id, user_id, feature, zone,
+           CASE WHEN zone = {ZONE_INSIDE} THEN year(ts) * 12 + month(ts) - 1 END AS month_key
+    FROM usage_events
+) AS e
+LEFT JOIN feature_codes AS c ON c.feature = e.feature
+GROUP BY e.account_id, e.month_key, e.zone, e.user_id
+"""
+
+
+def _distinct_features(words: int) -> str:
+    """Set bits of the OR of the masks of the rows of a group: its number of distinct features."""
+    return " + ".join(f"coalesce(CAST(bit_count(bit_or(mask_{w})) AS BIGINT), 0)" for w in _words(words))
+
+
+def monthly_sql(words: int = 1) -> str:
+    """Step 3: every monthly metric from ``event_groups`` (see the module docstring)."""
+    return f"""
 WITH event_months AS (
     SELECT account_id, month_key,
-           sum(CASE WHEN by_user = 1 THEN events END) AS events,
-           count(CASE WHEN by_user = 1 THEN user_id END) AS active_users,
-           count(CASE WHEN by_user = 0 AND feature NOT IN ({_non_feature_list()}) THEN feature END)
-               AS distinct_features
+           sum(events) AS events,
+           count(user_id) AS active_users,
+           {_distinct_features(words)} AS distinct_features
     FROM event_groups
-    WHERE zone = 0
+    WHERE zone = {ZONE_INSIDE}
     GROUP BY account_id, month_key
 ),
 catalogue AS (
-    SELECT count(DISTINCT feature) AS features_available
+    SELECT {_distinct_features(words)} AS features_available
     FROM event_groups
-    WHERE zone = 0 AND by_user = 0 AND feature NOT IN ({_non_feature_list()})
+    WHERE zone = {ZONE_INSIDE}
 ),
 term_months AS (
     SELECT c.account_id, m.month_key, c.seats,
@@ -137,8 +212,13 @@ ORDER BY g.account_id, m.month
 """
 
 
+#: ``groups_sql`` and ``monthly_sql`` for one mask word (up to 63 features).
+GROUPS_SQL = groups_sql(1)
+MONTHLY_SQL = monthly_sql(1)
+
+
 def to_spark(sql: str) -> str:
-    """Return ``sql`` (``GROUPS_SQL`` or ``MONTHLY_SQL``) transpiled to Spark SQL by sqlglot.
+    """Return ``sql`` (any query of this module) transpiled to Spark SQL by sqlglot.
 
     Parameters
     ----------

@@ -1,10 +1,11 @@
 """``usage_events -> usage_monthly`` in DuckDB, out of core, with a memory limit.
 
-The events are never loaded into pandas. DuckDB scans the Parquet or CSV files once, grouping
-them by account, month and user and by account, month and feature
-(``insights.usage.definitions.GROUPS_SQL``); the contract checks (``insights.usage.checks``) and
-the monthly metrics (``definitions.MONTHLY_SQL``) then read that small result. Beyond the memory
-limit DuckDB spills to a temporary folder.
+The events are never loaded into pandas. DuckDB reads their ``feature`` column once for the tiny
+table of distinct features (``insights.usage.definitions.FEATURES_SQL``), then scans the Parquet
+or CSV files once, grouping them by account, month, zone and user with a bit mask of the
+features used (``definitions.groups_sql``); the contract checks (``insights.usage.checks``) and
+the monthly metrics (``definitions.monthly_sql``) then read those small results. Beyond the
+memory limit DuckDB spills to a temporary folder.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import os
 import re
 import tempfile
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -24,7 +26,6 @@ from insights import paths
 from insights.errors import ContractError, ParameterError
 from insights.usage import checks, definitions, sources
 from insights.usage.window import UsageSummary, Window
-from insights.validation import Violation
 
 log = logging.getLogger(__name__)
 
@@ -108,8 +109,8 @@ def register_events(con: duckdb.DuckDBPyConnection, files: list[Path], name: str
         con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM {reader}")
         described = con.execute(f"DESCRIBE {name}").fetchall()
     except duckdb.Error as exc:
-        raise ContractError([Violation("usage_events", "—", "unreadable file", len(files),
-                                       (str(exc).splitlines()[0][:200],))]) from None
+        raise ContractError([checks.violation("—", "unreadable file", len(files),
+                                              (str(exc).splitlines()[0][:200],))]) from None
     return [row[0] for row in described]
 
 
@@ -144,13 +145,34 @@ def _months_table(con: duckdb.DuckDBPyConnection, window: Window) -> None:
                 [[m.date() for m in months], [int(m.year * 12 + m.month - 1) for m in months]])
 
 
-def monthly_relation(con: duckdb.DuckDBPyConnection, files: list[Path], ref: dict[str, pd.DataFrame],
+def build_groups(con: duckdb.DuckDBPyConnection) -> int:
+    """Create ``event_features``, ``feature_codes`` and ``event_groups`` from the view ``usage_events``.
+
+    Returns
+    -------
+    int
+        Mask words per group (``definitions.mask_words``), the argument of ``definitions.monthly_sql``.
+    """
+    con.execute(f"CREATE OR REPLACE TEMP TABLE event_features AS {definitions.FEATURES_SQL}")
+    words = definitions.mask_words(con.execute(definitions.MAX_CODE_SQL).fetchone()[0])
+    con.execute(f"CREATE OR REPLACE TEMP TABLE feature_codes AS {definitions.feature_codes_sql(words)}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE event_groups AS {definitions.groups_sql(words)}")
+    return words
+
+
+def _resolved(ref: dict[str, pd.DataFrame] | Future) -> dict[str, pd.DataFrame]:
+    """The reference tables, waiting for them if they are still being read (re-raising their errors)."""
+    return ref.result() if isinstance(ref, Future) else ref
+
+
+def monthly_relation(con: duckdb.DuckDBPyConnection, files: list[Path], ref: dict[str, pd.DataFrame] | Future,
                      start=None, end=None, now: pd.Timestamp | None = None) -> tuple[str, UsageSummary]:
     """Scan and check the events once, then return the query of the monthly table.
 
-    Builds ``event_groups`` (``definitions.GROUPS_SQL``, the only pass over the event files),
-    checks it against the contract (``insights.usage.checks``), and prepares the inputs of
-    ``definitions.MONTHLY_SQL``.
+    Builds ``event_features`` and ``feature_codes`` (``definitions.FEATURES_SQL``, reading the
+    feature column only) and ``event_groups`` (``definitions.groups_sql``, the only pass over all
+    columns of the event files), checks them against the contract (``insights.usage.checks``),
+    and prepares the inputs of ``definitions.monthly_sql``.
 
     Parameters
     ----------
@@ -158,8 +180,10 @@ def monthly_relation(con: duckdb.DuckDBPyConnection, files: list[Path], ref: dic
         From ``connect``.
     files : list of pathlib.Path
         Event files (all Parquet or all CSV).
-    ref : dict of pandas.DataFrame
-        Validated ``accounts``, ``contracts`` and ``users`` (``sources.reference_tables``).
+    ref : dict of pandas.DataFrame, or a Future of it
+        Validated ``accounts``, ``contracts`` and ``users`` (``sources.reference_tables``). A
+        ``concurrent.futures.Future`` lets them be read while DuckDB scans the events (they are
+        needed only by the checks); their errors are raised first, as if read before the events.
     start, end : date-like, optional
         The data window (first and last day, inclusive). Default: from the first day of the
         month of the earliest event to the last day of the month of the latest event.
@@ -169,7 +193,7 @@ def monthly_relation(con: duckdb.DuckDBPyConnection, files: list[Path], ref: dic
     Returns
     -------
     query : str
-        SQL selecting the monthly table (``definitions.MONTHLY_SQL``).
+        SQL selecting the monthly table (``definitions.monthly_sql``).
     summary : UsageSummary
 
     Raises
@@ -184,26 +208,31 @@ def monthly_relation(con: duckdb.DuckDBPyConnection, files: list[Path], ref: dic
     given = Window.parse(start, end) if start is not None else None
     now = pd.Timestamp.now(tz="UTC").tz_localize(None) if now is None else pd.Timestamp(now)
     t0 = time.perf_counter()
-    columns = register_events(con, files)
-    missing = checks.missing_columns(columns)
-    if missing:
-        raise ContractError(missing)
-    register_reference(con, ref)
-    ts_type = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE raw_events)").fetchall())["ts"]
-    con.execute("CREATE OR REPLACE VIEW usage_events AS " + checks.events_view_sql(
-        "raw_events", ts_type, now, given.start if given else None, given.end_exclusive if given else None))
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE event_groups AS {definitions.GROUPS_SQL}")
-    except duckdb.ConversionException as exc:
-        raise ContractError([Violation("usage_events", "—", "unreadable values", 1,
-                                       (str(exc).splitlines()[0][:200],))]) from None
+        columns = register_events(con, files)
+        missing = checks.missing_columns(columns)
+        if missing:
+            raise ContractError(missing)
+        ts_type = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE raw_events)").fetchall())["ts"]
+        con.execute("CREATE OR REPLACE VIEW usage_events AS " + checks.events_view_sql(
+            "raw_events", ts_type, now, given.start if given else None, given.end_exclusive if given else None))
+        try:
+            words = build_groups(con)
+        except duckdb.ConversionException as exc:
+            raise ContractError([checks.violation("—", "unreadable values", 1,
+                                                  (str(exc).splitlines()[0][:200],))]) from None
+    except ContractError:
+        _resolved(ref)  # problems of the reference tables come first
+        raise
     summary_seconds = {"scan": time.perf_counter() - t0}
+    register_reference(con, _resolved(ref))
     t1 = time.perf_counter()
-    result = checks.check_groups(con, "event_groups", "raw_events", checks.ts_expression(ts_type), now)
+    result = checks.check_groups(con, "event_groups", "raw_events", checks.ts_expression(ts_type), now,
+                                 features="event_features")
     if result.violations:
         raise ContractError(result.violations)
     if result.first_month is None:
-        raise ContractError([Violation("usage_events", "—", "no rows inside the window", 1)])
+        raise ContractError([checks.violation("—", "no rows inside the window", 1)])
     window = given or Window(result.first_month, (result.last_month + pd.offsets.MonthEnd(0)).normalize())
     summary = UsageSummary("duckdb", window, events_read=result.rows, events_before_window=result.before_window,
                            events_after_window=result.after_window, events_before_activation=result.before_activation)
@@ -213,7 +242,12 @@ def monthly_relation(con: duckdb.DuckDBPyConnection, files: list[Path], ref: dic
         log.warning("usage_events: %s events before %s and %s after %s are outside the data window and not "
                     "aggregated.", result.before_window, window.start.date(), result.after_window, window.end.date())
     _months_table(con, window)
-    return definitions.MONTHLY_SQL, summary
+    return definitions.monthly_sql(words), summary
+
+
+def _made(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def _outside_contract(con: duckdb.DuckDBPyConnection, table: str) -> int:
@@ -269,13 +303,13 @@ def build_usage_monthly(data_dir: str | os.PathLike | None = None, out: str | os
     if not folder.is_dir():
         raise ParameterError(f"data folder {folder} does not exist.")
     files = sources.event_files(folder)
-    ref = sources.reference_tables(folder)
     target = Path(out).expanduser().resolve() if out is not None else paths.processed_dir() / OUTPUT_FILE
-    target.parent.mkdir(parents=True, exist_ok=True)
     spill_parent = Path(temp_dir) if temp_dir is not None else target.parent
-    spill_parent.mkdir(parents=True, exist_ok=True)
-    with connect(memory_limit, spill_parent, threads) as con:
+    with ThreadPoolExecutor(1, thread_name_prefix="usage-reference") as pool, \
+            connect(memory_limit, _made(spill_parent), threads) as con:
+        ref = pool.submit(sources.reference_tables, folder)  # read while DuckDB scans the events
         query, summary = monthly_relation(con, files, ref, start=start, end=end, now=now)
+        target.parent.mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()
         con.execute(f"CREATE TEMP TABLE usage_monthly AS {query}")
         summary.seconds["aggregate"] = time.perf_counter() - t0
@@ -310,8 +344,8 @@ def usage_monthly_frame(data_dir: str | os.PathLike | None = None, *, start=None
     if not folder.is_dir():
         raise ParameterError(f"data folder {folder} does not exist.")
     files = sources.event_files(folder)
-    ref = sources.reference_tables(folder)
-    with connect(memory_limit) as con:
+    with ThreadPoolExecutor(1, thread_name_prefix="usage-reference") as pool, connect(memory_limit) as con:
+        ref = pool.submit(sources.reference_tables, folder)  # read while DuckDB scans the events
         query, summary = monthly_relation(con, files, ref, start=start, end=end, now=now)
         frame = con.execute(query).df()
         summary.rows = len(frame)

@@ -12,7 +12,10 @@ import pandas as pd
 
 from insights import loading
 from insights.errors import ContractError, ParameterError
-from insights.validation import Violation, validate_tables
+from insights.usage.checks import violation
+
+# ``insights.validation`` (pandera) is imported in ``reference_tables``, which the DuckDB engine
+# runs in a thread while it scans the events.
 
 EVENTS = "usage_events"
 #: Reference tables the monthly definitions and the event checks need.
@@ -38,7 +41,7 @@ def event_files(data_dir: Path) -> list[Path]:
                              "or a folder usage_events/ of Parquet or CSV files.")
     suffixes = sorted({f.suffix for f in files})
     if len(suffixes) > 1:
-        raise ContractError([Violation(EVENTS, "—", "mixed CSV and Parquet files (use one format)", len(files),
+        raise ContractError([violation("—", "mixed CSV and Parquet files (use one format)", len(files),
                                        tuple(f.name for f in files[:5]))])
     return files
 
@@ -56,6 +59,8 @@ def reference_tables(data_dir: Path) -> dict[str, pd.DataFrame]:
     ContractError
         With every violation of these three tables (including missing files).
     """
+    from insights.validation import validate_tables
+
     raw, problems, _ = loading.read_raw(data_dir, include_events=False)
     subset = {name: raw.get(name) for name in REFERENCE_TABLES}
     typed, violations = validate_tables(subset)

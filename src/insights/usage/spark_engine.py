@@ -1,9 +1,10 @@
 """``usage_events -> usage_monthly`` on Spark, with the very same metric definitions.
 
-The SQL in ``insights.usage.definitions.MONTHLY_SQL`` is written once (DuckDB dialect) and
-transpiled to Spark SQL by sqlglot (``definitions.spark_sql``); this module only provides its
-four inputs as Spark temporary views under the names the SQL expects and runs it. Needs the
-``spark`` extra (pyspark, sqlglot) and Java 17+.
+The SQL in ``insights.usage.definitions`` (``FEATURES_SQL``, ``feature_codes_sql``,
+``groups_sql``, ``monthly_sql``) is written once (DuckDB dialect) and transpiled to Spark SQL by
+sqlglot (``definitions.to_spark``); this module only provides its inputs as Spark temporary views
+under the names the SQL expects and runs it. Needs the ``spark`` extra (pyspark, sqlglot) and
+Java 17+.
 
 The contract checks of the events run in DuckDB (``insights.usage.checks``) before data is
 handed to a cluster; this engine assumes checked events: it applies the data window (events
@@ -51,10 +52,11 @@ def _spark_frame(spark, frame: pd.DataFrame, schema: str):
 
 def register_inputs(spark, events, ref: dict[str, pd.DataFrame], window: Window | None = None,
                     now: pd.Timestamp | None = None) -> Window:
-    """Create the temporary views the definitions read: ``usage_events``, ``event_groups``, ``users``,
-    ``contracts`` and ``months``.
+    """Create the temporary views the definitions read: ``usage_events``, ``event_features``,
+    ``feature_codes``, ``event_groups``, ``users``, ``contracts`` and ``months``.
 
-    ``event_groups`` is ``definitions.GROUPS_SQL`` transpiled to Spark SQL (cached).
+    ``event_features``, ``feature_codes`` and ``event_groups`` are ``definitions.FEATURES_SQL``,
+    ``feature_codes_sql`` and ``groups_sql`` transpiled to Spark SQL (cached).
 
     Parameters
     ----------
@@ -92,7 +94,11 @@ def register_inputs(spark, events, ref: dict[str, pd.DataFrame], window: Window 
                   F.col("user_id").cast("string").alias("user_id"),
                   F.col("feature").cast("string").alias("feature"),
                   ts.alias("ts"), zone.alias("zone")).createOrReplaceTempView("usage_events")
-    spark.sql(definitions.to_spark(definitions.GROUPS_SQL)).cache().createOrReplaceTempView("event_groups")
+    spark.sql(definitions.to_spark(definitions.FEATURES_SQL)).cache().createOrReplaceTempView("event_features")
+    words = _words(spark)
+    spark.sql(definitions.to_spark(definitions.feature_codes_sql(words))).cache().createOrReplaceTempView(
+        "feature_codes")
+    spark.sql(definitions.to_spark(definitions.groups_sql(words))).cache().createOrReplaceTempView("event_groups")
     users = ref["users"][["user_id", "account_id", "activated_at"]]
     _spark_frame(spark, users, "user_id string, account_id string, activated_at date").createOrReplaceTempView("users")
     contracts = ref["contracts"][["contract_id", "account_id", "start_date", "end_date", "seats"]].astype(
@@ -105,9 +111,14 @@ def register_inputs(spark, events, ref: dict[str, pd.DataFrame], window: Window 
     return window
 
 
+def _words(spark) -> int:
+    """Mask words of the registered ``event_features`` (``definitions.mask_words``)."""
+    return definitions.mask_words(spark.sql(definitions.to_spark(definitions.MAX_CODE_SQL)).first()[0])
+
+
 def monthly(spark):
-    """Run the transpiled ``definitions.MONTHLY_SQL`` on the registered views; return a Spark DataFrame."""
-    return spark.sql(definitions.to_spark(definitions.MONTHLY_SQL))
+    """Run the transpiled ``definitions.monthly_sql`` on the registered views; return a Spark DataFrame."""
+    return spark.sql(definitions.to_spark(definitions.monthly_sql(_words(spark))))
 
 
 def usage_monthly_spark(data_dir: str | os.PathLike | None = None, *, start=None, end=None, spark=None,

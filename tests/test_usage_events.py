@@ -146,35 +146,14 @@ def test_more_features_than_one_mask_word_stay_exact(events_dir, reference, tmp_
     assert np.allclose(frame["breadth"], frame["distinct_features"] / available)
 
 
-@pytest.fixture(scope="module")
-def spark_local():
-    """A local Spark session, or skip (same rules as ``test_usage_spark``: needs pyspark, sqlglot, Java)."""
-    pytest.importorskip("pyspark", reason="the spark extra is not installed: pip install -e '.[dev,spark]'")
-    pytest.importorskip("sqlglot", reason="the spark extra is not installed: pip install -e '.[dev,spark]'")
-    from test_usage_spark import _ensure_java  # noqa: I001 - sibling test module, imported late (it imports this one)
-
-    from insights.usage.spark_engine import spark_session
-
-    reason = _ensure_java()
-    if reason:
-        pytest.skip(reason)
-    try:
-        session = spark_session()
-    except Exception as exc:  # noqa: BLE001 - a JVM that does not start is an environment problem
-        pytest.skip(f"Spark could not start a local session: {exc}")
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
-
-
 @pytest.mark.slow
-def test_spark_is_exact_with_more_features_than_one_mask_word(spark_local, events_dir, reference, tmp_path):
+def test_spark_is_exact_with_more_features_than_one_mask_word(spark, events_dir, reference, tmp_path):
     from insights.usage.spark_engine import usage_monthly_spark
 
     events = many_features(reference[1].iloc[:6000].reset_index(drop=True), 130)
     target = make_events_dir(events_dir, tmp_path / "raw", events=events)
     expected, _ = usage_monthly_frame(target, now=NOW)
-    got, _ = usage_monthly_spark(target, spark=spark_local, now=NOW)
+    got, _ = usage_monthly_spark(target, spark=spark, now=NOW)
     assert expected["distinct_features"].max() == 130
     pd.testing.assert_frame_equal(got, expected)
 

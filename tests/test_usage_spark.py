@@ -5,10 +5,6 @@ Needs the ``spark`` extra and Java 17+. If ``java`` is missing, setup tries
 the tests are skipped with the reason.
 """
 
-import os
-import shutil
-import subprocess
-
 import pandas as pd
 import pytest
 
@@ -16,42 +12,6 @@ from test_usage_events import NOW, make_events_dir, synthetic_events  # noqa: I0
 
 from insights.usage import usage_monthly_frame
 from insights.usage.definitions import GROUPS_SQL, feature_codes_sql, groups_sql, monthly_sql, to_spark
-
-
-def _ensure_java() -> str | None:
-    """Return None if java runs, else the reason it cannot be had."""
-    if shutil.which("java"):
-        return None
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        return "java is not installed and cannot be installed here (not root or no apt-get); install Java 17+"
-    try:
-        subprocess.run(["apt-get", "update"], check=True, capture_output=True, timeout=600)
-        subprocess.run(["apt-get", "install", "-y", "openjdk-17-jre-headless"], check=True, capture_output=True,
-                       timeout=900, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
-    except (subprocess.SubprocessError, OSError) as exc:
-        return f"java is not installed and apt-get install openjdk-17-jre-headless failed: {exc}"
-    return None if shutil.which("java") else "java still not found after installing openjdk-17-jre-headless"
-
-
-@pytest.fixture(scope="module")
-def spark():
-    try:
-        import pyspark  # noqa: F401
-        import sqlglot  # noqa: F401
-    except ImportError as exc:
-        pytest.skip(f"pyspark/sqlglot not installed ({exc}); install the extra: pip install -e '.[dev,spark]'")
-    reason = _ensure_java()
-    if reason:
-        pytest.skip(reason)
-    from insights.usage.spark_engine import spark_session
-
-    try:
-        session = spark_session()
-    except Exception as exc:  # noqa: BLE001 - a JVM that does not start is an environment problem
-        pytest.skip(f"Spark could not start a local session: {exc}")
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
 
 
 def test_definitions_transpile_to_spark_sql():

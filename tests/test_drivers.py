@@ -284,3 +284,14 @@ def test_ranking_recovers_true_order_on_default_demo(tmp_path):
     share = r.importance["share"].reindex(true_abs.index)
     assert spearmanr(share, true_abs).statistic >= 0.9
     assert r.order[0] == truth["ranking"]["overall"][0]
+
+
+def test_constant_driver_does_not_stop_the_other_fits():
+    X, rng = _correlated(300, 2, 13)
+    X = np.column_stack([X, np.zeros(300)])  # a driver constant in this group (standardised to 0)
+    y = (rng.random(300) < 1 / (1 + np.exp(1.0 - X[:, 0]))).astype(float)
+    res = dom.dominance(X, y)
+    assert res.converged and np.isfinite(res.general).all()
+    assert abs(res.general[2]) < 1e-9
+    ref = sm.Logit(y, np.column_stack([np.ones(300), X[:, :2]])).fit(disp=0)
+    assert np.isclose(res.fit_full, ref.prsquared)

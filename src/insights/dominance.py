@@ -12,8 +12,9 @@ enters or leaves a subset as one unit and receives one contribution. Control var
 in every model, including the base one.
 
 Every subset is fitted at once: the logistic fits are one batched Newton-Raphson (IRLS)
-iteration over all subsets in numpy, optionally warm-started from a previous solution
-(consecutive bootstrap replicates), instead of one statsmodels fit per subset.
+iteration over all subsets in numpy, instead of one statsmodels fit per subset. Bootstrap
+replicates (``dominance_replicates``) are frequency weights, warm-started from the full-data
+fits and run in threads; rows a replicate did not draw are left out of its fits.
 """
 
 from __future__ import annotations
@@ -85,8 +86,7 @@ def fit_logit_subsets(X: np.ndarray, y: np.ndarray, col_masks: np.ndarray, beta0
     and Hessians); a model leaves the batch once its *Newton decrement* ``g' H^-1 g`` is below
     ``2 * tol * sum(weights)``: the log-likelihood is then within about ``tol`` per observation
     of its maximum before the last step is taken, and closer after it (Newton's method converges
-    quadratically there). The
-    Hessians use only the distinct products ``x_j x_k`` (upper triangle).
+    quadratically there). The Hessians use only the distinct products ``x_j x_k`` (upper triangle).
 
     Parameters
     ----------
@@ -135,6 +135,7 @@ def fit_logit_subsets(X: np.ndarray, y: np.ndarray, col_masks: np.ndarray, beta0
     outer_w = outer * (0.25 * w)[:, None]
     hess_const = outer_w.sum(axis=0)                   # (p(p+1)/2,)
     eye = np.eye(p)[None]
+    ridge = 1e-10 * eye  # keeps a model with an all-zero column (a constant driver) solvable
     tol_abs = tol * max(1.0, float(w.sum()))
     active = np.arange(S)
     done = np.zeros(S, bool)
@@ -151,7 +152,7 @@ def fit_logit_subsets(X: np.ndarray, y: np.ndarray, col_masks: np.ndarray, beta0
         H = np.empty((len(active), p, p))
         H[:, iu, ju] = Hu
         H[:, ju, iu] = Hu
-        H = H * (Ma[:, :, None] * Ma[:, None, :]) + eye * (1.0 - Ma)[:, :, None]
+        H = H * (Ma[:, :, None] * Ma[:, None, :]) + eye * (1.0 - Ma)[:, :, None] + ridge
         try:
             step = np.linalg.solve(H, grad[:, :, None])[:, :, 0]
         except np.linalg.LinAlgError:

@@ -93,3 +93,27 @@ def test_recorded_hashes_are_reused_only_while_files_are_unchanged(demo_copy, pr
         table_cache.known_hashes(demo_copy)
     monkeypatch.setattr(table_cache, "input_hashes", real)
     assert loading.cached_tables(demo_copy) is None  # other inputs, other key
+
+
+def test_a_table_folder_behind_a_link_is_part_of_the_key(demo_copy, tmp_path, private_cache):
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (demo_copy / "contracts.csv").rename(outside / "part1.csv")
+    (demo_copy / "contracts").symlink_to(outside, target_is_directory=True)
+    assert "contracts/part1.csv" in table_cache.input_hashes(demo_copy)
+    loading.cache_tables(loading.load_tables(demo_copy, use_cache=False))
+    c = pd.read_csv(outside / "part1.csv", dtype=str)
+    c.loc[0, "arr"] = "999999"
+    c.to_csv(outside / "part1.csv", index=False)
+    assert loading.load_tables(demo_copy).frames["contracts"]["arr"].iloc[0] == 999999.0
+
+
+def test_hidden_files_are_neither_loaded_nor_hashed(demo_copy, private_cache):
+    folder = demo_copy / "accounts"
+    folder.mkdir()
+    (demo_copy / "accounts.csv").rename(folder / "part0.csv")
+    (folder / "._part0.csv").write_bytes(b"\x00\x05\x16\x07 macOS resource fork")  # not a CSV at all
+    fresh = loading.load_tables(demo_copy, use_cache=False)
+    assert loading.table_files(demo_copy, "accounts") == [folder / "part0.csv"]
+    assert "accounts/._part0.csv" not in table_cache.input_hashes(demo_copy)
+    assert len(fresh.frames["accounts"]) == len(pd.read_csv(folder / "part0.csv"))

@@ -5,6 +5,7 @@ Needs the ``spark`` extra and Java 17+. If ``java`` is missing, setup tries
 the tests are skipped with the reason.
 """
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -35,4 +36,29 @@ def test_spark_gives_exactly_the_duckdb_table(spark, demo_dir, tmp_path, window)
     expected, _ = usage_monthly_frame(data, start=start, end=end, now=NOW)
     got, summary = usage_monthly_spark(data, start=start, end=end, spark=spark, now=NOW)
     assert summary.engine == "spark" and len(got) > 100
+    pd.testing.assert_frame_equal(got, expected)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("window", [None, ("2024-01-01", "2025-12-31")], ids=["default-window", "fixed-window"])
+def test_spark_is_utc_whatever_the_local_time_zone(spark, demo_dir, tmp_path, monkeypatch, window):
+    import time
+
+    from insights.usage.spark_engine import usage_monthly_spark
+
+    events = synthetic_events(pd.read_csv(demo_dir / "users.csv"), n=3_000, seed=4)
+    # events two hours either side of month ends and of the window's edges
+    edges = pd.to_datetime(["2024-01-01", "2024-07-01", "2025-03-01", "2026-01-01", "2026-10-01"])
+    near = np.concatenate([edges - pd.Timedelta(hours=2), edges + pd.Timedelta(hours=2)])
+    events.loc[: len(near) * 20 - 1, "ts"] = np.repeat(near, 20).astype("datetime64[us]")
+    data = make_events_dir(demo_dir, tmp_path / "raw", events=events)
+    start, end = window or (None, None)
+    expected, _ = usage_monthly_frame(data, start=start, end=end, now=NOW)
+    monkeypatch.setenv("TZ", "America/New_York")  # the driver's local zone must not shift anything
+    time.tzset()
+    try:
+        got, _ = usage_monthly_spark(data, start=start, end=end, spark=spark, now=NOW)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
     pd.testing.assert_frame_equal(got, expected)

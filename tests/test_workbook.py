@@ -31,3 +31,15 @@ def test_workbook_keeps_every_field_as_text(tmp_path):
 def test_sheet_names_and_columns():
     assert sheet_names(["a/b", "A_B", "x" * 40, "x" * 40]) == ["a_b", "A_B_2", "x" * 31, "x" * 29 + "_2"]
     assert [column_letter(i) for i in (0, 25, 26, 27, 701, 702)] == ["A", "Z", "AA", "AB", "ZZ", "AAA"]
+
+
+def test_awkward_text_and_names_still_give_a_valid_workbook(tmp_path):
+    csv = tmp_path / "History.csv"
+    long = "y" * 40_000
+    csv.write_text(f"a,b\nx\ufffey\x01,{long}\n", encoding="utf-8")
+    out = write_workbook([csv], tmp_path / "book.xlsx")
+    book = openpyxl.load_workbook(out)  # well-formed XML
+    assert book.sheetnames == ["History_"]  # Excel reserves "History"
+    assert book.active["A2"].value == "xy"
+    assert book.active["B2"].value == "y" * 32_767
+    assert sheet_names(["a" * 30 + "'b", "'quoted'"]) == ["a" * 30, "quoted"]

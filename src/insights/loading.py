@@ -35,12 +35,19 @@ def table_files(data_dir: Path, name: str) -> list[Path]:
     """
     if name == "pilot_assignments":
         folder = data_dir / PILOTS_FOLDER
-        return sorted(p for p in folder.glob("*") if p.suffix in SUFFIXES) if folder.is_dir() else []
+        return sorted(p for p in folder.glob("*") if p.suffix in SUFFIXES and _visible(p, folder)) \
+            if folder.is_dir() else []
     files = [data_dir / f"{name}{suffix}" for suffix in SUFFIXES if (data_dir / f"{name}{suffix}").is_file()]
     folder = data_dir / name
     if folder.is_dir():
-        files += sorted(p for p in folder.rglob("*") if p.suffix in SUFFIXES)
+        files += sorted(p for p in folder.rglob("*") if p.suffix in SUFFIXES and _visible(p, folder))
     return files
+
+
+def _visible(path: Path, folder: Path) -> bool:
+    """Not hidden (no part of the path below ``folder`` starts with "."): skips editor lock files and
+    macOS ``._name`` companions, and matches what the typed-table cache hashes."""
+    return not any(part.startswith(".") for part in path.relative_to(folder).parts)
 
 
 def has_data(data_dir: str | os.PathLike | None = None) -> bool:

@@ -45,8 +45,12 @@ _CODE = ("contract.py", "validation.py", "loading.py", "table_cache.py")
 
 
 def _files(data_dir: Path) -> list[Path]:
-    return sorted(p for p in data_dir.rglob("*")
-                  if p.is_file() and not any(part.startswith(".") for part in p.relative_to(data_dir).parts))
+    """Every non-hidden file below ``data_dir``, following links to folders (as the loader does)."""
+    out = []
+    for root, dirs, files in os.walk(data_dir, followlinks=True):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        out += [Path(root) / f for f in files if not f.startswith(".") and (Path(root) / f).is_file()]
+    return sorted(out)
 
 
 def input_hashes(data_dir: str | os.PathLike) -> dict[str, str]:

@@ -5,7 +5,9 @@ inline strings), which takes about a second for the 50,000-account lists where
 pandas' ``to_excel`` through openpyxl took 50 s and openpyxl's write-only mode 30 s.
 Excel, LibreOffice, openpyxl and ``pandas.read_excel`` read it. Cells hold the CSV
 fields as text (ids keep leading zeros, nothing is reinterpreted as a number or a
-date); empty fields are empty cells; the header row is bold and frozen.
+date); empty fields are empty cells; the header row is bold and frozen. Characters XML 1.0
+does not allow are dropped, and a field longer than Excel's cell limit (32,767 characters) is cut
+there in the workbook (the CSV keeps it whole).
 """
 
 from __future__ import annotations
@@ -16,7 +18,11 @@ import zipfile
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")  # not allowed in XML 1.0
+_ILLEGAL = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")  # not allowed in XML 1.0
+#: Excel keeps at most this many characters in a cell; longer fields are cut (the CSV keeps them whole).
+MAX_CELL = 32_767
+#: Sheet names Excel reserves for itself.
+_RESERVED = {"history"}
 _INVALID_SHEET = re.compile(r"[\[\]:*?/\\]")
 
 _CONTENT_TYPES = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
@@ -63,10 +69,13 @@ _SHEET_HEAD = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 
 
 def sheet_names(stems: list[str]) -> list[str]:
-    """Valid, distinct Excel sheet names (at most 31 characters, no ``[]:*?/\\``) for file stems."""
+    """Valid, distinct Excel sheet names (at most 31 characters, no ``[]:*?/\\``, no ``'`` at either end,
+    not the reserved "History") for file stems."""
     out: list[str] = []
     for stem in stems:
-        base = _INVALID_SHEET.sub("_", stem).strip("'")[:31] or "sheet"
+        base = _INVALID_SHEET.sub("_", stem).strip("'")[:31].strip("'") or "sheet"  # no ' at either end
+        if base.lower() in _RESERVED:
+            base += "_"
         name, i = base, 2
         while name.lower() in {n.lower() for n in out}:
             suffix = f"_{i}"
@@ -88,7 +97,7 @@ def column_letter(i: int) -> str:
 def _cell(ref: str, value: str, style: int) -> str:
     if value == "":
         return ""
-    text = escape(_ILLEGAL.sub("", value))
+    text = escape(_ILLEGAL.sub("", value)[:MAX_CELL])
     space = ' xml:space="preserve"' if text != text.strip() else ""
     return f'<c r="{ref}" t="inlineStr" s="{style}"><is><t{space}>{text}</t></is></c>'
 

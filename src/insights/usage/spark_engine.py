@@ -73,22 +73,36 @@ def register_inputs(spark, events, ref: dict[str, pd.DataFrame], window: Window 
     Returns
     -------
     Window
+
+    Notes
+    -----
+    Sets ``spark.sql.session.timeZone`` to UTC on ``spark`` (month boundaries and the window are UTC,
+    as on DuckDB).
     """
     from pyspark.sql import functions as F
+
+    # Timestamps are UTC throughout. Python datetimes would go through the driver's local time zone
+    # on their way into and out of Spark, so literals travel as text, read in the session's UTC.
+    spark.conf.set("spark.sql.session.timeZone", "UTC")
+
+    def at(t) -> "F.Column":
+        return F.lit(pd.Timestamp(t).strftime("%Y-%m-%d %H:%M:%S.%f")).cast("timestamp")
 
     now = pd.Timestamp.now(tz="UTC").tz_localize(None) if now is None else pd.Timestamp(now)
     ts = F.col("ts").cast("timestamp")
     if window is None:
-        lo, hi = events.where(ts <= F.lit(now.to_pydatetime())).agg(F.min(ts), F.max(ts)).first()
+        text = "yyyy-MM-dd HH:mm:ss.SSSSSS"
+        lo, hi = events.where(ts <= at(now)).agg(F.date_format(F.min(ts), text),
+                                                 F.date_format(F.max(ts), text)).first()
         if lo is None:
             raise ParameterError("usage_events has no rows with a readable timestamp.")
         window = Window(pd.Timestamp(lo).to_period("M").to_timestamp(),
                         (pd.Timestamp(hi).to_period("M").to_timestamp() + pd.offsets.MonthEnd(0)).normalize())
     zone = (F.when(F.col("ts").isNull(), definitions.ZONE_MISSING_TS)
             .when(ts.isNull(), definitions.ZONE_UNREADABLE_TS)
-            .when(ts > F.lit(now.to_pydatetime()), definitions.ZONE_FUTURE)
-            .when(ts < F.lit(window.start.to_pydatetime()), definitions.ZONE_BEFORE)
-            .when(ts >= F.lit(window.end_exclusive.to_pydatetime()), definitions.ZONE_AFTER)
+            .when(ts > at(now), definitions.ZONE_FUTURE)
+            .when(ts < at(window.start), definitions.ZONE_BEFORE)
+            .when(ts >= at(window.end_exclusive), definitions.ZONE_AFTER)
             .otherwise(definitions.ZONE_INSIDE))
     events.select(F.col("account_id").cast("string").alias("account_id"),
                   F.col("user_id").cast("string").alias("user_id"),

@@ -8,10 +8,10 @@ Parquet; every notebook of the report loads them back in a fraction of that time
 An entry lives in ``<processed>/tables/<key>/`` (``insights.paths.processed_dir()``,
 never under the raw folder). Its key is the SHA-256 of
 
-* the SHA-256 of every file under the raw folder (so any changed, added or removed
-  byte gives another key),
+* the SHA-256 of every non-hidden file under the raw folder, linked folders included (so any
+  changed, added or removed byte gives another key; the loader skips hidden files too),
 * the source of the modules that read, type and check the tables (``contract``,
-  ``validation``, ``loading`` and this one) and the pandas and pyarrow versions.
+  ``validation``, ``loading`` and this one) and the pandas, pyarrow, numpy and pandera versions.
 
 An entry is written only for tables that met the whole contract, so a hit also means
 "no violations" for exactly these bytes under exactly this code. It is written into a
@@ -118,10 +118,10 @@ def known_hashes(data_dir: str | os.PathLike) -> dict[str, str]:
 
 def cache_key(hashes: dict[str, str]) -> str:
     """The entry name for raw files with these content hashes (see the module docstring)."""
-    import pyarrow
+    from importlib.metadata import version  # the checking libraries' versions, without importing them
 
-    digest = hashlib.sha256(json.dumps({"inputs": hashes, "pandas": pd.__version__, "pyarrow": pyarrow.__version__},
-                                       sort_keys=True).encode())
+    libraries = {name: version(name) for name in ("pandas", "pyarrow", "numpy", "pandera")}
+    digest = hashlib.sha256(json.dumps({"inputs": hashes, **libraries}, sort_keys=True).encode())
     here = Path(__file__).resolve().parent
     for name in _CODE:
         digest.update(name.encode() + (here / name).read_bytes())

@@ -48,7 +48,7 @@ def main() -> None:
         point = dom.dominance(X, y, C)
         counts = np.stack([np.bincount(rng.integers(0, n_acc, n_acc), minlength=n_acc)[accounts]
                            for _ in range(args.boot)]).astype(float)
-        reps = dom.dominance_replicates(X, y, counts, C, beta0=point.beta_subsets, n_jobs=args.jobs)
+        dom.dominance_replicates(X, y, counts, C, beta0=point.beta_subsets, n_jobs=args.jobs)
     fast = time.perf_counter() - t0
 
     t0 = time.perf_counter()

@@ -27,9 +27,8 @@ from insights import __version__, headlines, paths
 from insights.dataset import ensure_data, is_demo, resolve_quarter
 from insights.errors import ConfigError, ParameterError, ReportExistsError
 from insights.loading import cache_tables, cached_tables, load_tables
-from insights.report_exec import (DEMO_BANNER, KERNEL, NotebookResult, NotebookSpec, Task, default_jobs,  # noqa: F401
-                                  export_figures, export_html, run_all, run_notebook)
-from insights.table_cache import file_stats, hashes_and_stats, input_hashes  # noqa: F401 - input_hashes: public
+from insights.report_exec import DEMO_BANNER, NotebookResult, NotebookSpec, Task, default_jobs, run_all
+from insights.table_cache import file_stats, hashes_and_stats
 
 MANIFEST = "manifest.json"
 
@@ -208,8 +207,7 @@ def run_report(quarter: str | None = None, data_dir: str | os.PathLike | None = 
     folder = ensure_data(data_dir)
     hashes, stats = hashes_and_stats(folder)
     tables = cached_tables(folder, hashes)
-    validated_now = tables is None
-    if validated_now:  # validated once here; the notebooks load the typed copy from the cache
+    if tables is None:  # validated once here; the notebooks load the typed copy from the cache
         tables = load_tables(folder, use_cache=False)
     q = str(resolve_quarter(quarter, tables))
     if pilot is not None and pilot not in set(tables.pilot_assignments["pilot_id"]):

@@ -73,6 +73,8 @@ def test_duckdb_equals_the_pandas_reference(events_dir, reference):
     assert list(frame.columns) == list(MONTHLY_COLUMNS)
     pd.testing.assert_frame_equal(frame, expected)
     assert summary.events_read == summary.events_aggregated == len(reference[1])
+    # clean events: one scan, keyed by hashes of the IDs, every hash mapped back to its reference user
+    assert summary.keys == "hash" and "rescan" not in summary.seconds
     # every month under contract has a row, with zeros where there was no event
     assert (frame["events"] == 0).any() and (frame.loc[frame["events"] == 0, "active_users"] == 0).all()
     assert frame["depth"].isna().equals(frame["active_users"] == 0)
@@ -93,6 +95,28 @@ def test_window_counts_events_outside_and_drops_nothing_silently(events_dir, ref
     assert frame["month"].min() == pd.Timestamp("2024-01-01") and frame["month"].max() == pd.Timestamp("2025-12-01")
     expected = _reference_monthly(reference, Window.parse("2024-01-01", "2025-12-31"))
     pd.testing.assert_frame_equal(frame, expected)
+
+
+def test_hash_keys_that_collide_fall_back_to_the_ids(events_dir, reference, monkeypatch, caplog):
+    """A weak hash (5 values) makes reference users share keys: the engine must notice and group by the IDs."""
+    monkeypatch.setattr(definitions, "HASH_KEY", "hash({}) % 5")
+    with caplog.at_level("INFO", logger="insights.usage.duckdb_engine"):
+        frame, summary = usage_monthly_frame(events_dir, now=NOW)
+    pd.testing.assert_frame_equal(frame, _reference_monthly(reference))
+    assert summary.keys == "text" and "rescan" in summary.seconds
+    assert "collide" in caplog.text
+
+
+def test_unmapped_ids_are_counted_from_a_scan_keyed_by_the_ids(events_dir, reference, tmp_path, caplog):
+    """Hash keys cannot name an unknown user; the second, text-keyed scan counts and shows it."""
+    events = reference[1].copy()
+    events.loc[events.index[:3], "user_id"] = "U_UNKNOWN"
+    target = make_events_dir(events_dir, tmp_path / "raw", events=events)
+    with caplog.at_level("INFO", logger="insights.usage.duckdb_engine"), pytest.raises(ContractError) as info:
+        usage_monthly_frame(target, now=NOW)
+    assert "3 events match no reference user" in caplog.text
+    (hit,) = [v for v in info.value.violations if v.rule == "unknown users.user_id"]
+    assert (hit.count, hit.examples) == (3, ("U_UNKNOWN",))
 
 
 def many_features(events: pd.DataFrame, n_features: int = 200, seed: int = 11) -> pd.DataFrame:

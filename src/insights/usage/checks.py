@@ -7,6 +7,12 @@ the files; only when a timestamp cannot be read or lies in the future does a que
 the files, for a few examples. Every problem
 is counted at once: missing columns and values, unknown accounts and users, users of another
 account, unreadable and future timestamps; events outside the window are counted, not errors.
+
+The DuckDB engine groups by hashes of the IDs (``definitions.KEY_KINDS``): ``register_keys`` maps
+them back to the reference users and says whether they identify them exactly, and the checks
+then count the events whose keys map to no reference user (``CheckResult.unmapped``). Hashes
+cannot say which ID is wrong, so when there are any the engine scans again keyed by the IDs and
+the same checks name every problem (a slower path, taken only for events that break the contract).
 """
 
 from __future__ import annotations
@@ -18,7 +24,8 @@ import duckdb
 import pandas as pd
 
 from insights.usage.definitions import (
-    EVENT_COLUMNS, ZONE_AFTER, ZONE_BEFORE, ZONE_FUTURE, ZONE_INSIDE, ZONE_MISSING_TS, ZONE_UNREADABLE_TS,
+    EVENT_COLUMNS, ZONE_AFTER, ZONE_BEFORE, ZONE_FUTURE, ZONE_INSIDE, ZONE_MISSING_TS, ZONE_UNREADABLE_TS, key_sql,
+    user_keys_sql,
 )
 
 if TYPE_CHECKING:
@@ -110,6 +117,10 @@ class CheckResult:
         activated).
     first_month, last_month : pandas.Timestamp or None
         First day of the earliest and of the latest month with events inside the window.
+    unmapped : int
+        With hash keys only: rows whose account and user keys match no reference user (the IDs
+        are unknown, blank, or of another account). The checks cannot tell which from hashes:
+        the engine then checks a text-keyed scan, which counts and shows each problem.
     """
 
     violations: list
@@ -119,51 +130,93 @@ class CheckResult:
     before_activation: int
     first_month: pd.Timestamp | None
     last_month: pd.Timestamp | None
+    unmapped: int = 0
 
 
 def _blank(col: str) -> str:
     return f"({col} IS NULL OR trim({col}) = '')"
 
 
+def register_keys(con: duckdb.DuckDBPyConnection) -> bool:
+    """Create ``user_keys`` and ``account_keys`` (``definitions.user_keys_sql``, hash keys) from the
+    validated ``ref_users`` and ``ref_accounts``; return whether hash keys identify them exactly.
+
+    Users with a blank ID or an account missing from ``ref_accounts`` are left out (their events
+    stay unmapped, so the text-keyed checks report them). The keys are exact when no two reference
+    users share a user key and no two reference accounts share an account key; an event whose
+    account or user is *not* in the reference tables maps to a reference user only if both its
+    64-bit hashes equal that user's (about one chance in 2**64 / users of the account).
+    """
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE user_keys AS
+        SELECT * FROM ({user_keys_sql("hash")}) AS k
+        WHERE NOT {_blank('k.account_id')} AND NOT {_blank('k.user_id')}
+          AND k.account_id IN (SELECT account_id FROM ref_accounts)""")
+    con.execute("CREATE OR REPLACE TEMP TABLE account_keys AS SELECT DISTINCT account_key, account_id FROM user_keys")
+    return bool(con.execute(f"""
+        SELECT (SELECT count(*) = count(DISTINCT user_key) FROM user_keys)
+           AND (SELECT count(DISTINCT account_id) = count(DISTINCT {key_sql('account_id', 'hash')})
+                FROM ref_accounts)""").fetchone()[0])
+
+
+def _marked_sql(groups: str, keys: str) -> str:
+    """Each group of ``groups`` with the flags of the checks (one pass, joined to the reference)."""
+    activation_key = "year(ru.activated_at) * 12 + month(ru.activated_at) - 1"
+    if keys == "hash":
+        return f"""
+        SELECT g.month_key, g.zone, g.events, NULL AS account_id, NULL AS user_id,
+               FALSE AS blank_account, FALSE AS blank_user, FALSE AS unknown_account, FALSE AS unknown_user,
+               FALSE AS other_account, ru.user_key IS NULL AS unmapped,
+               ru.user_key IS NOT NULL AND g.zone = {ZONE_INSIDE}
+                   AND (ru.activated_at IS NULL OR g.month_key < {activation_key}) AS before_activation
+        FROM {groups} AS g
+        LEFT JOIN user_keys AS ru ON ru.account_key = g.account_key AND ru.user_key = g.user_key"""
+    key_sql("account_id", keys)  # checks ``keys``
+    return f"""
+        SELECT g.month_key, g.zone, g.events, g.account_key AS account_id, g.user_key AS user_id,
+               {_blank('g.account_key')} AS blank_account, {_blank('g.user_key')} AS blank_user,
+               a.account_id IS NULL AS unknown_account, ru.user_id IS NULL AS unknown_user,
+               a.account_id IS NOT NULL AND ru.user_id IS NOT NULL AND ru.account_id <> g.account_key
+                   AS other_account, FALSE AS unmapped,
+               ru.user_id IS NOT NULL AND g.zone = {ZONE_INSIDE}
+                   AND (ru.activated_at IS NULL OR g.month_key < {activation_key}) AS before_activation
+        FROM {groups} AS g
+        LEFT JOIN ref_accounts AS a ON a.account_id = g.account_key
+        LEFT JOIN ref_users AS ru ON ru.user_id = g.user_key"""
+
+
 def check_groups(con: duckdb.DuckDBPyConnection, groups: str = "event_groups", raw: str = "raw_events",
                  ts_sql: str = "ts", now: pd.Timestamp | None = None,
-                 features: str = "event_features") -> CheckResult:
+                 features: str = "event_features", keys: str = "text") -> CheckResult:
     """Count every contract problem of the events from their groups.
 
     Parameters
     ----------
     con : duckdb.DuckDBPyConnection
         Holds ``groups`` (``groups_sql`` output), ``features`` (``FEATURES_SQL`` output), ``raw``
-        (the raw files), ``ref_accounts`` and ``ref_users``.
+        (the raw files), ``ref_accounts`` and ``ref_users``; with hash keys also ``user_keys``
+        (``register_keys``).
     ts_sql : str
         Expression reading the raw ts (for examples of unreadable values only).
     now : pandas.Timestamp, optional
         Shown in the future-timestamp rule.
+    keys : str
+        How ``groups`` is keyed (``definitions.KEY_KINDS``). With hash keys, problems of the IDs
+        are only counted together (``CheckResult.unmapped``), not reported.
 
     Returns
     -------
     CheckResult
     """
-    activation_key = "year(ru.activated_at) * 12 + month(ru.activated_at) - 1"
-    # one pass over the groups, each joined to its account and user; examples only when needed
-    marked = f"""
-        SELECT g.*, {_blank('g.account_id')} OR {_blank('g.user_id')} AS blank_key,
-               a.account_id IS NULL AS unknown_account, ru.user_id IS NULL AS unknown_user,
-               a.account_id IS NOT NULL AND ru.user_id IS NOT NULL AND ru.account_id <> g.account_id
-                   AS other_account,
-               ru.user_id IS NOT NULL AND g.zone = {ZONE_INSIDE}
-                   AND (ru.activated_at IS NULL OR g.month_key < {activation_key}) AS before_activation
-        FROM {groups} AS g
-        LEFT JOIN ref_accounts AS a ON a.account_id = g.account_id
-        LEFT JOIN ref_users AS ru ON ru.user_id = g.user_id"""
+    marked = _marked_sql(groups, keys)
     names = ["rows", "missing_account_id", "missing_user_id", "missing_ts", "unparseable", "future",
              "before_window", "after_window", "first_month", "last_month", "unknown_account", "unknown_user",
-             "other_account", "before_activation"]
+             "other_account", "before_activation", "unmapped"]
+    known = "NOT (blank_account OR blank_user)"
     r = con.execute(f"""
     SELECT
       coalesce(sum(events), 0),
-      coalesce(sum(events) FILTER (WHERE {_blank('account_id')}), 0),
-      coalesce(sum(events) FILTER (WHERE {_blank('user_id')}), 0),
+      coalesce(sum(events) FILTER (WHERE blank_account), 0),
+      coalesce(sum(events) FILTER (WHERE blank_user), 0),
       coalesce(sum(events) FILTER (WHERE zone = {ZONE_MISSING_TS}), 0),
       coalesce(sum(events) FILTER (WHERE zone = {ZONE_UNREADABLE_TS}), 0),
       coalesce(sum(events) FILTER (WHERE zone = {ZONE_FUTURE}), 0),
@@ -171,10 +224,11 @@ def check_groups(con: duckdb.DuckDBPyConnection, groups: str = "event_groups", r
       coalesce(sum(events) FILTER (WHERE zone = {ZONE_AFTER}), 0),
       min(month_key) FILTER (WHERE zone = {ZONE_INSIDE}),
       max(month_key) FILTER (WHERE zone = {ZONE_INSIDE}),
-      coalesce(sum(events) FILTER (WHERE NOT blank_key AND unknown_account), 0),
-      coalesce(sum(events) FILTER (WHERE NOT blank_key AND unknown_user), 0),
-      coalesce(sum(events) FILTER (WHERE NOT blank_key AND other_account), 0),
-      coalesce(sum(events) FILTER (WHERE before_activation), 0)
+      coalesce(sum(events) FILTER (WHERE {known} AND unknown_account), 0),
+      coalesce(sum(events) FILTER (WHERE {known} AND unknown_user), 0),
+      coalesce(sum(events) FILTER (WHERE {known} AND other_account), 0),
+      coalesce(sum(events) FILTER (WHERE before_activation), 0),
+      coalesce(sum(events) FILTER (WHERE unmapped), 0)
     FROM ({marked}) AS m
     """).fetchone()
     r = dict(zip(names, r))
@@ -185,7 +239,7 @@ def check_groups(con: duckdb.DuckDBPyConnection, groups: str = "event_groups", r
         if not r[flag]:
             return ()
         return con.execute(f"SELECT min({value}), max({value}) FROM ({marked}) AS m "
-                           f"WHERE NOT blank_key AND {flag}").fetchone()
+                           f"WHERE {known} AND {flag}").fetchone()
 
     v: list[Violation] = []
 
@@ -214,4 +268,4 @@ def check_groups(con: duckdb.DuckDBPyConnection, groups: str = "event_groups", r
     month = lambda k: None if k is None else pd.Timestamp(year=int(k) // 12, month=int(k) % 12 + 1, day=1)  # noqa: E731
     return CheckResult(v, int(r["rows"]), int(r["before_window"]), int(r["after_window"]),
                        int(r["before_activation"]),
-                       month(r["first_month"]), month(r["last_month"]))
+                       month(r["first_month"]), month(r["last_month"]), int(r["unmapped"]))

@@ -145,18 +145,32 @@ def _months_table(con: duckdb.DuckDBPyConnection, window: Window) -> None:
                 [[m.date() for m in months], [int(m.year * 12 + m.month - 1) for m in months]])
 
 
-def build_groups(con: duckdb.DuckDBPyConnection) -> int:
+def build_groups(con: duckdb.DuckDBPyConnection, keys: str = "hash") -> int:
     """Create ``event_features``, ``feature_codes`` and ``event_groups`` from the view ``usage_events``.
+
+    Parameters
+    ----------
+    keys : str
+        How ``event_groups`` keys accounts and users (``definitions.KEY_KINDS``).
 
     Returns
     -------
     int
         Mask words per group (``definitions.mask_words``), the argument of ``definitions.monthly_sql``.
+
+    Raises
+    ------
+    ContractError
+        If a value of the events cannot be read.
     """
-    con.execute(f"CREATE OR REPLACE TEMP TABLE event_features AS {definitions.FEATURES_SQL}")
-    words = definitions.mask_words(con.execute(definitions.MAX_CODE_SQL).fetchone()[0])
-    con.execute(f"CREATE OR REPLACE TEMP TABLE feature_codes AS {definitions.feature_codes_sql(words)}")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE event_groups AS {definitions.groups_sql(words)}")
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE event_features AS {definitions.FEATURES_SQL}")
+        words = definitions.mask_words(con.execute(definitions.MAX_CODE_SQL).fetchone()[0])
+        con.execute(f"CREATE OR REPLACE TEMP TABLE feature_codes AS {definitions.feature_codes_sql(words)}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE event_groups AS {definitions.groups_sql(words, keys)}")
+    except duckdb.ConversionException as exc:
+        raise ContractError([checks.violation("—", "unreadable values", 1,
+                                              (str(exc).splitlines()[0][:200],))]) from None
     return words
 
 
@@ -216,19 +230,28 @@ def monthly_relation(con: duckdb.DuckDBPyConnection, files: list[Path], ref: dic
         ts_type = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE raw_events)").fetchall())["ts"]
         con.execute("CREATE OR REPLACE VIEW usage_events AS " + checks.events_view_sql(
             "raw_events", ts_type, now, given.start if given else None, given.end_exclusive if given else None))
-        try:
-            words = build_groups(con)
-        except duckdb.ConversionException as exc:
-            raise ContractError([checks.violation("—", "unreadable values", 1,
-                                                  (str(exc).splitlines()[0][:200],))]) from None
+        words = build_groups(con, "hash")
     except ContractError:
         _resolved(ref)  # problems of the reference tables come first
         raise
     summary_seconds = {"scan": time.perf_counter() - t0}
     register_reference(con, _resolved(ref))
     t1 = time.perf_counter()
-    result = checks.check_groups(con, "event_groups", "raw_events", checks.ts_expression(ts_type), now,
-                                 features="event_features")
+    keys = "hash" if checks.register_keys(con) else "text"
+    result = None if keys == "text" else checks.check_groups(
+        con, "event_groups", "raw_events", checks.ts_expression(ts_type), now, features="event_features", keys=keys)
+    if result is None or result.unmapped:
+        # the hash keys cannot say what is wrong with the IDs (or do not identify the reference exactly):
+        # scan again keyed by the IDs themselves, which counts and shows every problem
+        log.info("usage_events: %s; scanning again keyed by the IDs.",
+                 "hash keys of the reference tables collide" if result is None else
+                 f"{result.unmapped:,} events match no reference user")
+        t2 = time.perf_counter()
+        keys = "text"
+        build_groups(con, keys)
+        summary_seconds["rescan"] = time.perf_counter() - t2
+        result = checks.check_groups(con, "event_groups", "raw_events", checks.ts_expression(ts_type), now,
+                                     features="event_features", keys=keys)
     if result.violations:
         raise ContractError(result.violations)
     if result.first_month is None:
@@ -237,12 +260,13 @@ def monthly_relation(con: duckdb.DuckDBPyConnection, files: list[Path], ref: dic
     summary = UsageSummary("duckdb", window, events_read=result.rows, events_before_window=result.before_window,
                            events_after_window=result.after_window, events_before_activation=result.before_activation)
     summary.events_aggregated = result.rows - result.before_window - result.after_window
-    summary.seconds.update(summary_seconds, check=time.perf_counter() - t1)
+    summary.seconds.update(summary_seconds, check=time.perf_counter() - t1 - summary_seconds.get("rescan", 0.0))
+    summary.keys = keys
     if result.before_window or result.after_window:
         log.warning("usage_events: %s events before %s and %s after %s are outside the data window and not "
                     "aggregated.", result.before_window, window.start.date(), result.after_window, window.end.date())
     _months_table(con, window)
-    return definitions.monthly_sql(words), summary
+    return definitions.monthly_sql(words, keys), summary
 
 
 def _made(folder: Path) -> Path:

@@ -72,7 +72,10 @@ class UsageSummary:
     output : str or None
         The file written, if any.
     seconds : dict
-        Wall time of each stage.
+        Wall time of each stage (``rescan``: a second, text-keyed scan, when there was one).
+    keys : str
+        How the events were grouped (``insights.usage.definitions.KEY_KINDS``): ``"hash"`` when the
+        DuckDB engine's hash keys identified every event's user exactly, else ``"text"``.
     """
 
     engine: str
@@ -86,6 +89,7 @@ class UsageSummary:
     rows: int = 0
     output: str | None = None
     seconds: dict = field(default_factory=dict)
+    keys: str = "text"
 
     def describe(self) -> str:
         """A short human-readable account of the run."""

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import typer
 
 from insights.errors import InsightsError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def user_errors(fn):
@@ -24,6 +27,8 @@ def user_errors(fn):
 
 def echo_frame(frame: pd.DataFrame, floatfmt: str = "{:.3f}") -> None:
     """Print a table readably."""
+    import pandas as pd
+
     with pd.option_context("display.width", 160, "display.max_columns", 30,
                            "display.float_format", floatfmt.format):
         typer.echo(frame.to_string())

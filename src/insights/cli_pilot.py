@@ -6,11 +6,12 @@ import zlib
 from pathlib import Path
 from typing import Optional
 
-import pandas as pd
 import typer
 
 from insights.cli_common import echo_frame as _echo_frame
 from insights.cli_common import user_errors as _user_errors
+
+# pandas is imported in the commands that use it, so that loading the command line stays quick
 
 pilot_app = typer.Typer(add_completion=False, no_args_is_help=True,
                         help="Design, assign and read out A/B pilots of CS playbooks.")
@@ -33,6 +34,8 @@ def design_cmd(
     data: Optional[Path] = typer.Option(None, help="Raw data folder (default: data/raw)."),
 ):
     """Baselines, accounts renewing per window, and what a pilot can detect."""
+    import pandas as pd
+
     from insights.pilots import design
     from insights.settings import load_settings
 
@@ -64,6 +67,8 @@ def assign_cmd(
     data: Optional[Path] = typer.Option(None, help="Raw data folder (default: data/raw)."),
 ):
     """Randomise renewing accounts within segment and record the assignment (never re-drawn)."""
+    import pandas as pd
+
     from insights.pilots import assignment
     from insights.pilots.covariates import pre_period
 

@@ -16,6 +16,7 @@ import pandas as pd
 
 from insights import paths
 from insights.errors import ContractError, ParameterError
+from insights.raw_files import table_files
 
 if TYPE_CHECKING:
     from insights.validation import Violation
@@ -23,32 +24,6 @@ if TYPE_CHECKING:
 # ``insights.contract`` and ``insights.validation`` are imported where they are used: they
 # load pandera (and, with the Spark extra installed, pyspark.pandas), which a load served
 # from the typed-table cache (``insights.table_cache``) does not need.
-
-SUFFIXES = (".csv", ".parquet")
-PILOTS_FOLDER = "pilots"
-
-
-def table_files(data_dir: Path, name: str) -> list[Path]:
-    """Files holding table ``name``: ``name.csv``, ``name.parquet`` or a folder ``name/`` of them.
-
-    Pilot assignments live one file per pilot under ``pilots/``.
-    """
-    if name == "pilot_assignments":
-        folder = data_dir / PILOTS_FOLDER
-        return sorted(p for p in folder.glob("*") if p.suffix in SUFFIXES and _visible(p, folder)) \
-            if folder.is_dir() else []
-    files = [data_dir / f"{name}{suffix}" for suffix in SUFFIXES if (data_dir / f"{name}{suffix}").is_file()]
-    folder = data_dir / name
-    if folder.is_dir():
-        files += sorted(p for p in folder.rglob("*") if p.suffix in SUFFIXES and _visible(p, folder))
-    return files
-
-
-def _visible(path: Path, folder: Path) -> bool:
-    """Not hidden (no part of the path below ``folder`` starts with "."): skips editor lock files and
-    macOS ``._name`` companions, and matches what the typed-table cache hashes."""
-    return not any(part.startswith(".") for part in path.relative_to(folder).parts)
-
 
 def has_data(data_dir: str | os.PathLike | None = None) -> bool:
     """Whether ``data_dir`` holds any raw table file (used to decide on demo data)."""

@@ -241,7 +241,8 @@ def check_foreign_keys(tables: dict[str, pd.DataFrame]) -> list[Violation]:
             if ref is None or ref_col not in ref.columns or col not in frame.columns:
                 continue
             values = frame[col]
-            unknown = values.notna() & ~values.isin(set(ref[ref_col].dropna()))
+            # as objects: pandas' string isin boxes every reference value in Python (0.2 s for 25,000)
+            unknown = values.notna() & ~values.astype(object).isin(ref[ref_col].dropna().astype(object))
             if unknown.any():
                 out.append(Violation(name, col, f"unknown {ref_table}.{ref_col}", int(unknown.sum()),
                                      _examples(frame, spec, unknown, values)))

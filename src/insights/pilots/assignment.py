@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from insights.errors import ParameterError
-from insights.loading import PILOTS_FOLDER
+from insights.raw_files import PILOTS_FOLDER
 
 ARMS = ("control", "treatment")
 _PILOT_ID = re.compile(r"^[a-z0-9][a-z0-9_\-]{1,63}$")

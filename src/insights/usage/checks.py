@@ -17,11 +17,11 @@ the same checks name every problem (a slower path, taken only for events that br
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
 
 from insights.usage.definitions import (
     EVENT_COLUMNS, ZONE_AFTER, ZONE_BEFORE, ZONE_FUTURE, ZONE_INSIDE, ZONE_MISSING_TS, ZONE_UNREADABLE_TS, key_sql,
@@ -29,6 +29,8 @@ from insights.usage.definitions import (
 )
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from insights.validation import Violation
 
 # ``insights.validation`` is imported where a violation is made: it loads pandera (and, with the
@@ -68,7 +70,12 @@ def ts_expression(column_type: str) -> str:
 
 
 def _lit(t) -> str:
-    return f"TIMESTAMP '{pd.Timestamp(t).isoformat(sep=' ')}'"
+    """A timestamp literal (a datetime, pandas.Timestamp or ISO text; pandas only for text)."""
+    if not isinstance(t, datetime.datetime):
+        import pandas as pd
+
+        t = pd.Timestamp(t)
+    return f"TIMESTAMP '{t.isoformat(sep=' ')}'"
 
 
 def events_view_sql(raw: str, column_type: str, now: pd.Timestamp, start: pd.Timestamp | None,
@@ -207,6 +214,8 @@ def check_groups(con: duckdb.DuckDBPyConnection, groups: str = "event_groups", r
     -------
     CheckResult
     """
+    import pandas as pd
+
     marked = _marked_sql(groups, keys)
     names = ["rows", "missing_account_id", "missing_user_id", "missing_ts", "unparseable", "future",
              "before_window", "after_window", "first_month", "last_month", "unknown_account", "unknown_user",

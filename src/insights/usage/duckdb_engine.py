@@ -10,6 +10,7 @@ memory limit DuckDB spills to a temporary folder.
 
 from __future__ import annotations
 
+import datetime
 import logging
 import os
 import re
@@ -18,14 +19,20 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
 
 from insights import paths
 from insights.errors import ContractError, ParameterError
 from insights.usage import checks, definitions, sources
 from insights.usage.window import UsageSummary, Window
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# pandas is imported where it is used, after the scan has started: the reference tables are read
+# (with pandas and pandera) in a thread while DuckDB scans, so the two imports overlap the scan.
 
 log = logging.getLogger(__name__)
 
@@ -220,7 +227,12 @@ def monthly_relation(con: duckdb.DuckDBPyConnection, files: list[Path], ref: dic
     if (start is None) != (end is None):
         raise ParameterError("give both the start and the end of the window, or neither.")
     given = Window.parse(start, end) if start is not None else None
-    now = pd.Timestamp.now(tz="UTC").tz_localize(None) if now is None else pd.Timestamp(now)
+    if now is None:
+        now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    elif not isinstance(now, datetime.datetime):
+        import pandas as pd
+
+        now = pd.Timestamp(now)
     t0 = time.perf_counter()
     try:
         columns = register_events(con, files)
@@ -256,6 +268,8 @@ def monthly_relation(con: duckdb.DuckDBPyConnection, files: list[Path], ref: dic
         raise ContractError(result.violations)
     if result.first_month is None:
         raise ContractError([checks.violation("—", "no rows inside the window", 1)])
+    import pandas as pd
+
     window = given or Window(result.first_month, (result.last_month + pd.offsets.MonthEnd(0)).normalize())
     summary = UsageSummary("duckdb", window, events_read=result.rows, events_before_window=result.before_window,
                            events_after_window=result.after_window, events_before_activation=result.before_activation)
@@ -377,6 +391,8 @@ def usage_monthly_frame(data_dir: str | os.PathLike | None = None, *, start=None
 
 
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    import pandas as pd
+
     frame = frame.astype({"account_id": "str", "active_users": "int64", "activated_seats": "int64",
                           "events": "int64", "distinct_features": "int64", "depth": "float64",
                           "breadth": "float64"})

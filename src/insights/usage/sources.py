@@ -7,15 +7,17 @@ are read and validated with the regular loader rules.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
-from insights import loading
+from insights import raw_files
 from insights.errors import ContractError, ParameterError
 from insights.usage.checks import violation
 
-# ``insights.validation`` (pandera) is imported in ``reference_tables``, which the DuckDB engine
-# runs in a thread while it scans the events.
+if TYPE_CHECKING:
+    import pandas as pd
+
+# ``insights.loading`` (pandas) and ``insights.validation`` (pandera) are imported in
+# ``reference_tables``, which the DuckDB engine runs in a thread while it scans the events.
 
 EVENTS = "usage_events"
 #: Reference tables the monthly definitions and the event checks need.
@@ -35,7 +37,7 @@ def event_files(data_dir: Path) -> list[Path]:
     ContractError
         If CSV and Parquet files are mixed (convert them to one format).
     """
-    files = loading.table_files(data_dir, EVENTS)
+    files = raw_files.table_files(data_dir, EVENTS)
     if not files:
         raise ParameterError(f"no usage_events in {data_dir}: expected usage_events.parquet, usage_events.csv "
                              "or a folder usage_events/ of Parquet or CSV files.")
@@ -59,6 +61,7 @@ def reference_tables(data_dir: Path) -> dict[str, pd.DataFrame]:
     ContractError
         With every violation of these three tables (including missing files).
     """
+    from insights import loading
     from insights.validation import validate_tables
 
     raw, problems, _ = loading.read_raw(data_dir, include_events=False)

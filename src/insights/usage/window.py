@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from insights.errors import ParameterError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# pandas is imported where it is used, so that ``import insights.usage`` does not load it: the DuckDB
+# engine starts its scan first and lets the reference-table thread import pandas meanwhile.
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,8 @@ class Window:
         ParameterError
             If a date cannot be read or the end is before the start.
         """
+        import pandas as pd
+
         try:
             s, e = pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize()
         except (ValueError, TypeError) as exc:
@@ -42,10 +49,14 @@ class Window:
 
     @property
     def end_exclusive(self) -> pd.Timestamp:
+        import pandas as pd
+
         return self.end + pd.Timedelta(days=1)
 
     def months(self) -> pd.DatetimeIndex:
         """First day of every calendar month the window touches."""
+        import pandas as pd
+
         return pd.date_range(self.start.to_period("M").to_timestamp(), self.end, freq="MS")
 
 

@@ -248,6 +248,7 @@ def test_parallel_run_matches_a_serial_one_and_reports_failures_in_order(tiny_pr
     assert dies.error and "[4/5] dies.ipynb FAILED" in err
     assert "[2/5] broken.ipynb FAILED at cell 2" in err and "broken.ipynb cell 2/2 failed after" in err
     assert "Running 5 notebook(s), 2 at a time." in err and "h3.ipynb cell 2/2 done in" in err
+    assert "IPKernelApp" not in err  # the kernels' own log (an encryption warning each) stays off the terminal
     index_parallel = (parallel.folder / "index.html").read_text()
     headlines_parallel = {p.name: p.read_bytes() for p in (parallel.folder / "headlines").glob("*.json")}
     assert set(headlines_parallel) == {"h1.json", "h2.json", "h3.json"}

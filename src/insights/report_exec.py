@@ -32,6 +32,10 @@ from pathlib import Path
 from insights import paths
 
 KERNEL = "python3"
+#: Arguments of each kernel: its own log stays off the terminal (ipykernel 7 warns once per kernel that
+#: the local connection is not encrypted, and logs a KeyboardInterrupt on some shutdowns). Errors in a
+#: notebook are in its outputs and in the run's summary, and a dead kernel is reported by the runner.
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=CRITICAL"]
 ENGINE = "insights-progress"
 DEMO_BANNER = ('<div style="background:#b91c1c;color:white;font:bold 16px sans-serif;padding:8px 16px;'
                'text-align:center">DEMO DATA &mdash; generated, not a real customer base</div>')
@@ -131,7 +135,8 @@ def run_notebook(spec: NotebookSpec, out_path: Path, parameters: dict) -> Notebo
     try:
         pm.execute_notebook(str(paths.notebooks_dir() / spec.file), str(out_path), parameters=parameters,
                             kernel_name=KERNEL, cwd=str(paths.project_root()), progress_bar=False,
-                            request_save_on_cell_execute=False, engine_name=ENGINE, progress_name=spec.file)
+                            request_save_on_cell_execute=False, engine_name=ENGINE, progress_name=spec.file,
+                            extra_arguments=KERNEL_ARGUMENTS)
     except pm.PapermillExecutionError as exc:
         return NotebookResult(spec.file, spec.title, "failed", round(time.perf_counter() - start, 2),
                               f"{exc.ename}: {exc.evalue}"[:2000], exc.cell_index)

@@ -339,6 +339,28 @@ def test_demo_events_respect_activation_window_and_catalogue(demo_with_events):
     assert features <= set(FEATURES) | {"sign_in"} and len(FEATURES) == 24
 
 
+def test_demo_events_cover_users_activated_after_a_term_ended_mid_month():
+    """A term ends on the 14th and the renewal starts next month; usage_monthly counts a user activated on
+    the 27th as active that month. The events must run past the term so that user can be active."""
+    spec = DemoSpec(n_accounts=50, seed=3)
+    tables = {
+        "users": pd.DataFrame({"user_id": ["U1", "U2"], "account_id": ["A1", "A1"],
+                               "activated_at": pd.to_datetime(["2026-01-05", "2026-08-27"])}),
+        "contracts": pd.DataFrame({"contract_id": ["C1", "C2"], "account_id": ["A1", "A1"],
+                                   "start_date": pd.to_datetime(["2025-08-15", "2026-09-02"]),
+                                   "end_date": pd.to_datetime(["2026-08-14", "2027-09-01"])}),
+        "usage_monthly": pd.DataFrame({"account_id": ["A1", "A1"], "month": pd.to_datetime(["2026-07-01", "2026-08-01"]),
+                                       "active_users": [1, 2], "events": [9, 7], "distinct_features": [3, 2]}),
+    }
+    events = pd.concat([t.to_pandas() for t in iter_events(spec, tables)])
+    month = events["ts"].dt.to_period("M").dt.to_timestamp()
+    per = events.assign(month=month).groupby("month").agg(users=("user_id", "nunique"), events=("ts", "size"))
+    assert per.loc[pd.Timestamp("2026-08-01")].tolist() == [2, 7] and per.loc[pd.Timestamp("2026-07-01")].tolist() == [1, 9]
+    august = events[month == pd.Timestamp("2026-08-01")]
+    assert (august.loc[august["user_id"] == "U2", "ts"] >= pd.Timestamp("2026-08-27")).all()
+    assert events.loc[month == pd.Timestamp("2026-07-01"), "ts"].max() < pd.Timestamp("2026-08-01")
+
+
 def test_demo_events_are_deterministic():
     spec = DemoSpec(n_accounts=50, seed=5)
     first = next(iter_events(spec, generate(spec)[0], accounts_per_chunk=10))

@@ -17,7 +17,8 @@ How the events are drawn (own random stream, so no other demo table changes):
   ``distinct_features`` is 0 although there were events (light use: sign-ins without using any
   feature) hold only ``sign_in`` events, which the definitions do not count as a feature;
 - timestamps are uniform (to the second, UTC) inside the month, inside the data window, inside the
-  account's contract terms that month, and never before the user's activation date.
+  account's contract terms that month (to the month's end when a term ends mid-month and the
+  month's active users include users activated after it), and never before the user's activation date.
 """
 
 from __future__ import annotations
@@ -94,8 +95,10 @@ def _strings(codes: np.ndarray, dictionary: pa.Array) -> pa.Array:
     return dictionary.take(pa.array(codes.astype(np.int64)))
 
 
-def _month_bounds(spec: DemoSpec, usage: pd.DataFrame, contracts: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """First and last day (as µs) each account-month row may hold events."""
+def _month_bounds(spec: DemoSpec, usage: pd.DataFrame, contracts: pd.DataFrame
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """First and last day (as µs) each account-month row may hold events inside its terms, and
+    the last day of its month inside the data window."""
     month = pd.DatetimeIndex(usage["month"])
     m_start, m_end = _us(month), _us(month + pd.offsets.MonthEnd(0))
     # terms in force during each month: earliest start and latest end among them
@@ -106,8 +109,8 @@ def _month_bounds(spec: DemoSpec, usage: pd.DataFrame, contracts: pd.DataFrame) 
     span = join.groupby("index").agg(first=("start_date", "min"), last=("end_date", "max")).reindex(usage.index)
     lo = np.maximum(m_start, _us(span["first"].fillna(month.to_series(index=usage.index))))
     last = span["last"].fillna(month.to_series(index=usage.index) + pd.offsets.MonthEnd(0))
-    hi = np.minimum(np.minimum(m_end, _us(last)), _us([spec.window_end])[0])
-    return lo, hi
+    month_hi = np.minimum(m_end, _us([spec.window_end])[0])
+    return lo, np.minimum(month_hi, _us(last)), month_hi
 
 
 def iter_events(spec: DemoSpec, tables: dict[str, pd.DataFrame], accounts_per_chunk: int = 100):
@@ -134,7 +137,7 @@ def iter_events(spec: DemoSpec, tables: dict[str, pd.DataFrame], accounts_per_ch
     user_weight = rng.lognormal(0.0, 0.9, len(users))
     usage = tables["usage_monthly"]
     usage = usage[usage["events"] > 0].sort_values(["account_id", "month"]).reset_index(drop=True)
-    lo, hi = _month_bounds(spec, usage, tables["contracts"])
+    lo, hi, month_hi = _month_bounds(spec, usage, tables["contracts"])
     acc_names = np.unique(np.concatenate([users["account_id"].to_numpy(dtype=str),
                                           usage["account_id"].to_numpy(dtype=str)]))
     acc_codes = np.searchsorted(acc_names, usage["account_id"].to_numpy(dtype=str))
@@ -158,6 +161,12 @@ def iter_events(spec: DemoSpec, tables: dict[str, pd.DataFrame], accounts_per_ch
         r_lo, r_hi = lo[rows], hi[rows]
         # eligible users: activated on or before the row's last possible day
         k = np.searchsorted(u_key, a * _KEY + r_hi // _DAY_US, side="right") - acc_first[a]
+        # a term ending mid-month before a later renewal: usage_monthly counts users activated later
+        # that month, so such a month's events may run past the term, to the end of the month
+        late = k < n_users
+        if late.any():
+            r_hi = np.where(late, month_hi[rows], r_hi)
+            k = np.searchsorted(u_key, a * _KEY + r_hi // _DAY_US, side="right") - acc_first[a]
         take = np.minimum(n_users, k)
         short += int((take < n_users).sum() + (n_events < take).sum())
         pair_row = np.repeat(np.arange(n_rows), k)

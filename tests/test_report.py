@@ -113,6 +113,28 @@ def test_a_failing_notebook_does_not_stop_the_others(tiny_project, demo_dir):
 
 
 @pytest.mark.slow
+def test_a_page_that_cannot_be_written_fails_that_notebook_only(tiny_project, demo_dir, monkeypatch):
+    from insights import report_exec
+
+    real = report_exec.export_html
+
+    def export_html(ipynb, out, demo):
+        if ipynb.name == "h1.ipynb":
+            raise OSError("No space left on device")
+        return real(ipynb, out, demo)
+
+    monkeypatch.setattr(report_exec, "export_html", export_html)
+    for i in (1, 2):
+        _headline_notebook(tiny_project / "notebooks" / f"h{i}.ipynb", f"h{i}", f"v{i}")
+    outcome = run_report(data_dir=demo_dir, specs=[NotebookSpec("h1.ipynb", "One"), NotebookSpec("h2.ipynb", "Two")],
+                         jobs=1)
+    first, second = outcome.results
+    assert first.status == "failed" and "page could not be written" in first.error and "No space" in first.error
+    assert second.status == "ok" and (outcome.folder / "h2.html").exists() and not outcome.ok
+    assert "FAILED" in (outcome.folder / "index.html").read_text()
+
+
+@pytest.mark.slow
 def test_cli_exits_non_zero_and_names_the_failed_notebook(tiny_project, demo_dir):
     (tiny_project / "config").mkdir()
     (tiny_project / "config" / "report.yaml").write_text(

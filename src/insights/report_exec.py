@@ -199,8 +199,13 @@ def execute(task: Task) -> NotebookResult:
     with _kernel_threads():
         result = run_notebook(spec, out_nb, task.parameters)
     if out_nb.exists():
-        export_html(out_nb, task.out_dir / f"{spec.stem}.html", task.demo)
-        export_figures(out_nb, task.out_dir / "figures")
+        try:
+            export_html(out_nb, task.out_dir / f"{spec.stem}.html", task.demo)
+            export_figures(out_nb, task.out_dir / "figures")
+        except Exception as exc:  # noqa: BLE001 - recorded as this notebook's failure; the others go on
+            result = NotebookResult(spec.file, spec.title, "failed", result.duration_s,
+                                    f"the notebook ran but its page could not be written: "
+                                    f"{type(exc).__name__}: {exc}"[:2000])
     where = f" at cell {result.failed_cell}" if result.failed_cell is not None else ""
     _say(f"{task.label} {spec.file} {'ok' if result.status == 'ok' else 'FAILED' + where} in {result.duration_s:.1f} s"
          + (f": {result.error.splitlines()[0]}" if result.error else ""))
@@ -244,6 +249,11 @@ def run_all(tasks: list[Task], jobs: int = 1, expected: dict[str, float] | None 
                     results[i] = future.result()
                 except BrokenProcessPool:
                     broken.append(i)
+                except Exception as exc:  # noqa: BLE001 - e.g. a result that cannot travel back: this notebook fails
+                    spec = tasks[i].spec
+                    results[i] = NotebookResult(spec.file, spec.title, "failed", 0.0,
+                                                f"the worker process failed: {type(exc).__name__}: {exc}"[:2000])
+                    _say(f"{tasks[i].label} {spec.file} FAILED: {results[i].error}")
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     for i in sorted(broken):

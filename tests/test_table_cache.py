@@ -1,5 +1,9 @@
 """The typed-table cache: same tables as a fresh validation, keyed by content, never under data/raw."""
 
+import ast
+import shutil
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -117,3 +121,26 @@ def test_hidden_files_are_neither_loaded_nor_hashed(demo_copy, private_cache):
     assert loading.table_files(demo_copy, "accounts") == [folder / "part0.csv"]
     assert "accounts/._part0.csv" not in table_cache.input_hashes(demo_copy)
     assert len(fresh.frames["accounts"]) == len(pd.read_csv(folder / "part0.csv"))
+
+
+def test_the_key_covers_the_code_that_finds_reads_and_checks_the_tables(tmp_path, monkeypatch):
+    src = Path(table_cache.__file__).parent
+    copy = tmp_path / "insights"
+    shutil.copytree(src, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(table_cache, "__file__", str(copy / "table_cache.py"))
+    base = table_cache.cache_key({})
+    for module in ("raw_files", "loading", "validation", "contract"):
+        path = copy / f"{module}.py"
+        original = path.read_bytes()
+        path.write_bytes(original + b"\n# changed\n")
+        assert table_cache.cache_key({}) != base, module
+        path.write_bytes(original)
+    assert table_cache.cache_key({}) == base
+    # every insights module the loader imports (where files are found, read and typed) is part of the key,
+    # except the ones that only name folders and errors
+    imported = set()
+    for node in ast.walk(ast.parse((src / "loading.py").read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("insights"):
+            names = [a.name for a in node.names] if node.module == "insights" else [node.module.split(".")[1]]
+            imported |= {n for n in names if (src / f"{n}.py").exists()}
+    assert imported - {"paths", "errors"} <= {name.removesuffix(".py") for name in table_cache._CODE}

@@ -260,6 +260,33 @@ def test_bad_events_give_a_contract_error_with_counts(events_dir, reference, tmp
         assert hits[0].examples
 
 
+def test_a_zone_aware_now_is_the_same_instant_in_utc(events_dir, reference, tmp_path):
+    """05:00 at UTC+5 is midnight UTC: three events at 02:00 UTC are in the future (and the rule says so in UTC)."""
+    events = reference[1].copy()
+    events.loc[events.index[:3], "ts"] = pd.Timestamp("2026-11-01 02:00")
+    target = make_events_dir(events_dir, tmp_path / "raw", events=events)
+    for now in (pd.Timestamp("2026-11-01 05:00", tz="Etc/GMT-5"), "2026-11-01T05:00:00+05:00"):
+        with pytest.raises(ContractError) as info:
+            usage_monthly_frame(target, now=now)
+        (hit,) = [v for v in info.value.violations if "future" in v.rule]
+        assert hit.count == 3 and "after 2026-11-01 00:00:00 UTC" in hit.rule
+
+
+def test_blank_timestamps_are_missing_not_examples_of_unparseable_ones(events_dir, reference, tmp_path):
+    events = reference[1].copy()
+    events["ts"] = events["ts"].dt.strftime("%Y-%m-%d %H:%M:%S").astype(object)
+    events.loc[events.index[:2], "ts"] = "  "
+    events.loc[events.index[2:5], "ts"] = "yesterday"
+    target = make_events_dir(events_dir, tmp_path / "raw", events=events.iloc[:0])
+    (target / "usage_events.parquet").unlink()
+    events.to_csv(target / "usage_events.csv", index=False)
+    with pytest.raises(ContractError) as info:
+        usage_monthly_frame(target, now=NOW)
+    rules = {v.rule.split(" (")[0]: v for v in info.value.violations if v.column == "ts"}
+    assert rules["missing value"].count == 2
+    assert rules["unparseable timestamp"].count == 3 and rules["unparseable timestamp"].examples == ("yesterday",)
+
+
 @pytest.mark.parametrize("events_broken", [False, True])
 def test_reference_table_problems_come_first(events_dir, reference, tmp_path, events_broken):
     """The reference tables are read while DuckDB scans the events; their errors still win."""

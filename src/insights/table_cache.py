@@ -11,7 +11,7 @@ never under the raw folder). Its key is the SHA-256 of
 * the SHA-256 of every non-hidden file under the raw folder, linked folders included (so any
   changed, added or removed byte gives another key; the loader skips hidden files too),
 * the source of the modules that read, type and check the tables (``contract``,
-  ``validation``, ``loading`` and this one) and the pandas, pyarrow, numpy and pandera versions.
+  ``validation``, ``loading``, ``raw_files`` and this one) and the pandas, pyarrow, numpy and pandera versions.
 
 An entry is written only for tables that met the whole contract, so a hit also means
 "no violations" for exactly these bytes under exactly this code. It is written into a
@@ -41,7 +41,7 @@ from insights import paths
 FOLDER = "tables"
 META = "meta.json"
 KEEP = 3  # entries kept; older ones are removed when a new one is stored
-_CODE = ("contract.py", "validation.py", "loading.py", "table_cache.py")
+_CODE = ("contract.py", "validation.py", "loading.py", "raw_files.py", "table_cache.py")
 
 
 def _files(data_dir: Path) -> list[Path]:

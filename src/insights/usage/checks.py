@@ -69,13 +69,19 @@ def ts_expression(column_type: str) -> str:
     return "CAST(TRY_CAST(CAST(ts AS VARCHAR) AS TIMESTAMPTZ) AS TIMESTAMP)"
 
 
-def _lit(t) -> str:
-    """A timestamp literal (a datetime, pandas.Timestamp or ISO text; pandas only for text)."""
+def utc_naive(t):
+    """``t`` (a datetime, pandas.Timestamp, or anything ``pandas.Timestamp`` reads) in UTC, without a
+    zone: a zone-aware time is converted, a naive one is taken as UTC already (pandas only for text)."""
     if not isinstance(t, datetime.datetime):
         import pandas as pd
 
         t = pd.Timestamp(t)
-    return f"TIMESTAMP '{t.isoformat(sep=' ')}'"
+    return t.astimezone(datetime.timezone.utc).replace(tzinfo=None) if t.tzinfo is not None else t
+
+
+def _lit(t) -> str:
+    """A timestamp literal in UTC (``utc_naive``)."""
+    return f"TIMESTAMP '{utc_naive(t).isoformat(sep=' ')}'"
 
 
 def events_view_sql(raw: str, column_type: str, now: pd.Timestamp, start: pd.Timestamp | None,
@@ -150,9 +156,12 @@ def register_keys(con: duckdb.DuckDBPyConnection) -> bool:
 
     Users with a blank ID or an account missing from ``ref_accounts`` are left out (their events
     stay unmapped, so the text-keyed checks report them). The keys are exact when no two reference
-    users share a user key and no two reference accounts share an account key; an event whose
-    account or user is *not* in the reference tables maps to a reference user only if both its
-    64-bit hashes equal that user's (about one chance in 2**64 / users of the account).
+    users share a user key and no two reference accounts share an account key. An ID that is not
+    in the reference tables is misread only if its 64-bit hash equals a known one's in the same
+    event: an unknown user ID one of the account's users' (about users of the account / 2**64), an
+    unknown account ID the known user's account's (1 / 2**64); both unknown, both must match. One
+    unmapped event sends the whole file to the text-keyed scan, so a wrong result needs every
+    unknown ID of the file to collide.
     """
     con.execute(f"""CREATE OR REPLACE TEMP TABLE user_keys AS
         SELECT * FROM ({user_keys_sql("hash")}) AS k
@@ -265,10 +274,10 @@ def check_groups(con: duckdb.DuckDBPyConnection, groups: str = "event_groups", r
         *examples("user_id || ' in ' || account_id", "other_account"))
     if r["unparseable"]:
         examples = [x[0] for x in con.execute(
-            f"SELECT DISTINCT CAST(ts AS VARCHAR) FROM {raw} WHERE ts IS NOT NULL AND {ts_sql} IS NULL "
-            "LIMIT 3").fetchall()]
+            f"SELECT DISTINCT CAST(ts AS VARCHAR) FROM {raw} WHERE ts IS NOT NULL "
+            f"AND trim(CAST(ts AS VARCHAR)) <> '' AND {ts_sql} IS NULL LIMIT 3").fetchall()]
         add("ts", "unparseable timestamp (use ISO 8601, e.g. 2026-09-30T14:05:00)", r["unparseable"], *examples)
-    when = "" if now is None else f" (after {pd.Timestamp(now).isoformat(sep=' ', timespec='seconds')} UTC)"
+    when = "" if now is None else f" (after {utc_naive(now).isoformat(sep=' ', timespec='seconds')} UTC)"
     if r["future"]:
         examples = [x[0] for x in con.execute(
             f"SELECT DISTINCT CAST(ts AS VARCHAR) FROM {raw} WHERE {ts_sql} > {_lit(now)} LIMIT 3").fetchall()] \

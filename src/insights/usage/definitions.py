@@ -161,7 +161,7 @@ GROUP BY e.account_key, e.month_key, e.zone, e.user_key
 """
 
 
-def user_keys_sql(keys: str = "hash") -> str:
+def user_keys_sql(keys: str = "text") -> str:
     """``user_keys`` from ``users``: each user's account_key and user_key (``key_sql``) with its IDs
     and activation date; the map from hash-keyed ``event_groups`` back to the reference users."""
     return f"""

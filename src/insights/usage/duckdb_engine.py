@@ -152,7 +152,7 @@ def _months_table(con: duckdb.DuckDBPyConnection, window: Window) -> None:
                 [[m.date() for m in months], [int(m.year * 12 + m.month - 1) for m in months]])
 
 
-def build_groups(con: duckdb.DuckDBPyConnection, keys: str = "hash") -> int:
+def build_groups(con: duckdb.DuckDBPyConnection, keys: str = "text") -> int:
     """Create ``event_features``, ``feature_codes`` and ``event_groups`` from the view ``usage_events``.
 
     Parameters
@@ -227,12 +227,7 @@ def monthly_relation(con: duckdb.DuckDBPyConnection, files: list[Path], ref: dic
     if (start is None) != (end is None):
         raise ParameterError("give both the start and the end of the window, or neither.")
     given = Window.parse(start, end) if start is not None else None
-    if now is None:
-        now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
-    elif not isinstance(now, datetime.datetime):
-        import pandas as pd
-
-        now = pd.Timestamp(now)
+    now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None) if now is None else checks.utc_naive(now)
     t0 = time.perf_counter()
     try:
         columns = register_events(con, files)

@@ -20,6 +20,7 @@ import pandas as pd
 from insights import paths
 from insights.errors import ParameterError
 from insights.usage import definitions, sources
+from insights.usage.checks import utc_naive
 from insights.usage.window import UsageSummary, Window
 
 
@@ -86,9 +87,9 @@ def register_inputs(spark, events, ref: dict[str, pd.DataFrame], window: Window 
     spark.conf.set("spark.sql.session.timeZone", "UTC")
 
     def at(t) -> "F.Column":
-        return F.lit(pd.Timestamp(t).strftime("%Y-%m-%d %H:%M:%S.%f")).cast("timestamp")
+        return F.lit(utc_naive(t).strftime("%Y-%m-%d %H:%M:%S.%f")).cast("timestamp")
 
-    now = pd.Timestamp.now(tz="UTC").tz_localize(None) if now is None else pd.Timestamp(now)
+    now = pd.Timestamp.now(tz="UTC").tz_localize(None) if now is None else pd.Timestamp(utc_naive(now))
     ts = F.col("ts").cast("timestamp")
     if window is None:
         text = "yyyy-MM-dd HH:mm:ss.SSSSSS"

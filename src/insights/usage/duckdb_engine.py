@@ -3,7 +3,9 @@
 The events are never loaded into pandas. DuckDB reads their ``feature`` column once for the tiny
 table of distinct features (``insights.usage.definitions.FEATURES_SQL``), then scans the Parquet
 or CSV files once, grouping them by account, month, zone and user with a bit mask of the
-features used (``definitions.groups_sql``); the contract checks (``insights.usage.checks``) and
+features used (``definitions.groups_sql``, keyed by 64-bit hashes of the IDs, which
+``checks.register_keys`` maps back to the reference users; events that map to no reference user
+are checked from a second scan keyed by the IDs); the contract checks (``insights.usage.checks``) and
 the monthly metrics (``definitions.monthly_sql``) then read those small results. Beyond the
 memory limit DuckDB spills to a temporary folder.
 """

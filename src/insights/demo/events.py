@@ -159,14 +159,16 @@ def iter_events(spec: DemoSpec, tables: dict[str, pd.DataFrame], accounts_per_ch
         n_events = usage["events"].to_numpy()[rows]
         n_feat = usage["distinct_features"].to_numpy()[rows]
         r_lo, r_hi = lo[rows], hi[rows]
-        # eligible users: activated on or before the row's last possible day
-        k = np.searchsorted(u_key, a * _KEY + r_hi // _DAY_US, side="right") - acc_first[a]
+        def eligible(last_us):  # users activated on or before each row's last possible day
+            return np.searchsorted(u_key, a * _KEY + last_us // _DAY_US, side="right") - acc_first[a]
+
+        k = eligible(r_hi)
         # a term ending mid-month before a later renewal: usage_monthly counts users activated later
         # that month, so such a month's events may run past the term, to the end of the month
         late = k < n_users
         if late.any():
             r_hi = np.where(late, month_hi[rows], r_hi)
-            k = np.searchsorted(u_key, a * _KEY + r_hi // _DAY_US, side="right") - acc_first[a]
+            k = eligible(r_hi)
         take = np.minimum(n_users, k)
         short += int((take < n_users).sum() + (n_events < take).sum())
         pair_row = np.repeat(np.arange(n_rows), k)

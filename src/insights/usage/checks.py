@@ -17,7 +17,6 @@ the same checks name every problem (a slower path, taken only for events that br
 
 from __future__ import annotations
 
-import datetime
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -27,6 +26,7 @@ from insights.usage.definitions import (
     EVENT_COLUMNS, ZONE_AFTER, ZONE_BEFORE, ZONE_FUTURE, ZONE_INSIDE, ZONE_MISSING_TS, ZONE_UNREADABLE_TS, key_sql,
     user_keys_sql,
 )
+from insights.usage.window import utc_naive
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -67,16 +67,6 @@ def ts_expression(column_type: str) -> str:
     if kind.startswith("TIMESTAMP") or kind == "DATE":
         return "TRY_CAST(ts AS TIMESTAMP)"
     return "CAST(TRY_CAST(CAST(ts AS VARCHAR) AS TIMESTAMPTZ) AS TIMESTAMP)"
-
-
-def utc_naive(t):
-    """``t`` (a datetime, pandas.Timestamp, or anything ``pandas.Timestamp`` reads) in UTC, without a
-    zone: a zone-aware time is converted, a naive one is taken as UTC already (pandas only for text)."""
-    if not isinstance(t, datetime.datetime):
-        import pandas as pd
-
-        t = pd.Timestamp(t)
-    return t.astimezone(datetime.timezone.utc).replace(tzinfo=None) if t.tzinfo is not None else t
 
 
 def _lit(t) -> str:

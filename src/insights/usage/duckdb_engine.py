@@ -28,7 +28,7 @@ import duckdb
 from insights import paths
 from insights.errors import ContractError, ParameterError
 from insights.usage import checks, definitions, sources
-from insights.usage.window import UsageSummary, Window
+from insights.usage.window import UsageSummary, Window, utc_naive
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -229,7 +229,7 @@ def monthly_relation(con: duckdb.DuckDBPyConnection, files: list[Path], ref: dic
     if (start is None) != (end is None):
         raise ParameterError("give both the start and the end of the window, or neither.")
     given = Window.parse(start, end) if start is not None else None
-    now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None) if now is None else checks.utc_naive(now)
+    now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None) if now is None else utc_naive(now)
     t0 = time.perf_counter()
     try:
         columns = register_events(con, files)

@@ -20,8 +20,7 @@ import pandas as pd
 from insights import paths
 from insights.errors import ParameterError
 from insights.usage import definitions, sources
-from insights.usage.checks import utc_naive
-from insights.usage.window import UsageSummary, Window
+from insights.usage.window import UsageSummary, Window, utc_naive
 
 
 def spark_session(master: str = "local[2]", app_name: str = "insights-usage"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -12,6 +13,16 @@ if TYPE_CHECKING:
 
 # pandas is imported where it is used, so that ``import insights.usage`` does not load it: the DuckDB
 # engine starts its scan first and lets the reference-table thread import pandas meanwhile.
+
+
+def utc_naive(t):
+    """``t`` (a datetime, pandas.Timestamp, or anything ``pandas.Timestamp`` reads) in UTC, without a
+    zone: a zone-aware time is converted, a naive one is taken as UTC already (pandas only for text)."""
+    if not isinstance(t, datetime.datetime):
+        import pandas as pd
+
+        t = pd.Timestamp(t)
+    return t.astimezone(datetime.timezone.utc).replace(tzinfo=None) if t.tzinfo is not None else t
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ CHILD = r"""
 import json, resource, sys, tempfile, time
 from pathlib import Path
 from insights.demo import DemoSpec, write_demo
-from insights.loading import load_tables
+from insights.data.loading import load_tables
 n = int(sys.argv[1])
 out = Path(tempfile.mkdtemp()) / "raw"
 t0 = time.perf_counter()

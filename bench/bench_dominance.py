@@ -28,7 +28,7 @@ def main() -> None:
 
     import statsmodels.api as sm
 
-    from insights import dominance as dom
+    from insights.stats import dominance as dom
 
     rng = np.random.default_rng(7)
     n, k = args.rows, args.drivers
@@ -44,7 +44,7 @@ def main() -> None:
     from threadpoolctl import threadpool_limits
 
     t0 = time.perf_counter()
-    with threadpool_limits(limits=1, user_api="blas"):  # as insights.drivers runs it
+    with threadpool_limits(limits=1, user_api="blas"):  # as insights.analyses.drivers.ranking runs it
         point = dom.dominance(X, y, C)
         counts = np.stack([np.bincount(rng.integers(0, n_acc, n_acc), minlength=n_acc)[accounts]
                            for _ in range(args.boot)]).astype(float)

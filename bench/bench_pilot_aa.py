@@ -12,7 +12,7 @@ sqrt(r (1 - r) / sims). Results are recorded in docs/pilot_aa_simulation.md; the
 simulation runs as a slow test in tests/test_pilot_aa.py.
 
 The computations go through the package: vectorised kernels shared with the public
-functions (``insights.pilots.intervals._newcombe`` etc.) where the work is per pilot
+functions (``insights.stats.intervals._newcombe`` etc.) where the work is per pilot
 array arithmetic, and the public functions themselves otherwise.
 """
 
@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from insights.pilots.adjustment import ancova
-from insights.pilots.intervals import (
+from insights.stats.adjustment import ancova
+from insights.stats.intervals import (
     _newcombe,
     _pearson_chi2,
     _welch,
@@ -35,8 +35,8 @@ from insights.pilots.intervals import (
     compare_proportions,
     sample_ratio_mismatch,
 )
-from insights.pilots.sequential import sequential_test, spending_boundaries
-from insights.pilots.stratified import _cmh, _cmh_z
+from insights.stats.sequential import sequential_test, spending_boundaries
+from insights.stats.stratified import _cmh, _cmh_z
 
 ALPHA = 0.05
 STRATA_SIZES = (200, 120, 40)

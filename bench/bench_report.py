@@ -40,8 +40,8 @@ def main() -> None:
 
     import nbformat
 
-    from insights import report
-    from insights.report import run_report
+    from insights.report import runner as report
+    from insights.report.runner import run_report
 
     gen = 0.0
     if args.data is None:

@@ -24,9 +24,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
 
-    from insights import segments, snapshots
+    from insights.analyses.segments import rules as segments
+    from insights.metrics import snapshots
     from insights.demo import DemoSpec, write_demo
-    from insights.loading import load_tables
+    from insights.data.loading import load_tables
 
     years = max(3, (args.quarters + 3) // 4 + 1)
     folder = Path(tempfile.mkdtemp()) / "raw"
@@ -48,7 +49,8 @@ def main() -> None:
     snap = step("snapshots", lambda: snapshots.build(tables, dates=dates))
     seg = step("rule segments", lambda: segments.rule_segments(snap, tables.accounts))
     snap = pd.concat([snap, seg], axis=1)
-    from insights import behaviour, health
+    from insights.analyses.segments import behaviour
+    from insights.analyses.health import score as health
 
     last = snap[snap["obs_date"] == snap["obs_date"].max()]
     model = step("behavioural segments: fit k-means, k 2..8 (last date)", lambda: behaviour.fit(last))

@@ -14,9 +14,9 @@ skewed activity per user and per feature, one year of timestamps) as Parquet wit
 the small accounts/contracts/users tables, then times in separate processes (so a failure or an
 out-of-memory of pandas cannot kill the benchmark, and peak memory, ru_maxrss, is per run):
 
-- duckdb : ``insights.usage.build_usage_monthly`` (contract checks + definitions + Parquet write);
+- duckdb : ``insights.metrics.usage.build_usage_monthly`` (contract checks + definitions + Parquet write);
 - pandas : the straightforward pandas version (read Parquet, the same checks with isin/map,
-           ``insights.usage.reference.monthly_pandas``); stopped when its resident memory passes
+           ``insights.metrics.usage.reference.monthly_pandas``); stopped when its resident memory passes
            ``--pandas-rss-cap-gb`` (counted as "does not fit"), so the machine stays usable;
 - floor  : a bare DuckDB grouped count of the same file by account and month.
 
@@ -108,7 +108,7 @@ from pathlib import Path
 mode, data, memory_limit = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
 t0 = time.perf_counter()
 if mode == "duckdb":
-    from insights.usage import build_usage_monthly
+    from insights.metrics.usage import build_usage_monthly
     s = build_usage_monthly(data, data / "out" / "usage_monthly.parquet", memory_limit=memory_limit,
                             temp_dir=data / "spill")
     rows, extra = s.rows, {"scan_s": s.seconds["scan"], "check_s": s.seconds["check"],
@@ -122,7 +122,7 @@ elif mode == "floor":
     extra = {}
 elif mode == "pandas":
     import pandas as pd
-    from insights.usage.reference import monthly_pandas
+    from insights.metrics.usage.reference import monthly_pandas
     users = pd.read_csv(data / "users.csv", parse_dates=["activated_at"])
     contracts = pd.read_csv(data / "contracts.csv", parse_dates=["start_date", "end_date"])
     accounts = pd.read_csv(data / "accounts.csv")

@@ -1,7 +1,7 @@
 """Does the retention-driver ranking recover the demo generator's true driver order?
 
 For each seed: write the default demo (2,000 accounts), build snapshots and contract-value
-segments, rank the drivers (``insights.drivers``, general dominance on McFadden pseudo-R²,
+segments, rank the drivers (``insights.analyses.drivers.ranking``, general dominance on McFadden pseudo-R²,
 account bootstrap) overall and per segment, and compare with ``ground_truth.json``:
 
 - overall: Spearman correlation of the estimated dominance shares with the absolute true
@@ -28,7 +28,10 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
-from insights import drivers, loading, segments, snapshots
+from insights.analyses.drivers import ranking as drivers
+from insights.data import loading
+from insights.analyses.segments import rules as segments
+from insights.metrics import snapshots
 from insights.demo import DemoSpec, write_demo
 
 

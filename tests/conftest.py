@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from insights import paths
+from insights.data import paths
 from insights.demo import DemoSpec, generate
 
 
@@ -60,7 +60,7 @@ def spark():
     reason = _ensure_java()
     if reason:
         pytest.skip(reason)
-    from insights.usage.spark_engine import spark_session
+    from insights.metrics.usage.spark_engine import spark_session
 
     try:
         session = spark_session()

@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score, silhouette_score
 
-from insights import behaviour as bh
-from insights import snapshots
+from insights.analyses.segments import behaviour as bh
+from insights.metrics import snapshots
 from insights.demo import GROUND_TRUTH_FILE, DemoSpec, write_demo
 from insights.errors import ParameterError
-from insights.loading import load_tables
+from insights.data.loading import load_tables
 
 T = pd.Timestamp("2026-09-30")
 T_PREV = pd.Timestamp("2026-06-30")

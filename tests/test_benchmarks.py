@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from insights.benchmarks import percentile_against, segment_benchmarks
+from insights.analyses.segments.benchmarks import percentile_against, segment_benchmarks
 from insights.errors import ParameterError
 
 

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from insights import churn
+from insights.metrics import churn
 
 
 def _contracts(rows):

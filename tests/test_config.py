@@ -7,10 +7,10 @@ import sys
 import pandas as pd
 import pytest
 
-from insights import paths
+from insights.data import paths
 from insights.errors import ConfigError, ParameterError
-from insights.periods import Quarter, latest_complete_quarter, parse_quarter, quarter_of, quarters_between
-from insights.settings import load_settings
+from insights.metrics.periods import Quarter, latest_complete_quarter, parse_quarter, quarter_of, quarters_between
+from insights.data.settings import load_settings
 
 
 def test_defaults_come_from_the_project_root(monkeypatch, project_root):
@@ -38,7 +38,7 @@ def test_environment_overrides(monkeypatch, tmp_path):
 
 def test_same_paths_from_any_working_directory(tmp_path, project_root):
     env = {k: v for k, v in os.environ.items() if not k.startswith("INSIGHTS_")}
-    code = "from insights import paths; print(paths.raw_dir()); print(paths.resolve_data_dir('data/raw'))"
+    code = "from insights.data import paths; print(paths.raw_dir()); print(paths.resolve_data_dir('data/raw'))"
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
                          check=True).stdout.split()
     assert out == [str(project_root / "data" / "raw")] * 2

@@ -6,9 +6,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from insights import contract
+from insights.data import contract
 from insights.errors import ContractError
-from insights.loading import load_tables, validate_dir
+from insights.data.loading import load_tables, validate_dir
 
 
 def _csv(folder: Path, name: str) -> pd.DataFrame:

@@ -9,11 +9,11 @@ import pytest
 import statsmodels.api as sm
 from scipy import stats
 
-from insights import churn
+from insights.metrics import churn
 from insights.demo import DemoSpec, generate, write_demo
 from insights.demo.spec import DRIVERS, SEGMENT_EFFECTS, SEGMENTS
 from insights.errors import ParameterError
-from insights.loading import load_tables
+from insights.data.loading import load_tables
 
 
 def _digest(folder):

@@ -10,10 +10,13 @@ import pytest
 import statsmodels.api as sm
 from scipy.stats import spearmanr
 
-from insights import dominance as dom
-from insights import drivers, loading, segments, snapshots
+from insights.stats import dominance as dom
+from insights.analyses.drivers import ranking as drivers
+from insights.data import loading
+from insights.analyses.segments import rules as segments
+from insights.metrics import snapshots
 from insights.errors import ParameterError
-from insights.snapshots import DRIVERS
+from insights.metrics.snapshots import DRIVERS
 
 
 # --------------------------------------------------------------------------- dominance machinery

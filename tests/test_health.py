@@ -12,10 +12,12 @@ from scipy import stats  # noqa: E402
 from sklearn.metrics import roc_auc_score  # noqa: E402
 from statsmodels.stats.proportion import proportion_confint  # noqa: E402
 
-from insights import health, health_figures, segments, snapshots  # noqa: E402
-from insights.benchmarks import DIRECTION  # noqa: E402
+from insights.analyses.health import score as health, figures as health_figures  # noqa: E402
+from insights.analyses.segments import rules as segments
+from insights.metrics import snapshots
+from insights.analyses.segments.benchmarks import DIRECTION  # noqa: E402
 from insights.errors import ConfigError, ParameterError  # noqa: E402
-from insights.loading import load_tables  # noqa: E402
+from insights.data.loading import load_tables  # noqa: E402
 
 TRAIN_UNTIL = pd.Timestamp("2025-06-30")
 TEST_DATES = [pd.Timestamp("2025-12-31"), pd.Timestamp("2026-03-31")]

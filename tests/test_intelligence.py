@@ -6,11 +6,11 @@ import pytest
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
-from insights import behaviour as bh
-from insights import intelligence as ii
-from insights import snapshots
+from insights.analyses.segments import behaviour as bh
+from insights.analyses.segments import profiles as ii
+from insights.metrics import snapshots
 from insights.errors import ParameterError
-from insights.loading import load_tables
+from insights.data.loading import load_tables
 
 T = pd.Timestamp("2026-09-30")
 T0 = pd.Timestamp("2025-09-30")

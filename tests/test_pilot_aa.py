@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from insights.pilots.adjustment import ancova
-from insights.pilots.intervals import _newcombe, _pearson_chi2, _welch, compare_proportions, mean_difference, \
+from insights.stats.adjustment import ancova
+from insights.stats.intervals import _newcombe, _pearson_chi2, _welch, compare_proportions, mean_difference, \
     risk_difference
-from insights.pilots.stratified import _cmh, _cmh_z, stratified_proportions
+from insights.stats.stratified import _cmh, _cmh_z, stratified_proportions
 
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "bench_pilot_aa.py"
 

@@ -1,4 +1,4 @@
-"""insights.pilots.adjustment (ANCOVA / CUPED) against statsmodels and scipy."""
+"""insights.stats.adjustment (ANCOVA / CUPED) against statsmodels and scipy."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,7 @@ import statsmodels.api as sm
 from scipy import stats
 
 from insights.errors import ParameterError
-from insights.pilots.adjustment import ancova
+from insights.stats.adjustment import ancova
 
 TOL = 1e-6
 

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from insights.errors import ParameterError
-from insights.loading import load_tables, validate_dir
-from insights.pilots import assignment
-from insights.pilots.covariates import COVARIATES, pre_period
+from insights.data.loading import load_tables, validate_dir
+from insights.analyses.pilots import assignment
+from insights.analyses.pilots.covariates import COVARIATES, pre_period
 
 
 def _plan(**kw):
@@ -141,7 +141,7 @@ def test_pre_period_uses_nothing_on_or_after_the_date(demo_dir):
         events=np.where(t["usage_monthly"]["month"] >= "2025-10-01", 0, t["usage_monthly"]["events"]))
     later = t["support_tickets"][t["support_tickets"]["created_at"] >= as_of]
     t["support_tickets"] = pd.concat([t["support_tickets"], later.assign(ticket_id=later["ticket_id"] + "x")])
-    from insights.loading import Tables
+    from insights.data.loading import Tables
     after = pre_period(Tables(tables.data_dir, t, tables.as_of), as_of)
     pd.testing.assert_frame_equal(before, after)
     assert before["satisfaction"].notna().mean() > 0.8 and (before["utilisation"].dropna() >= 0).all()

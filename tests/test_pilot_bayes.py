@@ -1,11 +1,11 @@
-"""insights.pilots.bayes against hand-derived values and independent numerical integration."""
+"""insights.stats.bayes against hand-derived values and independent numerical integration."""
 
 import numpy as np
 import pytest
 from scipy import integrate, stats
 
 from insights.errors import ParameterError
-from insights.pilots.bayes import beta_binomial
+from insights.stats.bayes import beta_binomial
 
 
 def _reference(a1, b1, a0, b0):

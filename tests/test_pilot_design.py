@@ -6,11 +6,11 @@ import pytest
 from statsmodels.stats.power import NormalIndPower, TTestIndPower
 from statsmodels.stats.proportion import proportion_effectsize
 
-from insights import churn
+from insights.metrics import churn
 from insights.errors import ParameterError
-from insights.loading import load_tables
-from insights.pilots import design
-from insights.segments import value_segments
+from insights.data.loading import load_tables
+from insights.analyses.pilots import design
+from insights.analyses.segments.rules import value_segments
 
 
 # R 4.x, ?power.prop.test examples:

@@ -1,4 +1,4 @@
-"""insights.pilots.intervals against scipy/statsmodels and published values."""
+"""insights.stats.intervals against scipy/statsmodels and published values."""
 
 import math
 
@@ -8,8 +8,8 @@ from scipy import stats
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
 
 from insights.errors import ParameterError
-from insights.pilots import intervals
-from insights.pilots.intervals import (
+from insights.stats import intervals
+from insights.stats.intervals import (
     compare_proportions,
     mean_ci,
     mean_difference,

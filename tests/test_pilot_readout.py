@@ -7,14 +7,14 @@ import sys
 import pandas as pd
 import pytest
 
-from insights import churn
+from insights.metrics import churn
 from insights.demo import DemoSpec, write_demo
 from insights.errors import ParameterError
-from insights.loading import Tables, load_tables
-from insights.pilots import readout as ro
-from insights.pilots.assignment import PilotPlan
-from insights.pilots.bayes import BayesResult
-from insights.pilots.intervals import Interval, TestResult
+from insights.data.loading import Tables, load_tables
+from insights.analyses.pilots import readout as ro
+from insights.analyses.pilots.assignment import PilotPlan
+from insights.stats.bayes import BayesResult
+from insights.stats.intervals import Interval, TestResult
 
 
 @pytest.fixture(scope="module")

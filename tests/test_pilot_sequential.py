@@ -1,4 +1,4 @@
-"""insights.pilots.sequential against published Lan-DeMets boundaries and independent integration."""
+"""insights.stats.sequential against published Lan-DeMets boundaries and independent integration."""
 
 import math
 
@@ -7,7 +7,7 @@ import pytest
 from scipy import integrate, stats
 
 from insights.errors import ParameterError
-from insights.pilots.sequential import sequential_test, spending_boundaries
+from insights.stats.sequential import sequential_test, spending_boundaries
 
 
 def _brownian_corr(t):

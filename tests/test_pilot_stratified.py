@@ -1,4 +1,4 @@
-"""insights.pilots.stratified against statsmodels and published CMH / Breslow-Day examples."""
+"""insights.stats.stratified against statsmodels and published CMH / Breslow-Day examples."""
 
 import warnings
 
@@ -10,8 +10,8 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep
 
 from insights.errors import ParameterError
-from insights.pilots.intervals import compare_proportions, risk_difference
-from insights.pilots.stratified import _breslow_day, _cmh, adjust_pvalues, stratified_proportions
+from insights.stats.intervals import compare_proportions, risk_difference
+from insights.stats.stratified import _breslow_day, _cmh, adjust_pvalues, stratified_proportions
 
 TOL = 1e-6
 

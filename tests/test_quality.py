@@ -3,8 +3,8 @@
 import pandas as pd
 import pytest
 
-from insights import quality
-from insights.loading import Tables, load_tables
+from insights.analyses.quality import checks as quality
+from insights.data.loading import Tables, load_tables
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +60,7 @@ def test_consistency_checks_find_injected_problems(tables):
 
 def test_usage_after_churn_is_flagged(tables):
     out = quality.renewal_outcomes_by_quarter(tables, 30)
-    from insights import churn
+    from insights.metrics import churn
     outcomes = churn.contract_outcomes(tables.contracts, 30, tables.as_of)
     gone = outcomes[outcomes["outcome"] == "churned"].iloc[0]
     late = pd.DataFrame({"account_id": [gone["account_id"]], "month": [gone["end_date"] + pd.offsets.MonthBegin(3)],

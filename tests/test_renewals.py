@@ -3,9 +3,9 @@
 import pandas as pd
 import pytest
 
-from insights import coverage, renewals
+from insights.analyses.renewals import coverage, pipeline as renewals
 from insights.errors import ConfigError, ParameterError
-from insights.loading import load_tables
+from insights.data.loading import load_tables
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,9 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from insights import paths
+from insights.data import paths
 from insights.errors import ConfigError, ReportExistsError
-from insights.report import NotebookSpec, load_report_spec, run_report
+from insights.report.runner import NotebookSpec, load_report_spec, run_report
 
 
 def _leftovers(root):
@@ -114,7 +114,7 @@ def test_a_failing_notebook_does_not_stop_the_others(tiny_project, demo_dir):
 
 @pytest.mark.slow
 def test_a_page_that_cannot_be_written_fails_that_notebook_only(tiny_project, demo_dir, monkeypatch):
-    from insights import report_exec
+    from insights.report import execution as report_exec
 
     real = report_exec.export_html
 
@@ -243,7 +243,7 @@ def test_pages_render_in_a_browser_without_broken_images_or_links(tmp_path):
 def _headline_notebook(path, section, value):
     nb = new_notebook(cells=[
         new_code_cell('quarter = "2026Q3"\ndata_dir = None\noutput_dir = None'),
-        new_code_cell("from insights import dataset, headlines\n"
+        new_code_cell("from insights import context as dataset\nfrom insights.report import headlines\n"
                       "tables = dataset.load(data_dir)\n"
                       f"headlines.save(output_dir, {section!r}, {section!r}, "
                       f"{{'accounts': f'{{len(tables.accounts):,}}', 'value': {value!r}}})")])
@@ -294,7 +294,7 @@ def test_jobs_must_be_a_positive_whole_number(tiny_project, demo_dir):
 
 @pytest.mark.slow
 def test_report_validates_once_and_notebooks_use_the_typed_cache(tiny_project, demo_dir):
-    from insights import table_cache
+    from insights.data import table_cache
 
     raw_before = sorted((p.relative_to(demo_dir), p.stat().st_mtime_ns) for p in demo_dir.rglob("*"))
     _headline_notebook(tiny_project / "notebooks" / "h1.ipynb", "h1", "v1")

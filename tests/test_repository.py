@@ -9,7 +9,7 @@ import nbformat
 import pytest
 import yaml
 
-from insights import paths
+from insights.data import paths
 
 ROOT = paths.project_root()
 CONDA_NAMES = {"duckdb": "python-duckdb"}  # conda-forge names that differ from PyPI
@@ -63,7 +63,7 @@ def test_notebook_is_stripped_and_thin(path):
     for cell in code:
         tree = ast.parse(cell.source)
         assert not any(isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.Lambda)) for n in ast.walk(tree)), path.name
-        assert "open(" not in cell.source and "Path(" not in cell.source, "paths come from insights.paths"
+        assert "open(" not in cell.source and "Path(" not in cell.source, "paths come from insights.data.paths"
 
 
 def test_readme_starts_with_the_two_commands():

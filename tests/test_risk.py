@@ -12,10 +12,12 @@ from scipy.special import logit  # noqa: E402
 from sklearn.calibration import calibration_curve  # noqa: E402
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score  # noqa: E402
 
-from insights import risk, risk_figures, segments, snapshots  # noqa: E402
+from insights.analyses.risk import model as risk, figures as risk_figures  # noqa: E402
+from insights.analyses.segments import rules as segments
+from insights.metrics import snapshots
 from insights.demo import DemoSpec, write_demo  # noqa: E402
 from insights.errors import ParameterError  # noqa: E402
-from insights.loading import load_tables  # noqa: E402
+from insights.data.loading import load_tables  # noqa: E402
 
 QUARTER = "2026Q3"
 SEED = 7

@@ -4,9 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from insights import segments, snapshots
+from insights.analyses.segments import rules as segments
+from insights.metrics import snapshots
 from insights.errors import ConfigError
-from insights.loading import load_tables
+from insights.data.loading import load_tables
 
 GOOD = """
 contract_value:

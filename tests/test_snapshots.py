@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from insights import churn, snapshots
-from insights.loading import Tables, load_tables
+from insights.metrics import churn, snapshots
+from insights.data.loading import Tables, load_tables
 
 T = pd.Timestamp("2025-12-31")
 

@@ -8,9 +8,12 @@ import pytest
 from scipy.optimize import minimize_scalar
 from statsmodels.duration.hazard_regression import PHReg
 
-from insights import loading, segments, snapshots, survival
+from insights.data import loading
+from insights.analyses.segments import rules as segments
+from insights.metrics import snapshots
+from insights.analyses.drivers import survival
 from insights.errors import ParameterError
-from insights.snapshots import DRIVERS
+from insights.metrics.snapshots import DRIVERS
 
 
 def _brute_c(time, event, risk):

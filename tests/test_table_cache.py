@@ -7,7 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from insights import dataset, loading, table_cache
+from insights import context as dataset
+from insights.data import loading, table_cache
 from insights.errors import ContractError
 
 

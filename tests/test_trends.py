@@ -6,10 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from insights import headlines, intelligence, segments, snapshots, trends
-from insights.loading import load_tables
-from insights.periods import parse_quarter
-from insights.renewals import renewals_in_quarter
+from insights.report import headlines
+from insights.analyses.segments import profiles as intelligence, rules as segments, trends
+from insights.metrics import snapshots
+from insights.data.loading import load_tables
+from insights.metrics.periods import parse_quarter
+from insights.analyses.renewals.pipeline import renewals_in_quarter
 
 
 @pytest.fixture(scope="module")

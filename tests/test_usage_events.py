@@ -8,15 +8,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from insights import paths
+from insights.data import paths
 from insights.demo import DemoSpec, generate, write_demo
 from insights.demo.events import FEATURES, iter_events
 from insights.errors import ContractError, ParameterError
-from insights.loading import load_tables
-from insights.usage import CONTRACT_COLUMNS, MONTHLY_COLUMNS, build_usage_monthly, usage_monthly_frame
-from insights.usage import definitions
-from insights.usage.reference import monthly_pandas
-from insights.usage.window import Window
+from insights.data.loading import load_tables
+from insights.metrics.usage import CONTRACT_COLUMNS, MONTHLY_COLUMNS, build_usage_monthly, usage_monthly_frame
+from insights.metrics.usage import definitions
+from insights.metrics.usage.reference import monthly_pandas
+from insights.metrics.usage.window import Window
 
 NOW = pd.Timestamp("2026-11-01")
 REFERENCE = ("accounts", "contracts", "users")
@@ -100,7 +100,7 @@ def test_window_counts_events_outside_and_drops_nothing_silently(events_dir, ref
 def test_hash_keys_that_collide_fall_back_to_the_ids(events_dir, reference, monkeypatch, caplog):
     """A weak hash (5 values) makes reference users share keys: the engine must notice and group by the IDs."""
     monkeypatch.setattr(definitions, "HASH_KEY", "hash({}) % 5")
-    with caplog.at_level("INFO", logger="insights.usage.duckdb_engine"):
+    with caplog.at_level("INFO", logger="insights.metrics.usage.duckdb_engine"):
         frame, summary = usage_monthly_frame(events_dir, now=NOW)
     pd.testing.assert_frame_equal(frame, _reference_monthly(reference))
     assert summary.keys == "text" and "rescan" in summary.seconds
@@ -112,7 +112,7 @@ def test_unmapped_ids_are_counted_from_a_scan_keyed_by_the_ids(events_dir, refer
     events = reference[1].copy()
     events.loc[events.index[:3], "user_id"] = "U_UNKNOWN"
     target = make_events_dir(events_dir, tmp_path / "raw", events=events)
-    with caplog.at_level("INFO", logger="insights.usage.duckdb_engine"), pytest.raises(ContractError) as info:
+    with caplog.at_level("INFO", logger="insights.metrics.usage.duckdb_engine"), pytest.raises(ContractError) as info:
         usage_monthly_frame(target, now=NOW)
     assert "3 events match no reference user" in caplog.text
     (hit,) = [v for v in info.value.violations if v.rule == "unknown users.user_id"]
@@ -172,7 +172,7 @@ def test_more_features_than_one_mask_word_stay_exact(events_dir, reference, tmp_
 
 @pytest.mark.slow
 def test_spark_is_exact_with_more_features_than_one_mask_word(spark, events_dir, reference, tmp_path):
-    from insights.usage.spark_engine import usage_monthly_spark
+    from insights.metrics.usage.spark_engine import usage_monthly_spark
 
     events = many_features(reference[1].iloc[:6000].reset_index(drop=True), 130)
     target = make_events_dir(events_dir, tmp_path / "raw", events=events)
@@ -305,12 +305,12 @@ def test_event_columns_are_the_contract_columns_and_import_needs_no_pandas():
     import subprocess
     import sys
 
-    from insights.contract import TABLES
+    from insights.data.contract import TABLES
 
     assert definitions.EVENT_COLUMNS == tuple(TABLES["usage_events"].column_names)
     # pandas and pandera load in the reference-table thread, overlapping the scan: importing the engine (or the
     # command line) must load neither
-    for module in ("insights.usage", "insights.cli"):
+    for module in ("insights.metrics.usage", "insights.cli.app"):
         code = f"import sys, {module}; print(sorted({{'pandas', 'pandera'}} & set(sys.modules)))"
         assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                               check=True).stdout.strip() == "[]", module
@@ -410,7 +410,7 @@ def test_demo_events_leave_every_other_demo_file_unchanged(tmp_path):
 def test_cli_usage_monthly(events_dir, tmp_path):
     from typer.testing import CliRunner
 
-    from insights.cli import app
+    from insights.cli.app import app
 
     out = tmp_path / "um.parquet"
     result = CliRunner().invoke(app, ["usage-monthly", "--data", str(events_dir), "--memory-limit", "1GB",

@@ -11,8 +11,8 @@ import pytest
 
 from test_usage_events import NOW, make_events_dir, synthetic_events  # noqa: I001 - sibling test module
 
-from insights.usage import usage_monthly_frame
-from insights.usage.definitions import GROUPS_SQL, feature_codes_sql, groups_sql, monthly_sql, to_spark
+from insights.metrics.usage import usage_monthly_frame
+from insights.metrics.usage.definitions import GROUPS_SQL, feature_codes_sql, groups_sql, monthly_sql, to_spark
 
 
 def test_definitions_transpile_to_spark_sql():
@@ -28,7 +28,7 @@ def test_definitions_transpile_to_spark_sql():
 @pytest.mark.slow
 @pytest.mark.parametrize("window", [None, ("2024-01-01", "2025-12-31")], ids=["default-window", "fixed-window"])
 def test_spark_gives_exactly_the_duckdb_table(spark, demo_dir, tmp_path, window):
-    from insights.usage.spark_engine import usage_monthly_spark
+    from insights.metrics.usage.spark_engine import usage_monthly_spark
 
     events = synthetic_events(pd.read_csv(demo_dir / "users.csv"), n=8_000, seed=9)
     data = make_events_dir(demo_dir, tmp_path / "raw", events=events)
@@ -44,7 +44,7 @@ def test_spark_gives_exactly_the_duckdb_table(spark, demo_dir, tmp_path, window)
 def test_spark_is_utc_whatever_the_local_time_zone(spark, demo_dir, tmp_path, monkeypatch, window):
     import time
 
-    from insights.usage.spark_engine import usage_monthly_spark
+    from insights.metrics.usage.spark_engine import usage_monthly_spark
 
     events = synthetic_events(pd.read_csv(demo_dir / "users.csv"), n=3_000, seed=4)
     # events two hours either side of month ends and of the window's edges

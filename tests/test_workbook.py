@@ -3,7 +3,7 @@
 import openpyxl
 import pandas as pd
 
-from insights.workbook import column_letter, sheet_names, write_workbook
+from insights.report.workbook import column_letter, sheet_names, write_workbook
 
 
 def test_workbook_keeps_every_field_as_text(tmp_path):

@@ -1,3 +1,3 @@
-from insights.cli import main
+from insights.cli.app import main
 
 main()

@@ -38,7 +38,7 @@ class ContractError(InsightsError):
 
     Parameters
     ----------
-    violations : list of insights.validation.Violation
+    violations : list of insights.data.validation.Violation
         All violations found.
     """
 
@@ -46,9 +46,30 @@ class ContractError(InsightsError):
 
     def __init__(self, violations):
         self.violations = list(violations)
-        from insights.validation import format_violations
-
         super().__init__(
             f"The raw data breaks the data contract ({len(self.violations)} problem(s)); "
             "fix them in the source files and run again:\n" + format_violations(self.violations)
         )
+
+
+def format_violations(violations) -> str:
+    """Render contract violations as a fixed-width text table (table, column, rule, count, examples).
+
+    Plain Python, so that raising or printing a ``ContractError`` needs no pandas.
+
+    Parameters
+    ----------
+    violations : list of insights.data.validation.Violation
+
+    Returns
+    -------
+    str
+        One header line and one line per violation, columns right-aligned; examples cut at 80
+        characters. ``"no violations"`` for an empty list.
+    """
+    if not violations:
+        return "no violations"
+    header = ("table", "column", "rule", "count", "examples")
+    rows = [(v.table, v.column, v.rule, str(v.count), ", ".join(v.examples)[:80]) for v in violations]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    return "\n".join(" ".join(cell.rjust(w) for cell, w in zip(r, widths)) for r in [header, *rows])

@@ -23,11 +23,11 @@ from insights.demo.drivers import simulate_drivers
 from insights.demo.lifecycle import simulate_lifecycle
 from insights.demo.spec import DemoSpec, rng_streams
 from insights.demo.truth import build_truth
+from insights.data.raw_files import GROUND_TRUTH_FILE
 from insights.errors import ParameterError
 
 __all__ = ["DemoSpec", "generate", "write_demo", "GROUND_TRUTH_FILE"]
 
-GROUND_TRUTH_FILE = "ground_truth.json"
 _STREAMS = ("accounts", "drivers", "lifecycle", "pilot", "users", "usage", "tickets", "surveys",
             "activities", "integrations")
 
@@ -117,7 +117,7 @@ def _write_csv(frame: pd.DataFrame, path: Path) -> None:
 def _pilot_plan(spec: DemoSpec, record: pd.DataFrame) -> str:
     """The stored plan of the demo pilot, as ``insights pilot assign`` would write it."""
     from insights.demo.spec import PILOT_DESCRIPTION
-    from insights.pilots.assignment import PilotPlan, plan_document
+    from insights.analyses.pilots.assignment import PilotPlan, plan_document
 
     first, last = spec.pilot_window
     plan = PilotPlan(pilot_id=spec.pilot_id, description=PILOT_DESCRIPTION,
@@ -151,7 +151,7 @@ def write_demo(out_dir: str | os.PathLike, spec: DemoSpec | None = None, events:
     ParameterError
         If ``out_dir`` already holds raw tables (raw data is never overwritten).
     """
-    from insights.loading import has_data
+    from insights.data.loading import has_data
 
     spec = spec or DemoSpec()
     out = Path(out_dir).expanduser().resolve()

@@ -1,6 +1,6 @@
 """Raw product-usage events of the demo accounts, consistent with the demo's ``usage_monthly``.
 
-Aggregating these events with the metric definitions (``insights.usage.definitions``) gives back
+Aggregating these events with the metric definitions (``insights.metrics.usage.definitions``) gives back
 the demo's ``usage_monthly`` exactly: per account and month, ``active_users`` distinct users,
 ``events`` rows and ``distinct_features`` distinct features; ``activated_seats`` comes from the
 users and contracts tables, as in the generator.
@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from insights.demo.spec import N_FEATURES, DemoSpec
-from insights.usage.definitions import NON_FEATURE_EVENTS
+from insights.metrics.usage.definitions import NON_FEATURE_EVENTS
 
 log = logging.getLogger(__name__)
 

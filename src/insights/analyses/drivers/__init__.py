@@ -1,0 +1,1 @@
+"""Retention drivers: ranking with uncertainty, survival view, figures."""

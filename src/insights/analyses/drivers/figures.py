@@ -1,0 +1,119 @@
+"""Figures of the retention-driver notebook (each returns a matplotlib Figure)."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from insights.analyses.drivers.ranking import DriverRanking
+
+
+def forest(table: pd.DataFrame, estimate: str = "odds_ratio", low: str = "or_low", high: str = "or_high",
+           title: str = "Odds ratio of churn per +1 SD (95% CI, SE clustered by account)",
+           xlabel: str = "odds ratio (log scale; < 1 = protective)"):
+    """Forest plot of ratios with intervals on a log axis (rows of ``table`` with a finite estimate)."""
+    data = table[np.isfinite(table[estimate].astype(float))].iloc[::-1]
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(data) + 1.5))
+    y = np.arange(len(data))
+    est = data[estimate].to_numpy(float)
+    err = np.vstack([est - data[low].to_numpy(float), data[high].to_numpy(float) - est])
+    ax.errorbar(est, y, xerr=err, fmt="o", color="tab:blue", capsize=3)
+    ax.axvline(1.0, color="grey", lw=1, ls="--")
+    ax.set_xscale("log")
+    ax.set_yticks(y, data.index)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def dominance_shares(ranking: DriverRanking, title: str | None = None):
+    """Share of the drivers' pseudo-R² each driver accounts for, with bootstrap percentile 95% CIs."""
+    imp = ranking.importance.iloc[::-1]
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(imp) + 1.5))
+    y = np.arange(len(imp))
+    share = imp["share"].to_numpy(float)
+    err = np.clip(np.vstack([share - imp["share_low"], imp["share_high"] - share]), 0, None)
+    ax.barh(y, share, color="tab:blue", alpha=0.7)
+    ax.errorbar(share, y, xerr=err, fmt="none", color="black", capsize=3)
+    ax.set_yticks(y, [f"{name}  ({r})" for name, r in zip(imp.index, imp["rank"])])
+    ax.set_xlabel("share of general dominance (McFadden pseudo-R²)")
+    ax.set_title(title or f"Driver importance (account bootstrap, {ranking.n_boot} replicates; '=' marks a tie)")
+    fig.tight_layout()
+    return fig
+
+
+def rank_stability(ranking: DriverRanking, title: str | None = None):
+    """Heatmap of P(driver holds rank r) over the bootstrap replicates."""
+    prob = ranking.rank_probability
+    fig, ax = plt.subplots(figsize=(1.1 * prob.shape[1] + 3.5, 0.5 * len(prob) + 1.5))
+    sns.heatmap(prob, annot=True, fmt=".2f", cmap="Blues", vmin=0, vmax=1, cbar_kws={"label": "probability"},
+                ax=ax)
+    ax.set_xlabel("rank")
+    ax.set_ylabel("")
+    ax.set_title(title or "Rank stability: probability of each rank (account bootstrap)")
+    fig.tight_layout()
+    return fig
+
+
+def correlation_heatmap(corr: pd.DataFrame, groups: list):
+    """Spearman correlations of the drivers; grouped drivers are named in the title."""
+    fig, ax = plt.subplots(figsize=(7, 5.5))
+    sns.heatmap(corr, annot=True, fmt=".2f", cmap="RdBu_r", vmin=-1, vmax=1, square=True, ax=ax)
+    multi = [" + ".join(g) for g in groups if len(g) > 1]
+    ax.set_title("Spearman correlation of the drivers\n" +
+                 ("groups: " + "; ".join(multi) if multi else "no group (every |rho| < 0.7)"))
+    fig.tight_layout()
+    return fig
+
+
+def segment_shares(by_segment: dict):
+    """Dominance shares with CIs per segment; segments with too few events show their warning instead."""
+    segs = list(by_segment)
+    fig, axes = plt.subplots(1, len(segs), figsize=(5.2 * len(segs), 3.8), sharex=True, squeeze=False)
+    for ax, s in zip(axes[0], segs):
+        r = by_segment[s]
+        if isinstance(r, str):
+            ax.text(0.5, 0.5, "not ranked:\ntoo few churn events", ha="center", va="center", color="tab:red")
+            ax.set_axis_off()
+            ax.set_title(s)
+            continue
+        imp = r.importance.iloc[::-1]
+        y = np.arange(len(imp))
+        share = imp["share"].to_numpy(float)
+        err = np.clip(np.vstack([share - imp["share_low"], imp["share_high"] - share]), 0, None)
+        ax.barh(y, share, color="tab:orange" if r.warning else "tab:blue", alpha=0.7)
+        ax.errorbar(share, y, xerr=err, fmt="none", color="black", capsize=2)
+        ax.set_yticks(y, [f"{n} ({k})" for n, k in zip(imp.index, imp["rank"])])
+        ax.set_title(f"{s}: {r.n_events} churns" + (" (too few)" if r.warning else ""))
+        ax.set_xlabel("share (95% CI)")
+    fig.tight_layout()
+    return fig
+
+
+def km_curves(km, group: str = "segment"):
+    """Kaplan-Meier retention by group with pointwise 95% bands and the log-rank test in the title."""
+    fig, ax = plt.subplots(figsize=(9, 5))
+    for (g, c), color in zip(km.curves.groupby(group, sort=True), sns.color_palette()):
+        ax.step(c["time"], c["retention"], where="post", color=color, label=str(g))
+        ax.fill_between(c["time"], c["low"], c["high"], step="post", color=color, alpha=0.15)
+    lr = km.log_rank
+    ax.set_xlabel("months since the account was created")
+    ax.set_ylabel("share of accounts retained")
+    ax.set_ylim(0, 1.02)
+    for m in (12, 24):
+        ax.axvline(m, color="grey", lw=0.8, ls=":")
+    ax.legend(title=group)
+    ax.set_title(f"Kaplan-Meier retention (left-truncated), pointwise 95% bands\n"
+                 f"log-rank chi2 = {lr['statistic']:.1f} on {lr['df']} df, p = {lr['p']:.3g}")
+    fig.tight_layout()
+    return fig
+
+
+def cox_forest(cox):
+    """Hazard ratios of the Cox model (Wald 95% CIs), with the C-index in the title."""
+    return forest(cox.table, "hazard_ratio", "hr_low", "hr_high",
+                  title=f"Cox model: hazard ratio of churn (95% CI); Harrell's C = {cox.c_index:.3f}",
+                  xlabel="hazard ratio (log scale; < 1 = protective)")

@@ -1,0 +1,1 @@
+"""Health score: segment-relative component scores, bands, backtest and fitted weights."""

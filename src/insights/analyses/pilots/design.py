@@ -1,0 +1,245 @@
+"""Pilot design: baselines from history, sample size, power and MDE, and the renewal calendar.
+
+A renewal pilot can only show an outcome for accounts whose renewal falls inside
+the pilot window, so the accounts actually available — not a wished-for sample
+size — decide what a pilot can detect and how long it must run.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, stats
+from statsmodels.stats.power import TTestIndPower
+
+from insights.metrics import churn
+from insights.analyses.segments import rules as segments
+from insights.errors import ParameterError
+from insights.data.loading import Tables
+from insights.metrics.periods import quarter_of
+from insights.stats.intervals import proportion_ci
+
+POWER_METHOD = "two-sided test of two proportions, normal approximation (as R power.prop.test)"
+
+
+def _check_prob(name: str, p: float) -> None:
+    if not 0 < p < 1:
+        raise ParameterError(f"{name} must be a probability strictly between 0 and 1, got {p}.")
+
+
+def _check_alpha_power(alpha: float, power: float) -> None:
+    if not 0 < alpha < 1 or not 0 < power < 1:
+        raise ParameterError(f"alpha and power must be between 0 and 1, got alpha={alpha}, power={power}.")
+
+
+def power_proportions(n: float, p1: float, p2: float, alpha: float = 0.05) -> float:
+    """Power of a two-sided two-sample test of proportions with ``n`` accounts per arm.
+
+    Normal approximation with the null variance from the average proportion: the
+    formula of R's ``power.prop.test`` (``strict = FALSE``).
+    """
+    _check_prob("p1", p1)
+    _check_prob("p2", p2)
+    _check_alpha_power(alpha, 0.5)
+    qa = stats.norm.isf(alpha / 2)
+    q1, q2 = 1 - p1, 1 - p2
+    d = abs(p1 - p2)
+    return float(stats.norm.cdf((np.sqrt(n * d * d) - qa * np.sqrt((p1 + p2) * (q1 + q2) / 2))
+                                / np.sqrt(p1 * q1 + p2 * q2)))
+
+
+def sample_size_proportions(p1: float, p2: float, alpha: float = 0.05, power: float = 0.8) -> float:
+    """Accounts per arm to detect ``p1`` against ``p2`` (two-sided), as R's ``power.prop.test``.
+
+    Returns the exact (fractional) solution; round up for a plan.
+
+    Raises
+    ------
+    ParameterError
+        If a probability is outside (0, 1) or ``p1 == p2``.
+    """
+    _check_prob("p1", p1)
+    _check_prob("p2", p2)
+    _check_alpha_power(alpha, power)
+    if p1 == p2:
+        raise ParameterError("p1 and p2 must differ: a zero effect needs an infinite sample.")
+    qa, qb = stats.norm.isf(alpha / 2), stats.norm.ppf(power)
+    q1, q2 = 1 - p1, 1 - p2
+    num = qa * np.sqrt((p1 + p2) * (q1 + q2) / 2) + qb * np.sqrt(p1 * q1 + p2 * q2)
+    return float((num / abs(p1 - p2)) ** 2)
+
+
+def mde_proportions(n: float, p_control: float, alpha: float = 0.05, power: float = 0.8,
+                    direction: int = 1) -> float:
+    """Smallest difference in proportions detectable with ``n`` accounts per arm.
+
+    Parameters
+    ----------
+    n : float
+        Accounts per arm.
+    p_control : float
+        Rate in the control arm.
+    direction : int
+        +1 for an increase from ``p_control`` (e.g. a higher renewal rate), -1 for a decrease.
+
+    Returns
+    -------
+    float
+        The absolute difference; ``nan`` if no change within (0, 1) is detectable.
+    """
+    _check_prob("p_control", p_control)
+    _check_alpha_power(alpha, power)
+    if n <= 1:
+        return float("nan")
+    hi = ((1 - p_control) if direction > 0 else p_control) - 1e-9
+
+    def gap(d):
+        return power_proportions(n, p_control, p_control + direction * d, alpha) - power
+
+    if gap(hi) < 0:
+        return float("nan")
+    return float(optimize.brentq(gap, 1e-9, hi, xtol=1e-12))
+
+
+def sample_size_means(mde: float, sd: float, alpha: float = 0.05, power: float = 0.8) -> float:
+    """Accounts per arm to detect a difference in means of ``mde`` (two-sided t test, statsmodels)."""
+    _check_alpha_power(alpha, power)
+    if mde <= 0 or sd <= 0:
+        raise ParameterError("mde and sd must be positive.")
+    return float(TTestIndPower().solve_power(effect_size=mde / sd, alpha=alpha, power=power, ratio=1.0))
+
+
+def mde_means(n: float, sd: float, alpha: float = 0.05, power: float = 0.8) -> float:
+    """Smallest difference in means detectable with ``n`` accounts per arm (two-sided t test)."""
+    _check_alpha_power(alpha, power)
+    if n < 2:
+        return float("nan")
+    return float(TTestIndPower().solve_power(nobs1=n, alpha=alpha, power=power, ratio=1.0) * sd)
+
+
+def renewal_baselines(tables: Tables, as_of, grace_days: int, quarters: int = 4) -> pd.DataFrame:
+    """Historical renewal rate per contract-value segment over the last ``quarters`` quarters.
+
+    Only terms ending before ``as_of`` whose outcome is known count; the segment is
+    the tier of the term's own ARR.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by segment (plus ``All``): renewals, renewed, rate, low, high, method
+        (Wilson score interval).
+    """
+    as_of = pd.Timestamp(as_of)
+    out = churn.contract_outcomes(tables.contracts, grace_days, as_of)
+    first = quarter_of(as_of).shift(-(quarters - 1)).start
+    # only terms whose grace period is over: a renewal shows at once, a churn only after the grace
+    # period, so counting recent renewals but not recent churns would bias the rate upward
+    settled = out["end_date"] + pd.Timedelta(days=grace_days) <= as_of
+    done = out[(out["end_date"] >= first) & settled & (out["outcome"] != churn.OPEN)]
+    done = done.assign(segment=segments.value_tier(done["arr"]).to_numpy())
+    rows = []
+    for name, part in [*done.groupby("segment", sort=False), ("All", done)]:
+        n, k = len(part), int((part["outcome"] == churn.RENEWED).sum())
+        ci = proportion_ci(k, n) if n else None
+        rows.append({"segment": name, "renewals": n, "renewed": k, "rate": k / n if n else np.nan,
+                     "low": ci.low if ci else np.nan, "high": ci.high if ci else np.nan,
+                     "method": ci.method if ci else ""})
+    frame = pd.DataFrame(rows).set_index("segment")
+    order = [t.name for t in segments.load_value_tiers()] + ["All"]
+    return frame.reindex([o for o in order if o in frame.index])
+
+
+def renewal_calendar(tables: Tables, start, quarters: int = 4) -> pd.DataFrame:
+    """Accounts (and ARR) whose running term ends within 1..``quarters`` quarters of ``start``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per segment (plus ``All``) and window: segment, quarters, window_end,
+        accounts, arr.
+    """
+    if quarters < 1:
+        raise ParameterError("quarters must be at least 1.")
+    start = pd.Timestamp(start)
+    running = segments.value_segments(tables.contracts, start)
+    rows = []
+    q0 = quarter_of(start)
+    for k in range(1, quarters + 1):
+        end = q0.shift(k - 1).end
+        inside = running[(running["end_date"] >= start) & (running["end_date"] <= end)]
+        for name, part in [*inside.groupby("segment", sort=False), ("All", inside)]:
+            rows.append({"segment": name, "quarters": k, "window_end": end, "accounts": len(part),
+                         "arr": float(part["arr"].sum())})
+    return pd.DataFrame(rows)
+
+
+def design_table(tables: Tables, start, mde: float, grace_days: int, alpha: float = 0.05, power: float = 0.8,
+                 quarters: int = 4, enrol_share: float = 1.0, treatment_share: float = 0.5) -> pd.DataFrame:
+    """What a renewal pilot starting on ``start`` can detect, per segment and window length.
+
+    Parameters
+    ----------
+    tables : Tables
+        Validated raw tables.
+    start : date-like
+        First day of the pilot (accounts are assigned then).
+    mde : float
+        Target minimum detectable increase of the renewal rate (absolute, 0.05 = 5 points).
+    grace_days : int
+        Grace period of the churn definition (for the historical baseline).
+    enrol_share : float
+        Share of eligible accounts the team can enrol.
+    treatment_share : float
+        Share of enrolled accounts in the treatment arm (0.5 = equal arms).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per segment and window: baseline_rate, eligible, per_arm (effective per-arm n),
+        achievable_mde, needed_per_arm (for ``mde``) and enough (bool). ``attrs["method"]``
+        names the power calculation.
+
+    Raises
+    ------
+    ParameterError
+        For shares or an MDE outside their ranges.
+    """
+    if not 0 < enrol_share <= 1 or not 0 < treatment_share < 1:
+        raise ParameterError("enrol_share must be in (0, 1] and treatment_share in (0, 1).")
+    if not 0 < mde < 1:
+        raise ParameterError(f"mde is an absolute change in the renewal rate between 0 and 1, got {mde}.")
+    start = pd.Timestamp(start)
+    base = renewal_baselines(tables, min(start, tables.as_of), grace_days)
+    cal = renewal_calendar(tables, start, quarters)
+    rows = []
+    for _, r in cal.iterrows():
+        p0 = float(base["rate"].get(r["segment"], base.loc["All", "rate"]))
+        enrolled = r["accounts"] * enrol_share
+        # unequal arms: per-arm n of the balanced design with the same variance of the difference
+        n_eff = enrolled * 2 * treatment_share * (1 - treatment_share)
+        usable = 0 < p0 < 1  # a segment where every term renewed (or churned) gives no usable baseline
+        needed = sample_size_proportions(p0, p0 + mde, alpha, power) if usable and p0 + mde < 1 else np.nan
+        achievable = mde_proportions(n_eff, p0, alpha, power) if usable else np.nan
+        rows.append({"segment": r["segment"], "quarters": int(r["quarters"]), "window_end": r["window_end"],
+                     "baseline_rate": p0, "eligible": int(r["accounts"]), "per_arm": n_eff,
+                     "achievable_mde": achievable, "needed_per_arm": needed,
+                     "enough": bool(np.isfinite(needed) and n_eff >= needed)})
+    out = pd.DataFrame(rows)
+    order = {name: i for i, name in enumerate([t.name for t in segments.load_value_tiers()] + ["All"])}
+    out = out.sort_values(["segment", "quarters"], key=lambda s: s.map(order) if s.name == "segment" else s,
+                          kind="stable").reset_index(drop=True)
+    out.attrs["method"] = f"{POWER_METHOD}; alpha {alpha}, power {power}"
+    return out
+
+
+def implied_duration(design: pd.DataFrame) -> pd.DataFrame:
+    """Per segment, the shortest window (in quarters) with enough accounts for the target MDE."""
+    rows = []
+    for seg, part in design.groupby("segment", sort=False):
+        ok = part[part["enough"]]
+        rows.append({"segment": seg, "quarters_needed": int(ok["quarters"].min()) if len(ok) else pd.NA,
+                     "window_end": ok["window_end"].min() if len(ok) else pd.NaT,
+                     "best_achievable_mde": float(part["achievable_mde"].min())})
+    out = pd.DataFrame(rows).set_index("segment")
+    out["quarters_needed"] = out["quarters_needed"].astype("Int64")
+    return out

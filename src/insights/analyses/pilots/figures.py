@@ -1,0 +1,108 @@
+"""Figures of pilot design and readout (each returns a matplotlib Figure)."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from insights.analyses.pilots.design import mde_proportions
+
+
+def baselines(base: pd.DataFrame):
+    """Historical renewal rate per segment with its interval."""
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    y = np.arange(len(base))
+    ax.errorbar(base["rate"], y, xerr=[base["rate"] - base["low"], base["high"] - base["rate"]], fmt="o",
+                color="tab:blue", capsize=4)
+    ax.set_yticks(y, [f"{s} (n={n})" for s, n in zip(base.index, base["renewals"])])
+    ax.invert_yaxis()
+    ax.set_xlabel(f"renewal rate ({base['method'].iloc[0] if len(base) else ''})")
+    ax.set_title("Baseline: renewal rate over the last four quarters")
+    fig.tight_layout()
+    return fig
+
+
+def achievable_mde(design: pd.DataFrame, target: float):
+    """Smallest detectable renewal-rate increase by window length and segment."""
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    sns.lineplot(design, x="quarters", y="achievable_mde", hue="segment", marker="o", ax=ax)
+    ax.axhline(target, color="black", ls="--", lw=1, label=f"target {target:.0%}")
+    ax.set_xlabel("pilot window (quarters of renewals)")
+    ax.set_ylabel("detectable increase in renewal rate")
+    ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
+    ax.set_xticks(sorted(design["quarters"].unique()))
+    ax.legend()
+    ax.set_title("What a pilot can detect with the accounts that renew")
+    fig.tight_layout()
+    return fig
+
+
+def power_curve(p_control: float, alpha: float = 0.05, power: float = 0.8, max_n: int = 2000):
+    """Detectable increase against accounts per arm at a baseline rate."""
+    n = np.unique(np.geomspace(10, max_n, 60).round())
+    mde = [mde_proportions(k, p_control, alpha, power) for k in n]
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.plot(n, mde)
+    ax.set_xscale("log")
+    ax.set_xlabel("accounts per arm")
+    ax.set_ylabel("detectable increase")
+    ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
+    ax.set_title(f"Power {power:.0%}, alpha {alpha:g}, baseline {p_control:.0%}")
+    fig.tight_layout()
+    return fig
+
+
+def arm_rates(per_arm: pd.DataFrame):
+    """Renewal rate per arm with its interval."""
+    fig, ax = plt.subplots(figsize=(6, 2.6))
+    y = np.arange(len(per_arm))
+    ax.errorbar(per_arm["rate"], y, xerr=[per_arm["rate"] - per_arm["low"], per_arm["high"] - per_arm["rate"]],
+                fmt="o", capsize=5, color="tab:blue")
+    ax.set_yticks(y, [f"{a} (n={n})" for a, n in zip(per_arm.index, per_arm["accounts"])])
+    ax.set_xlabel(f"renewal rate ({per_arm['method'].iloc[0]})")
+    ax.set_title("Renewal rate by arm")
+    fig.tight_layout()
+    return fig
+
+
+def segment_forest(per_stratum: pd.DataFrame, overall=None):
+    """Per-segment difference in renewal rate (treatment - control) with intervals: a forest plot."""
+    data = per_stratum.dropna(subset=["difference"])
+    labels = list(data["stratum"])
+    est, lo, hi = list(data["difference"]), list(data["low"]), list(data["high"])
+    if overall is not None:
+        labels.append("all (stratified)")
+        est.append(overall.estimate)
+        lo.append(overall.low)
+        hi.append(overall.high)
+    fig, ax = plt.subplots(figsize=(7, 0.55 * len(labels) + 1.4))
+    y = np.arange(len(labels))
+    colors = ["tab:blue"] * len(data) + (["black"] if overall is not None else [])
+    for i in range(len(labels)):
+        ax.plot([lo[i], hi[i]], [y[i], y[i]], color=colors[i])
+        ax.plot(est[i], y[i], "o" if i < len(data) else "D", color=colors[i])
+    ax.axvline(0, color="grey", lw=1)
+    ax.set_yticks(y, labels)
+    ax.invert_yaxis()
+    ax.xaxis.set_major_formatter(lambda v, _: f"{100 * v:+.0f} pts")
+    ax.set_xlabel("difference in renewal rate, treatment - control")
+    ax.set_title("Effect by segment")
+    fig.tight_layout()
+    return fig
+
+
+def sequential_looks(looks: pd.DataFrame):
+    """The z statistic at each look against the alpha-spending boundaries."""
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    ax.plot(looks["information"], looks["z_boundary"], "k--", marker="_", label="boundary")
+    ax.plot(looks["information"], -looks["z_boundary"], "k--", marker="_")
+    ax.plot(looks["information"], looks["z"], "o-", color="tab:blue", label="observed z")
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.set_xlabel("information (share of outcomes known)")
+    ax.set_ylabel("z")
+    ax.legend()
+    ax.set_title("Interim looks (O'Brien-Fleming-type spending)")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,1 @@
+"""Data-quality profile of the raw tables."""

@@ -1,0 +1,145 @@
+"""Data-quality profile of the raw tables: what an analyst checks before trusting numbers."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from insights.metrics import churn
+from insights.data import contract
+from insights.data.loading import Tables
+from insights.data.validation import violations_frame, Violation
+
+#: The date column that places each table's rows in time.
+DATE_COLUMNS = {"accounts": "created_at", "contracts": "start_date", "users": "invited_at",
+                "usage_monthly": "month", "support_tickets": "created_at", "surveys": "responded_at",
+                "cs_activities": "date", "integrations": "connected_at", "pilot_assignments": "assigned_at",
+                "usage_events": "ts"}
+
+
+def row_counts(tables: Tables) -> pd.DataFrame:
+    """Rows, key and date range per table.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by table, columns rows, accounts (distinct account_id), key, first, last.
+    """
+    out = []
+    for name, frame in tables.frames.items():
+        date_col = DATE_COLUMNS.get(name)
+        dates = frame[date_col] if date_col in frame else pd.Series(dtype="datetime64[ns]")
+        out.append({"table": name, "rows": len(frame),
+                    "accounts": frame["account_id"].nunique() if "account_id" in frame else None,
+                    "key": "+".join(contract.TABLES[name].key) or "(none)",
+                    "first": dates.min(), "last": dates.max()})
+    return pd.DataFrame(out).set_index("table")
+
+
+def monthly_coverage(tables: Tables) -> pd.DataFrame:
+    """Rows per calendar month for each dated table (months as rows, tables as columns)."""
+    series = {}
+    for name, frame in tables.frames.items():
+        col = DATE_COLUMNS.get(name)
+        if col not in frame or name in ("accounts", "pilot_assignments") or frame.empty:
+            continue
+        series[name] = frame[col].dt.to_period("M").value_counts()
+    cov = pd.DataFrame(series).sort_index().fillna(0).astype(int)
+    first = tables.usage_monthly["month"].min().to_period("M")
+    cov = cov[(cov.index >= first) & (cov.index <= tables.as_of.to_period("M"))]
+    cov.index = cov.index.astype(str)
+    cov.index.name = "month"
+    return cov
+
+
+def missingness(tables: Tables) -> pd.DataFrame:
+    """Missing values per contract column: count, share, and whether the contract allows them."""
+    out = []
+    for name, frame in tables.frames.items():
+        for col in contract.TABLES[name].columns:
+            if col.name in frame:
+                missing = int(frame[col.name].isna().sum())
+                out.append({"table": name, "column": col.name, "missing": missing,
+                            "share": missing / len(frame) if len(frame) else 0.0, "allowed": col.nullable})
+    return pd.DataFrame(out)
+
+
+def consistency_warnings(tables: Tables, grace_days: int) -> pd.DataFrame:
+    """Cross-table checks that are not contract violations but deserve a look.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns check, count, examples (account ids), one row per check, zero counts included.
+    """
+    accounts = tables.accounts["account_id"]
+    contracts = tables.contracts
+    usage = tables.usage_monthly
+    outcomes = churn.contract_outcomes(contracts, grace_days, tables.as_of)
+    checks: dict[str, pd.Series] = {}
+    checks["accounts without any contract"] = accounts[~accounts.isin(contracts["account_id"])]
+    checks["accounts under contract with no usage rows"] = pd.Series(
+        sorted(set(contracts["account_id"]) - set(usage["account_id"])), dtype="str")
+    # usage in months that no contract term covers (e.g. after churn, or a missing term)
+    terms = contracts[["account_id", "start_date", "end_date"]].copy()
+    terms["first"] = terms["start_date"].dt.to_period("M")
+    terms["last"] = terms["end_date"].dt.to_period("M")
+    u = usage[["account_id", "month"]].assign(period=usage["month"].dt.to_period("M")).reset_index()
+    joined = u.merge(terms, on="account_id", how="left")
+    covered = (joined["period"] >= joined["first"]) & (joined["period"] <= joined["last"])
+    covered_rows = set(joined.loc[covered, "index"])
+    checks["usage months outside every contract term"] = u.loc[~u["index"].isin(covered_rows), "account_id"]
+    checks["contract terms with zero ARR"] = contracts.loc[contracts["arr"] == 0, "account_id"]
+    churned = outcomes.loc[outcomes["outcome"] == churn.CHURNED, ["account_id", "churn_date"]]
+    late = churned.merge(u, on="account_id")
+    late = late[(late["month"] > late["churn_date"]) & ~late["index"].isin(covered_rows)]
+    checks["usage after a churn (account not back under contract)"] = late.drop_duplicates("index")["account_id"]
+    unknown = tables.cs_activities.loc[~tables.cs_activities["type"].isin(contract.KNOWN_ACTIVITY_TYPES), "type"]
+    checks["cs_activities of a type the analysis does not use"] = unknown
+    rows = [{"check": name, "count": int(len(values)),
+             "examples": ", ".join(map(str, pd.unique(values)[:5]))} for name, values in checks.items()]
+    return pd.DataFrame(rows)
+
+
+def renewal_outcomes_by_quarter(tables: Tables, grace_days: int) -> pd.DataFrame:
+    """Contract terms ending per quarter by outcome (renewed / churned / open).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by quarter (``"2026Q3"``), columns renewed, churned, open, settled
+        (no open terms left) and logo_churn_rate (churned / (renewed + churned), only
+        for settled quarters).
+    """
+    out = churn.contract_outcomes(tables.contracts, grace_days, tables.as_of)
+    out = out[out["end_date"] <= tables.as_of + pd.offsets.QuarterEnd(0)]
+    out["quarter"] = out["end_date"].dt.to_period("Q").astype(str)
+    counts = out.pivot_table(index="quarter", columns="outcome", values="contract_id", aggfunc="count",
+                             fill_value=0)
+    for col in (churn.RENEWED, churn.CHURNED, churn.OPEN):
+        if col not in counts:
+            counts[col] = 0
+    counts = counts[[churn.RENEWED, churn.CHURNED, churn.OPEN]]
+    decided = counts[churn.RENEWED] + counts[churn.CHURNED]
+    # A quarter with open terms is not settled: renewals show up at once (a successor exists)
+    # while churns only once the grace period has passed, so its rate would be biased low.
+    counts["settled"] = counts[churn.OPEN] == 0
+    counts["logo_churn_rate"] = (counts[churn.CHURNED] / decided).where((decided > 0) & counts["settled"])
+    counts.columns.name = None
+    return counts
+
+
+def violations_table(violations: list[Violation]) -> pd.DataFrame:
+    """Contract violations as a table (empty when the data is clean)."""
+    return violations_frame(violations)
+
+
+def headline(violations: list[Violation], warnings: pd.DataFrame, tables: Tables) -> dict:
+    """Front-page items of the data-quality notebook."""
+    flagged = warnings[warnings["count"] > 0]
+    return {
+        "contract violations": str(len(violations)),
+        "data runs to": f"{tables.as_of:%Y-%m-%d}",
+        "accounts / contract terms": f"{len(tables.accounts):,} / {len(tables.contracts):,}",
+        "consistency warnings": "; ".join(f"{c} ({n})" for c, n in zip(flagged["check"], flagged["count"]))
+        or "none",
+    }

@@ -1,0 +1,821 @@
+"""Churn risk model: probability of churn at the next renewal, validated on later quarters.
+
+Two models are fitted to the leakage-safe snapshots (``insights.metrics.snapshots``) and compared on
+held-out observation dates that come *after* every training date:
+
+* ``logistic``: L2-regularised logistic regression on standardised metrics, C chosen by
+  expanding-window time-series cross-validation on the training dates only;
+* ``gbm``: ``sklearn.ensemble.HistGradientBoostingClassifier`` with modest fixed settings
+  (``GBM_PARAMS``).
+
+Features (``RISK_FEATURES``) are every snapshot metric of ``insights.metrics.snapshots.FEATURES``, i.e.
+everything known at the observation date except identifiers (account_id, contract_id) and dates
+(obs_date, renewal_date), plus the contract-value ``segment`` one-hot encoded. The skewed metrics
+``LOG_FEATURES`` enter as ``log1p``. Missing values are imputed with the training median plus a
+missing-indicator column. Every preprocessing step is a scikit-learn ``Pipeline`` /
+``ColumnTransformer`` fitted on the training fold only.
+
+Validation is time-based only, never a random split, and purged: a training row is used only if
+its renewal (the date its label is decided) falls before the first test observation date
+(``renewal_date + purge_days < first test date``; ``purge_days`` defaults to 0, the renewal date
+itself). Cross-validation folds and the calibration slice are purged the same way at their own
+boundary.
+
+Calibration (Platt ``sigmoid`` or ``isotonic``) is fitted on out-of-time predictions: for each
+training date after the first, a model fitted on the earlier purged training rows predicts that
+date. The method is chosen by Brier score on the latest training date (the validation slice),
+with calibrators fitted on the earlier out-of-time predictions (purged at the slice); the chosen
+method is then refitted on all out-of-time predictions and applied to the final model.
+
+Contributions (logistic model only): every design column is standardised on the training rows,
+so an account's contribution of a metric is ``sum_j coef_j * z_j`` over the columns ``j`` of that
+metric (its value and its missing indicator; for ``segment`` its one-hot columns), i.e. the
+coefficient times the standardised distance from the training mean, on the log-odds scale. The
+contributions of all metrics add up to the uncalibrated log-odds of the account minus the
+log-odds of an account at the training mean (the intercept). Positive = pushes towards churn.
+
+A risk score is an association learned from history, not a cause: it ranks accounts to look at,
+it does not say what would change their outcome.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy.special import logit
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+from threadpoolctl import threadpool_limits
+
+from insights.errors import ParameterError
+from insights.analyses.health.score import auc_bootstrap, auc_delong
+from insights.metrics.periods import parse_quarter
+from insights.stats.intervals import proportion_ci
+from insights.analyses.renewals.pipeline import write_csv
+from insights.metrics.snapshots import FEATURES
+
+#: Snapshot metrics used by the risk models (all ``FEATURES``: no identifier, no date).
+RISK_FEATURES = tuple(FEATURES)
+#: Skewed non-negative metrics entered as log1p.
+LOG_FEATURES = ("arr", "seats", "depth", "price_per_active_user", "support_burden")
+#: Categorical feature (one-hot encoded).
+SEGMENT = "segment"
+#: The two models, in display order.
+MODELS = ("logistic", "gbm")
+#: Candidate inverse L2 strengths of the logistic model.
+DEFAULT_CS = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
+#: Fixed, modest settings of the gradient-boosting model.
+GBM_PARAMS = {"learning_rate": 0.05, "max_iter": 150, "max_leaf_nodes": 8, "min_samples_leaf": 40,
+              "l2_regularization": 1.0, "early_stopping": False}
+#: Calibration methods compared.
+CALIBRATIONS = ("sigmoid", "isotonic")
+_EPS = 1e-6
+
+
+# ----------------------------------------------------------------------------- split
+
+
+@dataclass(frozen=True)
+class Split:
+    """A time split: train on ``obs_date <= train_until``, test on ``test_dates`` (all later).
+
+    Attributes
+    ----------
+    train_until : pandas.Timestamp
+    test_dates : list of pandas.Timestamp
+    purge_days : int
+        Training rows need ``renewal_date + purge_days < test_dates[0]``.
+    reason : str
+        One sentence saying how the split was chosen.
+    """
+
+    train_until: pd.Timestamp
+    test_dates: list
+    purge_days: int = 0
+    reason: str = ""
+
+
+def settled_share(snap: pd.DataFrame) -> pd.DataFrame:
+    """Rows, labelled rows and the settled share of each observation date.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index obs_date; rows, labelled, churned, settled_share.
+    """
+    _need(snap, ["obs_date", "churned"])
+    g = snap.groupby("obs_date")["churned"]
+    out = pd.DataFrame({"rows": g.size(), "labelled": g.count(), "churned": g.sum()})
+    out["settled_share"] = out["labelled"] / out["rows"]
+    return out
+
+
+def choose_split(snap: pd.DataFrame, quarter=None, n_test: int = 2, min_settled: float = 0.5,
+                 purge_days: int = 0) -> Split:
+    """Pick the test dates and the training cut-off for a quarter's risk model.
+
+    Test dates: the latest ``n_test`` observation dates up to the end of ``quarter`` (default: the
+    latest date in ``snap``) on which at least ``min_settled`` of the rows have a settled label.
+    Training: every earlier observation date (``train_until`` = the date before the first test
+    date); the purge then keeps only training rows renewing before the first test date.
+
+    Parameters
+    ----------
+    snap : pandas.DataFrame
+        Snapshots (``insights.metrics.snapshots.build``).
+    quarter : str or Quarter, optional
+    n_test : int
+        Number of test dates (>= 1).
+    min_settled : float
+        Share of labelled rows a test date needs (0 < share <= 1).
+    purge_days : int
+
+    Returns
+    -------
+    Split
+
+    Raises
+    ------
+    ParameterError
+        If fewer than ``n_test`` dates are settled enough, or fewer than three training dates
+        remain (cross-validation and calibration need them).
+    """
+    if int(n_test) < 1 or not 0 < float(min_settled) <= 1:
+        raise ParameterError(f"need n_test >= 1 and 0 < min_settled <= 1, got n_test={n_test}, "
+                             f"min_settled={min_settled}.")
+    share = settled_share(snap)
+    if quarter is not None:
+        share = share[share.index <= parse_quarter(quarter).end]
+    ok = share.index[share["settled_share"] >= min_settled]
+    if len(ok) < n_test:
+        raise ParameterError(f"only {len(ok)} observation date(s) have at least {min_settled:.0%} settled labels; "
+                             f"lower min_settled or n_test (asked for {n_test}).")
+    tests = sorted(ok)[-int(n_test):]
+    earlier = sorted(d for d in share.index if d < tests[0])
+    if len(earlier) < 3:
+        raise ParameterError(f"only {len(earlier)} observation date(s) before the first test date "
+                             f"{tests[0]:%Y-%m-%d}; the risk model needs at least three (cross-validation and "
+                             "calibration): use a later quarter or fewer test dates.")
+    reason = (f"Test on the latest {len(tests)} quarter ends with at least {min_settled:.0%} of labels settled "
+              f"({', '.join(f'{d:%Y-%m-%d}' for d in tests)}); train on the {len(earlier)} earlier quarter ends "
+              f"({earlier[0]:%Y-%m-%d} to {earlier[-1]:%Y-%m-%d}), keeping only rows whose renewal falls before "
+              f"{tests[0]:%Y-%m-%d}" + (f" minus {purge_days} days" if purge_days else "") + ".")
+    return Split(pd.Timestamp(earlier[-1]), [pd.Timestamp(d) for d in tests], int(purge_days), reason)
+
+
+def training_rows(snap: pd.DataFrame, train_until, before, purge_days: int = 0) -> pd.Series:
+    """Boolean mask of labelled rows observed by ``train_until`` whose label is decided before ``before``.
+
+    A row qualifies when ``churned`` is not NaN, ``obs_date <= train_until`` and
+    ``renewal_date + purge_days < before``.
+    """
+    _need(snap, ["obs_date", "churned", "renewal_date"])
+    settled = snap["renewal_date"] + pd.Timedelta(days=int(purge_days))
+    return snap["churned"].notna() & (snap["obs_date"] <= pd.Timestamp(train_until)) & (settled < pd.Timestamp(before))
+
+
+# ----------------------------------------------------------------------------- design
+
+
+def _need(frame: pd.DataFrame, cols) -> None:
+    missing = [c for c in cols if c not in frame.columns]
+    if missing:
+        hint = (" Add the segment first: pd.concat([snap, insights.analyses.segments.rules.rule_segments(snap, tables.accounts)], "
+                "axis=1)." if SEGMENT in missing else "")
+        raise ParameterError(f"columns {missing} are missing from the snapshot table.{hint}")
+
+
+def _log1p(x):
+    return np.log1p(np.clip(x, 0, None))
+
+
+def _features(frame: pd.DataFrame) -> pd.DataFrame:
+    _need(frame, [*RISK_FEATURES, SEGMENT])
+    x = frame[list(RISK_FEATURES)].astype(float)
+    x[SEGMENT] = frame[SEGMENT].astype(object).where(frame[SEGMENT].notna(), "unknown").astype(str)
+    return x
+
+
+def _preprocessor(scale: bool) -> ColumnTransformer:
+    logged = list(LOG_FEATURES)
+    plain = [f for f in RISK_FEATURES if f not in LOG_FEATURES]
+
+    def numeric(log: bool) -> Pipeline:
+        steps = [("log", FunctionTransformer(_log1p, feature_names_out="one-to-one"))] if log else []
+        steps.append(("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)))
+        if scale:
+            steps.append(("scale", StandardScaler()))
+        return Pipeline(steps)
+
+    seg_steps = [("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False))]
+    if scale:
+        seg_steps.append(("scale", StandardScaler()))
+    return ColumnTransformer([("log", numeric(True), logged), ("num", numeric(False), plain),
+                              ("seg", Pipeline(seg_steps), [SEGMENT])], verbose_feature_names_out=False)
+
+
+def _pipeline(name: str, C: float = 1.0, seed: int = 0) -> Pipeline:
+    if name == "logistic":
+        return Pipeline([("prep", _preprocessor(scale=True)), ("model", LogisticRegression(C=C, max_iter=5000))])
+    return Pipeline([("prep", _preprocessor(scale=False)),
+                     ("model", HistGradientBoostingClassifier(random_state=seed, **GBM_PARAMS))])
+
+
+def _metric_of(column: str) -> str:
+    """Metric behind a design column (``missingindicator_depth`` -> depth, ``segment_SMB`` -> segment)."""
+    if column.startswith("missingindicator_"):
+        return column[len("missingindicator_"):]
+    if column.startswith(f"{SEGMENT}_"):
+        return SEGMENT
+    return column
+
+
+def _fit_raw(name: str, rows: pd.DataFrame, C: float, seed: int) -> Pipeline:
+    with threadpool_limits(limits=1):
+        return _pipeline(name, C, seed).fit(_features(rows), rows["churned"].to_numpy(dtype=int))
+
+
+def _predict_raw(model: Pipeline, rows: pd.DataFrame) -> np.ndarray:
+    with threadpool_limits(limits=1):
+        return model.predict_proba(_features(rows))[:, 1]
+
+
+# ----------------------------------------------------------------------------- calibration
+
+
+@dataclass
+class Calibrator:
+    """Map from an uncalibrated probability to a calibrated one.
+
+    Attributes
+    ----------
+    method : str
+        ``"sigmoid"`` (Platt: logistic regression on the log-odds) or ``"isotonic"``.
+    """
+
+    method: str
+    _model: object = None
+
+    def fit(self, p, y) -> "Calibrator":
+        p, y = np.asarray(p, dtype=float), np.asarray(y, dtype=int)
+        if self.method == "sigmoid":
+            z = logit(np.clip(p, _EPS, 1 - _EPS)).reshape(-1, 1)
+            self._model = LogisticRegression(C=1e6, max_iter=5000).fit(z, y)
+        elif self.method == "isotonic":
+            self._model = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(p, y)
+        else:
+            raise ParameterError(f"calibration method must be one of {CALIBRATIONS}, got {self.method!r}.")
+        return self
+
+    def predict(self, p) -> np.ndarray:
+        p = np.asarray(p, dtype=float)
+        if self.method == "sigmoid":
+            return self._model.predict_proba(logit(np.clip(p, _EPS, 1 - _EPS)).reshape(-1, 1))[:, 1]
+        return np.asarray(self._model.predict(p), dtype=float)
+
+
+# ----------------------------------------------------------------------------- fitting
+
+
+@dataclass
+class FittedModel:
+    """One fitted risk model with its calibration.
+
+    Attributes
+    ----------
+    name : str
+        ``"logistic"`` or ``"gbm"``.
+    pipeline : sklearn.pipeline.Pipeline
+        Preprocessing + classifier, fitted on the training rows only.
+    calibrator : Calibrator
+        Fitted on out-of-time predictions of the training dates.
+    calibration : str
+        Chosen method (``"sigmoid"`` / ``"isotonic"``).
+    calibration_choice : pandas.DataFrame
+        Brier score on the validation slice per method (``none`` = uncalibrated), with ``chosen``.
+    C : float
+        Chosen inverse regularisation strength (logistic; NaN for gbm).
+    cv : pandas.DataFrame
+        Logistic only: mean log loss per C over the time-series folds, one column per fold date.
+    """
+
+    name: str
+    pipeline: Pipeline
+    calibrator: Calibrator
+    calibration: str
+    calibration_choice: pd.DataFrame
+    C: float = float("nan")
+    cv: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def predict_raw(self, rows: pd.DataFrame) -> np.ndarray:
+        """Uncalibrated probability of churn at the next renewal."""
+        return _predict_raw(self.pipeline, rows)
+
+    def predict(self, rows: pd.DataFrame) -> np.ndarray:
+        """Calibrated probability of churn at the next renewal."""
+        return self.calibrator.predict(self.predict_raw(rows))
+
+
+def _folds(train: pd.DataFrame, purge_days: int) -> list:
+    """Expanding-window folds: (date, fit mask, validation mask); fit rows purged at the fold date."""
+    settled = train["renewal_date"] + pd.Timedelta(days=int(purge_days))
+    folds = []
+    for d in sorted(train["obs_date"].unique())[1:]:
+        fit = (train["obs_date"] < d) & (settled < d)
+        val = train["obs_date"] == d
+        if train.loc[fit, "churned"].nunique() == 2 and train.loc[val, "churned"].nunique() == 2:
+            folds.append((pd.Timestamp(d), fit.to_numpy(), val.to_numpy()))
+    return folds
+
+
+def _fit_one(name: str, train: pd.DataFrame, purge_days: int, Cs, seed: int) -> FittedModel:
+    folds = _folds(train, purge_days)
+    if len(folds) < 2:
+        raise ParameterError("the risk model needs at least three training observation dates with churned and "
+                             "renewed accounts (two time-series folds: one to fit the calibration, the latest to "
+                             "choose it); use a later quarter or move the test dates later.")
+    y = train["churned"].to_numpy(dtype=int)
+    Cs = sorted(float(c) for c in Cs) if name == "logistic" else [float("nan")]
+    oot = {c: np.full(len(train), np.nan) for c in Cs}
+    for _, fit, val in folds:
+        for c in Cs:
+            model = _fit_raw(name, train[fit], c, seed)
+            oot[c][val] = _predict_raw(model, train[val])
+    cv = pd.DataFrame()
+    best = Cs[0]
+    if name == "logistic":
+        cv = pd.DataFrame({f"{d:%Y-%m-%d}": [log_loss(y[val], oot[c][val], labels=[0, 1]) for c in Cs]
+                           for d, _, val in folds}, index=pd.Index(Cs, name="C"))
+        cv.insert(0, "mean_log_loss", cv.mean(axis=1))
+        best = float(cv["mean_log_loss"].idxmin())  # first minimum = strongest regularisation
+        cv["chosen"] = cv.index == best
+    p_oot = oot[best]
+
+    # calibration: fit on out-of-time predictions before the validation slice (purged at it), score on the slice
+    slice_date = folds[-1][0]
+    slice_rows = folds[-1][2]
+    settled = (train["renewal_date"] + pd.Timedelta(days=int(purge_days))).to_numpy()
+    cal_fit = ~np.isnan(p_oot) & ~slice_rows & (settled < slice_date)
+    if len(np.unique(y[cal_fit])) < 2:
+        raise ParameterError("no churned and renewed out-of-time predictions before the calibration slice "
+                             f"{slice_date:%Y-%m-%d}: use a later quarter.")
+    rows = [("none", brier_score_loss(y[slice_rows], p_oot[slice_rows]))]
+    for method in CALIBRATIONS:
+        cal = Calibrator(method).fit(p_oot[cal_fit], y[cal_fit])
+        rows.append((method, brier_score_loss(y[slice_rows], cal.predict(p_oot[slice_rows]))))
+    choice = pd.DataFrame(rows, columns=["method", "brier_validation"]).set_index("method")
+    chosen = str(choice.loc[list(CALIBRATIONS), "brier_validation"].idxmin())
+    choice["chosen"] = choice.index == chosen
+    choice["validation_date"] = slice_date
+    choice["n_fit"], choice["n_validation"] = int(cal_fit.sum()), int(slice_rows.sum())
+    have = ~np.isnan(p_oot)
+    calibrator = Calibrator(chosen).fit(p_oot[have], y[have])
+    final = _fit_raw(name, train, best, seed)
+    return FittedModel(name, final, calibrator, chosen, choice, best if name == "logistic" else float("nan"), cv)
+
+
+def fit_models(train: pd.DataFrame, Cs=DEFAULT_CS, purge_days: int = 0, seed: int = 0) -> dict:
+    """Fit and calibrate both risk models on training rows.
+
+    Parameters
+    ----------
+    train : pandas.DataFrame
+        Labelled snapshot rows with ``RISK_FEATURES``, segment, obs_date, renewal_date, churned
+        (already purged against whatever they will be tested on).
+    Cs : sequence of float
+        Candidate C values of the logistic model.
+    purge_days : int
+        Purge applied inside the time-series folds.
+    seed : int
+        Seed of the gradient-boosting model.
+
+    Returns
+    -------
+    dict of str to FittedModel
+        Keys ``MODELS``.
+
+    Raises
+    ------
+    ParameterError
+        If columns are missing or fewer than three training dates carry both outcomes.
+    """
+    _need(train, [*RISK_FEATURES, SEGMENT, "obs_date", "renewal_date", "churned"])
+    train = train[train["churned"].notna()].sort_values(["obs_date", "account_id"]).reset_index(drop=True)
+    return {name: _fit_one(name, train, purge_days, Cs, seed) for name in MODELS}
+
+
+# ----------------------------------------------------------------------------- metrics
+
+
+def top_lift(y, p, frac: float = 0.1) -> float:
+    """Lift of the top ``frac`` of rows by risk: their churn rate over the overall churn rate.
+
+    The top group is the first ``ceil(frac * n)`` rows sorted by ``p`` descending (ties in
+    their given order).
+
+    Raises
+    ------
+    ParameterError
+        If ``frac`` is not in (0, 1] or nobody churned.
+    """
+    if not 0 < frac <= 1:
+        raise ParameterError(f"frac must be in (0, 1], got {frac}.")
+    y, p = np.asarray(y, dtype=float), np.asarray(p, dtype=float)
+    if y.sum() == 0:
+        raise ParameterError("lift is undefined when no row churned.")
+    k = math.ceil(frac * len(y))
+    order = np.argsort(-p, kind="stable")
+    return float(y[order[:k]].mean() / y.mean())
+
+
+def lift_table(y, p, n_bins: int = 10) -> pd.DataFrame:
+    """Churn captured by risk decile (or ``n_bins`` groups), highest risk first.
+
+    Rows sorted by ``p`` descending (stable) are cut into ``n_bins`` groups of as equal size as
+    possible (``numpy.array_split``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        group (1 = riskiest), rows, churned, churn_rate, mean_p, lift (group rate / overall rate),
+        cum_share_rows, cum_share_churned (gains), cum_lift.
+    """
+    y, p = np.asarray(y, dtype=float), np.asarray(p, dtype=float)
+    order = np.argsort(-p, kind="stable")
+    base = y.mean()
+    rows = []
+    for i, idx in enumerate(np.array_split(order, n_bins), 1):
+        rows.append((i, len(idx), int(y[idx].sum()), y[idx].mean() if len(idx) else np.nan,
+                     p[idx].mean() if len(idx) else np.nan))
+    out = pd.DataFrame(rows, columns=["group", "rows", "churned", "churn_rate", "mean_p"])
+    out["lift"] = out["churn_rate"] / base
+    out["cum_share_rows"] = out["rows"].cumsum() / len(y)
+    out["cum_share_churned"] = out["churned"].cumsum() / y.sum()
+    out["cum_lift"] = out["cum_share_churned"] / out["cum_share_rows"]
+    return out
+
+
+def calibration_table(y, p, n_bins: int = 10, level: float = 0.95) -> pd.DataFrame:
+    """Binned calibration: predicted vs observed churn in equal-width probability bins, with counts.
+
+    Bins as ``sklearn.calibration.calibration_curve(strategy="uniform")``; empty bins are left out.
+
+    Returns
+    -------
+    pandas.DataFrame
+        bin_low, bin_high, rows, churned, mean_predicted, observed, low, high, method (Wilson).
+    """
+    y, p = np.asarray(y, dtype=float), np.asarray(p, dtype=float)
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    ids = np.searchsorted(edges[1:-1], p)
+    rows = []
+    for b in range(n_bins):
+        m = ids == b
+        n = int(m.sum())
+        if not n:
+            continue
+        x = int(y[m].sum())
+        ci = proportion_ci(x, n, level)
+        rows.append((edges[b], edges[b + 1], n, x, p[m].mean(), x / n, ci.low, ci.high, ci.method))
+    return pd.DataFrame(rows, columns=["bin_low", "bin_high", "rows", "churned", "mean_predicted", "observed", "low",
+                                       "high", "method"])
+
+
+def held_out_metrics(y, p, accounts, level: float = 0.95, n_boot: int = 1000, seed: int = 0) -> dict:
+    """ROC AUC (bootstrap-by-account CI; DeLong CI too), PR AUC, Brier score and top-decile lift.
+
+    Returns
+    -------
+    dict
+        n, churned, accounts, auc, auc_low, auc_high, auc_method, auc_delong_low,
+        auc_delong_high, auc_delong_method (rows taken as independent), pr_auc (average precision), base_rate, brier, top_decile_lift.
+    """
+    y, p = np.asarray(y, dtype=float), np.asarray(p, dtype=float)
+    b = auc_bootstrap(y, {"p": p}, accounts, level, n_boot, seed).loc["p"]
+    d = auc_delong(y, p, level)
+    return {"n": len(y), "churned": int(y.sum()), "accounts": int(pd.Series(accounts).nunique()),
+            "auc": b["auc"], "auc_low": b["low"], "auc_high": b["high"], "auc_method": b["method"],
+            "auc_delong_low": d["low"], "auc_delong_high": d["high"], "auc_delong_method": d["method"],
+            "pr_auc": average_precision_score(y, p), "base_rate": y.mean(), "brier": brier_score_loss(y, p),
+            "top_decile_lift": top_lift(y, p, 0.1)}
+
+
+# ----------------------------------------------------------------------------- evaluation
+
+
+@dataclass
+class RiskEvaluation:
+    """Both models fitted on the training dates and measured on the later test dates.
+
+    Attributes
+    ----------
+    split : Split
+    models : dict of str to FittedModel
+    comparison : pandas.DataFrame
+        Index model: calibration, C, held-out metrics of the calibrated probability (see
+        ``held_out_metrics``) and brier_uncalibrated (the same model before calibration).
+    auc_difference : pandas.DataFrame
+        Paired bootstrap by account: AUC of gbm minus logistic with its interval.
+    predictions : pandas.DataFrame
+        The labelled test rows: account_id, obs_date, segment, arr, churned, ``p_<model>``.
+    calibration : dict of str to pandas.DataFrame
+        ``calibration_table`` per model on the test rows.
+    lift : dict of str to pandas.DataFrame
+        ``lift_table`` per model on the test rows.
+    train_keys : pandas.DataFrame
+        account_id, obs_date of every training row.
+    n_train, n_purged : int
+        Training rows used, labelled rows on training dates dropped by the purge.
+    """
+
+    split: Split
+    models: dict
+    comparison: pd.DataFrame
+    auc_difference: pd.DataFrame
+    predictions: pd.DataFrame
+    calibration: dict
+    lift: dict
+    train_keys: pd.DataFrame
+    n_train: int
+    n_purged: int
+
+
+def evaluate(snap: pd.DataFrame, split: Split, Cs=DEFAULT_CS, level: float = 0.95, n_boot: int = 1000,
+             seed: int = 0) -> RiskEvaluation:
+    """Fit both models on the training side of ``split`` and measure them on its test dates.
+
+    Parameters
+    ----------
+    snap : pandas.DataFrame
+        Snapshots with segment (``insights.analyses.segments.rules.rule_segments``).
+    split : Split
+        From ``choose_split`` (or built by hand).
+    Cs, level, n_boot, seed
+        Candidate C values, interval level, bootstrap resamples, seed.
+
+    Returns
+    -------
+    RiskEvaluation
+
+    Raises
+    ------
+    ParameterError
+        If a test date is not after ``train_until``, the test rows lack either outcome, or the
+        training rows do not allow the time-series folds.
+    """
+    tests = sorted(pd.Timestamp(d) for d in split.test_dates)
+    if not tests or tests[0] <= split.train_until:
+        raise ParameterError(f"test dates must come after train_until ({split.train_until:%Y-%m-%d}).")
+    _need(snap, ["account_id", "arr", *RISK_FEATURES, SEGMENT, "obs_date", "renewal_date", "churned"])
+    on_train = snap["churned"].notna() & (snap["obs_date"] <= split.train_until)
+    mask = training_rows(snap, split.train_until, tests[0], split.purge_days)
+    train = snap[mask]
+    test = snap[snap["obs_date"].isin(tests) & snap["churned"].notna()]
+    if test["churned"].nunique() < 2:
+        raise ParameterError(f"the test dates {[f'{d:%Y-%m-%d}' for d in tests]} need churned and renewed accounts.")
+    models = fit_models(train, Cs, split.purge_days, seed)
+    pred = test[["account_id", "obs_date", SEGMENT, "arr", "churned"]].copy()
+    y = pred["churned"].to_numpy(dtype=float)
+    rows, calib, lifts = {}, {}, {}
+    for name, m in models.items():
+        raw = m.predict_raw(test)
+        pred[f"p_{name}"] = m.calibrator.predict(raw)
+        rows[name] = {"calibration": m.calibration, "C": m.C,
+                      **held_out_metrics(y, pred[f"p_{name}"], pred["account_id"], level, n_boot, seed),
+                      "brier_uncalibrated": brier_score_loss(y, raw)}
+        calib[name] = calibration_table(y, pred[f"p_{name}"], level=level)
+        lifts[name] = lift_table(y, pred[f"p_{name}"])
+    comparison = pd.DataFrame.from_dict(rows, orient="index")
+    comparison.index.name = "model"
+    diff = auc_bootstrap(y, {n: pred[f"p_{n}"] for n in MODELS}, pred["account_id"], level, n_boot, seed)
+    return RiskEvaluation(split=Split(split.train_until, tests, split.purge_days, split.reason), models=models,
+                          comparison=comparison, auc_difference=diff, predictions=pred.reset_index(drop=True),
+                          calibration=calib, lift=lifts,
+                          train_keys=train[["account_id", "obs_date"]].reset_index(drop=True),
+                          n_train=len(train), n_purged=int((on_train & ~mask).sum()))
+
+
+def fit_current(snap: pd.DataFrame, as_of, Cs=DEFAULT_CS, purge_days: int = 0, seed: int = 0) -> dict:
+    """Fit both models for scoring on ``as_of``: every labelled row observed before ``as_of`` whose
+    renewal falls before it (``renewal_date + purge_days < as_of``), the same procedure ``evaluate`` tests.
+
+    Returns
+    -------
+    dict of str to FittedModel
+    """
+    as_of = pd.Timestamp(as_of)
+    mask = training_rows(snap, as_of - pd.Timedelta(days=1), as_of, purge_days)
+    return fit_models(snap[mask], Cs, purge_days, seed)
+
+
+# ----------------------------------------------------------------------------- scoring
+
+
+def contributions(model: FittedModel, rows: pd.DataFrame) -> pd.DataFrame:
+    """Per-metric contributions of the logistic model to each row's log-odds of churn.
+
+    Contribution of metric ``k`` = ``sum_j coef_j * z_j`` over its design columns ``j`` (value and
+    missing indicator; the one-hot columns for ``segment``), ``z_j`` standardised with the training
+    mean and standard deviation. Row sums equal the uncalibrated log-odds minus the intercept (the
+    log-odds of an account at the training mean). Positive = towards churn.
+
+    Raises
+    ------
+    ParameterError
+        If ``model`` is not the logistic model.
+    """
+    if model.name != "logistic":
+        raise ParameterError("contributions are defined for the logistic model only (coefficient x standardised "
+                             "value); pass models['logistic'].")
+    prep, clf = model.pipeline.named_steps["prep"], model.pipeline.named_steps["model"]
+    with threadpool_limits(limits=1):
+        z = prep.transform(_features(rows))
+    cols = prep.get_feature_names_out()
+    parts = pd.DataFrame(z * clf.coef_[0], columns=cols, index=rows.index)
+    return parts.T.groupby([_metric_of(c) for c in cols], sort=False).sum().T
+
+
+def score_rows(models: dict, rows: pd.DataFrame, model: str = "logistic") -> pd.DataFrame:
+    """Calibrated churn probability of each row from every model, and expected ARR at risk.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Same index: ``p_<model>`` for each model, ``p_churn`` (the one named by ``model``) and
+        ``expected_arr_at_risk`` = p_churn x arr.
+    """
+    if model not in models:
+        raise ParameterError(f"model must be one of {list(models)}, got {model!r}.")
+    out = pd.DataFrame(index=rows.index)
+    for name, m in models.items():
+        out[f"p_{name}"] = m.predict(rows)
+    out["p_churn"] = out[f"p_{model}"]
+    out["expected_arr_at_risk"] = out["p_churn"] * rows["arr"].astype(float)
+    return out
+
+
+def risk_list(models: dict, snap: pd.DataFrame, obs_date, names: pd.Series | None = None,
+              model: str = "logistic", top: int = 3) -> pd.DataFrame:
+    """Every account under contract on ``obs_date`` (labelled or not), riskiest first.
+
+    Probability of churn at the next renewal (calibrated; ``model`` decides ``p_churn``, both
+    models' probabilities are kept), expected ARR at risk = p_churn x ARR, and the ``top`` metrics
+    pushing the logistic model's log-odds up the most (``contributions``), each as
+    ``factor_i`` (metric) and ``factor_i_contribution`` (log-odds). ``contribution_total`` is the sum
+    over all metrics (the log-odds minus the intercept).
+
+    Parameters
+    ----------
+    models : dict of str to FittedModel
+        From ``fit_current`` (or ``RiskEvaluation.models``).
+    snap : pandas.DataFrame
+        Snapshots with segment.
+    obs_date : date-like
+    names : pandas.Series, optional
+        account_id -> account name.
+    model : str
+    top : int
+
+    Returns
+    -------
+    pandas.DataFrame
+        rank, account_id, [name], segment, arr, renewal_date, days_to_renewal, p_churn, p_logistic,
+        p_gbm, expected_arr_at_risk, factor_1..top with contributions, contribution_total; sorted by
+        p_churn descending (ties by ARR descending, then account_id).
+
+    Raises
+    ------
+    ParameterError
+        If no account is under contract on ``obs_date``.
+    """
+    obs_date = pd.Timestamp(obs_date)
+    rows = snap[snap["obs_date"] == obs_date]
+    if rows.empty:
+        raise ParameterError(f"no snapshot rows on {obs_date:%Y-%m-%d}: build snapshots for that quarter end.")
+    out = rows[["account_id", SEGMENT, "arr", "renewal_date", "days_to_renewal"]].copy()
+    if names is not None:
+        out.insert(1, "name", out["account_id"].map(names))
+    out = pd.concat([out, score_rows(models, rows, model)], axis=1)
+    contrib = contributions(models["logistic"], rows)
+    values = contrib.to_numpy()
+    order = np.argsort(-values, axis=1, kind="stable")[:, :top]
+    cols = contrib.columns.to_numpy()
+    for i in range(min(top, values.shape[1])):
+        out[f"factor_{i + 1}"] = cols[order[:, i]]
+        out[f"factor_{i + 1}_contribution"] = values[np.arange(len(values)), order[:, i]]
+    out["contribution_total"] = values.sum(axis=1)
+    out = out.sort_values(["p_churn", "arr", "account_id"], ascending=[False, False, True]).reset_index(drop=True)
+    out.insert(0, "rank", np.arange(1, len(out) + 1))
+    return out
+
+
+def arr_at_risk(ranked: pd.DataFrame, order=None) -> pd.DataFrame:
+    """Expected ARR at risk per segment (sum of p x ARR) and in total.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index segment plus ``All``: accounts, arr, expected_arr_at_risk, share_at_risk,
+        mean_p_churn, expected_churned_accounts.
+    """
+    _need(ranked, [SEGMENT, "arr", "p_churn", "expected_arr_at_risk"])
+    g = ranked.groupby(SEGMENT, sort=False)
+    out = pd.DataFrame({"accounts": g.size(), "arr": g["arr"].sum(),
+                        "expected_arr_at_risk": g["expected_arr_at_risk"].sum(),
+                        "mean_p_churn": g["p_churn"].mean(), "expected_churned_accounts": g["p_churn"].sum()})
+    if order is not None:
+        out = out.reindex([s for s in order if s in out.index])
+    out.loc["All"] = [len(ranked), ranked["arr"].sum(), ranked["expected_arr_at_risk"].sum(),
+                      ranked["p_churn"].mean(), ranked["p_churn"].sum()]
+    out["share_at_risk"] = out["expected_arr_at_risk"] / out["arr"]
+    out.index.name = SEGMENT
+    return out
+
+
+def write_risk_list(ranked: pd.DataFrame, out_dir, force: bool = False):
+    """Write the ranked risk list as ``<out_dir>/risk_list.csv`` (``insights.analyses.renewals.pipeline.write_csv``).
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    from pathlib import Path
+
+    return write_csv(ranked, Path(out_dir) / "risk_list.csv", force=force)
+
+
+# ----------------------------------------------------------------------------- permutation importance
+
+
+def permutation_importance(evaluation: RiskEvaluation, snap: pd.DataFrame, model: str = "logistic",
+                           metrics=None, n_repeats: int = 20, n_boot: int = 500, level: float = 0.95,
+                           seed: int = 0) -> pd.DataFrame:
+    """How much the held-out AUC drops when one metric is shuffled among the test rows.
+
+    The model fitted on the training dates is scored on the test dates with one metric
+    permuted across rows (everything else unchanged); importance is the mean drop in ROC
+    AUC over ``n_repeats`` permutations. The interval resamples accounts (bootstrap by
+    account) and, in each replicate, uses one of the permutations, so it carries both the
+    sampling and the permutation noise. Only the held-out period is used.
+
+    Parameters
+    ----------
+    evaluation : RiskEvaluation
+        From ``evaluate`` (its models and test dates are used).
+    snap : pandas.DataFrame
+        The snapshots ``evaluation`` was built from.
+    metrics : list of str, optional
+        Metrics to permute (default: the retention drivers of ``insights.metrics.snapshots.DRIVERS``
+        and the other snapshot metrics the model uses).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by metric, sorted by importance: importance (AUC drop), low, high, method.
+    """
+    from insights.analyses.health.score import _account_weights, _weighted_auc
+    from insights.metrics.snapshots import DRIVERS
+
+    if n_repeats < 1 or n_boot < 100:
+        raise ParameterError("n_repeats must be >= 1 and n_boot >= 100.")
+    metrics = list(metrics) if metrics is not None else [*DRIVERS, *[f for f in RISK_FEATURES if f not in DRIVERS]]
+    unknown = [m for m in metrics if m not in RISK_FEATURES]
+    if unknown:
+        raise ParameterError(f"not features of the risk model: {unknown}.")
+    fitted = evaluation.models[model]
+    test = snap[snap["obs_date"].isin(evaluation.split.test_dates) & snap["churned"].notna()].reset_index(drop=True)
+    y = test["churned"].to_numpy(dtype=float)
+    base = fitted.predict_raw(test)  # calibration is monotone: AUC is the same on raw scores
+    rng = np.random.default_rng(seed)
+    weights = _account_weights(test["account_id"], n_boot, seed)
+
+    def auc_w(score, w):
+        codes, _ = pd.factorize(pd.Series(score), sort=True)
+        return _weighted_auc(y, codes, codes.max() + 1, w)
+
+    base_auc = roc_auc_score(y, base)
+    base_reps = np.array([auc_w(base, w) for w in weights])
+    rows = []
+    for metric in metrics:
+        perms = []
+        for _ in range(n_repeats):
+            shuffled = test.copy()
+            shuffled[metric] = test[metric].to_numpy()[rng.permutation(len(test))]
+            perms.append(fitted.predict_raw(shuffled))
+        point = base_auc - np.mean([roc_auc_score(y, p) for p in perms])
+        drops = base_reps - np.array([auc_w(perms[b % n_repeats], w) for b, w in enumerate(weights)])
+        lo, hi = np.quantile(drops, [(1 - level) / 2, (1 + level) / 2])
+        rows.append({"metric": metric, "importance": point, "low": lo, "high": hi})
+    out = pd.DataFrame(rows).set_index("metric").sort_values("importance", ascending=False)
+    out["method"] = (f"drop in held-out ROC AUC when the metric is permuted ({n_repeats} permutations, {model}); "
+                     f"bootstrap by account ({n_boot} resamples, percentile) {100 * level:g}% CI")
+    return out

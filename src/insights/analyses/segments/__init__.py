@@ -1,0 +1,1 @@
+"""Segments: rule-based tiers, behavioural segments, segment-relative benchmarks, profiles and trends."""

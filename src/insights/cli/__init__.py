@@ -1,0 +1,1 @@
+"""The ``insights`` command line (``insights.cli.app``)."""

@@ -1,0 +1,257 @@
+"""Reads raw tables (CSV or Parquet) from a data folder and validates them.
+
+``load_tables`` is the one entry point analyses use: it returns typed, validated
+DataFrames or raises one ``ContractError`` listing every problem. Nothing is
+half-loaded and nothing under the data folder is ever written.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from insights.data import paths
+from insights.errors import ContractError, ParameterError
+from insights.data.raw_files import table_files
+
+if TYPE_CHECKING:
+    from insights.data.validation import Violation
+
+# ``insights.data.contract`` and ``insights.data.validation`` are imported where they are used: they
+# load pandera (and, with the Spark extra installed, pyspark.pandas), which a load served
+# from the typed-table cache (``insights.data.table_cache``) does not need.
+
+def has_data(data_dir: str | os.PathLike | None = None) -> bool:
+    """Whether ``data_dir`` holds any raw table file (used to decide on demo data)."""
+    from insights.data import contract
+
+    folder = paths.resolve_data_dir(data_dir)
+    if not folder.is_dir():
+        return False
+    return any(table_files(folder, name) for name in contract.TABLES)
+
+
+def _read_file(path: Path) -> pd.DataFrame:
+    if path.suffix == ".parquet":
+        return pd.read_parquet(path)
+    # Everything as text: the validator parses types itself and reports what fails.
+    return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+
+
+def read_raw(data_dir: Path, include_events: bool = False
+             ) -> tuple[dict[str, pd.DataFrame | None], list[Violation], set[str]]:
+    """Read every contract table found in ``data_dir`` without typing it.
+
+    Returns
+    -------
+    raw : dict
+        Table name to raw DataFrame (``None`` when no file was found).
+    problems : list of Violation
+        File-level problems (ambiguous or unreadable files, pilot file naming).
+    skipped : set of str
+        Optional tables present on disk but not loaded (``usage_events`` unless
+        ``include_events``).
+    """
+    from insights.data import contract
+    from insights.data.validation import Violation
+
+    raw: dict[str, pd.DataFrame | None] = {}
+    problems: list[Violation] = []
+    skipped: set[str] = set()
+    for name in contract.TABLES:
+        files = table_files(data_dir, name)
+        if not files:
+            raw[name] = None
+            continue
+        if name == "usage_events" and not include_events:
+            skipped.add(name)
+            continue
+        stems = {f.stem for f in files if f.parent == data_dir}
+        if name != "pilot_assignments" and len(stems) == 1 and len([f for f in files if f.parent == data_dir]) > 1:
+            problems.append(Violation(name, "—", "ambiguous: both CSV and Parquet present", 2,
+                                      tuple(f.name for f in files)))
+            continue
+        frames = []
+        for f in files:
+            try:
+                frame = _read_file(f)
+            except Exception as exc:  # noqa: BLE001 - any reader error is a user file problem
+                problems.append(Violation(name, "—", "unreadable file", 1, (f"{f.name}: {exc}"[:200],)))
+                continue
+            if name == "pilot_assignments" and "pilot_id" in frame.columns:
+                wrong = frame["pilot_id"].astype("string") != f.stem
+                if wrong.any():
+                    problems.append(Violation(name, "pilot_id", "pilot_id differs from file name",
+                                              int(wrong.sum()), (f"{f.name}",)))
+            frames.append(frame)
+        if frames:
+            raw[name] = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    if raw.get("pilot_assignments") is None:  # optional: no pilot run yet
+        raw["pilot_assignments"] = pd.DataFrame(
+            {c: pd.Series(dtype="str") for c in contract.TABLES["pilot_assignments"].column_names})
+    return raw, problems, skipped
+
+
+@dataclass
+class Tables:
+    """Validated raw tables of one dataset.
+
+    Attributes
+    ----------
+    data_dir : pathlib.Path
+        Where the tables were read from.
+    frames : dict of pandas.DataFrame
+        Typed tables by name (see ``insights.data.contract.TABLES`` for their columns).
+    as_of : pandas.Timestamp
+        Last day covered by the data (end of the latest usage month).
+    skipped : set of str
+        Optional tables present but not loaded.
+    """
+
+    data_dir: Path
+    frames: dict[str, pd.DataFrame]
+    as_of: pd.Timestamp
+    skipped: set[str] = field(default_factory=set)
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        if name not in self.frames:
+            raise KeyError(f"table {name!r} was not loaded; loaded: {', '.join(self.frames)}")
+        return self.frames[name]
+
+    def __getattr__(self, name: str) -> pd.DataFrame:
+        frames = self.__dict__.get("frames", {})
+        if name in frames:
+            return frames[name]
+        raise AttributeError(name)
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.frames)
+
+
+def data_end(frames: dict[str, pd.DataFrame]) -> pd.Timestamp:
+    """Last day the data covers: the end of the latest month in usage_monthly."""
+    months = frames["usage_monthly"]["month"]
+    return (months.max() + pd.offsets.MonthEnd(0)).normalize()
+
+
+def validate_dir(data_dir: str | os.PathLike | None = None, include_events: bool = True,
+                 use_cache: bool = True) -> list[Violation]:
+    """Return every contract violation of the tables in ``data_dir`` (empty list if clean).
+
+    Parameters
+    ----------
+    data_dir : path, optional
+        Folder of raw tables; default ``insights.data.paths.raw_dir()``.
+    include_events : bool
+        Also check ``usage_events`` (large).
+    use_cache : bool
+        Without events, answer "no violations" from the typed-table cache when these
+        exact bytes already passed the same checks (``insights.data.table_cache``).
+
+    Raises
+    ------
+    ParameterError
+        If the folder does not exist.
+    """
+    from insights.data import table_cache
+
+    folder = paths.resolve_data_dir(data_dir)
+    if not folder.is_dir():
+        raise ParameterError(f"data folder {folder} does not exist.")
+    if use_cache and not include_events and table_cache.entry(table_cache.known_hashes(folder)) is not None:
+        return []
+    from insights.data.validation import validate_tables
+
+    raw, problems, skipped = read_raw(folder, include_events=include_events)
+    _, violations = validate_tables(raw)
+    return problems + violations
+
+
+def cached_tables(data_dir: Path, hashes: dict[str, str] | None = None) -> Tables | None:
+    """The tables of ``data_dir`` from the typed-table cache (``usage_events`` not loaded), or None.
+
+    Parameters
+    ----------
+    data_dir : pathlib.Path
+        Absolute raw data folder.
+    hashes : dict, optional
+        Its ``insights.data.table_cache.input_hashes`` if already computed.
+    """
+    from insights.data import table_cache
+
+    cached = table_cache.read(data_dir, hashes)
+    if cached is None:
+        return None
+    frames, as_of, skipped = cached
+    return Tables(data_dir=data_dir, frames=frames, as_of=as_of, skipped=skipped)
+
+
+def cache_tables(tables: Tables, hashes: dict[str, str] | None = None,
+                 stats: dict[str, list[int]] | None = None) -> Path:
+    """Store validated tables (loaded without events) in the typed-table cache; return its entry.
+
+    Parameters
+    ----------
+    tables : Tables
+        From ``load_tables(..., include_events=False)``.
+    hashes, stats : dict, optional
+        ``insights.data.table_cache.hashes_and_stats`` of ``tables.data_dir`` if already
+        computed (the stats let later loads skip re-hashing unchanged files).
+    """
+    from insights.data import table_cache
+
+    if "usage_events" in tables.frames:
+        raise ParameterError("only tables loaded without usage_events are cached.")
+    if hashes is None:
+        hashes, stats = table_cache.hashes_and_stats(tables.data_dir)
+    return table_cache.store(tables.frames, tables.as_of, tables.skipped, hashes, tables.data_dir, stats)
+
+
+def load_tables(data_dir: str | os.PathLike | None = None, include_events: bool = False,
+                use_cache: bool = True) -> Tables:
+    """Read and validate every raw table in ``data_dir``.
+
+    Parameters
+    ----------
+    data_dir : path, optional
+        Folder of raw tables; default ``insights.data.paths.raw_dir()``. A relative path
+        is taken from the project root.
+    include_events : bool
+        Also load ``usage_events`` into memory (large; event-scale work belongs in
+        DuckDB).
+    use_cache : bool
+        Without events, take the typed tables from ``insights.data.table_cache`` when the
+        same bytes were validated before (the report runner stores them); the
+        result is the same as reading and validating again.
+
+    Returns
+    -------
+    Tables
+
+    Raises
+    ------
+    ParameterError
+        If the folder does not exist.
+    ContractError
+        With every violation, if any rule is broken.
+    """
+    folder = paths.resolve_data_dir(data_dir)
+    if not folder.is_dir():
+        raise ParameterError(f"data folder {folder} does not exist; run `insights demo-data` or point "
+                             "INSIGHTS_DATA_DIR at your data.")
+    if use_cache and not include_events:
+        cached = cached_tables(folder)
+        if cached is not None:
+            return cached
+    from insights.data.validation import validate_tables
+
+    raw, problems, skipped = read_raw(folder, include_events=include_events)
+    typed, violations = validate_tables(raw)
+    if problems or violations:
+        raise ContractError(problems + violations)
+    return Tables(data_dir=folder, frames=typed, as_of=data_end(typed), skipped=skipped)

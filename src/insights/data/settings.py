@@ -1,0 +1,71 @@
+"""Project settings read from ``config/settings.yaml`` (with documented defaults)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from insights.data import paths
+from insights.data.config_files import read_mapping
+from insights.errors import ConfigError
+
+DEFAULTS = {
+    "churn": {"grace_days": 30},
+    "product": {"features_available": 24},
+    "demo": {"accounts": 2000, "seed": 7, "end": "2026-09-30", "years": 3},
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated project settings.
+
+    Attributes
+    ----------
+    grace_days : int
+        Days after a contract term ends within which a successor term still counts
+        as a renewal (not a churn).
+    features_available : int
+        Number of product features a customer can use (breadth = share of them used).
+    demo_accounts, demo_seed, demo_end, demo_years
+        Defaults of the demo-data generator.
+    """
+
+    grace_days: int
+    features_available: int
+    demo_accounts: int
+    demo_seed: int
+    demo_end: str
+    demo_years: int
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Read settings from ``config/settings.yaml``; missing keys take their defaults.
+
+    Raises
+    ------
+    ConfigError
+        If the file is not valid YAML or a value has the wrong type.
+    """
+    path = path or paths.config_dir() / "settings.yaml"
+    data = read_mapping(path, required=False, purpose="the settings (churn, product, demo)")
+    churn = {**DEFAULTS["churn"], **(data.get("churn") or {})}
+    demo = {**DEFAULTS["demo"], **(data.get("demo") or {})}
+    product = {**DEFAULTS["product"], **(data.get("product") or {})}
+    try:
+        grace = int(churn["grace_days"])
+        settings = Settings(
+            grace_days=grace,
+            features_available=int(product["features_available"]),
+            demo_accounts=int(demo["accounts"]),
+            demo_seed=int(demo["seed"]),
+            demo_end=str(demo["end"]),
+            demo_years=int(demo["years"]),
+        )
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{path}: a setting has the wrong type ({exc}).") from None
+    if grace < 0:
+        raise ConfigError(f"{path}: churn.grace_days must be >= 0, got {grace}.")
+    if settings.features_available < 1:
+        raise ConfigError(f"{path}: product.features_available must be >= 1.")
+    return settings

@@ -1,0 +1,3 @@
+"""Stage 2, typed tables to metrics: periods, churn derived from contract terms, leakage-safe snapshots,
+and event-scale monthly usage (``insights.metrics.usage``).
+"""

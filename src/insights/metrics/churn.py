@@ -1,0 +1,72 @@
+"""Churn derived from contract terms: the one place that decides what a churn is.
+
+A contract term that ends with no successor term for the same account starting
+within ``grace_days`` of its end is a churn at its end date. A term whose grace
+period has not yet passed at ``as_of`` is still open: its outcome is unknown.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+RENEWED, CHURNED, OPEN = "renewed", "churned", "open"
+
+
+def contract_outcomes(contracts: pd.DataFrame, grace_days: int, as_of) -> pd.DataFrame:
+    """Classify each contract term as renewed, churned or open.
+
+    A term is *renewed* when another term of the same account starts on or before
+    ``end_date + grace_days`` and ends after it (a later term, an overlapping
+    co-termed term or a late signature all count). Otherwise it is *churned* at
+    its ``end_date`` if ``end_date + grace_days <= as_of``, else *open*.
+
+    Parameters
+    ----------
+    contracts : pandas.DataFrame
+        Columns contract_id, account_id, start_date, end_date, arr (typed, as
+        returned by ``insights.data.loading.load_tables``).
+    grace_days : int
+        Days after the end of a term within which a successor still counts.
+    as_of : date-like
+        Last day covered by the data.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per term, in the input order, with the input columns plus
+        ``outcome`` (renewed/churned/open), ``successor_id`` (the earliest-starting
+        successor), ``renewal_gap_days`` (days between the end and the successor's
+        start, minus one; 0 for back-to-back terms) and ``churn_date`` (the end date
+        for churned terms, else NaT).
+    """
+    if grace_days < 0:
+        raise ValueError("grace_days must be >= 0")
+    as_of = pd.Timestamp(as_of)
+    base = contracts[["contract_id", "account_id", "start_date", "end_date"]]
+    pairs = base.merge(base, on="account_id", suffixes=("", "_next"))
+    limit = pairs["end_date"] + pd.to_timedelta(grace_days, unit="D")
+    succ = pairs[
+        (pairs["contract_id_next"] != pairs["contract_id"])
+        & (pairs["start_date_next"] > pairs["start_date"])
+        & (pairs["start_date_next"] <= limit)
+        & (pairs["end_date_next"] > pairs["end_date"])
+    ].sort_values(["contract_id", "start_date_next", "contract_id_next"])
+    first = succ.drop_duplicates("contract_id").set_index("contract_id")
+    out = contracts.copy()
+    out["successor_id"] = out["contract_id"].map(first["contract_id_next"]).astype("str")
+    gap = (out["contract_id"].map(first["start_date_next"]) - out["end_date"]).dt.days - 1
+    out["renewal_gap_days"] = gap.clip(lower=0).astype("Int64")
+    has_successor = out["successor_id"].notna()
+    closed = out["end_date"] + pd.to_timedelta(grace_days, unit="D") <= as_of
+    out["outcome"] = OPEN
+    out.loc[has_successor, "outcome"] = RENEWED
+    out.loc[~has_successor & closed, "outcome"] = CHURNED
+    out["churn_date"] = out["end_date"].where(out["outcome"] == CHURNED)
+    return out
+
+
+def churn_events(contracts: pd.DataFrame, grace_days: int, as_of) -> pd.DataFrame:
+    """Churned terms only: account_id, contract_id, churn_date, arr (the ARR lost)."""
+    outcomes = contract_outcomes(contracts, grace_days, as_of)
+    churned = outcomes[outcomes["outcome"] == CHURNED]
+    return churned[["account_id", "contract_id", "churn_date", "arr"]].reset_index(drop=True)

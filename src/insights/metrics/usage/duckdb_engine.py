@@ -1,0 +1,397 @@
+"""``usage_events -> usage_monthly`` in DuckDB, out of core, with a memory limit.
+
+The events are never loaded into pandas. DuckDB reads their ``feature`` column once for the tiny
+table of distinct features (``insights.metrics.usage.definitions.FEATURES_SQL``), then scans the Parquet
+or CSV files once, grouping them by account, month, zone and user with a bit mask of the
+features used (``definitions.groups_sql``, keyed by 64-bit hashes of the IDs, which
+``checks.register_keys`` maps back to the reference users; events that map to no reference user
+are checked from a second scan keyed by the IDs); the contract checks (``insights.metrics.usage.checks``) and
+the monthly metrics (``definitions.monthly_sql``) then read those small results. Beyond the
+memory limit DuckDB spills to a temporary folder.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import os
+import re
+import tempfile
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+
+from insights.data import paths
+from insights.errors import ContractError, ParameterError
+from insights.metrics.usage import checks, definitions, sources
+from insights.metrics.usage.window import UsageSummary, Window, utc_naive
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# pandas is imported where it is used, after the scan has started: the reference tables are read
+# (with pandas and pandera) in a thread while DuckDB scans, so the two imports overlap the scan.
+
+log = logging.getLogger(__name__)
+
+#: Default memory budget of the DuckDB engine (the whole process stays near it).
+DEFAULT_MEMORY_LIMIT = "4GB"
+#: Share of the budget given to DuckDB's buffer manager; the rest is for Python, pandas and DuckDB's
+#: own allocations outside the buffer pool (measured: ~0.5 GB at 100M events).
+DUCKDB_SHARE = 0.8
+_UNITS = {"kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+OUTPUT_FILE = "usage_monthly.parquet"
+_MEMORY = re.compile(r"^\s*\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.I)
+
+
+def _sql_list(files: list[Path]) -> str:
+    return "[" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in files) + "]"
+
+
+def memory_bytes(size: str) -> int:
+    """Bytes in a size such as ``4GB`` (powers of 1000) or ``4GiB`` (powers of 1024).
+
+    Raises
+    ------
+    ParameterError
+        If ``size`` is not a size.
+    """
+    match = _MEMORY.match(str(size))
+    if not match:
+        raise ParameterError(f"memory limit must be a size like 4GB or 512MB, got {size!r}.")
+    return int(float(str(size).strip()[: match.start(2)].strip()) * _UNITS[match.group(2).lower()])
+
+
+@contextmanager
+def connect(memory_limit: str = DEFAULT_MEMORY_LIMIT, temp_dir: str | os.PathLike | None = None,
+            threads: int | None = None):
+    """A DuckDB connection set up for out-of-core work (UTC, memory limit, spill folder).
+
+    Parameters
+    ----------
+    memory_limit : str
+        Memory budget such as ``4GB`` or ``512MB``; DuckDB's own limit is ``DUCKDB_SHARE`` of it,
+        so the whole process stays near the budget.
+    temp_dir : path, optional
+        Parent of the spill folder (a fresh subfolder, removed afterwards); default the system
+        temporary folder.
+    threads : int, optional
+        Worker threads (default: every core).
+
+    Raises
+    ------
+    ParameterError
+        If ``memory_limit`` is not a size like ``4GB``.
+    """
+    duckdb_limit = f"{int(memory_bytes(memory_limit) * DUCKDB_SHARE / 2**20)}MiB"
+    with tempfile.TemporaryDirectory(prefix="insights-duckdb-", dir=temp_dir) as spill:
+        con = duckdb.connect(config={"memory_limit": duckdb_limit,
+                                     "temp_directory": spill, "preserve_insertion_order": False,
+                                     **({"threads": int(threads)} if threads else {})})
+        try:
+            con.execute("SET TimeZone = 'UTC'")
+            con.execute("SET enable_progress_bar = false")
+            yield con
+        finally:
+            con.close()
+
+
+def register_events(con: duckdb.DuckDBPyConnection, files: list[Path], name: str = "raw_events") -> list[str]:
+    """Create the view ``name`` over the event files; return its column names.
+
+    CSV is read as text (the checks parse it); Parquet keeps its types.
+
+    Raises
+    ------
+    ContractError
+        If the files cannot be read.
+    """
+    if files[0].suffix == ".csv":
+        reader = f"read_csv({_sql_list(files)}, header = true, all_varchar = true, union_by_name = true)"
+    else:
+        reader = f"read_parquet({_sql_list(files)}, union_by_name = true)"
+    try:
+        con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM {reader}")
+        described = con.execute(f"DESCRIBE {name}").fetchall()
+    except duckdb.Error as exc:
+        raise ContractError([checks.violation("—", "unreadable file", len(files),
+                                              (str(exc).splitlines()[0][:200],))]) from None
+    return [row[0] for row in described]
+
+
+def register_reference(con: duckdb.DuckDBPyConnection, ref: dict[str, pd.DataFrame]) -> None:
+    """Copy the validated ``accounts``, ``users`` and ``contracts`` into DuckDB.
+
+    Creates ``ref_accounts``, ``ref_users`` (and the view ``users``) and ``contracts``.
+    """
+    accounts = ref["accounts"][["account_id"]].astype({"account_id": "str"})
+    users = ref["users"][["user_id", "account_id", "activated_at"]].astype({"user_id": "str", "account_id": "str"})
+    contracts = ref["contracts"][["contract_id", "account_id", "start_date", "end_date", "seats"]].astype(
+        {"contract_id": "str", "account_id": "str", "seats": "int64"})
+    con.register("accounts_df", accounts)
+    con.register("users_df", users)
+    con.register("contracts_df", contracts)
+    con.execute("CREATE OR REPLACE TEMP TABLE ref_accounts AS SELECT DISTINCT CAST(account_id AS VARCHAR) "
+                "AS account_id FROM accounts_df")
+    con.execute("CREATE OR REPLACE TEMP TABLE ref_users AS SELECT CAST(user_id AS VARCHAR) AS user_id, "
+                "CAST(account_id AS VARCHAR) AS account_id, CAST(activated_at AS DATE) AS activated_at FROM users_df")
+    con.execute("CREATE OR REPLACE TEMP TABLE contracts AS SELECT CAST(contract_id AS VARCHAR) AS contract_id, "
+                "CAST(account_id AS VARCHAR) AS account_id, CAST(start_date AS DATE) AS start_date, "
+                "CAST(end_date AS DATE) AS end_date, CAST(seats AS BIGINT) AS seats FROM contracts_df")
+    con.execute("CREATE OR REPLACE VIEW users AS SELECT * FROM ref_users")
+    for name in ("accounts_df", "users_df", "contracts_df"):
+        con.unregister(name)
+
+
+def _months_table(con: duckdb.DuckDBPyConnection, window: Window) -> None:
+    months = window.months()
+    con.execute("CREATE OR REPLACE TEMP TABLE months AS SELECT CAST(unnest(?) AS DATE) AS month, "
+                "CAST(unnest(?) AS INTEGER) AS month_key",
+                [[m.date() for m in months], [int(m.year * 12 + m.month - 1) for m in months]])
+
+
+def build_groups(con: duckdb.DuckDBPyConnection, keys: str = "text") -> int:
+    """Create ``event_features``, ``feature_codes`` and ``event_groups`` from the view ``usage_events``.
+
+    Parameters
+    ----------
+    keys : str
+        How ``event_groups`` keys accounts and users (``definitions.KEY_KINDS``).
+
+    Returns
+    -------
+    int
+        Mask words per group (``definitions.mask_words``), the argument of ``definitions.monthly_sql``.
+
+    Raises
+    ------
+    ContractError
+        If a value of the events cannot be read.
+    """
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE event_features AS {definitions.FEATURES_SQL}")
+        words = definitions.mask_words(con.execute(definitions.MAX_CODE_SQL).fetchone()[0])
+        con.execute(f"CREATE OR REPLACE TEMP TABLE feature_codes AS {definitions.feature_codes_sql(words)}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE event_groups AS {definitions.groups_sql(words, keys)}")
+    except duckdb.ConversionException as exc:
+        raise ContractError([checks.violation("—", "unreadable values", 1,
+                                              (str(exc).splitlines()[0][:200],))]) from None
+    return words
+
+
+def _resolved(ref: dict[str, pd.DataFrame] | Future) -> dict[str, pd.DataFrame]:
+    """The reference tables, waiting for them if they are still being read (re-raising their errors)."""
+    return ref.result() if isinstance(ref, Future) else ref
+
+
+def monthly_relation(con: duckdb.DuckDBPyConnection, files: list[Path], ref: dict[str, pd.DataFrame] | Future,
+                     start=None, end=None, now: pd.Timestamp | None = None) -> tuple[str, UsageSummary]:
+    """Scan and check the events once, then return the query of the monthly table.
+
+    Builds ``event_features`` and ``feature_codes`` (``definitions.FEATURES_SQL``, reading the
+    feature column only) and ``event_groups`` (``definitions.groups_sql``, the only pass over all
+    columns of the event files), checks them against the contract (``insights.metrics.usage.checks``),
+    and prepares the inputs of ``definitions.monthly_sql``.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        From ``connect``.
+    files : list of pathlib.Path
+        Event files (all Parquet or all CSV).
+    ref : dict of pandas.DataFrame, or a Future of it
+        Validated ``accounts``, ``contracts`` and ``users`` (``sources.reference_tables``). A
+        ``concurrent.futures.Future`` lets them be read while DuckDB scans the events (they are
+        needed only by the checks); their errors are raised first, as if read before the events.
+    start, end : date-like, optional
+        The data window (first and last day, inclusive). Default: from the first day of the
+        month of the earliest event to the last day of the month of the latest event.
+    now : pandas.Timestamp, optional
+        Timestamps after it are an error (default: the current UTC time).
+
+    Returns
+    -------
+    query : str
+        SQL selecting the monthly table (``definitions.monthly_sql``).
+    summary : UsageSummary
+
+    Raises
+    ------
+    ContractError
+        With every problem of the events, counted over all rows.
+    ParameterError
+        If only one end of the window is given.
+    """
+    if (start is None) != (end is None):
+        raise ParameterError("give both the start and the end of the window, or neither.")
+    given = Window.parse(start, end) if start is not None else None
+    now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None) if now is None else utc_naive(now)
+    t0 = time.perf_counter()
+    try:
+        columns = register_events(con, files)
+        missing = checks.missing_columns(columns)
+        if missing:
+            raise ContractError(missing)
+        ts_type = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE raw_events)").fetchall())["ts"]
+        con.execute("CREATE OR REPLACE VIEW usage_events AS " + checks.events_view_sql(
+            "raw_events", ts_type, now, given.start if given else None, given.end_exclusive if given else None))
+        words = build_groups(con, "hash")
+    except ContractError:
+        _resolved(ref)  # problems of the reference tables come first
+        raise
+    summary_seconds = {"scan": time.perf_counter() - t0}
+    register_reference(con, _resolved(ref))
+    t1 = time.perf_counter()
+    keys = "hash" if checks.register_keys(con) else "text"
+    result = None if keys == "text" else checks.check_groups(
+        con, "event_groups", "raw_events", checks.ts_expression(ts_type), now, features="event_features", keys=keys)
+    if result is None or result.unmapped:
+        # the hash keys cannot say what is wrong with the IDs (or do not identify the reference exactly):
+        # scan again keyed by the IDs themselves, which counts and shows every problem
+        log.info("usage_events: %s; scanning again keyed by the IDs.",
+                 "hash keys of the reference tables collide" if result is None else
+                 f"{result.unmapped:,} events match no reference user")
+        t2 = time.perf_counter()
+        keys = "text"
+        build_groups(con, keys)
+        summary_seconds["rescan"] = time.perf_counter() - t2
+        result = checks.check_groups(con, "event_groups", "raw_events", checks.ts_expression(ts_type), now,
+                                     features="event_features", keys=keys)
+    if result.violations:
+        raise ContractError(result.violations)
+    if result.first_month is None:
+        raise ContractError([checks.violation("—", "no rows inside the window", 1)])
+    import pandas as pd
+
+    window = given or Window(result.first_month, (result.last_month + pd.offsets.MonthEnd(0)).normalize())
+    summary = UsageSummary("duckdb", window, events_read=result.rows, events_before_window=result.before_window,
+                           events_after_window=result.after_window, events_before_activation=result.before_activation)
+    summary.events_aggregated = result.rows - result.before_window - result.after_window
+    summary.seconds.update(summary_seconds, check=time.perf_counter() - t1 - summary_seconds.get("rescan", 0.0))
+    summary.keys = keys
+    if result.before_window or result.after_window:
+        log.warning("usage_events: %s events before %s and %s after %s are outside the data window and not "
+                    "aggregated.", result.before_window, window.start.date(), result.after_window, window.end.date())
+    _months_table(con, window)
+    return definitions.monthly_sql(words, keys), summary
+
+
+def _made(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _outside_contract(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    """Events of the result that fall in account-months with no contract term."""
+    return int(con.execute(f"""
+        SELECT coalesce(sum(r.events), 0) FROM {table} AS r
+        WHERE NOT EXISTS (SELECT 1 FROM contracts AS c
+                          WHERE c.account_id = r.account_id
+                            AND year(r.month) * 12 + month(r.month)
+                                BETWEEN year(c.start_date) * 12 + month(c.start_date)
+                                    AND year(c.end_date) * 12 + month(c.end_date))""").fetchone()[0])
+
+
+def build_usage_monthly(data_dir: str | os.PathLike | None = None, out: str | os.PathLike | None = None, *,
+                        start=None, end=None, memory_limit: str = DEFAULT_MEMORY_LIMIT,
+                        temp_dir: str | os.PathLike | None = None, threads: int | None = None,
+                        now: pd.Timestamp | None = None) -> UsageSummary:
+    """Aggregate ``usage_events`` into ``usage_monthly`` with DuckDB and write it as Parquet.
+
+    Parameters
+    ----------
+    data_dir : path, optional
+        Raw data folder holding ``usage_events`` (one file or a folder of files) and
+        ``accounts``, ``contracts``, ``users``. Default ``insights.data.paths.raw_dir()``.
+    out : path, optional
+        Output file; default ``<processed>/usage_monthly.parquet`` (``insights.data.paths.processed_dir()``).
+        Written atomically (a temporary file in the same folder, then renamed).
+    start, end : date-like, optional
+        Data window, first and last day inclusive (see ``monthly_relation``).
+    memory_limit : str
+        Memory budget (default ``4GB``); DuckDB gets ``DUCKDB_SHARE`` of it and spills to
+        ``temp_dir`` beyond that.
+    temp_dir : path, optional
+        Parent of the spill folder (default the processed folder).
+    threads : int, optional
+        DuckDB threads (default: all cores).
+    now : pandas.Timestamp, optional
+        Reference time for the future-timestamp check (default: now, UTC).
+
+    Returns
+    -------
+    UsageSummary
+        Counts (including events outside the window), timings and the output path.
+
+    Raises
+    ------
+    ParameterError
+        If the folder or the event files are missing, or a parameter is invalid.
+    ContractError
+        If the events or the reference tables break the data contract.
+    """
+    folder = paths.resolve_data_dir(data_dir)
+    if not folder.is_dir():
+        raise ParameterError(f"data folder {folder} does not exist.")
+    files = sources.event_files(folder)
+    target = Path(out).expanduser().resolve() if out is not None else paths.processed_dir() / OUTPUT_FILE
+    spill_parent = Path(temp_dir) if temp_dir is not None else target.parent
+    with ThreadPoolExecutor(1, thread_name_prefix="usage-reference") as pool, \
+            connect(memory_limit, _made(spill_parent), threads) as con:
+        ref = pool.submit(sources.reference_tables, folder)  # read while DuckDB scans the events
+        query, summary = monthly_relation(con, files, ref, start=start, end=end, now=now)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        t0 = time.perf_counter()
+        con.execute(f"CREATE TEMP TABLE usage_monthly AS {query}")
+        summary.seconds["aggregate"] = time.perf_counter() - t0
+        summary.rows = int(con.execute("SELECT count(*) FROM usage_monthly").fetchone()[0])
+        summary.events_outside_contract = _outside_contract(con, "usage_monthly")
+        fd, tmp = tempfile.mkstemp(prefix=".usage_monthly-", suffix=".parquet", dir=target.parent)
+        os.close(fd)
+        try:
+            con.execute(f"COPY (SELECT * FROM usage_monthly ORDER BY account_id, month) TO "
+                        f"'{tmp}' (FORMAT parquet, COMPRESSION zstd)")
+            os.replace(tmp, target)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    summary.output = str(target)
+    log.info(summary.describe())
+    return summary
+
+
+def usage_monthly_frame(data_dir: str | os.PathLike | None = None, *, start=None, end=None,
+                        memory_limit: str = DEFAULT_MEMORY_LIMIT, now: pd.Timestamp | None = None
+                        ) -> tuple[pd.DataFrame, UsageSummary]:
+    """Like ``build_usage_monthly`` but return the (small) monthly table as a DataFrame, writing nothing.
+
+    Returns
+    -------
+    frame : pandas.DataFrame
+        Columns ``insights.metrics.usage.definitions.MONTHLY_COLUMNS``, sorted by account_id, month.
+    summary : UsageSummary
+    """
+    folder = paths.resolve_data_dir(data_dir)
+    if not folder.is_dir():
+        raise ParameterError(f"data folder {folder} does not exist.")
+    files = sources.event_files(folder)
+    with ThreadPoolExecutor(1, thread_name_prefix="usage-reference") as pool, connect(memory_limit) as con:
+        ref = pool.submit(sources.reference_tables, folder)  # read while DuckDB scans the events
+        query, summary = monthly_relation(con, files, ref, start=start, end=end, now=now)
+        frame = con.execute(query).df()
+        summary.rows = len(frame)
+    return _typed(frame), summary
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    import pandas as pd
+
+    frame = frame.astype({"account_id": "str", "active_users": "int64", "activated_seats": "int64",
+                          "events": "int64", "distinct_features": "int64", "depth": "float64",
+                          "breadth": "float64"})
+    frame["month"] = pd.to_datetime(frame["month"]).astype("datetime64[ns]")
+    return frame[list(definitions.MONTHLY_COLUMNS)].sort_values(["account_id", "month"]).reset_index(drop=True)

@@ -1,0 +1,315 @@
+"""The quarterly report runner: every notebook, executed with papermill, into reports/<quarter>/.
+
+The list of notebooks is data (``config/report.yaml``). The raw data is validated
+once, here, and stored as typed Parquet in the cache of ``insights.data.table_cache``,
+from which every notebook loads it. The notebooks are independent of each other and
+run side by side, one kernel per CPU by default (``insights.report.execution``). A run is
+atomic: it is built in a hidden temporary folder and moved into place only when
+finished; an existing report is replaced only with ``force`` (the old one is kept
+until the new one is complete). A failing notebook does not stop the others.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import os
+import shutil
+import sys
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from insights.data.config_files import read_mapping
+
+from insights import __version__
+from insights.report import headlines
+from insights.data import paths
+from insights.context import ensure_data, is_demo, resolve_quarter
+from insights.errors import ConfigError, ParameterError, ReportExistsError
+from insights.data.loading import cache_tables, cached_tables, load_tables
+from insights.report.execution import DEMO_BANNER, NotebookResult, NotebookSpec, Task, default_jobs, run_all
+from insights.data.table_cache import file_stats, hashes_and_stats
+
+MANIFEST = "manifest.json"
+
+
+def load_report_spec(path: Path | None = None) -> list[NotebookSpec]:
+    """Read and validate ``config/report.yaml``.
+
+    Raises
+    ------
+    ConfigError
+        If the file is missing, malformed, or names a notebook that does not exist.
+    """
+    path = path or paths.config_dir() / "report.yaml"
+    data = read_mapping(path, required=True, purpose="the notebooks of the report")
+    items = data.get("notebooks") if isinstance(data, dict) else None
+    if not isinstance(items, list) or not items:
+        raise ConfigError(f"{path} must have a non-empty list `notebooks`.")
+    specs, problems = [], []
+    for i, item in enumerate(items, 1):
+        if not isinstance(item, dict) or not isinstance(item.get("file"), str) or not isinstance(
+                item.get("title"), str):
+            problems.append(f"entry {i} needs `file` and `title` strings")
+            continue
+        unknown = set(item) - {"file", "title", "summary", "parameters", "requires"}
+        if unknown:
+            problems.append(f"entry {i} ({item['file']}) has unknown keys {sorted(unknown)}")
+        if not (paths.notebooks_dir() / item["file"]).exists():
+            problems.append(f"entry {i}: notebooks/{item['file']} does not exist")
+        params = item.get("parameters") or {}
+        if not isinstance(params, dict) or {"quarter", "data_dir"} & set(params):
+            problems.append(f"entry {i}: `parameters` must be a mapping without quarter/data_dir")
+        if item.get("requires") not in (None, "pilot"):
+            problems.append(f"entry {i}: `requires` may only be 'pilot'")
+        specs.append(NotebookSpec(item["file"], item["title"], item.get("summary", ""), dict(params),
+                                  item.get("requires")))
+    if problems:
+        raise ConfigError(f"{path}: " + "; ".join(problems))
+    return specs
+
+
+def _fingerprint(quarter: str, hashes: dict, specs: list[NotebookSpec]) -> str:
+    """Everything a report depends on: quarter, inputs, notebooks, configuration and package code."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps({"quarter": quarter, "inputs": hashes, "version": __version__,
+                              "notebooks": [asdict(s) for s in specs]}, sort_keys=True).encode())
+    for spec in specs:
+        digest.update((paths.notebooks_dir() / spec.file).read_bytes())
+    config = paths.config_dir()
+    for f in sorted(config.rglob("*.yaml")) if config.is_dir() else []:
+        digest.update(f.name.encode() + f.read_bytes())
+    for f in sorted(Path(__file__).resolve().parents[1].rglob("*.py")):  # the whole package
+        digest.update(f.read_bytes())
+    return digest.hexdigest()
+
+
+def _declared_parameters(spec: NotebookSpec) -> set[str]:
+    """Names in the notebook's ``parameters`` cell."""
+    import papermill as pm
+
+    return set(pm.inspect_notebook(str(paths.notebooks_dir() / spec.file)))
+
+
+WORKBOOK = "action_lists.xlsx"
+
+
+def write_workbook(folder: Path) -> str | None:
+    """One Excel workbook with a sheet per CSV action list of the report (None if there is none).
+
+    Every cell is text, as in the CSV (ids keep their leading zeros); see
+    ``insights.report.workbook``.
+    """
+    from insights.report import workbook
+
+    csvs = sorted(folder.glob("*.csv"))
+    if not csvs:
+        return None
+    workbook.write_workbook(csvs, folder / WORKBOOK)
+    return WORKBOOK
+
+
+def write_index(folder: Path, quarter: str, results: list[NotebookResult], specs: list[NotebookSpec],
+                demo: bool, row_counts: dict[str, int]) -> None:
+    """The report's front page: sections with status, links and the data summary."""
+    esc = html.escape
+    rows = []
+    for spec, res in zip(specs, results):
+        link = (f'<a href="{esc(spec.stem)}.html">{esc(spec.title)}</a>' if res.status != "skipped"
+                else esc(spec.title))
+        status = {"ok": "ok", "skipped": f"skipped: {esc(res.error or '')}"}.get(
+            res.status, f"<b style='color:#b91c1c'>FAILED</b> at cell {res.failed_cell}: {esc(res.error or '')}")
+        rows.append(f"<tr><td>{link}</td><td>{esc(spec.summary)}</td><td>{status}</td>"
+                    f"<td>{res.duration_s:.1f} s</td></tr>")
+    counts = "".join(f"<tr><td>{esc(k)}</td><td style='text-align:right'>{v:,}</td></tr>"
+                     for k, v in row_counts.items())
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Customer-success report {esc(quarter)}</title>
+<style>body{{font-family:system-ui,sans-serif;margin:0;color:#111}} main{{max-width:960px;margin:24px auto;padding:0 16px}}
+table{{border-collapse:collapse;width:100%;margin:12px 0}} td,th{{border-bottom:1px solid #ddd;padding:6px 8px;text-align:left}}
+th{{background:#f3f4f6}} .headline table.items th{{width:40%;background:none;font-weight:600}}
+.headline{{border:1px solid #e5e7eb;border-radius:6px;padding:4px 14px;margin:12px 0}} .note{{color:#555;font-size:90%}}</style></head>
+<body{" data-demo='true'" if demo else ""}>{DEMO_BANNER if demo else ""}<main>
+<h1>Customer-success report &mdash; {esc(quarter)}</h1>
+{"<h2>Headlines</h2>" + headlines.to_html(headlines.load_all(folder)) if headlines.load_all(folder) else ""}
+<h2>Sections</h2>
+<table id="sections"><tr><th>section</th><th>what it holds</th><th>status</th><th>time</th></tr>{''.join(rows)}</table>
+<h2>Action lists</h2>
+<p>{" &middot; ".join(f'<a href="{esc(p.name)}">{esc(p.name)}</a>' for p in sorted(folder.glob("*.csv")) + sorted(folder.glob("*.xlsx"))) or "none"}</p>
+<h2>Data</h2>
+<table id="data-summary"><tr><th>table</th><th>rows</th></tr>{counts}</table>
+<p>Built by insights {esc(__version__)}; parameters and input hashes in <a href="{MANIFEST}">{MANIFEST}</a>.</p>
+</main></body></html>
+"""
+    (folder / "index.html").write_text(page, encoding="utf-8")
+
+
+@dataclass
+class ReportOutcome:
+    """Where the report went and how each notebook ended."""
+
+    folder: Path
+    quarter: str
+    results: list[NotebookResult]
+    skipped: bool = False  # True when an identical report already existed
+
+    @property
+    def ok(self) -> bool:
+        return all(r.status != "failed" for r in self.results)
+
+    def summary(self) -> str:
+        if self.skipped:
+            return f"Report {self.quarter} is up to date (same inputs and notebooks): {self.folder}"
+        lines = [f"Report {self.quarter} written to {self.folder}"]
+        for r in self.results:
+            where = f" (cell {r.failed_cell})" if r.failed_cell is not None else ""
+            lines.append(f"  {r.status.upper():6} {r.file} {r.duration_s:.1f} s" +
+                         (f"{where}: {r.error.splitlines()[0] if r.error else ''}" if r.status != "ok" else ""))
+        return "\n".join(lines)
+
+
+def run_report(quarter: str | None = None, data_dir: str | os.PathLike | None = None, force: bool = False,
+               specs: list[NotebookSpec] | None = None, pilot: str | None = None,
+               jobs: int | None = None) -> ReportOutcome:
+    """Run every notebook of the report for one quarter.
+
+    Parameters
+    ----------
+    quarter : str, optional
+        Like ``"2026Q3"``; default the latest complete quarter in the data.
+    data_dir : path, optional
+        Raw data folder; default ``data/raw`` (demo data is generated there if empty).
+    force : bool
+        Replace an existing report of the quarter built from other inputs.
+    specs : list of NotebookSpec, optional
+        Notebooks to run; default ``config/report.yaml``.
+    pilot : str, optional
+        Pilot to read out (default: the most recently assigned one).
+    jobs : int, optional
+        Notebooks run at once (default ``insights.report.execution.default_jobs()``: one per
+        CPU, at most 4; 1 runs them one after the other). The outputs do not depend on it.
+
+    Returns
+    -------
+    ReportOutcome
+
+    Raises
+    ------
+    ParameterError, ContractError, ConfigError
+        Before any notebook runs, if parameters, data or configuration are invalid.
+    ReportExistsError
+        If ``reports/<quarter>/`` exists, differs, and ``force`` is False.
+    """
+    specs = specs if specs is not None else load_report_spec()
+    jobs = default_jobs() if jobs is None else jobs
+    if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
+        raise ParameterError(f"jobs must be a whole number >= 1, got {jobs!r}.")
+    folder = ensure_data(data_dir)
+    hashes, stats = hashes_and_stats(folder)
+    tables = cached_tables(folder, hashes)
+    if tables is None:  # validated once here; the notebooks load the typed copy from the cache
+        tables = load_tables(folder, use_cache=False)
+    q = str(resolve_quarter(quarter, tables))
+    if pilot is not None and pilot not in set(tables.pilot_assignments["pilot_id"]):
+        known = sorted(tables.pilot_assignments["pilot_id"].unique())
+        raise ParameterError(f"unknown pilot {pilot!r}; pilots in the data: {', '.join(known) or 'none'}.")
+    demo = is_demo(folder)
+    fingerprint = _fingerprint(q, hashes, specs) + (f":{pilot}" if pilot else "")
+    root = paths.reports_dir()
+    final = root / q
+    if final.exists() and not force:
+        manifest = final / MANIFEST
+        try:
+            old = json.loads(manifest.read_text()) if manifest.exists() else {}
+        except ValueError:
+            old = {}
+        if old.get("fingerprint") == fingerprint and old.get("status") == "ok":
+            return ReportOutcome(final, q, [NotebookResult(**r) for r in old.get("notebooks", [])], skipped=True)
+        why = ("had failed notebooks" if old.get("fingerprint") == fingerprint else
+               "was built from other inputs, configuration, notebooks or code")
+        raise ReportExistsError(f"{final} already exists and {why}; pass --force (make report FORCE=1) to replace "
+                                "it. The old report is kept until the new one is complete.")
+    # Cached only if no raw file changed while it was hashed and validated (else each notebook validates)
+    if stats is not None and file_stats(folder) == stats:
+        cache_tables(tables, hashes, stats)  # also (re)records the hashes for the notebooks' look-ups
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = root / f".{q}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    started = datetime.now(timezone.utc)
+    results: list[NotebookResult | None] = []
+    tasks: list[Task] = []
+    try:
+        for i, spec in enumerate(specs, 1):
+            label = f"[{i}/{len(specs)}]"
+            if spec.requires == "pilot" and tables.pilot_assignments.empty:
+                print(f"{label} {spec.file} ({spec.title}) skipped: no pilot in the data", file=sys.stderr, flush=True)
+                results.append(NotebookResult(spec.file, spec.title, "skipped", 0.0, "no pilot in the data"))
+                continue
+            params = {**spec.parameters, "quarter": q, "data_dir": str(folder)}
+            declared = _declared_parameters(spec)
+            if "output_dir" in declared:  # CSV action lists go into the report
+                params["output_dir"] = str(tmp)
+            if pilot is not None and "pilot_id" in declared:
+                params["pilot_id"] = pilot
+            results.append(None)
+            tasks.append(Task(spec, tmp, params, demo, label))
+        if tasks:
+            print(f"Running {len(tasks)} notebook(s), {min(jobs, len(tasks))} at a time.", file=sys.stderr, flush=True)
+        ran = iter(run_all(tasks, jobs, expected=_last_durations(root)))
+        results = [r if r is not None else next(ran) for r in results]
+        write_workbook(tmp)
+        counts = {name: len(frame) for name, frame in tables.frames.items()}
+        write_index(tmp, q, results, specs, demo, counts)
+        manifest = {
+            "quarter": q, "parameters": {"quarter": q, "data_dir": str(folder), "force": force, "pilot": pilot},
+            "package_version": __version__, "python": sys.version.split()[0], "demo_data": demo,
+            "inputs": hashes, "row_counts": counts, "seeds": _seeds(folder) if demo else {},
+            "fingerprint": fingerprint, "started_at": started.isoformat(timespec="seconds"),
+            "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "notebooks": [asdict(r) for r in results],
+            "outputs": sorted(p.relative_to(tmp).as_posix() for p in tmp.rglob("*") if p.is_file()),
+            "status": "failed" if any(r.status == "failed" for r in results) else "ok",
+        }
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
+        _move_into_place(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return ReportOutcome(final, q, results)
+
+
+def _last_durations(root: Path) -> dict[str, float]:
+    """Seconds each notebook took in the most recently finished report under ``root`` (empty if none)."""
+    manifests = sorted(root.glob(f"*/{MANIFEST}"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for manifest in manifests[:1]:
+        try:
+            return {r["file"]: float(r["duration_s"]) for r in json.loads(manifest.read_text())["notebooks"]
+                    if r.get("status") == "ok"}
+        except (OSError, ValueError, KeyError, TypeError):
+            return {}
+    return {}
+
+
+def _seeds(folder: Path) -> dict:
+    try:
+        generator = json.loads((folder / "ground_truth.json").read_text()).get("generator", {})
+    except (OSError, ValueError):
+        return {}
+    return {"demo_data_seed": generator.get("seed"), "demo_accounts": generator.get("accounts")}
+
+
+def _move_into_place(tmp: Path, final: Path) -> None:
+    """Swap the finished report in; an old one is kept as a backup until the swap succeeded."""
+    backup = final.parent / f".{final.name}.backup-{os.getpid()}"
+    if final.exists():
+        os.replace(final, backup)
+    try:
+        os.replace(tmp, final)
+    except BaseException:
+        if backup.exists() and not final.exists():
+            os.replace(backup, final)
+        raise
+    shutil.rmtree(backup, ignore_errors=True)

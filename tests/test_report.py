@@ -305,3 +305,22 @@ def test_report_validates_once_and_notebooks_use_the_typed_cache(tiny_project, d
     manifest = json.loads((outcome.folder / "manifest.json").read_text())
     assert manifest["inputs"] == table_cache.input_hashes(demo_dir)
     assert sorted((p.relative_to(demo_dir), p.stat().st_mtime_ns) for p in demo_dir.rglob("*")) == raw_before
+
+
+def test_front_page_shows_hostile_text_as_text(tmp_path):
+    """Every value on the front page goes through the autoescaping templates (stored XSS)."""
+    from insights.report import headlines
+    from insights.report.runner import write_index
+
+    evil = "<script>alert(1)</script>"
+    headlines.save(tmp_path, "01_x", f"title {evil}", {f"key {evil}": f"value {evil}"},
+                   note="note <svg onload=alert(1)>")
+    spec = NotebookSpec(file="01_x.ipynb", title=f"t {evil}", summary=f"s {evil}")
+    from insights.report.execution import NotebookResult
+
+    result = NotebookResult(spec.file, spec.title, "failed", 1.0, error=f"boom {evil}", failed_cell=3)
+    write_index(tmp_path, "2026Q3", [result], [spec], demo=True, row_counts={f"t{evil}": 1234})
+    page = (tmp_path / "index.html").read_text()
+    assert "<script" not in page and "<svg" not in page
+    assert page.count("&lt;script&gt;alert(1)&lt;/script&gt;") == 7
+    assert "DEMO DATA" in page and "1,234" in page and "FAILED</b> at cell 3" in page

@@ -30,6 +30,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from insights.data import paths
+from insights.report import pages
 
 KERNEL = "python3"
 #: Arguments of each kernel: its own log stays off the terminal (ipykernel 7 warns once per kernel that
@@ -37,8 +38,6 @@ KERNEL = "python3"
 #: notebook are in its outputs and in the run's summary, and a dead kernel is reported by the runner.
 KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=CRITICAL"]
 ENGINE = "insights-progress"
-DEMO_BANNER = ('<div style="background:#b91c1c;color:white;font:bold 16px sans-serif;padding:8px 16px;'
-               'text-align:center">DEMO DATA &mdash; generated, not a real customer base</div>')
 # BLAS/OpenMP threads per kernel: the same whatever the number of parallel notebooks, so
 # the numbers do not depend on it (a variable already set in the environment wins).
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
@@ -156,7 +155,7 @@ def export_html(ipynb: Path, out: Path, demo: bool) -> None:
     if demo:
         body = body.replace("<body", "<body data-demo='true'", 1)
         cut = body.index(">", body.index("<body")) + 1
-        body = body[:cut] + DEMO_BANNER + body[cut:]
+        body = body[:cut] + pages.demo_banner() + body[cut:]
     out.write_text(body, encoding="utf-8")
 
 

@@ -8,7 +8,6 @@ never recomputes them.
 
 from __future__ import annotations
 
-import html
 import json
 import os
 import tempfile
@@ -71,26 +70,3 @@ def load_all(report_folder) -> list[dict]:
     """Every saved headline document of a report folder, in section order."""
     folder = Path(report_folder) / FOLDER
     return [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))] if folder.is_dir() else []
-
-
-def _cell(value) -> str:
-    if isinstance(value, float):
-        return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.0f}"
-    return html.escape("" if value is None else str(value))
-
-
-def to_html(docs: list[dict]) -> str:
-    """The headlines as HTML blocks for the front page."""
-    parts = []
-    for d in docs:
-        items = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in d["items"].items())
-        block = (f'<section class="headline" id="h-{html.escape(d["section"])}"><h3>{html.escape(d["title"])}</h3>'
-                 f'<table class="items">{items}</table>')
-        if "table" in d:
-            head = "".join(f"<th>{html.escape(c)}</th>" for c in d["table"]["columns"])
-            rows = "".join("<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in r) + "</tr>" for r in d["table"]["rows"])
-            block += f"<table><tr>{head}</tr>{rows}</table>"
-        if d.get("note"):
-            block += f"<p class='note'>{html.escape(d['note'])}</p>"
-        parts.append(block + "</section>")
-    return "".join(parts)

@@ -12,7 +12,6 @@ until the new one is complete). A failing notebook does not stop the others.
 from __future__ import annotations
 
 import hashlib
-import html
 import json
 import os
 import shutil
@@ -24,12 +23,12 @@ from pathlib import Path
 from insights.data.config_files import read_mapping
 
 from insights import __version__
-from insights.report import headlines
+from insights.report import headlines, pages
 from insights.data import paths
 from insights.context import ensure_data, is_demo, resolve_quarter
 from insights.errors import ConfigError, ParameterError, ReportExistsError
 from insights.data.loading import cache_tables, cached_tables, load_tables
-from insights.report.execution import DEMO_BANNER, NotebookResult, NotebookSpec, Task, default_jobs, run_all
+from insights.report.execution import NotebookResult, NotebookSpec, Task, default_jobs, run_all
 from insights.data.table_cache import file_stats, hashes_and_stats
 
 MANIFEST = "manifest.json"
@@ -114,35 +113,13 @@ def write_workbook(folder: Path) -> str | None:
 def write_index(folder: Path, quarter: str, results: list[NotebookResult], specs: list[NotebookSpec],
                 demo: bool, row_counts: dict[str, int]) -> None:
     """The report's front page: sections with status, links and the data summary."""
-    esc = html.escape
-    rows = []
-    for spec, res in zip(specs, results):
-        link = (f'<a href="{esc(spec.stem)}.html">{esc(spec.title)}</a>' if res.status != "skipped"
-                else esc(spec.title))
-        status = {"ok": "ok", "skipped": f"skipped: {esc(res.error or '')}"}.get(
-            res.status, f"<b style='color:#b91c1c'>FAILED</b> at cell {res.failed_cell}: {esc(res.error or '')}")
-        rows.append(f"<tr><td>{link}</td><td>{esc(spec.summary)}</td><td>{status}</td>"
-                    f"<td>{res.duration_s:.1f} s</td></tr>")
-    counts = "".join(f"<tr><td>{esc(k)}</td><td style='text-align:right'>{v:,}</td></tr>"
-                     for k, v in row_counts.items())
-    page = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Customer-success report {esc(quarter)}</title>
-<style>body{{font-family:system-ui,sans-serif;margin:0;color:#111}} main{{max-width:960px;margin:24px auto;padding:0 16px}}
-table{{border-collapse:collapse;width:100%;margin:12px 0}} td,th{{border-bottom:1px solid #ddd;padding:6px 8px;text-align:left}}
-th{{background:#f3f4f6}} .headline table.items th{{width:40%;background:none;font-weight:600}}
-.headline{{border:1px solid #e5e7eb;border-radius:6px;padding:4px 14px;margin:12px 0}} .note{{color:#555;font-size:90%}}</style></head>
-<body{" data-demo='true'" if demo else ""}>{DEMO_BANNER if demo else ""}<main>
-<h1>Customer-success report &mdash; {esc(quarter)}</h1>
-{"<h2>Headlines</h2>" + headlines.to_html(headlines.load_all(folder)) if headlines.load_all(folder) else ""}
-<h2>Sections</h2>
-<table id="sections"><tr><th>section</th><th>what it holds</th><th>status</th><th>time</th></tr>{''.join(rows)}</table>
-<h2>Action lists</h2>
-<p>{" &middot; ".join(f'<a href="{esc(p.name)}">{esc(p.name)}</a>' for p in sorted(folder.glob("*.csv")) + sorted(folder.glob("*.xlsx"))) or "none"}</p>
-<h2>Data</h2>
-<table id="data-summary"><tr><th>table</th><th>rows</th></tr>{counts}</table>
-<p>Built by insights {esc(__version__)}; parameters and input hashes in <a href="{MANIFEST}">{MANIFEST}</a>.</p>
-</main></body></html>
-"""
+    sections = [{"stem": spec.stem, "title": spec.title, "summary": spec.summary, "status": res.status,
+                 "error": res.error or "", "failed_cell": res.failed_cell, "duration_s": res.duration_s}
+                for spec, res in zip(specs, results)]
+    files = [p.name for p in sorted(folder.glob("*.csv")) + sorted(folder.glob("*.xlsx"))]
+    page = pages.render("index.html.j2", quarter=str(quarter), demo=demo, headlines=headlines.load_all(folder),
+                        sections=sections, files=files, row_counts=row_counts, version=__version__,
+                        manifest=MANIFEST)
     (folder / "index.html").write_text(page, encoding="utf-8")
 
 

@@ -1,0 +1,53 @@
+"""The report's own HTML pages, rendered from the template files under ``templates/``.
+
+Every value reaches the HTML through Jinja2 with autoescaping on, so text from the data (account
+names, pilot descriptions, error messages) is shown as text, never run as markup.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import jinja2
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+def headline_cell(value) -> str:
+    """A headline-table value as text: floats with thousands separators (3 decimals below 10)."""
+    if isinstance(value, float):
+        return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.0f}"
+    return "" if value is None else str(value)
+
+
+@cache
+def environment() -> jinja2.Environment:
+    """The template environment: files under ``templates/``, autoescaping, undefined names are errors."""
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    env.filters["cell"] = headline_cell
+    return env
+
+
+def render(template: str, **values) -> str:
+    """Render ``templates/<template>`` with ``values``.
+
+    Parameters
+    ----------
+    template : str
+        File name under ``templates/`` (e.g. ``"index.html.j2"``).
+    **values
+        The template's variables.
+
+    Returns
+    -------
+    str
+        The page, every value HTML-escaped.
+    """
+    return environment().get_template(template).render(**values)
+
+
+def demo_banner() -> str:
+    """The red DEMO DATA banner shown on every page built from generated data."""
+    return render("demo_banner.html.j2")

@@ -235,7 +235,16 @@ def readout(tables: Tables, pilot_id: str, grace_days: int, level: float = 0.95,
         the covariate-adjusted difference, the stratified (Mantel-Haenszel) estimate
         with per-segment effects (Holm), the Bayesian beta-binomial view, the
         group-sequential looks, net ARR change (Welch), the support-ticket guardrail
-        and a decision (ship / extend / stop) with its reason.
+        and a decision (ship / extend / stop) with its reason. ``comparison`` holds the
+        ``insights.stats.experiments.compare_arms`` result of the renewal outcome that
+        these numbers come from.
+
+    Raises
+    ------
+    ParameterError
+        For an unknown pilot, a pilot with fewer than two arms, outcomes of unassigned
+        accounts, an arm without a resolved renewal yet, or a covariate column that is not
+        numeric or is constant.
     """
     plan = plan_of(tables, pilot_id)
     data = pilot_outcomes(tables, pilot_id, grace_days, outcomes)

@@ -123,6 +123,7 @@ def test_treatments_subset_order_and_categorical_arms():
     df = _table()
     res = compare_arms(df, "arm", "converted", "B", treatments=["C", "A"])
     assert res.treatments == ("C", "A") and res.arms["arm"].tolist() == ["B", "C", "A"]
+    assert compare_arms(df, "arm", "converted", "B", treatments=pd.Index(["C", "A"])).treatments == ("C", "A")
     cat = df.assign(arm=pd.Categorical(df["arm"], categories=["C", "B", "A", "unused"]))
     res = compare_arms(cat, "arm", "converted", "A")
     assert res.treatments == ("C", "B")  # category order; the unused category is not an arm
@@ -257,7 +258,7 @@ BASE = _table(n=120, seed=9)
     (BASE, ("arm", "converted", "A"), {"treatments": "B"}, "list of arm names"),
     (BASE, ("arm", "converted", "A"), {"treatments": []}, "treatments is empty"),
     (BASE.assign(converted=np.where(BASE.converted == 1, "yes", "no")), ("arm", "converted", "A"), {},
-     "'converted' is neither binary nor numeric"),
+     "outcome column 'converted' must be boolean or numeric"),
     (BASE, ("arm", "spend", "A"), {"outcome_kind": "binary"}, "values other than 0 and 1"),
     (BASE, ("arm", "spend", "A"), {"outcome_kind": "counts"}, "outcome_kind must be one of"),
     (_with(BASE, spend=(3, np.inf)), ("arm", "spend", "A"), {}, "infinite"),
@@ -270,7 +271,7 @@ BASE = _table(n=120, seed=9)
     (BASE, ("arm", "spend", "A"), {"strata": "stratum"}, "is for a binary outcome"),
     (BASE.assign(stratum="all"), ("arm", "converted", "A"), {"strata": "stratum"}, "single stratum"),
     (_with(BASE, stratum=(5, np.nan)), ("arm", "converted", "A"), {"strata": "stratum"}, "missing values in 'stratum'"),
-    (BASE, ("arm", "converted", "A"), {"covariate": "stratum"}, "covariate column 'stratum' must be numeric"),
+    (BASE, ("arm", "converted", "A"), {"covariate": "stratum"}, "covariate column 'stratum' must be boolean or numeric"),
     (BASE.assign(pre=1.0), ("arm", "converted", "A"), {"covariate": "pre"}, "'pre' is constant"),
     (_with(BASE, pre=(2, np.nan)), ("arm", "converted", "A"), {"covariate": "pre"}, "missing values in 'pre'"),
     (BASE, ("arm", "converted", "A"), {"expected_shares": {"A": 0.5, "B": 0.5}}, "one planned share per arm"),

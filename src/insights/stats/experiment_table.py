@@ -7,7 +7,7 @@ message about ``y1``/``y0`` that the caller never passed.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -90,7 +90,7 @@ def arm_values(values: pd.Series, column: Hashable) -> list:
     return found
 
 
-def resolve_arms(found: list, column: Hashable, control, treatments: Sequence | None) -> tuple[list, list]:
+def resolve_arms(found: list, column: Hashable, control, treatments: Iterable | None) -> tuple[list, list]:
     """The control and the treatment arms to compare with it.
 
     Parameters
@@ -101,8 +101,9 @@ def resolve_arms(found: list, column: Hashable, control, treatments: Sequence | 
         The arm column, for messages.
     control : object
         The control arm's value.
-    treatments : sequence or None
-        Treatment arms; None means every other arm, in the order of ``found``.
+    treatments : iterable or None
+        Treatment arms (list, tuple, array, Index); None means every other arm, in the order of
+        ``found``.
 
     Returns
     -------
@@ -120,7 +121,7 @@ def resolve_arms(found: list, column: Hashable, control, treatments: Sequence | 
                              "Pass one of them as control=")
     if treatments is None:
         return [control], [a for a in found if a != control]
-    if isinstance(treatments, str) or not isinstance(treatments, Sequence):
+    if isinstance(treatments, (str, bytes)) or not isinstance(treatments, Iterable):
         raise ParameterError(f"treatments must be a list of arm names, e.g. [{treatments!r}], got {treatments!r}")
     treatments = list(treatments)
     if not treatments:
@@ -162,14 +163,8 @@ def outcome_kind(values: pd.Series, column: Hashable, kind: str = "auto") -> str
         raise ParameterError(f"outcome_kind must be one of {list(OUTCOME_KINDS)}, got {kind!r}")
     if ptypes.is_bool_dtype(values.dtype):
         return "binary" if kind == "auto" else kind
-    if not ptypes.is_numeric_dtype(values.dtype):
-        examples = list(pd.unique(values))[:3]
-        raise ParameterError(f"outcome column {column!r} is neither binary nor numeric (dtype {values.dtype}, "
-                             f"values such as {examples}); map it to 0/1 or to numbers first, e.g. "
-                             f"frame[{column!r}].map({{...: 1, ...: 0}})")
-    y = values.to_numpy(dtype=float)
-    if np.isinf(y).any():
-        raise ParameterError(f"outcome column {column!r} holds infinite values; drop or cap them first")
+    y = _floats(values, f"outcome column {column!r}",
+                f"map it to 0/1 or to numbers first, e.g. frame[{column!r}].map({{...: 1, ...: 0}})")
     zero_one = bool(np.isin(y, (0.0, 1.0)).all())
     if kind == "binary" and not zero_one:
         raise ParameterError(f"outcome_kind='binary' but column {column!r} holds values other than 0 and 1; "
@@ -198,16 +193,23 @@ def check_covariate(values: pd.Series, column: Hashable) -> np.ndarray:
     ParameterError
         If the covariate is not boolean or numeric, holds infinite values or is constant.
     """
-    if not (ptypes.is_bool_dtype(values.dtype) or ptypes.is_numeric_dtype(values.dtype)):
-        raise ParameterError(f"covariate column {column!r} must be numeric (dtype is {values.dtype}); pass a "
-                             "numeric pre-period measure or drop covariate=")
-    x = values.to_numpy(dtype=float)
-    if np.isinf(x).any():
-        raise ParameterError(f"covariate column {column!r} holds infinite values; drop or cap them first")
+    x = _floats(values, f"covariate column {column!r}",
+                "pass a numeric pre-period measure or drop covariate=")
     if np.ptp(x) == 0:
         raise ParameterError(f"covariate column {column!r} is constant, so it cannot adjust anything; "
                              "drop covariate=")
     return x
+
+
+def _floats(values: pd.Series, what: str, fix: str) -> np.ndarray:
+    """A boolean or numeric column as finite floats; ``what`` names it in the ParameterError, ``fix`` helps."""
+    if not (ptypes.is_bool_dtype(values.dtype) or ptypes.is_numeric_dtype(values.dtype)):
+        raise ParameterError(f"{what} must be boolean or numeric (dtype {values.dtype}, values such as "
+                             f"{list(pd.unique(values))[:3]}); {fix}")
+    out = values.to_numpy(dtype=float)
+    if np.isinf(out).any():
+        raise ParameterError(f"{what} holds infinite values; drop or cap them first")
+    return out
 
 
 def check_arm_sizes(sizes: dict, column: Hashable, minimum: int, why: str) -> None:

@@ -19,7 +19,7 @@ of the same quantity (Holm by default). Intervals are per comparison, at ``level
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -152,7 +152,7 @@ class ArmComparison:
 
 
 def compare_arms(frame: pd.DataFrame, arm: Hashable, outcome: Hashable, control: Hashable,
-                 treatments: Sequence | None = None, *, strata: Hashable | None = None,
+                 treatments: Iterable | None = None, *, strata: Hashable | None = None,
                  covariate: Hashable | None = None, expected_shares: dict | None = None, level: float = 0.95,
                  adjust: str = "holm", outcome_kind: str = "auto", min_expected: float = 5.0,
                  prior: tuple[float, float] = (1.0, 1.0)) -> ArmComparison:
@@ -169,7 +169,7 @@ def compare_arms(frame: pd.DataFrame, arm: Hashable, outcome: Hashable, control:
         or numbers (compared as means). Treatment minus (or over) control throughout.
     control : hashable
         The control arm's value in ``arm``.
-    treatments : sequence, optional
+    treatments : iterable, optional
         Treatment arms to compare with the control; default every other arm of the table
         (category order for a categorical column, otherwise sorted).
     strata : hashable, optional

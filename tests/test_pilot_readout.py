@@ -36,6 +36,10 @@ def test_interval_covers_the_true_effect(demo):
     # the stratified estimate and per-segment effects are there, one row per segment
     assert set(r.stratified.per_stratum["stratum"]) == set(truth["pilot"]["by_segment"])
     assert r.adjusted.variance_reduction >= 0
+    # the numbers come from the generic toolkit, compared on the pilot's own arm names
+    contrast = r.comparison.contrast("treatment")
+    assert (contrast.difference, contrast.test, contrast.stratified) == (r.difference, r.test, r.stratified)
+    assert r.comparison.arms.set_index("arm")["units"].to_dict() == r.per_arm["accounts"].to_dict()
 
 
 def test_per_arm_counts_match_a_recount_from_raw_tables(demo):

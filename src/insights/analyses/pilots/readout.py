@@ -16,7 +16,7 @@ import pandas as pd
 from insights.metrics import churn
 from insights.errors import ParameterError
 from insights.data.loading import Tables
-from insights.stats import adjustment, bayes, intervals, sequential, stratified
+from insights.stats import adjustment, bayes, experiments, intervals, sequential, stratified
 from insights.analyses.pilots.assignment import ARMS, PilotPlan, load_plan
 from insights.analyses.pilots.covariates import pre_period
 
@@ -149,6 +149,7 @@ class Readout:
     decision: str
     reason: str
     notes: list[str] = field(default_factory=list)
+    comparison: experiments.ArmComparison | None = None
 
     def headline(self) -> dict:
         """Front-page items: the pilot, its effect and the decision."""
@@ -234,7 +235,16 @@ def readout(tables: Tables, pilot_id: str, grace_days: int, level: float = 0.95,
         the covariate-adjusted difference, the stratified (Mantel-Haenszel) estimate
         with per-segment effects (Holm), the Bayesian beta-binomial view, the
         group-sequential looks, net ARR change (Welch), the support-ticket guardrail
-        and a decision (ship / extend / stop) with its reason.
+        and a decision (ship / extend / stop) with its reason. ``comparison`` holds the
+        ``insights.stats.experiments.compare_arms`` result of the renewal outcome that
+        these numbers come from.
+
+    Raises
+    ------
+    ParameterError
+        For an unknown pilot, a pilot with fewer than two arms, outcomes of unassigned
+        accounts, an arm without a resolved renewal yet, or a covariate column that is not
+        numeric or is constant.
     """
     plan = plan_of(tables, pilot_id)
     data = pilot_outcomes(tables, pilot_id, grace_days, outcomes)
@@ -256,43 +266,36 @@ def readout(tables: Tables, pilot_id: str, grace_days: int, level: float = 0.95,
     if len(t) == 0 or len(c) == 0:
         raise ParameterError(f"pilot {pilot_id!r} has no resolved renewal in arm "
                              f"{treatment if len(t) == 0 else control} yet; read it out after the window closes.")
-    x1, n1, x0, n0 = int(t["renewed"].sum()), len(t), int(c["renewed"].sum()), len(c)
-    per_arm = []
-    for arm, x, n in ((control, x0, n0), (treatment, x1, n1)):
-        ci = intervals.proportion_ci(x, n, level)
-        per_arm.append({"arm": arm, "accounts": n, "renewed": x, "rate": ci.estimate, "low": ci.low,
-                        "high": ci.high, "method": ci.method})
-    per_arm = pd.DataFrame(per_arm).set_index("arm")
-    diff = intervals.risk_difference(x1, n1, x0, n0, level)
-    try:
-        lift = intervals.relative_lift(x1, n1, x0, n0, level)
-    except ParameterError:  # an arm without a single renewal: the ratio is undefined
+    pair = res[res["arm"].isin([control, treatment])]
+    with_covariate = covariate in res and res[covariate].notna().sum() > 10
+    complete = with_covariate and bool(res[covariate].notna().all())
+    compared = experiments.compare_arms(
+        res, "arm", "renewed", control, [treatment], strata="stratum" if pair["stratum"].nunique() > 1 else None,
+        covariate=covariate if complete else None, level=level, outcome_kind="binary")
+    contrast = compared.contrast(treatment)
+    per_arm = (compared.arms.set_index("arm")[["units", "successes", "estimate", "low", "high", "method"]]
+               .rename(columns={"units": "accounts", "successes": "renewed", "estimate": "rate"}))
+    diff, lift, test = contrast.difference, contrast.lift, contrast.test
+    if np.isnan(lift.estimate):  # an arm without a single renewal: the ratio is undefined
         lift = intervals.Interval(np.nan, np.nan, np.nan, level, "undefined (an arm has no renewal)")
-    test = intervals.compare_proportions(x1, n1, x0, n0)
 
-    adjusted = None
-    if covariate in res and res[covariate].notna().sum() > 10:
+    adjusted = contrast.adjusted
+    if with_covariate and not complete:
         ok = res[res[covariate].notna()]
-        adjusted = adjustment.ancova(ok["renewed"].to_numpy(float), (ok["arm"] == treatment).to_numpy(),
-                                     ok[covariate].to_numpy(float), level)
-        if len(ok) < len(res):
-            notes.append(f"covariate {covariate} missing for {len(res) - len(ok)} account(s): adjusted estimate "
-                         "uses the rest.")
+        adjusted = experiments.compare_arms(ok, "arm", "renewed", control, [treatment], covariate=covariate,
+                                            level=level, outcome_kind="binary").contrast(treatment).adjusted
+        notes.append(f"covariate {covariate} missing for {len(res) - len(ok)} account(s): adjusted estimate "
+                     "uses the rest.")
 
-    strat = None
-    counts_by = (res[res["arm"].isin([control, treatment])].groupby(["stratum", "arm"])["renewed"]
-                 .agg(successes="sum", n="size").reset_index())
-    if counts_by["stratum"].nunique() > 1:
-        counts_by["arm"] = counts_by["arm"].map({control: "control", treatment: "treatment"})
-        strat = stratified.stratified_proportions(counts_by, level=level, adjust="holm")
-
-    bayes_view = bayes.beta_binomial(x1, n1, x0, n0)
+    strat = contrast.stratified
+    bayes_view = contrast.bayes
     looks = _look_table(data, plan, control, treatment)
 
     arr_change = None
     if res["arr_change"].notna().all():
-        arr_change = intervals.mean_difference(t["arr_change"].to_numpy(float), c["arr_change"].to_numpy(float),
-                                               level)
+        arr = experiments.compare_arms(res, "arm", "arr_change", control, [treatment], level=level,
+                                       outcome_kind="numeric").contrast(treatment)
+        arr_change = (arr.difference, arr.test)
 
     tickets_t = data.loc[data["arm"] == treatment, "tickets"].to_numpy(float)
     tickets_c = data.loc[data["arm"] == control, "tickets"].to_numpy(float)
@@ -300,7 +303,9 @@ def readout(tables: Tables, pilot_id: str, grace_days: int, level: float = 0.95,
         tickets_diff = intervals.Interval(0.0, 0.0, 0.0, level, "no variation in either arm")
         tickets_test = intervals.TestResult(0.0, 1.0, "no variation in either arm")
     else:
-        tickets_diff, tickets_test = intervals.mean_difference(tickets_t, tickets_c, level)
+        tickets = experiments.compare_arms(data, "arm", "tickets", control, [treatment], level=level,
+                                           outcome_kind="numeric").contrast(treatment)
+        tickets_diff, tickets_test = tickets.difference, tickets.test
     breached = bool(tickets_test.p_value < plan.alpha and tickets_diff.estimate > 0
                     and tickets_t.mean() > 1.2 * max(tickets_c.mean(), 1e-9))
     guardrail = {"metric": "support tickets per account during the pilot", "treatment": float(tickets_t.mean()),
@@ -310,7 +315,7 @@ def readout(tables: Tables, pilot_id: str, grace_days: int, level: float = 0.95,
     final = not data["status"].isin(["inside_grace", "not_yet_due"]).any()
     decision, reason = decide(diff, srm, guardrail, bayes_view, plan, looks, final=final)
     return Readout(pilot_id, plan, data, counts, srm, per_arm, diff, lift, test, adjusted, strat, bayes_view, looks,
-                   arr_change, guardrail, decision, reason, notes)
+                   arr_change, guardrail, decision, reason, notes, compared)
 
 
 def decide(diff: intervals.Interval, srm: intervals.TestResult, guardrail: dict, bayes_view: bayes.BayesResult,

@@ -31,12 +31,32 @@ DEFAULT_SEED = 7
 
 
 def is_default_dir(data_dir: str | os.PathLike | None) -> bool:
-    """Whether ``data_dir`` is the configured raw folder (``data/raw`` or ``$INSIGHTS_DATA_DIR``)."""
+    """Whether ``data_dir`` is the configured raw folder (``data/raw`` or ``$INSIGHTS_DATA_DIR``).
+
+    Parameters
+    ----------
+    data_dir : path or None
+        A raw data folder; None means the configured one.
+
+    Returns
+    -------
+    bool
+    """
     return paths.resolve_data_dir(data_dir) == paths.raw_dir()
 
 
 def is_demo(data_dir: str | os.PathLike | None = None) -> bool:
-    """Whether the folder holds generated demo data (it carries ``ground_truth.json``)."""
+    """Whether the folder holds generated demo data (it carries ``ground_truth.json``).
+
+    Parameters
+    ----------
+    data_dir : path, optional
+        A raw data folder; None means the configured one.
+
+    Returns
+    -------
+    bool
+    """
     return (paths.resolve_data_dir(data_dir) / GROUND_TRUTH_FILE).exists()
 
 
@@ -45,6 +65,18 @@ def ensure_data(data_dir: str | os.PathLike | None = None, quiet: bool = False) 
 
     Only the configured raw folder is filled automatically; an explicit folder
     without data is an error, so a typo never silently turns into demo numbers.
+
+    Parameters
+    ----------
+    data_dir : path, optional
+        A raw data folder; None means the configured one.
+    quiet : bool
+        Do not print that demo data is being written.
+
+    Returns
+    -------
+    pathlib.Path
+        The absolute data folder.
 
     Raises
     ------
@@ -72,8 +104,25 @@ def load(data_dir: str | os.PathLike | None = None, include_events: bool = False
     """Validated raw tables of ``data_dir`` (demo data first if the default folder is empty).
 
     Tables validated before (same bytes, same checks) come from the typed-table cache
-    that the report runner fills (``insights.data.table_cache``). See
-    ``insights.data.loading.load_tables`` for the returned object and errors.
+    that the report runner fills (``insights.data.table_cache``).
+
+    Parameters
+    ----------
+    data_dir : path, optional
+        A raw data folder; None means the configured one.
+    include_events : bool
+        Also load ``usage_events`` (never from the cache).
+
+    Returns
+    -------
+    insights.data.loading.Tables
+
+    Raises
+    ------
+    ParameterError
+        If an explicitly given folder holds no raw tables.
+    ContractError
+        If the tables break the data contract (see ``insights.data.loading.load_tables``).
     """
     if not include_events:  # a cached dataset needs neither demo data nor validation
         cached = cached_tables(paths.resolve_data_dir(data_dir))
@@ -84,6 +133,17 @@ def load(data_dir: str | os.PathLike | None = None, include_events: bool = False
 
 def resolve_quarter(quarter: str | None, tables: Tables) -> Quarter:
     """The quarter to report on: the one given (if the data covers it) or the latest complete one.
+
+    Parameters
+    ----------
+    quarter : str or None
+        Like ``"2026Q3"``; None or "" means the latest complete quarter of the data.
+    tables : insights.data.loading.Tables
+        The data (its usage months and ``as_of`` bound the quarters covered).
+
+    Returns
+    -------
+    insights.metrics.periods.Quarter
 
     Raises
     ------
@@ -101,15 +161,27 @@ def resolve_quarter(quarter: str | None, tables: Tables) -> Quarter:
     return q
 
 
-def output_folder(output_dir, quarter) -> Path:
-    """Where a notebook writes its CSVs and headlines: ``output_dir`` (the report folder when run by
-    the report) or ``data/processed/actions/<quarter>`` when run on its own."""
+def output_folder(output_dir: str | os.PathLike | None, quarter: str | Quarter) -> Path:
+    """Where a notebook writes its CSVs and headlines.
+
+    Parameters
+    ----------
+    output_dir : path or None
+        The folder given (the report folder when run by the report).
+    quarter : str or Quarter
+        The report quarter, naming the default folder.
+
+    Returns
+    -------
+    pathlib.Path
+        ``output_dir`` made absolute, or ``data/processed/actions/<quarter>`` when it is None or empty.
+    """
     if output_dir:
         return paths.resolve_data_dir(output_dir)
     return paths.processed_dir() / "actions" / str(quarter)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Context:
     """Everything a notebook needs before its analysis, built by ``setup``.
 
@@ -198,7 +270,13 @@ class Context:
         return pd.concat([snap, rule_segments(snap, self.tables.accounts)], axis=1)
 
     def summary(self) -> str:
-        """One Markdown paragraph: the demo banner (if any), the data folder and end, the report quarter."""
+        """What the notebook runs on, shown by ``display(ctx)``.
+
+        Returns
+        -------
+        str
+            Markdown: the demo banner (if any), then the data folder, the data end and the report quarter.
+        """
         q = self.quarter
         text = (f"Data `{self.data_dir}` runs to **{self.tables.as_of:%Y-%m-%d}**; report quarter **{q}** "
                 f"({q.start:%Y-%m-%d} to {q.end:%Y-%m-%d}).")

@@ -80,7 +80,7 @@ def segment_scatter(frame: pd.DataFrame, model, x: str | None = None, y: str | N
     return fig
 
 
-def benchmark_strips(long: pd.DataFrame, low: float = 20.0, high: float = 80.0):
+def benchmark_strips(long: pd.DataFrame, low: float = 20.0, high: float = 80.0, seed: int = 0):
     """Each account's standing within its segment on each metric (100 = best in its segment).
 
     Parameters
@@ -89,13 +89,24 @@ def benchmark_strips(long: pd.DataFrame, low: float = 20.0, high: float = 80.0):
         Output of ``insights.analyses.segments.profiles.benchmarks``.
     low, high : float
         The concern and opportunity thresholds (drawn as dashed lines).
+    seed : int
+        Seed of the points' vertical jitter, so the same data gives the same picture.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
     """
     data = long[long["flag"] != "missing"]
     metrics = list(pd.unique(data["metric"]))
     fig, ax = plt.subplots(figsize=(10, 0.55 * len(metrics) + 1.8))
-    sns.stripplot(data=data, x="standing", y="metric", order=metrics, hue="flag",
-                  hue_order=[bm.CONCERN, bm.TYPICAL, bm.OPPORTUNITY], palette=FLAG_COLOURS, size=2.5, alpha=0.6,
-                  jitter=0.3, ax=ax)
+    state = np.random.get_state()  # seaborn jitters with numpy's global generator: seed it, then restore it
+    np.random.seed(seed)
+    try:
+        sns.stripplot(data=data, x="standing", y="metric", order=metrics, hue="flag",
+                      hue_order=[bm.CONCERN, bm.TYPICAL, bm.OPPORTUNITY], palette=FLAG_COLOURS, size=2.5, alpha=0.6,
+                      jitter=0.3, ax=ax)
+    finally:
+        np.random.set_state(state)
     for v in (low, high):
         ax.axvline(v, color="black", linestyle="--", linewidth=0.8)
     ax.set_xlim(0, 100)

@@ -76,3 +76,22 @@ def test_demo_churn_matches_ground_truth(default_demo):
     # only terms inside the last grace period are still open
     still_open = merged[merged["outcome"] == "open"]
     assert (pd.to_datetime(still_open["end_date"]) > as_of - pd.Timedelta(days=30)).all()
+
+
+def test_settled_when_the_grace_period_has_passed():
+    ends = pd.Series(pd.to_datetime(["2026-05-01", "2026-05-02", "2026-05-20", "2026-07-01"]))
+    assert churn.settled(ends, 30, "2026-05-31").tolist() == [True, False, False, False]  # May 1 + 30 = May 31
+    assert churn.settled(ends, 0, "2026-05-20").tolist() == [True, True, True, False]
+    out = churn.contract_outcomes(CASES, grace_days=30, as_of=AS_OF).set_index("contract_id")
+    # c1 renewed and c5 churned long ago; c8 ended 12 days before as_of; c2 is still running
+    assert out.loc[["c1", "c5", "c8", "c2"], "settled"].tolist() == [True, True, False, False]
+    assert (out.loc[out["outcome"] == "open", "settled"] == False).all()  # noqa: E712
+    assert out.loc[out["outcome"] == "churned", "settled"].all()
+    with pytest.raises(ValueError):
+        churn.settled(ends, -1, "2026-05-31")
+
+
+def test_churned_flag():
+    flag = churn.churned_flag(pd.Series(["churned", "renewed", "open", "upcoming"], index=[5, 6, 7, 8]))
+    assert flag.index.tolist() == [5, 6, 7, 8]
+    assert flag.iloc[:2].tolist() == [1.0, 0.0] and flag.iloc[2:].isna().all()

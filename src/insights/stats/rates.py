@@ -49,10 +49,10 @@ def group_order(values: pd.Series, order=None) -> list:
 def _flag(frame: pd.DataFrame, column: str, what: str, allow_missing: bool) -> pd.Series:
     """A 0/1 column as float (NaN kept when allowed), or a ParameterError naming the column."""
     col = frame[column]
-    if col.dtype == bool or str(col.dtype) == "boolean":
+    if pd.api.types.is_bool_dtype(col) or pd.api.types.is_numeric_dtype(col):
         values = col.astype("Float64")
-    elif pd.api.types.is_numeric_dtype(col):
-        values = col.astype("Float64")
+    elif col.dropna().map(lambda v: isinstance(v, (bool, np.bool_))).all():  # True/False with gaps
+        values = col.map({True: 1.0, False: 0.0}).astype("Float64")
     else:
         raise ParameterError(f"{what} column {column!r} must hold 0/1 or True/False, not {col.dtype} values "
                              f"(e.g. {list(col.dropna().unique()[:3])}); recode it first, e.g. "

@@ -28,9 +28,9 @@ def settled(end_date, grace_days: int, as_of) -> pd.Series:
     end_date : pandas.Series of datetime64
         Renewal dates (end dates of contract terms).
     grace_days : int
-        Days after the end of a term within which a successor still counts.
+        Grace period of the churn definition (``contract_outcomes``), in days.
     as_of : date-like
-        Last day covered by the data.
+        The data end.
 
     Returns
     -------
@@ -128,12 +128,8 @@ def churn_events(contracts: pd.DataFrame, grace_days: int, as_of) -> pd.DataFram
 
     Parameters
     ----------
-    contracts : pandas.DataFrame
+    contracts, grace_days, as_of
         As for ``contract_outcomes``.
-    grace_days : int
-        Days after the end of a term within which a successor still counts.
-    as_of : date-like
-        Last day covered by the data.
 
     Returns
     -------

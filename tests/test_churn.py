@@ -1,9 +1,11 @@
-"""Churn derived from contract terms, against hand-worked cases and the demo's ground truth."""
+"""Churn, the settled rule and the current term, from contract terms: hand-worked cases and the demo's truth."""
 
 import pandas as pd
 import pytest
 
+from insights.errors import ParameterError
 from insights.metrics import churn
+from insights.metrics.terms import current_terms
 
 
 def _contracts(rows):
@@ -76,3 +78,67 @@ def test_demo_churn_matches_ground_truth(default_demo):
     # only terms inside the last grace period are still open
     still_open = merged[merged["outcome"] == "open"]
     assert (pd.to_datetime(still_open["end_date"]) > as_of - pd.Timedelta(days=30)).all()
+
+
+def test_settled_when_the_grace_period_has_passed():
+    ends = pd.Series(pd.to_datetime(["2026-05-01", "2026-05-02", "2026-05-20", "2026-07-01"]))
+    assert churn.settled(ends, 30, "2026-05-31").tolist() == [True, False, False, False]  # May 1 + 30 = May 31
+    assert churn.settled(ends, 0, "2026-05-20").tolist() == [True, True, True, False]
+    out = churn.contract_outcomes(CASES, grace_days=30, as_of=AS_OF).set_index("contract_id")
+    # c1 renewed and c5 churned long ago; c8 ended 12 days before as_of; c2 is still running
+    assert out.loc[["c1", "c5", "c8", "c2"], "settled"].tolist() == [True, True, False, False]
+    assert (out.loc[out["outcome"] == "open", "settled"] == False).all()  # noqa: E712
+    assert out.loc[out["outcome"] == "churned", "settled"].all()
+    with pytest.raises(ValueError):
+        churn.settled(ends, -1, "2026-05-31")
+
+
+def test_churned_flag():
+    flag = churn.churned_flag(pd.Series(["churned", "renewed", "open", "upcoming"], index=[5, 6, 7, 8]))
+    assert flag.index.tolist() == [5, 6, 7, 8]
+    assert flag.iloc[:2].tolist() == [1.0, 0.0] and flag.iloc[2:].isna().all()
+
+
+# ----------------------------------------------------------------------------- the current term
+
+TERMS = _contracts([
+    ("c1", "early_renewal", "2024-01-01", "2024-12-31", 100.0),
+    ("c2", "early_renewal", "2024-11-01", "2025-10-31", 150.0),  # signed before c1 ended: both in force
+    ("c3", "gap", "2024-01-01", "2024-06-30", 50.0),
+    ("c4", "gap", "2024-08-01", "2025-07-31", 60.0),             # no term in July
+    ("c5", "tie", "2024-01-01", "2024-12-31", 10.0),
+    ("c6", "tie", "2024-01-01", "2024-12-31", 20.0),             # same start: the larger contract_id wins
+])
+
+
+def _arr(frame):
+    return frame.set_index("account_id")["arr"].to_dict()
+
+
+def test_overlapping_terms_latest_start_wins():
+    assert _arr(current_terms(TERMS, "2024-11-15")) == {"early_renewal": 150.0, "gap": 60.0, "tie": 20.0}
+    assert _arr(current_terms(TERMS, "2024-10-31")) == {"early_renewal": 100.0, "gap": 60.0, "tie": 20.0}
+
+
+def test_both_ends_are_inclusive_and_gaps_have_no_term():
+    assert _arr(current_terms(TERMS, "2024-06-30"))["gap"] == 50.0
+    assert "gap" not in _arr(current_terms(TERMS, "2024-07-15"))
+    assert _arr(current_terms(TERMS, "2024-08-01"))["gap"] == 60.0
+    assert _arr(current_terms(TERMS, "2025-10-31")) == {"early_renewal": 150.0}
+    assert current_terms(TERMS, "2026-01-01").empty
+
+
+def test_a_period_takes_any_term_in_force_during_it():
+    july = current_terms(TERMS, "2024-07-01", "2024-07-31")
+    assert "gap" not in _arr(july)
+    june_to_august = current_terms(TERMS, "2024-06-15", "2024-08-15")
+    assert _arr(june_to_august)["gap"] == 60.0  # c3 and c4 both touch it; c4 started last
+    rows = current_terms(TERMS, "2024-11-15")
+    assert list(rows.columns) == list(TERMS.columns) and rows["account_id"].is_monotonic_increasing
+
+
+def test_bad_input():
+    with pytest.raises(ParameterError, match="before it starts"):
+        current_terms(TERMS, "2024-02-01", "2024-01-01")
+    with pytest.raises(ParameterError, match="end_date"):
+        current_terms(TERMS.drop(columns="end_date"), "2024-02-01")

@@ -232,9 +232,13 @@ def test_bootstrap_is_deterministic_and_paired():
     assert same.loc["a2 - a", ["auc", "low", "high"]].tolist() == [0, 0, 0]  # paired: identical scores
 
 
-def test_band_rates_use_wilson_like_statsmodels(scored):
+def test_band_rates_use_wilson_like_statsmodels(scored, demo_dir):
     bands = health.band_churn(scored)
-    lab = scored[scored["churned"].notna() & scored["band"].notna()]
+    # settled renewals only: the grace period (30 days) has passed at the data end
+    as_of = load_tables(demo_dir).as_of
+    lab = scored[scored["churned"].notna() & scored["band"].notna()
+                 & (scored["renewal_date"] + pd.Timedelta(days=30) <= as_of)]
+    assert len(lab) < scored["churned"].notna().sum()  # the small demo has unsettled renewals to leave out
     for _, row in bands[bands["accounts"] > 0].iterrows():
         g = lab if row["scope"] == "pooled" else lab[lab["obs_date"] == row["obs_date"]]
         y = g.loc[g["band"].astype(str) == row["band"], "churned"]

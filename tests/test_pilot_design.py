@@ -11,6 +11,7 @@ from insights.errors import ParameterError
 from insights.data.loading import load_tables
 from insights.analyses.pilots import design
 from insights.analyses.segments.rules import value_segments
+from insights.stats.rates import TOTAL
 
 
 # R 4.x, ?power.prop.test examples:
@@ -68,11 +69,11 @@ def test_baselines_recount(tables):
     out = churn.contract_outcomes(tables.contracts, 30, tables.as_of)
     settled = out["end_date"] + pd.Timedelta(days=30) <= tables.as_of
     done = out[(out["end_date"] >= "2025-10-01") & settled & (out["outcome"] != "open")]
-    assert base.loc["All", "renewals"] == len(done)
-    assert base.loc["All", "renewed"] == (done["outcome"] == "renewed").sum()
-    assert base.loc["All", "low"] < base.loc["All", "rate"] < base.loc["All", "high"]
-    assert "Wilson" in base.loc["All", "method"]
-    assert base.drop(index="All")["renewals"].sum() == base.loc["All", "renewals"]
+    assert base.loc[TOTAL, "renewals"] == len(done)
+    assert base.loc[TOTAL, "renewed"] == (done["outcome"] == "renewed").sum()
+    assert base.loc[TOTAL, "low"] < base.loc[TOTAL, "rate"] < base.loc[TOTAL, "high"]
+    assert "Wilson" in base.loc[TOTAL, "method"]
+    assert base.drop(index=TOTAL)["renewals"].sum() == base.loc[TOTAL, "renewals"]
 
 
 def test_calendar_counts_accounts_renewing_in_each_window(tables):
@@ -81,16 +82,16 @@ def test_calendar_counts_accounts_renewing_in_each_window(tables):
     running = value_segments(tables.contracts, start)
     for k, end in enumerate(["2025-12-31", "2026-03-31", "2026-06-30"], 1):
         expected = ((running["end_date"] >= start) & (running["end_date"] <= end)).sum()
-        got = cal[(cal["segment"] == "All") & (cal["quarters"] == k)]["accounts"].item()
+        got = cal[(cal["segment"] == TOTAL) & (cal["quarters"] == k)]["accounts"].item()
         assert got == expected
-    allrows = cal[cal["segment"] == "All"]["accounts"]
+    allrows = cal[cal["segment"] == TOTAL]["accounts"]
     assert allrows.is_monotonic_increasing
 
 
 def test_design_table_and_duration(tables):
     table = design.design_table(tables, "2025-10-01", 0.08, 30, quarters=3)
     assert "power.prop.test" in table.attrs["method"]
-    row = table[(table["segment"] == "All") & (table["quarters"] == 3)].iloc[0]
+    row = table[(table["segment"] == TOTAL) & (table["quarters"] == 3)].iloc[0]
     assert row["per_arm"] == pytest.approx(row["eligible"] / 2)
     assert design.power_proportions(row["per_arm"], row["baseline_rate"],
                                     row["baseline_rate"] + row["achievable_mde"]) == pytest.approx(0.8, abs=1e-6)

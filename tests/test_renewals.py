@@ -6,6 +6,7 @@ import pytest
 from insights.analyses.renewals import coverage, pipeline as renewals
 from insights.errors import ConfigError, ParameterError
 from insights.data.loading import load_tables
+from insights.stats.rates import TOTAL
 
 
 @pytest.fixture(scope="module")
@@ -21,8 +22,8 @@ def test_pipeline_matches_a_recount_from_raw_tables(tables, quarter):
                       "2026Q4": ("2026-10-01", "2026-12-31")}[quarter]
     c = tables.contracts
     ending = c[(c["end_date"] >= q_start) & (c["end_date"] <= q_end)]
-    assert summary.loc["All", "renewing"] == len(ending)
-    assert summary.loc["All", "renewing_arr"] == pytest.approx(ending["arr"].sum())
+    assert summary.loc[TOTAL, "renewing"] == len(ending)
+    assert summary.loc[TOTAL, "renewing_arr"] == pytest.approx(ending["arr"].sum())
     act = tables.cs_activities
     in_play = cancel = 0
     play_arr = 0.0
@@ -35,15 +36,15 @@ def test_pipeline_matches_a_recount_from_raw_tables(tables, quarter):
         in_play += len(plays) > 0
         play_arr += term["arr"] if len(plays) else 0.0
         cancel += len(asks) > 0
-    assert summary.loc["All", "in_save_play"] == in_play
-    assert summary.loc["All", "save_play_arr"] == pytest.approx(play_arr)
-    assert summary.loc["All", "cancellation_requested"] == cancel
+    assert summary.loc[TOTAL, "in_save_play"] == in_play
+    assert summary.loc[TOTAL, "save_play_arr"] == pytest.approx(play_arr)
+    assert summary.loc[TOTAL, "cancellation_requested"] == cancel
     # every renewal has one status; segments add up to the total
-    statuses = summary.loc["All", ["renewed", "churned", "open", "upcoming"]].sum()
+    statuses = summary.loc[TOTAL, ["renewed", "churned", "open", "upcoming"]].sum()
     assert statuses == len(ending)
-    assert summary.drop(index="All")["renewing"].sum() == len(ending)
+    assert summary.drop(index=TOTAL)["renewing"].sum() == len(ending)
     if quarter == "2026Q4":
-        assert summary.loc["All", "upcoming"] == len(ending)  # after the data end
+        assert summary.loc[TOTAL, "upcoming"] == len(ending)  # after the data end
 
 
 MODEL_YAML = """

@@ -18,6 +18,7 @@ from insights.metrics import snapshots
 from insights.demo import DemoSpec, write_demo  # noqa: E402
 from insights.errors import ParameterError  # noqa: E402
 from insights.data.loading import load_tables  # noqa: E402
+from insights.stats.rates import TOTAL
 
 QUARTER = "2026Q3"
 SEED = 7
@@ -210,13 +211,13 @@ def test_contributions_add_up_to_the_log_odds(snap, ranked):
 def test_expected_arr_at_risk_sums_per_segment(ranked):
     _, rl = ranked
     summary = risk.arr_at_risk(rl, order=["SMB", "Mid-Market", "Enterprise"])
-    seg = summary.drop(index="All")
+    seg = summary.drop(index=TOTAL)
     for name, g in rl.groupby("segment"):
         assert seg.loc[name, "expected_arr_at_risk"] == pytest.approx((g["p_churn"] * g["arr"]).sum())
         assert seg.loc[name, "accounts"] == len(g)
-    assert summary.loc["All", "expected_arr_at_risk"] == pytest.approx(seg["expected_arr_at_risk"].sum())
-    assert summary.loc["All", "arr"] == pytest.approx(rl["arr"].sum())
-    assert summary.loc["All", "accounts"] == len(rl)
+    assert summary.loc[TOTAL, "expected_arr_at_risk"] == pytest.approx(seg["expected_arr_at_risk"].sum())
+    assert summary.loc[TOTAL, "arr"] == pytest.approx(rl["arr"].sum())
+    assert summary.loc[TOTAL, "accounts"] == len(rl)
 
 
 def test_write_and_figures(ranked, ev, tmp_path):

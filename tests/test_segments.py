@@ -82,3 +82,11 @@ def test_rule_segments_on_snapshots(demo_dir):
     assert (seg["geography"].to_numpy() == acc.loc[snap["account_id"], "region"].to_numpy()).all()
     six = seg["growth_horizon_months"] == 6
     assert (snap.loc[six, "utilisation"] >= 0.9).all() and (snap.loc[six, "revenue_growth"] >= 0).all()
+
+
+def test_tier_names_in_tier_order(tmp_path):
+    shuffled = GOOD.replace("    - {name: S, min: 0, max: 100}\n", "").replace(
+        "    - {name: L, min: 1000, max: null}\n", "    - {name: L, min: 1000, max: null}\n    - {name: S, min: 0, max: 100}\n")
+    tiers = segments.load_value_tiers(_write(tmp_path, shuffled))
+    assert segments.tier_names(tiers) == ["S", "M", "L"]
+    assert segments.tier_names() == ["SMB", "Mid-Market", "Enterprise"]

@@ -47,3 +47,15 @@ def test_headlines_round_trip(tmp_path):
     page = headlines.to_html(docs)
     assert "Renewals" in page and "3 accounts" in page and "0.900" in page
     json.dumps(docs)
+
+
+def test_trend_and_quality_tables_give_one_logo_churn(data):
+    """The retention trend and the data-quality profile count the same settled renewals per quarter."""
+    from insights.analyses.quality import checks as quality
+
+    tables, snap = data
+    quarters = [parse_quarter(q) for q in ("2025Q4", "2026Q1", "2026Q2", "2026Q3")]
+    trend = trends.retention_trend(tables, snap, quarters, 30)
+    profile = quality.renewal_outcomes_by_quarter(tables, 30).reindex(trend.index)
+    pd.testing.assert_series_equal(trend["logo_churn"], profile["logo_churn_rate"], check_names=False)
+    assert trend["logo_churn"].notna().sum() >= 2 and trend["logo_churn"].isna().any()  # settled and unsettled

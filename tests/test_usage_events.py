@@ -167,7 +167,7 @@ def test_more_features_than_one_mask_word_stay_exact(events_dir, reference, tmp_
     inside = events[events["ts"] >= pd.Timestamp("2024-01-01")]
     available = inside.loc[inside["feature"] != "sign_in", "feature"].nunique()
     assert available == n_features
-    assert np.allclose(frame["breadth"], frame["distinct_features"] / available)
+    assert np.allclose(frame["feature_share"], frame["distinct_features"] / available)
 
 
 @pytest.mark.slow

@@ -3,13 +3,67 @@
 A contract term that ends with no successor term for the same account starting
 within ``grace_days`` of its end is a churn at its end date. A term whose grace
 period has not yet passed at ``as_of`` is still open: its outcome is unknown.
+
+A renewal is *settled* once its grace period has passed at ``as_of`` (``settled``):
+only then would a churn have been seen as well as a renewal. Churn and renewal rates
+count settled renewals only (``insights.stats.rates.churn_rate`` with the ``settled``
+column), because a renewal shows up as soon as the successor term is signed while a
+churn shows up only after the grace period, so counting unsettled renewals biases a
+churn rate low.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 RENEWED, CHURNED, OPEN = "renewed", "churned", "open"
+
+
+def settled(end_date, grace_days: int, as_of) -> pd.Series:
+    """Whether each renewal is settled: its grace period has passed at ``as_of``.
+
+    Parameters
+    ----------
+    end_date : pandas.Series of datetime64
+        Renewal dates (end dates of contract terms).
+    grace_days : int
+        Grace period of the churn definition (``contract_outcomes``), in days.
+    as_of : date-like
+        The data end.
+
+    Returns
+    -------
+    pandas.Series of bool
+        True where ``end_date + grace_days <= as_of``, on the index of ``end_date``.
+
+    Raises
+    ------
+    ValueError
+        If ``grace_days`` is negative.
+    """
+    if grace_days < 0:
+        raise ValueError("grace_days must be >= 0")
+    end_date = pd.Series(end_date)
+    return (end_date + pd.to_timedelta(grace_days, unit="D") <= pd.Timestamp(as_of)).astype(bool)
+
+
+def churned_flag(outcome) -> pd.Series:
+    """The outcome of each term as a number: 1.0 churned, 0.0 renewed, NaN when still open.
+
+    Parameters
+    ----------
+    outcome : pandas.Series of str
+        ``RENEWED``, ``CHURNED``, ``OPEN`` or any other status (which gives NaN).
+
+    Returns
+    -------
+    pandas.Series of float
+        On the index of ``outcome``.
+    """
+    outcome = pd.Series(outcome)
+    flag = np.where(outcome == CHURNED, 1.0, np.where(outcome == RENEWED, 0.0, np.nan))
+    return pd.Series(flag, index=outcome.index, dtype="float64")
 
 
 def contract_outcomes(contracts: pd.DataFrame, grace_days: int, as_of) -> pd.DataFrame:
@@ -36,12 +90,16 @@ def contract_outcomes(contracts: pd.DataFrame, grace_days: int, as_of) -> pd.Dat
         One row per term, in the input order, with the input columns plus
         ``outcome`` (renewed/churned/open), ``successor_id`` (the earliest-starting
         successor), ``renewal_gap_days`` (days between the end and the successor's
-        start, minus one; 0 for back-to-back terms) and ``churn_date`` (the end date
-        for churned terms, else NaT).
+        start, minus one; 0 for back-to-back terms), ``churn_date`` (the end date
+        for churned terms, else NaT) and ``settled`` (the grace period has passed at
+        ``as_of``: see ``settled``).
+
+    Raises
+    ------
+    ValueError
+        If ``grace_days`` is negative.
     """
-    if grace_days < 0:
-        raise ValueError("grace_days must be >= 0")
-    as_of = pd.Timestamp(as_of)
+    closed = settled(contracts["end_date"], grace_days, as_of)
     base = contracts[["contract_id", "account_id", "start_date", "end_date"]]
     pairs = base.merge(base, on="account_id", suffixes=("", "_next"))
     limit = pairs["end_date"] + pd.to_timedelta(grace_days, unit="D")
@@ -57,16 +115,27 @@ def contract_outcomes(contracts: pd.DataFrame, grace_days: int, as_of) -> pd.Dat
     gap = (out["contract_id"].map(first["start_date_next"]) - out["end_date"]).dt.days - 1
     out["renewal_gap_days"] = gap.clip(lower=0).astype("Int64")
     has_successor = out["successor_id"].notna()
-    closed = out["end_date"] + pd.to_timedelta(grace_days, unit="D") <= as_of
     out["outcome"] = OPEN
     out.loc[has_successor, "outcome"] = RENEWED
     out.loc[~has_successor & closed, "outcome"] = CHURNED
     out["churn_date"] = out["end_date"].where(out["outcome"] == CHURNED)
+    out["settled"] = closed
     return out
 
 
 def churn_events(contracts: pd.DataFrame, grace_days: int, as_of) -> pd.DataFrame:
-    """Churned terms only: account_id, contract_id, churn_date, arr (the ARR lost)."""
+    """Churned terms only.
+
+    Parameters
+    ----------
+    contracts, grace_days, as_of
+        As for ``contract_outcomes``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        account_id, contract_id, churn_date, arr (the ARR lost).
+    """
     outcomes = contract_outcomes(contracts, grace_days, as_of)
     churned = outcomes[outcomes["outcome"] == CHURNED]
     return churned[["account_id", "contract_id", "churn_date", "arr"]].reset_index(drop=True)

@@ -10,11 +10,11 @@ once; analyses (health, risk, drivers, pilot balance) read them from this table.
 Metric definitions
 ------------------
 arr, seats
-    Of the contract term running on the day before ``t`` (latest start before ``t``).
+    Of the contract term in force on the day before ``t`` (``insights.metrics.terms.current_terms``).
 tenure_years
     Years since the account was created.
 revenue_growth
-    ARR now over ARR of the term running a year earlier, minus 1.
+    ARR now over ARR of the term in force on the day before ``t`` a year earlier, minus 1.
 utilisation
     Activated seats / purchased seats in the last complete month.
 depth
@@ -49,6 +49,7 @@ from insights.metrics import churn
 from insights.errors import ParameterError
 from insights.data.loading import Tables
 from insights.metrics.periods import quarters_between
+from insights.metrics.terms import current_terms
 
 #: The five retention drivers, in the names of the snapshot columns.
 DRIVERS = ("satisfaction", "switching_cost", "depth", "breadth", "perceived_value")
@@ -85,11 +86,7 @@ def features_at(tables: Tables, t, features_available: int, accounts=None) -> pd
         (end of the running term).
     """
     t = pd.Timestamp(t).normalize()
-    day_before = t - pd.Timedelta(days=1)
-    c = tables.contracts
-    started = c[c["start_date"] < t]
-    running = started[started["end_date"] >= day_before].sort_values(["account_id", "start_date"])
-    running = running.groupby("account_id").tail(1).set_index("account_id")
+    running = current_terms(tables.contracts, t - pd.Timedelta(days=1)).set_index("account_id")
     if accounts is not None:
         running = running.reindex(pd.Index(accounts, name="account_id")).dropna(subset=["contract_id"])
     ids = running.index
@@ -101,8 +98,7 @@ def features_at(tables: Tables, t, features_available: int, accounts=None) -> pd
     created = tables.accounts.set_index("account_id")["created_at"].reindex(ids)
     out["tenure_years"] = (t - created).dt.days / 365.25
     year_ago = t - pd.DateOffset(years=1)
-    prior = started[(started["start_date"] < year_ago) & (started["end_date"] >= year_ago - pd.Timedelta(days=1))]
-    prior = prior.sort_values(["account_id", "start_date"]).groupby("account_id").tail(1).set_index("account_id")
+    prior = current_terms(tables.contracts, year_ago - pd.Timedelta(days=1)).set_index("account_id")
     out["revenue_growth"] = out["arr"] / prior["arr"].reindex(ids).astype(float) - 1
 
     # usage: complete months only (a month counts once its last day is before t)
@@ -191,7 +187,10 @@ def build(tables: Tables, dates=None, horizon_days: int = 365, grace_days: int =
     pandas.DataFrame
         account_id, obs_date, the ``FEATURES``, contract_id, renewal_date and the label
         columns renewal_in_horizon (bool), churned (1.0 / 0.0, NaN when the renewal is
-        outside the horizon or not yet settled at the data end).
+        outside the horizon or its outcome is not known at the data end: a churn is known
+        only once the grace period has passed, a renewal as soon as the next term exists)
+        and settled (bool: the renewal's grace period has passed at the data end,
+        ``insights.metrics.churn.settled``; churn rates count settled renewals only).
 
     Raises
     ------
@@ -213,6 +212,6 @@ def build(tables: Tables, dates=None, horizon_days: int = 365, grace_days: int =
     outcome = snap["contract_id"].map(outcomes["outcome"])
     days = (snap["renewal_date"] - snap["obs_date"]).dt.days
     snap["renewal_in_horizon"] = (days >= 0) & (days <= horizon_days)
-    label = np.where(outcome == churn.CHURNED, 1.0, np.where(outcome == churn.RENEWED, 0.0, np.nan))
-    snap["churned"] = np.where(snap["renewal_in_horizon"], label, np.nan)
+    snap["churned"] = churn.churned_flag(outcome).where(snap["renewal_in_horizon"])
+    snap["settled"] = churn.settled(snap["renewal_date"], grace_days, tables.as_of)
     return snap

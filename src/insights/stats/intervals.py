@@ -170,6 +170,27 @@ def _welch(m1, v1, n1, m0, v0, n0):
 # ------------------------------------------------------------------------ one sample
 
 
+def wilson_method(level: float = 0.95) -> str:
+    """How a Wilson score interval is named in every output, e.g. ``"Wilson score 95% CI"``.
+
+    Parameters
+    ----------
+    level : float, default 0.95
+        Confidence level.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ParameterError
+        If level is not in (0, 1).
+    """
+    _check_level(level)
+    return f"Wilson score {_level_pct(level)} CI"
+
+
 def proportion_ci(successes: int, n: int, level: float = 0.95) -> Interval:
     """Wilson score confidence interval for a proportion.
 
@@ -192,10 +213,10 @@ def proportion_ci(successes: int, n: int, level: float = 0.95) -> Interval:
     ParameterError
         If a count is negative or not whole, n is 0, successes > n, or level is not in (0, 1).
     """
-    _check_level(level)
+    method = wilson_method(level)
     x, n = _check_count(successes, n)
     low, high = _wilson(x, n, _z(level))
-    return Interval(x / n, float(low), float(high), level, f"Wilson score {_level_pct(level)} CI")
+    return Interval(x / n, float(low), float(high), level, method)
 
 
 def mean_ci(values, level: float = 0.95) -> Interval:

@@ -34,7 +34,8 @@ from sklearn.metrics import log_loss, roc_auc_score
 from insights.data import paths
 from insights.analyses.segments.benchmarks import DIRECTION, segment_benchmarks
 from insights.errors import ConfigError, ParameterError
-from insights.stats.intervals import proportion_ci
+from insights.stats.intervals import proportion_ci, wilson_method
+from insights.stats.rates import churn_rate
 from insights.metrics.snapshots import FEATURES
 
 #: Band names from worst to best.
@@ -482,32 +483,47 @@ def _labelled(scored: pd.DataFrame, health: str) -> pd.DataFrame:
 
 
 def band_churn(scored: pd.DataFrame, band: str = "band", level: float = 0.95) -> pd.DataFrame:
-    """Churn rate at the next renewal per band, per observation date and pooled, with Wilson intervals.
+    """Churn rate at the next settled renewal per band, per observation date and pooled, with Wilson intervals.
 
-    Pooled rows count account x date rows; an account observed on several dates counts on each,
-    so the pooled Wilson interval (which treats rows as independent) is somewhat too narrow.
+    Only renewals whose grace period has passed at the data end count (the snapshot's
+    ``settled``; ``insights.stats.rates.churn_rate``). Pooled rows count account x date rows; an
+    account observed on several dates counts on each, so the pooled Wilson interval (which
+    treats rows as independent) is somewhat too narrow.
+
+    Parameters
+    ----------
+    scored : pandas.DataFrame
+        Output of ``score`` (needs account_id, obs_date, churned, settled and ``band``).
+    band : str
+        Band column.
+    level : float
+        Confidence level.
 
     Returns
     -------
     pandas.DataFrame
         obs_date (NaT when pooled), scope (``"date"`` / ``"pooled"``), band, accounts, churned,
         churn_rate, low, high, method.
+
+    Raises
+    ------
+    ParameterError
+        If columns are missing or no row has a churn label.
     """
     lab = _labelled(scored, band)
+    if "settled" not in lab.columns:
+        raise ParameterError("column settled is missing: pass the output of insights.analyses.health.score.score "
+                             "on a snapshot of insights.metrics.snapshots.build.")
     lab = lab[lab[band].notna()]
-    rows = []
     parts = [(d, "date", g) for d, g in lab.groupby("obs_date", sort=True)] + [(pd.NaT, "pooled", lab)]
+    frames, keys = [], []
     for d, scope, g in parts:
-        for b in BANDS:
-            y = g.loc[g[band].astype(str) == b, "churned"]
-            n, x = len(y), int(y.sum())
-            if n:
-                ci = proportion_ci(x, n, level)
-                rows.append((d, scope, b, n, x, ci.estimate, ci.low, ci.high, ci.method))
-            else:
-                rows.append((d, scope, b, 0, 0, np.nan, np.nan, np.nan, f"Wilson score {_level_pct(level)} CI"))
-    out = pd.DataFrame(rows, columns=["obs_date", "scope", "band", "accounts", "churned", "churn_rate", "low",
-                                      "high", "method"])
+        rates = churn_rate(g, outcome="churned", by=band, settled="settled", level=level, order=BANDS, total=None)
+        frames.append(rates.reset_index(names="band"))
+        keys += [(d, scope)] * len(rates)
+    out = pd.concat([pd.DataFrame(keys, columns=["obs_date", "scope"]), pd.concat(frames, ignore_index=True)],
+                    axis=1).rename(columns={"n": "accounts", "events": "churned", "rate": "churn_rate"})
+    out = out[["obs_date", "scope", "band", "accounts", "churned", "churn_rate", "low", "high", "method"]]
     out["band"] = out["band"].astype(_BAND_DTYPE)
     return out
 
@@ -573,7 +589,7 @@ def watermelon(scored: pd.DataFrame, band: str = "band", level: float = 0.95, n_
         ci = proportion_ci(int(g.sum()), n, level) if n else None
         rows.append((d, scope, n, total, int(g.sum()), arr[g].sum(), int(last.loc[sel, band].isna().sum()), rate,
                      lo, hi, boot_method, ci.estimate if ci else np.nan, ci.low if ci else np.nan,
-                     ci.high if ci else np.nan, f"Wilson score {_level_pct(level)} CI"))
+                     ci.high if ci else np.nan, wilson_method(level)))
     return pd.DataFrame(rows, columns=["obs_date", "scope", "churned_accounts", "churned_arr", "green_accounts",
                                        "green_arr", "unscored_accounts", "watermelon_rate", "low", "high",
                                        "method", "account_share", "account_low", "account_high",

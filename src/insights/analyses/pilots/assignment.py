@@ -339,9 +339,9 @@ def eligible_accounts(contracts: pd.DataFrame, start, window_end, segments_wante
     running = segments.value_segments(contracts, start)
     out = running[(running["end_date"] >= start) & (running["end_date"] <= window_end)]
     if segments_wanted:
-        unknown = set(segments_wanted) - {t.name for t in segments.load_value_tiers()}
+        known = segments.tier_names()
+        unknown = set(segments_wanted) - set(known)
         if unknown:
-            raise ParameterError(f"unknown segment(s) {sorted(unknown)}; known: "
-                                 f"{[t.name for t in segments.load_value_tiers()]}.")
+            raise ParameterError(f"unknown segment(s) {sorted(unknown)}; known: {known}.")
         out = out[out["segment"].isin(segments_wanted)]
     return out.reset_index(drop=True)

@@ -17,7 +17,7 @@ from insights.analyses.segments import rules as segments
 from insights.errors import ParameterError
 from insights.data.loading import Tables
 from insights.metrics.periods import quarter_of
-from insights.stats.intervals import proportion_ci
+from insights.stats.rates import TOTAL, churn_rate
 
 POWER_METHOD = "two-sided test of two proportions, normal approximation (as R power.prop.test)"
 
@@ -120,33 +120,36 @@ def mde_means(n: float, sd: float, alpha: float = 0.05, power: float = 0.8) -> f
 def renewal_baselines(tables: Tables, as_of, grace_days: int, quarters: int = 4) -> pd.DataFrame:
     """Historical renewal rate per contract-value segment over the last ``quarters`` quarters.
 
-    Only terms ending before ``as_of`` whose outcome is known count; the segment is
-    the tier of the term's own ARR.
+    Only settled terms count: those ending from the start of the first quarter whose grace
+    period has passed at ``as_of`` (``insights.metrics.churn.settled``); the segment is the tier
+    of the term's own ARR.
+
+    Parameters
+    ----------
+    tables : Tables
+        Validated raw tables.
+    as_of : date-like
+        Outcomes are read as known on this day.
+    grace_days : int
+        Grace period of the churn definition.
+    quarters : int
+        Quarters of history, the one holding ``as_of`` included.
 
     Returns
     -------
     pandas.DataFrame
-        Indexed by segment (plus ``All``): renewals, renewed, rate, low, high, method
-        (Wilson score interval).
+        Indexed by segment (every tier, then ``TOTAL``): renewals, renewed, rate, low, high,
+        method (Wilson score interval; NaN rate without renewals).
     """
     as_of = pd.Timestamp(as_of)
     out = churn.contract_outcomes(tables.contracts, grace_days, as_of)
     first = quarter_of(as_of).shift(-(quarters - 1)).start
-    # only terms whose grace period is over: a renewal shows at once, a churn only after the grace
-    # period, so counting recent renewals but not recent churns would bias the rate upward
-    settled = out["end_date"] + pd.Timedelta(days=grace_days) <= as_of
-    done = out[(out["end_date"] >= first) & settled & (out["outcome"] != churn.OPEN)]
-    done = done.assign(segment=segments.value_tier(done["arr"]).to_numpy())
-    rows = []
-    for name, part in [*done.groupby("segment", sort=False), ("All", done)]:
-        n, k = len(part), int((part["outcome"] == churn.RENEWED).sum())
-        ci = proportion_ci(k, n) if n else None
-        rows.append({"segment": name, "renewals": n, "renewed": k, "rate": k / n if n else np.nan,
-                     "low": ci.low if ci else np.nan, "high": ci.high if ci else np.nan,
-                     "method": ci.method if ci else ""})
-    frame = pd.DataFrame(rows).set_index("segment")
-    order = [t.name for t in segments.load_value_tiers()] + ["All"]
-    return frame.reindex([o for o in order if o in frame.index])
+    window = out[out["end_date"] >= first]
+    window = window.assign(segment=segments.value_tier(window["arr"]).to_numpy(),
+                           renewed=1.0 - churn.churned_flag(window["outcome"]))
+    rates = churn_rate(window, outcome="renewed", by="segment", settled="settled", order=segments.tier_names())
+    rates = rates.rename(columns={"n": "renewals", "events": "renewed"})
+    return rates[["renewals", "renewed", "rate", "low", "high", "method"]]
 
 
 def renewal_calendar(tables: Tables, start, quarters: int = 4) -> pd.DataFrame:
@@ -155,7 +158,7 @@ def renewal_calendar(tables: Tables, start, quarters: int = 4) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        One row per segment (plus ``All``) and window: segment, quarters, window_end,
+        One row per segment (plus ``TOTAL``) and window: segment, quarters, window_end,
         accounts, arr.
     """
     if quarters < 1:
@@ -167,7 +170,7 @@ def renewal_calendar(tables: Tables, start, quarters: int = 4) -> pd.DataFrame:
     for k in range(1, quarters + 1):
         end = q0.shift(k - 1).end
         inside = running[(running["end_date"] >= start) & (running["end_date"] <= end)]
-        for name, part in [*inside.groupby("segment", sort=False), ("All", inside)]:
+        for name, part in [*inside.groupby("segment", sort=False), (TOTAL, inside)]:
             rows.append({"segment": name, "quarters": k, "window_end": end, "accounts": len(part),
                          "arr": float(part["arr"].sum())})
     return pd.DataFrame(rows)
@@ -213,7 +216,9 @@ def design_table(tables: Tables, start, mde: float, grace_days: int, alpha: floa
     cal = renewal_calendar(tables, start, quarters)
     rows = []
     for _, r in cal.iterrows():
-        p0 = float(base["rate"].get(r["segment"], base.loc["All", "rate"]))
+        p0 = float(base["rate"].get(r["segment"], np.nan))
+        if np.isnan(p0):  # a segment without settled renewals takes the rate of all segments
+            p0 = float(base.loc[TOTAL, "rate"])
         enrolled = r["accounts"] * enrol_share
         # unequal arms: per-arm n of the balanced design with the same variance of the difference
         n_eff = enrolled * 2 * treatment_share * (1 - treatment_share)
@@ -225,7 +230,7 @@ def design_table(tables: Tables, start, mde: float, grace_days: int, alpha: floa
                      "achievable_mde": achievable, "needed_per_arm": needed,
                      "enough": bool(np.isfinite(needed) and n_eff >= needed)})
     out = pd.DataFrame(rows)
-    order = {name: i for i, name in enumerate([t.name for t in segments.load_value_tiers()] + ["All"])}
+    order = {name: i for i, name in enumerate([*segments.tier_names(), TOTAL])}
     out = out.sort_values(["segment", "quarters"], key=lambda s: s.map(order) if s.name == "segment" else s,
                           kind="stable").reset_index(drop=True)
     out.attrs["method"] = f"{POWER_METHOD}; alpha {alpha}, power {power}"

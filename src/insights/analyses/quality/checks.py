@@ -8,6 +8,7 @@ from insights.metrics import churn
 from insights.data import contract
 from insights.data.loading import Tables
 from insights.data.validation import violations_frame, Violation
+from insights.stats.rates import churn_rate
 
 #: The date column that places each table's rows in time.
 DATE_COLUMNS = {"accounts": "created_at", "contracts": "start_date", "users": "invited_at",
@@ -101,29 +102,37 @@ def consistency_warnings(tables: Tables, grace_days: int) -> pd.DataFrame:
 
 
 def renewal_outcomes_by_quarter(tables: Tables, grace_days: int) -> pd.DataFrame:
-    """Contract terms ending per quarter by outcome (renewed / churned / open).
+    """Contract terms ending per quarter by outcome (renewed / churned / open), with the logo churn rate.
+
+    Parameters
+    ----------
+    tables : Tables
+        Validated raw tables.
+    grace_days : int
+        Grace period of the churn definition.
 
     Returns
     -------
     pandas.DataFrame
         Indexed by quarter (``"2026Q3"``), columns renewed, churned, open, settled
-        (no open terms left) and logo_churn_rate (churned / (renewed + churned), only
-        for settled quarters).
+        (every term ending in the quarter is settled: ``insights.metrics.churn.settled``) and
+        logo_churn_rate (churned / (renewed + churned), only for settled quarters: renewals
+        show up at once but churns only after the grace period, so the rate of a quarter with
+        unsettled terms would be biased low).
     """
     out = churn.contract_outcomes(tables.contracts, grace_days, tables.as_of)
     out = out[out["end_date"] <= tables.as_of + pd.offsets.QuarterEnd(0)]
-    out["quarter"] = out["end_date"].dt.to_period("Q").astype(str)
+    out = out.assign(quarter=out["end_date"].dt.to_period("Q").astype(str), churned=churn.churned_flag(out["outcome"]))
     counts = out.pivot_table(index="quarter", columns="outcome", values="contract_id", aggfunc="count",
                              fill_value=0)
     for col in (churn.RENEWED, churn.CHURNED, churn.OPEN):
         if col not in counts:
             counts[col] = 0
     counts = counts[[churn.RENEWED, churn.CHURNED, churn.OPEN]]
-    decided = counts[churn.RENEWED] + counts[churn.CHURNED]
-    # A quarter with open terms is not settled: renewals show up at once (a successor exists)
-    # while churns only once the grace period has passed, so its rate would be biased low.
-    counts["settled"] = counts[churn.OPEN] == 0
-    counts["logo_churn_rate"] = (counts[churn.CHURNED] / decided).where((decided > 0) & counts["settled"])
+    rates = churn_rate(out, outcome="churned", by="quarter", settled="settled", order=counts.index, total=None,
+                       complete_only=True)
+    counts["settled"] = rates["unsettled"].to_numpy() == 0
+    counts["logo_churn_rate"] = rates["rate"].to_numpy()
     counts.columns.name = None
     return counts
 

@@ -8,6 +8,7 @@ import pandas as pd
 import seaborn as sns
 
 from insights.data.loading import Tables
+from insights.metrics.terms import current_terms
 
 sns.set_theme(style="whitegrid", context="notebook")
 
@@ -25,17 +26,28 @@ def coverage_heatmap(coverage: pd.DataFrame):
 
 
 def distributions(tables: Tables):
-    """ARR and seats per current contract term, and monthly usage intensity."""
-    contracts = tables.contracts
-    current = contracts[contracts["start_date"] <= tables.as_of].sort_values("start_date").groupby(
-        "account_id").tail(1)
+    """ARR and seats of the accounts under contract at the data end, and their usage in the last month.
+
+    Parameters
+    ----------
+    tables : Tables
+        Validated raw tables.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        ARR and seats of the term in force at ``tables.as_of``
+        (``insights.metrics.terms.current_terms``), events per active user and the utilisation
+        rate in the last month of usage.
+    """
+    current = current_terms(tables.contracts, tables.as_of)
     usage = tables.usage_monthly
     last = usage[usage["month"] == usage["month"].max()]
     fig, axes = plt.subplots(2, 2, figsize=(11, 7.5))
     sns.histplot(current, x="arr", hue="plan", log_scale=True, element="step", ax=axes[0, 0])
-    axes[0, 0].set_title("ARR per account, latest term (log scale)")
+    axes[0, 0].set_title("ARR per account, current term (log scale)")
     sns.histplot(current, x="seats", log_scale=True, element="step", ax=axes[0, 1])
-    axes[0, 1].set_title("Seats per account, latest term (log scale)")
+    axes[0, 1].set_title("Seats per account, current term (log scale)")
     per_user = (last["events"] / last["active_users"].where(last["active_users"] > 0)).astype(float)
     sns.histplot(per_user.dropna(), log_scale=True, ax=axes[1, 0])
     axes[1, 0].set_title(f"Events per active user, {last['month'].max():%b %Y}")

@@ -6,10 +6,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from insights.stats.rates import TOTAL
+
 
 def pipeline_funnel(summary: pd.DataFrame, title: str):
     """Renewing accounts by segment: how many are in a save play, asked to cancel, and what happened."""
-    seg = summary.drop(index="All")
+    seg = summary.drop(index=TOTAL)
     cols = [("renewing", "renewing", "tab:blue"), ("in_save_play", "in save play", "tab:orange"),
             ("cancellation_requested", "cancellation requested", "tab:red"),
             ("renewed", "renewed", "tab:green"), ("churned", "churned", "black")]

@@ -20,6 +20,7 @@ from insights.analyses.segments import rules as segments
 from insights.errors import ParameterError
 from insights.data.loading import Tables
 from insights.metrics.periods import Quarter, parse_quarter
+from insights.stats.rates import TOTAL
 
 UPCOMING = "upcoming"  # renewal date after the data ends
 
@@ -66,7 +67,7 @@ def pipeline_summary(renewals: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Indexed by segment plus ``All``; columns renewing, renewing_arr, in_save_play,
+        Indexed by segment (every tier) plus ``TOTAL``; columns renewing, renewing_arr, in_save_play,
         save_play_arr, cancellation_requested, cancellation_arr, and per status the
         count and ARR (renewed, churned, open, upcoming).
     """
@@ -81,9 +82,8 @@ def pipeline_summary(renewals: pd.DataFrame) -> pd.DataFrame:
             row[f"{status}_arr"] = part.loc[part["status"] == status, "arr"].sum()
         return row
 
-    order = [t.name for t in segments.load_value_tiers()]
-    rows = {seg: block(renewals[renewals["segment"] == seg]) for seg in order}
-    rows["All"] = block(renewals)
+    rows = {seg: block(renewals[renewals["segment"] == seg]) for seg in segments.tier_names()}
+    rows[TOTAL] = block(renewals)
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
@@ -166,7 +166,7 @@ def write_csv(frame: pd.DataFrame, path: str | os.PathLike, force: bool = False)
 
 def headline(this_quarter: pd.DataFrame, next_quarter: pd.DataFrame, quarter, next_q) -> dict:
     """Front-page items: this quarter's renewals and next quarter's pipeline (``pipeline_summary`` rows)."""
-    a, b = this_quarter.loc["All"], next_quarter.loc["All"]
+    a, b = this_quarter.loc[TOTAL], next_quarter.loc[TOTAL]
     money = lambda v: f"${v / 1e6:,.2f}M"  # noqa: E731
     return {
         f"renewals due {quarter}": f"{int(a['renewing'])} accounts, {money(a['renewing_arr'])} ARR",

@@ -6,6 +6,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from insights.stats.rates import TOTAL
+
 _COLOURS = {"logistic": "tab:blue", "gbm": "tab:orange"}
 
 
@@ -85,13 +87,13 @@ def lift_chart(lift: dict):
 
 
 def arr_at_risk_bars(summary: pd.DataFrame):
-    """ARR and expected ARR at risk per segment (``insights.analyses.risk.model.arr_at_risk``, ``All`` row left out).
+    """ARR and expected ARR at risk per segment (``insights.analyses.risk.model.arr_at_risk``, ``TOTAL`` row left out).
 
     Returns
     -------
     matplotlib.figure.Figure
     """
-    rows = summary.drop(index="All", errors="ignore")
+    rows = summary.drop(index=TOTAL, errors="ignore")
     fig, ax = plt.subplots(figsize=(7, 3.5))
     x = np.arange(len(rows))
     ax.bar(x, rows["arr"], color="lightgrey", label="ARR under contract")

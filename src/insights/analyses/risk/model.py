@@ -60,6 +60,7 @@ from insights.errors import ParameterError
 from insights.analyses.health.score import auc_bootstrap, auc_delong
 from insights.metrics.periods import parse_quarter
 from insights.stats.intervals import proportion_ci
+from insights.stats.rates import TOTAL
 from insights.analyses.renewals.pipeline import write_csv
 from insights.metrics.snapshots import FEATURES
 
@@ -724,7 +725,7 @@ def arr_at_risk(ranked: pd.DataFrame, order=None) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Index segment plus ``All``: accounts, arr, expected_arr_at_risk, share_at_risk,
+        Index segment plus ``TOTAL``: accounts, arr, expected_arr_at_risk, share_at_risk,
         mean_p_churn, expected_churned_accounts.
     """
     _need(ranked, [SEGMENT, "arr", "p_churn", "expected_arr_at_risk"])
@@ -734,7 +735,7 @@ def arr_at_risk(ranked: pd.DataFrame, order=None) -> pd.DataFrame:
                         "mean_p_churn": g["p_churn"].mean(), "expected_churned_accounts": g["p_churn"].sum()})
     if order is not None:
         out = out.reindex([s for s in order if s in out.index])
-    out.loc["All"] = [len(ranked), ranked["arr"].sum(), ranked["expected_arr_at_risk"].sum(),
+    out.loc[TOTAL] = [len(ranked), ranked["arr"].sum(), ranked["expected_arr_at_risk"].sum(),
                       ranked["p_churn"].mean(), ranked["p_churn"].sum()]
     out["share_at_risk"] = out["expected_arr_at_risk"] / out["arr"]
     out.index.name = SEGMENT

@@ -21,9 +21,9 @@ import pandas as pd
 
 from insights.analyses.segments import benchmarks as bm
 from insights.errors import ParameterError
-from insights.stats.intervals import proportion_ci
+from insights.stats.rates import TOTAL, churn_rate, group_order
 from insights.analyses.segments.behaviour import UNSEGMENTED
-from insights.analyses.segments.rules import Tier, load_value_tiers, value_tier
+from insights.analyses.segments.rules import Tier, load_value_tiers, tier_names, value_tier
 
 #: Metrics summarised (as medians) in a segment profile.
 PROFILE_METRICS = ("utilisation", "depth", "breadth", "active_share", "satisfaction", "perceived_value",
@@ -31,8 +31,9 @@ PROFILE_METRICS = ("utilisation", "depth", "breadth", "active_share", "satisfact
 #: Metrics benchmarked within segments (concerns and opportunities).
 BENCHMARK_METRICS = ("utilisation", "depth", "breadth", "active_share", "satisfaction", "perceived_value",
                      "support_burden")
-#: Label of the all-accounts row of a profile.
-TOTAL = "All accounts"
+#: Output columns of ``churn_rates`` from those of ``insights.stats.rates.churn_rate``.
+_CHURN_COLUMNS = {"n": "renewals", "events": "churned", "rate": "churn_rate", "low": "churn_ci_low",
+                  "high": "churn_ci_high", "method": "churn_ci_method"}
 #: Column of the contract-value tier added by ``add_segments``.
 TIER = "value_tier"
 #: Column of the behavioural segment added by ``add_segments``.
@@ -62,7 +63,7 @@ def add_segments(snap: pd.DataFrame, model=None, tiers: list[Tier] | None = None
     """
     out = snap.copy()
     tiers = tiers or load_value_tiers()
-    out[TIER] = pd.Categorical(value_tier(out["arr"].to_numpy(), tiers).to_numpy(), categories=[t.name for t in tiers])
+    out[TIER] = pd.Categorical(value_tier(out["arr"].to_numpy(), tiers).to_numpy(), categories=tier_names(tiers))
     if model is not None:
         labels = pd.Series(-1, index=out.index, dtype=int)
         groups = out.groupby("obs_date", sort=False) if "obs_date" in out.columns else [(None, out)]
@@ -82,27 +83,21 @@ def _need(frame: pd.DataFrame, columns, what: str) -> None:
                              "(insights.metrics.snapshots.build, then add_segments).")
 
 
-def _order(values: pd.Series) -> list:
-    """Segments present, in category order for categoricals (tiers, behavioural labels), else sorted."""
-    present = set(values.dropna())
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        return [c for c in values.cat.categories if c in present]
-    return sorted(present, key=str)
-
-
 # ----------------------------------------------------------------------------- churn
 
 
 def churn_rates(frame: pd.DataFrame, segment: str, level: float = 0.95) -> pd.DataFrame:
-    """Churn rate at renewals within the horizon, per segment, with a Wilson score interval.
+    """Churn rate at settled renewals within the horizon, per segment, with a Wilson score interval.
 
     Parameters
     ----------
     frame : pandas.DataFrame
         Snapshot rows (one observation date) with ``churned`` (1.0 churned, 0.0
-        renewed, NaN when the renewal is outside the horizon or unsettled) and the
-        segment column.
+        renewed, NaN when there is no renewal inside the horizon or its outcome is not
+        known), ``settled`` (``insights.metrics.snapshots.build``: only renewals whose grace
+        period has passed count) and the segment column.
     segment : str
+        Segment column.
     level : float
         Confidence level.
 
@@ -112,21 +107,15 @@ def churn_rates(frame: pd.DataFrame, segment: str, level: float = 0.95) -> pd.Da
         Indexed by segment (plus ``TOTAL``): renewals, churned, churn_rate,
         churn_ci_low, churn_ci_high, churn_ci_method ("Wilson score 95% CI"). Rates
         are NaN for a segment without settled renewals.
+
+    Raises
+    ------
+    ParameterError
+        If a column is missing.
     """
-    _need(frame, [segment, "churned"], "churn_rates")
-    labelled = frame[frame["churned"].notna()]
-    groups = [(s, labelled[labelled[segment] == s]) for s in _order(frame[segment])] + [(TOTAL, labelled)]
-    rows = []
-    for name, part in groups:
-        n, x = len(part), int(part["churned"].sum())
-        if n:
-            ci = proportion_ci(x, n, level)
-            rows.append({segment: name, "renewals": n, "churned": x, "churn_rate": ci.estimate,
-                         "churn_ci_low": ci.low, "churn_ci_high": ci.high, "churn_ci_method": ci.method})
-        else:
-            rows.append({segment: name, "renewals": 0, "churned": 0, "churn_rate": np.nan, "churn_ci_low": np.nan,
-                         "churn_ci_high": np.nan, "churn_ci_method": f"Wilson score {100 * level:g}% CI"})
-    return pd.DataFrame(rows).set_index(segment)
+    _need(frame, [segment, "churned", "settled"], "churn_rates")
+    rates = churn_rate(frame, outcome="churned", by=segment, settled="settled", level=level)
+    return rates[list(_CHURN_COLUMNS)].rename(columns=_CHURN_COLUMNS)
 
 
 # ----------------------------------------------------------------------------- retention
@@ -178,7 +167,7 @@ def retention(start: pd.DataFrame, end: pd.DataFrame, segment: str) -> pd.DataFr
     c["expansion"] = np.where(~lost, delta.clip(lower=0), 0.0)
     c["lost"] = lost.astype(int)
     rows = []
-    for name, part in [(s, c[c[segment] == s]) for s in _order(c[segment])] + [(TOTAL, c)]:
+    for name, part in [(s, c[c[segment] == s]) for s in group_order(c[segment])] + [(TOTAL, c)]:
         s0 = float(part["start_arr"].sum())
         churned, contraction, expansion = (float(part[k].sum()) for k in ("churned_arr", "contraction", "expansion"))
         rows.append({segment: name, "cohort_accounts": len(part), "churned_accounts": int(part["lost"].sum()),
@@ -242,7 +231,7 @@ def segment_profile(snap: pd.DataFrame, t, segment: str, accounts: pd.DataFrame,
     then = snap[snap["obs_date"] == t0]
     firmo = accounts.set_index("account_id")[["industry", "region"]]
     now = now.join(firmo, on="account_id")
-    order = _order(now[segment])
+    order = group_order(now[segment])
     rows = []
     for name, part in [(s, now[now[segment] == s]) for s in order] + [(TOTAL, now)]:
         row = {segment: name, "accounts": len(part), "account_share": len(part) / len(now),

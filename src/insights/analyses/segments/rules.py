@@ -15,6 +15,7 @@ from insights.data.config_files import read_mapping
 
 from insights.data import paths
 from insights.errors import ConfigError
+from insights.metrics.terms import current_terms
 
 
 @dataclass(frozen=True)
@@ -68,15 +69,46 @@ def load_value_tiers(path: Path | None = None) -> list[Tier]:
     return tiers
 
 
-def current_terms(contracts: pd.DataFrame, as_of) -> pd.DataFrame:
-    """The contract term running on ``as_of`` for each account under contract then (latest start wins)."""
-    as_of = pd.Timestamp(as_of)
-    running = contracts[(contracts["start_date"] <= as_of) & (contracts["end_date"] >= as_of)]
-    return running.sort_values(["account_id", "start_date"]).groupby("account_id", as_index=False).tail(1)
+def tier_names(tiers: list[Tier] | None = None) -> list[str]:
+    """Names of the contract-value tiers, from the lowest to the highest.
+
+    Parameters
+    ----------
+    tiers : list of Tier, optional
+        Tiers as read by ``load_value_tiers`` (default: ``config/segments.yaml``).
+
+    Returns
+    -------
+    list of str
+
+    Raises
+    ------
+    ConfigError
+        If the tiers are read from a missing or invalid file.
+    """
+    return [t.name for t in (tiers or load_value_tiers())]
 
 
 def value_tier(arr, tiers: list[Tier] | None = None) -> pd.Series:
-    """Contract-value tier of each ARR amount."""
+    """Contract-value tier of each ARR amount.
+
+    Parameters
+    ----------
+    arr : array-like of float
+        ARR amounts.
+    tiers : list of Tier, optional
+        Default: ``config/segments.yaml``.
+
+    Returns
+    -------
+    pandas.Series of str
+        The tier name of each amount (missing for a missing amount).
+
+    Raises
+    ------
+    ConfigError
+        If the tiers are read from a missing or invalid file.
+    """
     tiers = tiers or load_value_tiers()
     arr = pd.Series(arr, dtype="float64")
     out = pd.Series(pd.NA, index=arr.index, dtype="str")
@@ -88,10 +120,24 @@ def value_tier(arr, tiers: list[Tier] | None = None) -> pd.Series:
 def value_segments(contracts: pd.DataFrame, as_of, tiers: list[Tier] | None = None) -> pd.DataFrame:
     """Accounts under contract on ``as_of`` with their current ARR and contract-value tier.
 
+    Parameters
+    ----------
+    contracts : pandas.DataFrame
+        The contracts table.
+    as_of : date-like
+        The term in force on this day counts (``insights.metrics.terms.current_terms``).
+    tiers : list of Tier, optional
+        Default: ``config/segments.yaml``.
+
     Returns
     -------
     pandas.DataFrame
         Columns account_id, contract_id, arr, seats, end_date, segment.
+
+    Raises
+    ------
+    ConfigError
+        If the tiers are read from a missing or invalid file.
     """
     terms = current_terms(contracts, as_of)
     out = terms[["account_id", "contract_id", "arr", "seats", "end_date"]].reset_index(drop=True)

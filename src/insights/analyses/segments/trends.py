@@ -9,6 +9,7 @@ from insights.analyses.segments import profiles as intelligence
 from insights.data.loading import Tables
 from insights.metrics.periods import Quarter
 from insights.analyses.renewals.pipeline import renewals_in_quarter
+from insights.stats.rates import churn_rate
 
 
 def retention_trend(tables: Tables, snap: pd.DataFrame, quarters: list[Quarter], grace_days: int,
@@ -18,7 +19,21 @@ def retention_trend(tables: Tables, snap: pd.DataFrame, quarters: list[Quarter],
     GRR and NRR follow ``insights.analyses.segments.profiles.retention`` with the cohort under contract at
     the quarter end one year earlier (NaN when the snapshot has no such date). Logo churn is
     churned / (renewed + churned) among renewals due in the quarter, left blank while any of
-    them is still inside the grace period (``open``).
+    them is not settled (``insights.metrics.churn.settled``): its churns are not all known yet, so
+    its rate would be biased low.
+
+    Parameters
+    ----------
+    tables : Tables
+        Validated raw tables.
+    snap : pandas.DataFrame
+        Snapshot with account_id, obs_date, arr and the segment column.
+    quarters : list of Quarter
+        Quarters to report.
+    grace_days : int
+        Grace period of the churn definition.
+    segment : str
+        Segment column of the snapshot (for GRR / NRR).
 
     Returns
     -------
@@ -29,14 +44,12 @@ def retention_trend(tables: Tables, snap: pd.DataFrame, quarters: list[Quarter],
     dates = set(snap["obs_date"])
     for q in quarters:
         r = renewals_in_quarter(tables, q, grace_days)
-        renewed = int((r["status"] == churn.RENEWED).sum())
-        churned = int((r["status"] == churn.CHURNED).sum())
-        row = {"renewals": len(r), "renewed": renewed, "churned": churned,
-               "open": int((r["status"] == churn.OPEN).sum()),
-               # a quarter with renewals still inside the grace period is not settled: its churns are
-               # not all known yet, so its rate would be biased low and is left blank
-               "logo_churn": (churned / (renewed + churned) if renewed + churned and not (r["status"] == churn.OPEN).any()
-                              else float("nan")),
+        r = r.assign(churned=churn.churned_flag(r["status"]),
+                     settled=churn.settled(r["renewal_date"], grace_days, tables.as_of))
+        rate = churn_rate(r, outcome="churned", settled="settled", complete_only=True).iloc[0]
+        row = {"renewals": len(r), "renewed": int((r["status"] == churn.RENEWED).sum()),
+               "churned": int((r["status"] == churn.CHURNED).sum()),
+               "open": int((r["status"] == churn.OPEN).sum()), "logo_churn": float(rate["rate"]),
                "churned_arr": float(r.loc[r["status"] == churn.CHURNED, "arr"].sum()),
                "grr": float("nan"), "nrr": float("nan")}
         start = q.end - pd.DateOffset(years=1)

@@ -47,9 +47,11 @@ Definitions, per account and calendar month (UTC); ``month_key`` is ``year * 12 
   two terms overlap a month (a renewal starting mid-month), the term that starts last counts
   (ties: the larger ``contract_id``). Months with events but no term are not capped.
 - **depth** (input of utilisation depth): ``events / active_users``; null when no user was active.
-- **breadth** (input of utilisation breadth): ``distinct_features / features_available``, where
-  ``features_available`` is the number of distinct features (non-feature events excluded) in the
-  whole event table inside the window; null when there is no feature at all.
+- **feature_share**: ``distinct_features / features_available``, where ``features_available`` is
+  the number of distinct features (non-feature events excluded) in the whole event table inside
+  the window; null when there is no feature at all. It is not the snapshot metric ``breadth``
+  (``insights.metrics.snapshots``: distinct features per month over three months, as a share of
+  the configured ``product.features_available``), which is computed from ``distinct_features``.
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ NON_FEATURE_EVENTS: tuple[str, ...] = ("sign_in",)
 
 #: Columns of the processed ``usage_monthly`` table, in order.
 MONTHLY_COLUMNS: tuple[str, ...] = ("account_id", "month", "active_users", "activated_seats", "events",
-                                    "distinct_features", "depth", "breadth")
+                                    "distinct_features", "depth", "feature_share")
 
 #: Columns of ``usage_events`` the definitions read: the data contract's ``usage_events`` columns
 #: (``insights.data.contract.TABLES``; a test keeps them equal), spelled out here so that checking the
@@ -244,7 +246,7 @@ SELECT g.account_id,
        CAST(coalesce(e.distinct_features, 0) AS BIGINT) AS distinct_features,
        CAST(e.events AS DOUBLE) / CAST(nullif(e.active_users, 0) AS DOUBLE) AS depth,
        CAST(coalesce(e.distinct_features, 0) AS DOUBLE)
-           / CAST(nullif(k.features_available, 0) AS DOUBLE) AS breadth
+           / CAST(nullif(k.features_available, 0) AS DOUBLE) AS feature_share
 FROM grid AS g
 JOIN months AS m ON m.month_key = g.month_key
 JOIN activated AS a ON a.account_id = g.account_id AND a.month_key = g.month_key

@@ -392,6 +392,6 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
 
     frame = frame.astype({"account_id": "str", "active_users": "int64", "activated_seats": "int64",
                           "events": "int64", "distinct_features": "int64", "depth": "float64",
-                          "breadth": "float64"})
+                          "feature_share": "float64"})
     frame["month"] = pd.to_datetime(frame["month"]).astype("datetime64[ns]")
     return frame[list(definitions.MONTHLY_COLUMNS)].sort_values(["account_id", "month"]).reset_index(drop=True)

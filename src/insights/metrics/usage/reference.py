@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from insights.metrics.usage.definitions import MONTHLY_COLUMNS, NON_FEATURE_EVENTS
+from insights.metrics.terms import current_terms
 from insights.metrics.usage.window import Window
 
 
@@ -49,13 +50,12 @@ def monthly_pandas(events: pd.DataFrame, users: pd.DataFrame, contracts: pd.Data
     available = feats["feature"].nunique()
     per = per.reset_index()
 
-    months = pd.DataFrame({"month": window.months()})
-    c = contracts.assign(first=pd.to_datetime(contracts["start_date"]).dt.to_period("M").dt.to_timestamp(),
-                         last=pd.to_datetime(contracts["end_date"]).dt.to_period("M").dt.to_timestamp())
-    tm = c.merge(months, how="cross")
-    tm = tm[(tm["month"] >= tm["first"]) & (tm["month"] <= tm["last"])]
-    tm = tm.sort_values(["account_id", "month", "start_date", "contract_id"]).groupby(keys).tail(1)
-    covered = tm[keys + ["seats"]]
+    c = contracts.assign(start_date=pd.to_datetime(contracts["start_date"]),
+                         end_date=pd.to_datetime(contracts["end_date"]))
+    # the term covering each month: in force on at least one of its days, latest start wins
+    # (a window holds at least one month)
+    covered = pd.concat([current_terms(c, m, m + pd.offsets.MonthEnd(0)).assign(month=m)[keys + ["seats"]]
+                         for m in window.months()], ignore_index=True)
     grid = pd.concat([covered[keys], per[keys]]).drop_duplicates()
 
     act = users.dropna(subset=["activated_at"])
@@ -73,7 +73,7 @@ def monthly_pandas(events: pd.DataFrame, users: pd.DataFrame, contracts: pd.Data
     for col in ("active_users", "events", "distinct_features"):
         out[col] = out[col].fillna(0).astype("int64")
     out["depth"] = (out["events"] / out["active_users"].where(out["active_users"] > 0)).astype("float64")
-    out["breadth"] = out["distinct_features"] / available if available else np.nan
+    out["feature_share"] = out["distinct_features"] / available if available else np.nan
     out["account_id"] = out["account_id"].astype("str")
     out["month"] = pd.to_datetime(out["month"]).astype("datetime64[ns]")
     out["depth"] = out["depth"].where(out["active_users"] > 0)

@@ -1,4 +1,4 @@
-"""Survival analysis on any table: Kaplan-Meier with optional entry times, log-rank, Cox with Harrell's C and the PH check.
+"""Survival analysis on any table: Kaplan-Meier (optional entry times), log-rank, Cox with Harrell's C, PH check.
 
 A survival table has one row per subject with a ``time`` (follow-up until the event or
 censoring, >= 0), an ``event`` flag (1 = the event happened at ``time``, 0 = censored) and,
@@ -118,8 +118,8 @@ class KaplanMeier:
         the number at risk just before t.
     summary : pandas.DataFrame
         One row per group (index named after the group column; a single row ``"all"`` without
-        groups): n, events, median_time (first time with S(t) <= 0.5; NaN if S never falls that
-        low), ``survival_<h>``, ``survival_<h>_low``, ``survival_<h>_high`` for every horizon
+        groups): n, events, median_time (first time with S(t) <= 0.5, up to 1e-12 of rounding;
+        NaN if S never falls that low), ``survival_<h>``, ``survival_<h>_low``, ``survival_<h>_high`` for every horizon
         ``h`` (NaN after the group's last observed time), method.
     method : str
     """
@@ -189,7 +189,7 @@ def kaplan_meier(frame, time: Hashable, event: Hashable, entry: Hashable | None 
             curve.insert(0, group, g)
         curves.append(curve)
         rec = {name: g, "n": int(m.sum()), "events": int(data.event[m].sum())}
-        below = np.flatnonzero(s <= 0.5)
+        below = np.flatnonzero(s <= 0.5 + 1e-12)  # S(t) = 1/2 exactly, up to rounding, counts
         rec["median_time"] = float(t[below[0]]) if len(below) else np.nan
         last = data.time[m].max()
         for h in horizons:
@@ -233,8 +233,8 @@ def log_rank(frame, time: Hashable, event: Hashable, group: Hashable, entry: Has
                              "them.")
     k = labels.nunique()
     if k < 2:
-        raise ParameterError(f"group column {group!r} holds a single group ({labels.iloc[0]!r} only); the log-rank test "
-                             "compares two or more groups.")
+        raise ParameterError(f"group column {group!r} holds a single group ({labels.iloc[0]!r} only); the log-rank "
+                             "test compares two or more groups.")
     if data.event.sum() == 0:
         raise ParameterError(f"no row has the event ({event!r} is all 0): the log-rank test needs events.")
     stat, p = survdiff(data.time, data.event, labels.to_numpy(), entry=data.entry)

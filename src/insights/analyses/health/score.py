@@ -588,8 +588,8 @@ def fit_weights(scored: pd.DataFrame, train_until, test_dates, config: HealthCon
     chosen among ``Cs`` by expanding-window time-series cross-validation on the training dates
     only: each training date after the first is a validation fold, fitted on the earlier
     training rows whose labels settled before it (``insights.stats.splits.expanding_time_folds``);
-    the C with the lowest mean log loss wins (ties: the strongest regularisation). Fitted weights are the positive parts of the
-    protective coefficients (minus the churn coefficients), normalised to sum 1; a component with
+    the C with the lowest mean log loss wins (ties: the strongest regularisation). Fitted weights
+    are the positive parts of the protective coefficients (minus the churn coefficients), normalised to sum 1; a component with
     a non-protective coefficient gets weight 0 and is listed in ``negative``.
 
     Holdout: the labelled rows on ``test_dates`` are scored with the configured and with the

@@ -59,7 +59,8 @@ from threadpoolctl import threadpool_limits
 from insights.errors import ParameterError
 from insights.metrics.periods import parse_quarter
 from insights.stats.bootstrap import cluster_bootstrap_counts
-from insights.stats.classification import auc_bootstrap, calibration_table, held_out_metrics, lift_table, weighted_auc
+from insights.stats.classification import (auc_bootstrap, calibration_table, held_out_metrics, lift_table,
+                                           weighted_auc)
 from insights.stats.splits import TimeSplit, expanding_time_folds, purged_time_split
 from insights.analyses.renewals.pipeline import write_csv
 from insights.metrics.snapshots import FEATURES
@@ -528,7 +529,8 @@ def evaluate(snap: pd.DataFrame, split: Split, Cs=DEFAULT_CS, level: float = 0.9
     for name, m in models.items():
         raw = m.predict_raw(test)
         pred[f"p_{name}"] = m.calibrator.predict(raw)
-        metrics = held_out_metrics(y, pred[f"p_{name}"], pred["account_id"], level, n_boot, seed, cluster_name="account")
+        metrics = held_out_metrics(y, pred[f"p_{name}"], pred["account_id"], level, n_boot, seed,
+                                   cluster_name="account")
         rows[name] = {"calibration": m.calibration, "C": m.C, **{_CHURN_NAMES.get(k, k): v for k, v in metrics.items()},
                       "brier_uncalibrated": brier_score_loss(y, raw)}
         calib[name] = calibration_table(y, pred[f"p_{name}"], level=level).rename(columns=_CHURN_NAMES)

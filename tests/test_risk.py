@@ -9,7 +9,6 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from scipy.special import logit  # noqa: E402
-from sklearn.calibration import calibration_curve  # noqa: E402
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score  # noqa: E402
 
 from insights.analyses.risk import model as risk, figures as risk_figures  # noqa: E402

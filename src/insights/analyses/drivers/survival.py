@@ -83,8 +83,10 @@ HORIZONS = (12, 24)
 
 
 @dataclass
-class KaplanMeier:
-    """Kaplan-Meier retention by group.
+class RetentionCurves:
+    """Kaplan-Meier retention by group (``kaplan_meier``).
+
+    The curves and summary of ``insights.stats.survival.kaplan_meier`` in retention words.
 
     Attributes
     ----------
@@ -103,7 +105,7 @@ class KaplanMeier:
     log_rank: dict
 
 
-def kaplan_meier(life: pd.DataFrame, group: str = "segment") -> KaplanMeier:
+def kaplan_meier(life: pd.DataFrame, group: str = "segment") -> RetentionCurves:
     """Kaplan-Meier retention per group with left truncation, and a log-rank test across the groups.
 
     ``insights.stats.survival.kaplan_meier`` and ``log_rank`` on the lifetimes (``time``,
@@ -119,7 +121,7 @@ def kaplan_meier(life: pd.DataFrame, group: str = "segment") -> KaplanMeier:
 
     Returns
     -------
-    KaplanMeier
+    RetentionCurves
 
     Raises
     ------
@@ -136,7 +138,7 @@ def kaplan_meier(life: pd.DataFrame, group: str = "segment") -> KaplanMeier:
         lr = {"statistic": np.nan, "df": 0, "p": np.nan, "method": "log-rank test (needs 2+ groups)"}
     else:
         lr = survival.log_rank(life, "time", "churned", group, entry="entry")
-    return KaplanMeier(km.curves.rename(columns=names), km.summary.rename(columns=names), lr)
+    return RetentionCurves(km.curves.rename(columns=names), km.summary.rename(columns=names), lr)
 
 
 # --------------------------------------------------------------------------- Cox model

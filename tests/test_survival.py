@@ -81,3 +81,18 @@ def test_driver_cox_on_demo(demo):
     assert rows["account_id"].is_unique and (rows["time"] > 0).all()
     with pytest.raises(ParameterError, match=r"no column\(s\) \['nope'\]"):
         cox_ph(rows, "time", "churned", ["nope"])
+
+
+def test_retention_figures_draw(demo):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from insights.analyses.drivers import figures
+
+    tables, snap = demo
+    for fig in (figures.km_curves(survival.kaplan_meier(survival.lifetimes(tables))),
+                figures.cox_forest(survival.driver_cox(snap, tables))):
+        assert isinstance(fig, plt.Figure)
+        plt.close(fig)

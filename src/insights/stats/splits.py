@@ -72,6 +72,15 @@ def _times(frame: pd.DataFrame, column: Hashable) -> pd.Series:
     return values
 
 
+def _show(value) -> str:
+    """A cut-off or gap for a message: dates without a midnight time, spans as ``30 days``."""
+    if isinstance(value, pd.Timestamp) and value == value.normalize():
+        return f"{value:%Y-%m-%d}"
+    if isinstance(value, pd.Timedelta) and value == value.floor("D"):
+        return f"{value.days} days"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def _gap(times: pd.Series, purge):
     """The purge gap in the unit of ``times`` (a Timedelta for dates, a number otherwise)."""
     number = isinstance(purge, (int, float, np.integer, np.floating)) and not isinstance(purge, bool)
@@ -146,9 +155,10 @@ def purged_time_split(frame: pd.DataFrame, time: Hashable, cutoff, purge=0, labe
         before = before & (times <= train_until).to_numpy()
     settled = ((decided + gap) < cutoff).to_numpy()
     train = known & before & settled
-    rule = (f"train on rows observed before {cutoff}" + (f" up to {train_until}" if train_until is not None else "")
-            + f" whose label time{'' if label_time is None else f' ({label_time})'} plus a purge gap of {gap} falls "
-            f"before {cutoff}; test on rows observed from {cutoff}")
+    cut = _show(cutoff)
+    rule = (f"train on rows observed before {cut}" + (f" up to {_show(train_until)}" if train_until is not None else "")
+            + f" whose label time{'' if label_time is None else f' ({label_time})'} plus a purge gap of {_show(gap)} "
+            f"falls before {cut}; test on rows observed from {cut}")
     return TimeSplit(train, known & (times >= cutoff).to_numpy(), known & before & ~settled, rule)
 
 

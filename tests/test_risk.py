@@ -9,7 +9,6 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from scipy.special import logit  # noqa: E402
-from sklearn.calibration import calibration_curve  # noqa: E402
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score  # noqa: E402
 
 from insights.analyses.risk import model as risk, figures as risk_figures  # noqa: E402
@@ -61,36 +60,36 @@ def ranked(snap, small):
 # ------------------------------------------------------------------------------ metrics
 
 
-def test_metrics_equal_sklearn():
-    rng = np.random.default_rng(0)
-    y = rng.integers(0, 2, 400).astype(float)
-    p = np.clip(0.3 * y + rng.uniform(0, 0.7, 400), 0, 1)
-    accounts = np.arange(400) // 2
-    m = risk.held_out_metrics(y, p, accounts, n_boot=200)
-    assert m["auc"] == pytest.approx(roc_auc_score(y, p), abs=1e-12)
-    assert m["pr_auc"] == pytest.approx(average_precision_score(y, p), abs=1e-12)
-    assert m["brier"] == pytest.approx(brier_score_loss(y, p), abs=1e-12)
-    assert m["auc_low"] < m["auc"] < m["auc_high"] and "bootstrap by account" in m["auc_method"]
-    assert m["auc_delong_low"] < m["auc"] < m["auc_delong_high"] and m["accounts"] == 200
-    tab = risk.calibration_table(y, p, n_bins=10)
-    true, pred = calibration_curve(y, p, n_bins=10, strategy="uniform")
-    np.testing.assert_allclose(tab["observed"], true, atol=1e-12)
-    np.testing.assert_allclose(tab["mean_predicted"], pred, atol=1e-12)
-    assert tab["rows"].sum() == len(y) and (tab["method"] == "Wilson score 95% CI").all()
+def test_held_out_tables_speak_of_churn_and_accounts(ev):
+    """The generic metrics (insights.stats.classification) come back in this module's words and equal sklearn."""
+    assert list(ev.comparison.columns) == [
+        "calibration", "C", "n", "churned", "accounts", "auc", "auc_low", "auc_high", "auc_method", "auc_delong_low",
+        "auc_delong_high", "auc_delong_method", "pr_auc", "base_rate", "brier", "top_decile_lift", "brier_uncalibrated"]
+    pred = ev.predictions
+    row = ev.comparison.loc["logistic"]
+    assert row["pr_auc"] == pytest.approx(average_precision_score(pred["churned"], pred["p_logistic"]), abs=1e-12)
+    assert row["accounts"] == pred["account_id"].nunique() and row["churned"] == pred["churned"].sum()
+    assert row["auc_method"].startswith("bootstrap by account (200 resamples")
+    assert {"churned", "churn_rate", "cum_share_churned"} <= set(ev.lift["logistic"].columns)
+    assert "churned" in ev.calibration["logistic"].columns
+    assert list(ev.auc_difference.columns) == ["auc", "low", "high", "n", "churned", "accounts", "method"]
 
 
-def test_lift_by_hand():
-    y = [1, 0, 0, 1, 0, 0, 0, 0, 0, 0]  # base rate 0.2
-    p = [0.9, 0.8, 0.1, 0.2, 0.3, 0.05, 0.04, 0.03, 0.02, 0.01]
-    assert risk.top_lift(y, p, 0.1) == pytest.approx(1 / 0.2)  # top row churned
-    assert risk.top_lift(y, p, 0.2) == pytest.approx(0.5 / 0.2)  # 0.9 (churned), 0.8 (renewed)
-    assert risk.top_lift(y, p, 0.5) == pytest.approx(0.4 / 0.2)  # 0.9 .8 .3 .2 .1 -> 2 churned of 5
-    tab = risk.lift_table(y, p, n_bins=5)
-    assert tab["churned"].tolist() == [1, 1, 0, 0, 0] and tab["rows"].tolist() == [2] * 5
-    assert tab["lift"].tolist() == pytest.approx([2.5, 2.5, 0, 0, 0])
-    assert tab["cum_share_churned"].iloc[-1] == 1 and tab["cum_lift"].iloc[0] == pytest.approx(2.5)
-    with pytest.raises(ParameterError, match="no row churned"):
-        risk.top_lift([0, 0], [0.1, 0.2])
+def test_evaluate_takes_a_feature_list(snap, split):
+    features = ["utilisation", "satisfaction", "tenure_years"]
+    ev = risk.evaluate(snap, split, Cs=(1.0,), n_boot=100, seed=SEED, features=features)
+    logistic = ev.models["logistic"]
+    assert logistic.features == tuple(features)
+    rows = snap[snap["obs_date"] == split.test_dates[0]]
+    assert list(risk.contributions(logistic, rows).columns) == features  # no segment, no other metric
+    assert ev.comparison.loc["logistic", "auc"] == pytest.approx(
+        roc_auc_score(ev.predictions["churned"], ev.predictions["p_logistic"]), abs=1e-12)
+    imp = risk.permutation_importance(ev, snap, n_repeats=2, n_boot=100)
+    assert set(imp.index) == set(features)
+    with pytest.raises(ParameterError, match="not numeric"):
+        risk.evaluate(snap.assign(plan_text="x"), split, Cs=(1.0,), n_boot=100, features=["utilisation", "plan_text"])
+    with pytest.raises(ParameterError, match="identifiers"):
+        risk.evaluate(snap, split, features=["utilisation", "account_id"])
 
 
 def test_calibrators_are_monotone_probabilities():

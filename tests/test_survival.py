@@ -1,12 +1,12 @@
-"""Survival pieces: lifetimes, Kaplan-Meier, log-rank, Cox, C-index, proportional-hazards check."""
+"""Survival of accounts: lifetimes, retention curves (Kaplan-Meier by segment), the driver Cox model.
+
+The generic estimators are tested in test_stats_survival.py."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.optimize import minimize_scalar
-from statsmodels.duration.hazard_regression import PHReg
 
 from insights.data import loading
 from insights.analyses.segments import rules as segments
@@ -14,77 +14,7 @@ from insights.metrics import snapshots
 from insights.analyses.drivers import survival
 from insights.errors import ParameterError
 from insights.metrics.snapshots import DRIVERS
-
-
-def _brute_c(time, event, risk):
-    num = den = 0.0
-    n = len(time)
-    for i in range(n):
-        for j in range(n):
-            if i == j or not event[i]:
-                continue
-            if time[i] < time[j] or (time[i] == time[j] and not event[j]):
-                den += 1
-                num += 1.0 if risk[i] > risk[j] else 0.5 if risk[i] == risk[j] else 0.0
-    return num / den
-
-
-def test_harrell_c_matches_brute_force_pair_count():
-    rng = np.random.default_rng(0)
-    time = rng.integers(1, 15, 150).astype(float)  # many tied times
-    event = rng.random(150) < 0.6
-    risk = rng.integers(0, 5, 150).astype(float)  # many tied risks
-    assert np.isclose(survival.harrell_c(time, event, risk), _brute_c(time, event, risk))
-
-
-def test_harrell_c_extremes():
-    t = np.arange(1.0, 11.0)
-    e = np.ones(10, bool)
-    assert survival.harrell_c(t, e, -t) == 1.0
-    assert survival.harrell_c(t, e, t) == 0.0
-    assert survival.harrell_c(t, e, np.zeros(10)) == 0.5
-    with pytest.raises(ParameterError, match="same length"):
-        survival.harrell_c(t, e, t[:3])
-
-
-def test_phreg_agrees_with_hand_cox_partial_likelihood():
-    # four churns at distinct times, one censored account; one covariate
-    time = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
-    event = np.array([1, 1, 0, 1, 1])
-    x = np.array([2.0, 0.0, 1.0, 1.0, 0.0])
-    # at beta = 0 the partial log-likelihood is -sum(log(risk-set size)) = -log(5*4*2*1)
-    assert np.isclose(survival.cox_partial_loglik(0.0, time, event, x), -np.log(40.0))
-    model = PHReg(time, x[:, None], status=event)
-    assert np.isclose(model.loglike(np.zeros(1)), -np.log(40.0))
-    fit = model.fit()
-    hand = minimize_scalar(lambda b: -survival.cox_partial_loglik(b, time, event, x), bounds=(-10, 10),
-                           method="bounded", options={"xatol": 1e-10})
-    assert np.isclose(fit.params[0], hand.x, atol=1e-5)
-    assert np.isclose(fit.llf, -hand.fun, atol=1e-8)
-    assert np.isclose(model.loglike(np.array([0.7])), survival.cox_partial_loglik(0.7, time, event, x))
-
-
-def test_cox_fit_recovers_hazard_ratio_and_ph_check():
-    rng = np.random.default_rng(1)
-    n = 1500
-    x = rng.standard_normal(n)
-    t = rng.exponential(1 / np.exp(0.7 * x))
-    c = rng.exponential(2.0, n)
-    rows = pd.DataFrame({"x": x, "time": np.minimum(t, c), "churned": (t <= c).astype(int)})
-    res = survival.cox_fit(rows, ["x"])
-    assert res.table.loc["x", "hr_low"] < np.exp(0.7) < res.table.loc["x", "hr_high"]
-    assert "PHReg" in res.table.loc["x", "method"]
-    assert 0.6 < res.c_index < 0.8
-    assert res.ph_check.loc["x", "p"] > 0.001
-    # non-proportional: the covariate matters only early on
-    g = rng.random(n) < 0.5
-    early = rng.exponential(np.where(g, 0.2, 5.0))
-    late = 0.5 + rng.exponential(1.0, n)
-    t2 = np.where(early < 0.5, early, late)
-    rows2 = pd.DataFrame({"g": g.astype(float), "time": np.minimum(t2, 3.0), "churned": (t2 <= 3.0).astype(int)})
-    res2 = survival.cox_fit(rows2, ["g"])
-    assert not res2.ph_check.loc["g", "ok"] and res2.ph_check.loc["g", "p"] < 1e-3
-    assert res2.ph_check["method"].str.contains("Schoenfeld").all()
+from insights.stats.survival import cox_ph
 
 
 def test_kaplan_meier_without_censoring_is_the_empirical_survival():
@@ -98,6 +28,15 @@ def test_kaplan_meier_without_censoring_is_the_empirical_survival():
     assert a["retention_12m_low"] <= a["retention_12m"] <= a["retention_12m_high"]
     assert 0 <= km.log_rank["p"] <= 1 and "log-rank" in km.log_rank["method"]
     assert {"time", "retention", "low", "high"} <= set(km.curves.columns)
+    assert km.summary["method"].iloc[0] == "Kaplan-Meier with left truncation; pointwise 95% CI, log-log, Greenwood SE"
+
+
+def test_kaplan_meier_with_one_segment_has_no_log_rank():
+    life = pd.DataFrame({"segment": "A", "entry": 0.0, "time": [3.0, 6.0, 9.0], "churned": [1, 0, 1]})
+    km = survival.kaplan_meier(life)
+    assert np.isnan(km.log_rank["p"]) and km.log_rank["df"] == 0
+    with pytest.raises(ParameterError, match="group column 'tier'"):
+        survival.kaplan_meier(life, group="tier")
 
 
 def test_left_truncation_is_used():
@@ -140,5 +79,20 @@ def test_driver_cox_on_demo(demo):
     assert set(res.ph_check.index) == set(res.table.index)
     rows = survival.cox_rows(snap, tables)
     assert rows["account_id"].is_unique and (rows["time"] > 0).all()
-    with pytest.raises(ParameterError, match="lack column"):
-        survival.cox_fit(rows, ["nope"])
+    with pytest.raises(ParameterError, match=r"no column\(s\) \['nope'\]"):
+        cox_ph(rows, "time", "churned", ["nope"])
+
+
+def test_retention_figures_draw(demo):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from insights.analyses.drivers import figures
+
+    tables, snap = demo
+    for fig in (figures.km_curves(survival.kaplan_meier(survival.lifetimes(tables))),
+                figures.cox_forest(survival.driver_cox(snap, tables))):
+        assert isinstance(fig, plt.Figure)
+        plt.close(fig)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from insights.report import headlines
+from insights.report import headlines, pages
 from insights.analyses.segments import profiles as intelligence, rules as segments, trends
 from insights.metrics import snapshots
 from insights.data.loading import load_tables
@@ -44,7 +44,7 @@ def test_headlines_round_trip(tmp_path):
     docs = headlines.load_all(tmp_path)
     assert [d["section"] for d in docs] == ["01_x", "03_x"]
     assert docs[1]["table"]["rows"] == [["2026Q2", 0.9], ["2026Q3", None]]
-    page = headlines.to_html(docs)
+    page = pages.render("headlines.html.j2", headlines=docs)
     assert "Renewals" in page and "3 accounts" in page and "0.900" in page
     json.dumps(docs)
 

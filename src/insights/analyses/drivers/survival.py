@@ -1,5 +1,8 @@
 """Time to churn: Kaplan-Meier retention by segment, log-rank test, Cox model, C-index, PH check.
 
+The statistics are the generic ones of ``insights.stats.survival``; this module builds the
+survival tables from the customer data and names the results in retention words.
+
 Two survival tables, both derived from contract terms with the churn definition of
 ``insights.metrics.churn``:
 
@@ -20,15 +23,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-from statsmodels.duration.hazard_regression import PHReg
-from statsmodels.duration.survfunc import SurvfuncRight, survdiff
 
 from insights.metrics import churn
 from insights.errors import ParameterError
 from insights.data.loading import Tables
 from insights.analyses.segments.rules import value_tier
 from insights.metrics.snapshots import DRIVERS
+from insights.stats import survival
+from insights.stats.survival import CoxResult
 
 DAYS_PER_MONTH = 365.25 / 12
 
@@ -74,20 +76,17 @@ def lifetimes(tables: Tables, grace_days: int = 30, tiers=None) -> pd.DataFrame:
     return out
 
 
-def _loglog_band(surv: np.ndarray, se: np.ndarray, z: float = 1.959964) -> tuple[np.ndarray, np.ndarray]:
-    """Pointwise CI of S(t) on the log(-log) scale from the Greenwood standard error."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        logs = np.log(surv)
-        se_theta = se / (surv * np.abs(logs))
-        low = surv ** np.exp(z * se_theta)
-        high = surv ** np.exp(-z * se_theta)
-    ok = (surv > 0) & (surv < 1) & np.isfinite(se_theta)
-    return np.where(ok, low, surv), np.where(ok, high, surv)
+#: Retention words of this module for the columns of ``insights.stats.survival.kaplan_meier``.
+_RETENTION_NAMES = {"survival": "retention", "n": "accounts", "events": "churns", "median_time": "median_lifetime"}
+#: Months at which ``kaplan_meier`` reports retention.
+HORIZONS = (12, 24)
 
 
 @dataclass
-class KaplanMeier:
-    """Kaplan-Meier retention by group.
+class RetentionCurves:
+    """Kaplan-Meier retention by group (``kaplan_meier``).
+
+    The curves and summary of ``insights.stats.survival.kaplan_meier`` in retention words.
 
     Attributes
     ----------
@@ -98,7 +97,7 @@ class KaplanMeier:
         Per group: accounts, churns, median_lifetime (months, NaN if retention never falls to 50%),
         retention_12m, retention_12m_low/high, retention_24m, retention_24m_low/high, method.
     log_rank : dict
-        statistic, df, p, method.
+        statistic, df, p, method (NaN statistic and p with a single group).
     """
 
     curves: pd.DataFrame
@@ -106,52 +105,40 @@ class KaplanMeier:
     log_rank: dict
 
 
-def _at(times: np.ndarray, values: np.ndarray, t: float) -> float:
-    i = np.searchsorted(times, t, side="right") - 1
-    return 1.0 if i < 0 else float(values[i])
+def kaplan_meier(life: pd.DataFrame, group: str = "segment") -> RetentionCurves:
+    """Kaplan-Meier retention per group with left truncation, and a log-rank test across the groups.
 
-
-def kaplan_meier(life: pd.DataFrame, group: str = "segment") -> KaplanMeier:
-    """Kaplan-Meier curves per group (statsmodels SurvfuncRight with left truncation) and a log-rank test.
+    ``insights.stats.survival.kaplan_meier`` and ``log_rank`` on the lifetimes (``time``,
+    ``churned``, ``entry``), in retention words: S(t) is ``retention``, reported at
+    ``HORIZONS`` months.
 
     Parameters
     ----------
     life : pandas.DataFrame
         Output of ``lifetimes`` (entry, time, churned and the group column).
+    group : str
+        Column with one curve per value.
+
+    Returns
+    -------
+    RetentionCurves
+
+    Raises
+    ------
+    ParameterError
+        If the group column or a lifetime column is missing, or a lifetime is not after its entry.
     """
     if group not in life:
         raise ParameterError(f"lifetimes lack the group column {group!r}.")
-    curves, rows = [], []
-    for g, sub in life.groupby(group, sort=True):
-        sf = SurvfuncRight(sub["time"].to_numpy(float), sub["churned"].to_numpy(float),
-                           entry=sub["entry"].to_numpy(float))
-        t, s, se = sf.surv_times, sf.surv_prob, sf.surv_prob_se
-        low, high = _loglog_band(s, se)
-        curves.append(pd.DataFrame({group: g, "time": np.r_[0.0, t], "retention": np.r_[1.0, s],
-                                    "low": np.r_[1.0, low], "high": np.r_[1.0, high],
-                                    "at_risk": np.r_[np.nan, sf.n_risk]}))
-        rec = {group: g, "accounts": len(sub), "churns": int(sub["churned"].sum())}
-        below = np.flatnonzero(s <= 0.5)
-        rec["median_lifetime"] = float(t[below[0]]) if len(below) else np.nan
-        for m in (12, 24):
-            rec[f"retention_{m}m"] = _at(t, s, m)
-            rec[f"retention_{m}m_low"] = _at(t, low, m)
-            rec[f"retention_{m}m_high"] = _at(t, high, m)
-        rows.append(rec)
-    summary = pd.DataFrame(rows).set_index(group)
-    summary["method"] = "Kaplan-Meier with left truncation; pointwise 95% CI, log-log, Greenwood SE"
-    lr = log_rank(life, group)
-    return KaplanMeier(pd.concat(curves, ignore_index=True), summary, lr)
-
-
-def log_rank(life: pd.DataFrame, group: str = "segment") -> dict:
-    """Log-rank test of equal retention across groups (statsmodels survdiff, with left truncation)."""
+    km = survival.kaplan_meier(life, "time", "churned", entry="entry", group=group, horizons=HORIZONS)
+    names = dict(_RETENTION_NAMES)
+    for m in HORIZONS:
+        names.update({f"survival_{m}{end}": f"retention_{m}m{end}" for end in ("", "_low", "_high")})
     if life[group].nunique() < 2:
-        return {"statistic": np.nan, "df": 0, "p": np.nan, "method": "log-rank test (needs 2+ groups)"}
-    stat, p = survdiff(life["time"].to_numpy(float), life["churned"].to_numpy(float),
-                       life[group].to_numpy(), entry=life["entry"].to_numpy(float))
-    return {"statistic": float(stat), "df": int(life[group].nunique() - 1), "p": float(p),
-            "method": "log-rank chi-square test (statsmodels survdiff), left-truncated"}
+        lr = {"statistic": np.nan, "df": 0, "p": np.nan, "method": "log-rank test (needs 2+ groups)"}
+    else:
+        lr = survival.log_rank(life, "time", "churned", group, entry="entry")
+    return RetentionCurves(km.curves.rename(columns=names), km.summary.rename(columns=names), lr)
 
 
 # --------------------------------------------------------------------------- Cox model
@@ -182,112 +169,33 @@ def cox_rows(snap: pd.DataFrame, tables: Tables, grace_days: int = 30, drivers=D
     return pd.concat([rows, standardise(rows, drivers)], axis=1)
 
 
-def harrell_c(time, event, risk) -> float:
-    """Harrell's concordance index of a risk score (higher = earlier churn).
-
-    A pair is comparable when the account with the shorter time churned at that time (or both
-    times are equal and only it churned); it is concordant when that account has the higher
-    risk, and counts one half when the risks are equal. Computed in chunks (O(n²) memory-free).
-    """
-    t = np.asarray(time, float)
-    e = np.asarray(event, bool)
-    r = np.asarray(risk, float)
-    if not (len(t) == len(e) == len(r)):
-        raise ParameterError("time, event and risk must have the same length.")
-    num = den = 0.0
-    idx = np.flatnonzero(e)
-    for start in range(0, len(idx), 512):
-        i = idx[start:start + 512]
-        comparable = (t[i, None] < t[None, :]) | ((t[i, None] == t[None, :]) & ~e[None, :])
-        diff = r[i, None] - r[None, :]
-        num += np.sum(comparable * ((diff > 0) + 0.5 * (diff == 0)))
-        den += np.sum(comparable)
-    return float(num / den) if den else np.nan
-
-
-@dataclass
-class CoxResult:
-    """Cox proportional-hazards fit.
-
-    Attributes
-    ----------
-    table : pandas.DataFrame
-        Per covariate: coef, se, hazard_ratio, hr_low, hr_high (Wald 95% CI), p, method.
-    c_index : float
-        Harrell's C of the linear predictor on the fitted rows.
-    ph_check : pandas.DataFrame
-        Per covariate: rho (Pearson correlation of scaled Schoenfeld residuals with log time), p,
-        ok (p >= 0.05), method.
-    n, events : int
-    result : statsmodels PHRegResults
-    """
-
-    table: pd.DataFrame
-    c_index: float
-    ph_check: pd.DataFrame
-    n: int
-    events: int
-    result: object
-
-
-def cox_fit(rows: pd.DataFrame, covariates: list[str], ties: str = "breslow") -> CoxResult:
-    """Cox proportional hazards (statsmodels PHReg) of ``time``/``churned`` on ``covariates``."""
-    missing = sorted(set(covariates + ["time", "churned"]) - set(rows.columns))
-    if missing:
-        raise ParameterError(f"Cox rows lack column(s) {missing}.")
-    X = rows[covariates].astype(float)
-    if int(rows["churned"].sum()) == 0:
-        raise ParameterError("no churn in the Cox rows: a hazard model needs events.")
-    res = PHReg(rows["time"].to_numpy(float), X.to_numpy(), status=rows["churned"].to_numpy(float),
-                ties=ties).fit()
-    ci = res.conf_int()
-    table = pd.DataFrame({"coef": res.params, "se": res.bse, "hazard_ratio": np.exp(res.params),
-                          "hr_low": np.exp(ci[:, 0]), "hr_high": np.exp(ci[:, 1]), "p": res.pvalues},
-                         index=pd.Index(covariates, name="covariate"))
-    table["method"] = f"Cox PH (statsmodels PHReg, {ties} ties), Wald 95% CI"
-    lp = X.to_numpy() @ res.params
-    c = harrell_c(rows["time"], rows["churned"], lp)
-    return CoxResult(table, c, ph_check(res, rows["time"].to_numpy(float), rows["churned"].to_numpy(bool),
-                                        covariates), len(rows), int(rows["churned"].sum()), res)
-
-
-def ph_check(res, time: np.ndarray, event: np.ndarray, covariates: list[str]) -> pd.DataFrame:
-    """Proportional-hazards check: scaled Schoenfeld residuals against log time (Grambsch-Therneau, per covariate).
-
-    Scaled residuals are ``d * r V + beta`` (``d`` events, ``V`` the coefficient covariance); under
-    proportional hazards they do not trend with time. Reported per covariate: Pearson correlation
-    with log time over the events and its p-value; ``ok`` when p >= 0.05.
-    """
-    r = np.asarray(res.schoenfeld_residuals)
-    keep = event & np.isfinite(r).all(axis=1)
-    d = int(keep.sum())
-    scaled = d * r[keep] @ np.asarray(res.cov_params()) + np.asarray(res.params)
-    lt = np.log(time[keep])
-    recs = []
-    for j, name in enumerate(covariates):
-        rho, p = stats.pearsonr(scaled[:, j], lt) if d > 2 else (np.nan, np.nan)
-        recs.append({"covariate": name, "rho": float(rho), "p": float(p), "ok": bool(p >= 0.05)})
-    out = pd.DataFrame(recs).set_index("covariate")
-    out["method"] = "Pearson correlation of scaled Schoenfeld residuals with log time (Grambsch-Therneau)"
-    return out
-
-
-def cox_partial_loglik(beta, time, event, X) -> float:
-    """Cox partial log-likelihood with Breslow ties, written out directly (for checking PHReg)."""
-    X = np.asarray(X, float).reshape(len(time), -1)
-    eta = X @ np.atleast_1d(np.asarray(beta, float))
-    total = 0.0
-    for i in np.flatnonzero(np.asarray(event, bool)):
-        at_risk = np.asarray(time) >= time[i]
-        total += eta[i] - np.log(np.sum(np.exp(eta[at_risk])))
-    return float(total)
-
-
 def driver_cox(snap: pd.DataFrame, tables: Tables, grace_days: int = 30, drivers=DRIVERS) -> CoxResult:
     """Cox model of time to churn on the standardised drivers, tenure and contract-value tier.
 
     Rows are ``cox_rows`` (first complete snapshot per account); covariates are named after the
-    drivers (hazard ratio per +1 SD), ``tenure_years`` and ``segment[<tier>]`` (first tier = reference).
+    drivers (hazard ratio per +1 SD), ``tenure_years`` and ``segment[<tier>]`` (first tier =
+    reference); a covariate constant over the rows is left out. The fit, Harrell's C and the PH
+    check are ``insights.stats.survival.cox_ph``.
+
+    Parameters
+    ----------
+    snap : pandas.DataFrame
+        Snapshots (``insights.metrics.snapshots.build``), optionally with a ``segment`` column.
+    tables : insights.data.loading.Tables
+        The typed tables (contracts give the churn dates).
+    grace_days : int
+        Grace period of the churn definition.
+    drivers : sequence of str
+        Driver columns of ``snap``.
+
+    Returns
+    -------
+    insights.stats.survival.CoxResult
+
+    Raises
+    ------
+    ParameterError
+        If the drivers are collinear or the rows hold too few churns (``cox_ph``).
     """
     rows = cox_rows(snap, tables, grace_days, drivers)
     X = rows[[f"z_{d}" for d in drivers]].set_axis(list(drivers), axis=1)
@@ -298,4 +206,4 @@ def driver_cox(snap: pd.DataFrame, tables: Tables, grace_days: int = 30, drivers
             X[f"segment[{s}]"] = (rows["segment"] == s).astype(float)
     X = X.loc[:, X.std(ddof=0) > 0]
     data = pd.concat([X, rows[["time", "churned"]]], axis=1)
-    return cox_fit(data, list(X.columns))
+    return survival.cox_ph(data, "time", "churned", list(X.columns))

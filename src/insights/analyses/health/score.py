@@ -27,15 +27,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from insights.data.config_files import read_mapping
-from scipy import stats
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss, roc_auc_score
 
 from insights.data import paths
 from insights.analyses.segments.benchmarks import DIRECTION, segment_benchmarks
 from insights.errors import ConfigError, ParameterError
+from insights.stats.classification import auc_bootstrap, auc_delong
 from insights.stats.intervals import proportion_ci, wilson_method
 from insights.stats.rates import churn_rate
+from insights.stats.splits import expanding_time_folds, purged_time_split
 from insights.metrics.snapshots import FEATURES
 
 #: Band names from worst to best.
@@ -314,140 +315,11 @@ def score(snap: pd.DataFrame, config: HealthConfig | None = None, segment: str =
     return out
 
 
-# ----------------------------------------------------------------------------- AUC
+# ----------------------------------------------------------------------------- backtest
 
 
 def _level_pct(level: float) -> str:
     return f"{100 * level:g}%"
-
-
-def _check_level(level: float) -> None:
-    if not 0 < level < 1:
-        raise ParameterError(f"confidence level must be between 0 and 1, got {level}.")
-
-
-def auc_delong(y, risk, level: float = 0.95) -> dict:
-    """ROC AUC of ``risk`` for ``y`` (1 = churned) with a DeLong confidence interval.
-
-    The AUC is the Mann-Whitney probability that a churned account has a higher risk than a
-    renewed one (ties count one half), computed from mid-ranks; the DeLong et al. (1988)
-    variance comes from its structural components (fast form of Sun & Xu 2014). Rows are taken
-    as independent (use one row per account). The point estimate is checked against
-    ``sklearn.metrics.roc_auc_score``.
-
-    Parameters
-    ----------
-    y : array-like of 0/1
-    risk : array-like of float
-        Higher = more likely to churn (for a health score pass ``100 - health``).
-    level : float
-
-    Returns
-    -------
-    dict
-        auc, low, high, se, n, churned, method (``"DeLong 95% CI"``); NaN when one class is absent.
-    """
-    _check_level(level)
-    y = np.asarray(y, dtype=float)
-    r = np.asarray(risk, dtype=float)
-    pos, neg = r[y == 1], r[y == 0]
-    m, n = len(pos), len(neg)
-    out = {"auc": np.nan, "low": np.nan, "high": np.nan, "se": np.nan, "n": m + n, "churned": m,
-           "method": f"DeLong {_level_pct(level)} CI"}
-    if m == 0 or n == 0:
-        return out
-    tz = stats.rankdata(np.concatenate([pos, neg]))
-    tx, ty = stats.rankdata(pos), stats.rankdata(neg)
-    auc = (tz[:m].sum() - m * (m + 1) / 2) / (m * n)
-    check = roc_auc_score(np.r_[np.ones(m), np.zeros(n)], np.r_[pos, neg])
-    if not np.isclose(auc, check, rtol=0, atol=1e-10):  # pragma: no cover - a bug, not a user error
-        raise RuntimeError(f"AUC {auc} differs from sklearn's {check}.")
-    v_pos = (tz[:m] - tx) / n
-    v_neg = 1.0 - (tz[m:] - ty) / m
-    var = (np.var(v_pos, ddof=1) / m if m > 1 else 0.0) + (np.var(v_neg, ddof=1) / n if n > 1 else 0.0)
-    se = float(np.sqrt(var))
-    z = stats.norm.ppf(0.5 + level / 2)
-    out.update(auc=float(auc), se=se, low=float(max(0.0, auc - z * se)), high=float(min(1.0, auc + z * se)))
-    return out
-
-
-def _weighted_auc(y: np.ndarray, codes: np.ndarray, n_unique: int, w: np.ndarray) -> float:
-    """AUC with row weights (a bootstrap replicate); ``codes`` are the ranks of the unique risk values."""
-    w1 = np.bincount(codes[y == 1], weights=w[y == 1], minlength=n_unique)
-    w0 = np.bincount(codes[y == 0], weights=w[y == 0], minlength=n_unique)
-    t1, t0 = w1.sum(), w0.sum()
-    if t1 == 0 or t0 == 0:
-        return np.nan
-    below = np.cumsum(w0) - w0
-    return float((w1 * (below + 0.5 * w0)).sum() / (t1 * t0))
-
-
-def _account_weights(accounts, n_boot: int, seed: int) -> np.ndarray:
-    """Bootstrap weights (n_boot x rows): accounts drawn with replacement, each row weighted by its account's count."""
-    codes, uniq = pd.factorize(pd.Series(accounts), sort=True)
-    rng = np.random.default_rng(seed)
-    counts = rng.multinomial(len(uniq), np.full(len(uniq), 1.0 / len(uniq)), size=n_boot)
-    return counts[:, codes]
-
-
-def auc_bootstrap(y, risks: dict, accounts, level: float = 0.95, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
-    """AUC of one or more risk scores with a percentile bootstrap by account (paired across scores).
-
-    Accounts (not rows) are resampled with replacement, so an account observed on several dates
-    moves as one cluster; every score is evaluated on the same resamples, so the differences
-    between scores (each later score minus the first) are paired.
-
-    Parameters
-    ----------
-    y : array-like of 0/1
-    risks : dict of str to array-like
-        Name -> risk (higher = more likely to churn).
-    accounts : array-like
-        Account of each row (the bootstrap cluster).
-    level : float
-    n_boot : int
-    seed : int
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per score and per difference ``"<name> - <first>"``: auc, low, high, n, churned,
-        accounts, method (``"bootstrap by account (1000 resamples, percentile) 95% CI"``).
-    """
-    _check_level(level)
-    if n_boot < 100:
-        raise ParameterError(f"n_boot must be at least 100, got {n_boot}.")
-    y = np.asarray(y, dtype=float)
-    names = list(risks)
-    est, reps = {}, {}
-    n_acc = pd.Series(accounts).nunique()
-    method = f"bootstrap by account ({n_boot} resamples, percentile) {_level_pct(level)} CI"
-    both = (y == 1).any() and (y == 0).any()
-    weights = _account_weights(accounts, n_boot, seed) if both else None
-    for name in names:
-        r = np.asarray(risks[name], dtype=float)
-        if not both:
-            est[name], reps[name] = np.nan, np.full(n_boot, np.nan)
-            continue
-        est[name] = float(roc_auc_score(y, r))
-        codes, _ = pd.factorize(pd.Series(r), sort=True)
-        n_u = codes.max() + 1
-        reps[name] = np.array([_weighted_auc(y, codes, n_u, w) for w in weights])
-    rows = []
-    q = [(1 - level) / 2, (1 + level) / 2]
-    for name in names:
-        lo, hi = np.nanquantile(reps[name], q) if both else (np.nan, np.nan)
-        rows.append((name, est[name], lo, hi))
-    for name in names[1:]:
-        d = reps[name] - reps[names[0]]
-        lo, hi = np.nanquantile(d, q) if both else (np.nan, np.nan)
-        rows.append((f"{name} - {names[0]}", est[name] - est[names[0]], lo, hi))
-    out = pd.DataFrame(rows, columns=["score", "auc", "low", "high"]).set_index("score")
-    out["n"], out["churned"], out["accounts"], out["method"] = len(y), int((y == 1).sum()), n_acc, method
-    return out
-
-
-# ----------------------------------------------------------------------------- backtest
 
 
 @dataclass
@@ -636,11 +508,12 @@ def backtest(scored: pd.DataFrame, health: str = "health", band: str = "band", l
         r = auc_delong(g.loc[ok, "churned"], 100 - g.loc[ok, health], level)
         sk = (roc_auc_score(g.loc[ok, "churned"], 100 - g.loc[ok, health])
               if g.loc[ok, "churned"].nunique() == 2 else np.nan)
-        rows.append((d, "date", r["n"], r["churned"], int((~ok).sum()), r["auc"], sk, r["low"], r["high"],
+        rows.append((d, "date", r["n"], r["events"], int((~ok).sum()), r["auc"], sk, r["low"], r["high"],
                      r["method"]))
     ok = lab[health].notna()
     g = lab[ok]
-    b = auc_bootstrap(g["churned"], {health: 100 - g[health]}, g["account_id"], level, n_boot, seed).iloc[0]
+    b = auc_bootstrap(g["churned"], {health: 100 - g[health]}, g["account_id"], level, n_boot, seed,
+                      cluster_name="account").iloc[0]
     sk = roc_auc_score(g["churned"], 100 - g[health]) if g["churned"].nunique() == 2 else np.nan
     rows.append((pd.NaT, "pooled", len(g), int(g["churned"].sum()), int((~ok).sum()), b["auc"], sk, b["low"],
                  b["high"], b["method"]))
@@ -722,16 +595,17 @@ def fit_weights(scored: pd.DataFrame, train_until, test_dates, config: HealthCon
 
     Training rows: labelled rows with ``obs_date <= train_until`` whose label was settled before
     the first test date, i.e. ``renewal_date + purge_days < min(test_dates)`` (the churn of a
-    renewal is known once the grace period after it has passed). Rows that fail the purge are
-    dropped (``n_purged``), so no label of the test period enters the fit.
+    renewal is known once the grace period after it has passed;
+    ``insights.stats.splits.purged_time_split``). Rows that fail the purge are dropped
+    (``n_purged``), so no label of the test period enters the fit.
 
     Model: logistic regression of ``churned`` on the component scores / 100 (all on the same
     0-1 percentile scale, a missing component at the segment median 0.5), L2 penalty. C is
     chosen among ``Cs`` by expanding-window time-series cross-validation on the training dates
     only: each training date after the first is a validation fold, fitted on the earlier
-    training rows whose labels settled before it; the C with the lowest mean log loss wins
-    (ties: the strongest regularisation). Fitted weights are the positive parts of the
-    protective coefficients (minus the churn coefficients), normalised to sum 1; a component with
+    training rows whose labels settled before it (``insights.stats.splits.expanding_time_folds``);
+    the C with the lowest mean log loss wins (ties: the strongest regularisation). Fitted weights
+    are the positive parts of the protective coefficients (minus the churn coefficients), normalised to sum 1; a component with
     a non-protective coefficient gets weight 0 and is listed in ``negative``.
 
     Holdout: the labelled rows on ``test_dates`` are scored with the configured and with the
@@ -786,11 +660,11 @@ def fit_weights(scored: pd.DataFrame, train_until, test_dates, config: HealthCon
     missing = [score_column(c) for c in comps if score_column(c) not in lab.columns]
     if missing:
         raise ParameterError(f"score columns {missing} are missing: score with the same config first.")
-    settled = lab["renewal_date"] + pd.Timedelta(days=int(purge_days))
     first_test = test_dates[0]
-    on_train = lab["obs_date"] <= train_until
-    train = lab[on_train & (settled < first_test)]
-    n_purged = int((on_train & ~(settled < first_test)).sum())
+    purge = pd.Timedelta(days=int(purge_days))
+    split = purged_time_split(lab, "obs_date", first_test, purge, "renewal_date", train_until=train_until)
+    train = lab[split.train]
+    n_purged = int(split.purged.sum())
     test = scored[scored["obs_date"].isin(test_dates) & scored["churned"].notna()]
     if test.empty or test["churned"].nunique() < 2:
         raise ParameterError(f"the test dates {[f'{d:%Y-%m-%d}' for d in test_dates]} need labelled churned and "
@@ -800,14 +674,9 @@ def fit_weights(scored: pd.DataFrame, train_until, test_dates, config: HealthCon
                              f"{first_test:%Y-%m-%d}: move train_until earlier or the test dates later.")
 
     # expanding-window time-series cross-validation over training dates, purged at each fold
-    t_settled = train["renewal_date"] + pd.Timedelta(days=int(purge_days))
     Cs = sorted(float(c) for c in Cs)
-    folds = {}
-    for d in sorted(train["obs_date"].unique())[1:]:
-        fit_rows = train[(train["obs_date"] < d) & (t_settled < d)]
-        val = train[train["obs_date"] == d]
-        if fit_rows["churned"].nunique() == 2 and val["churned"].nunique() == 2:
-            folds[pd.Timestamp(d)] = (fit_rows, val)
+    folds = {f.cutoff: (train[f.fit], train[f.validation])
+             for f in expanding_time_folds(train, "obs_date", purge, "renewal_date", label="churned")}
     if not folds:
         raise ParameterError("time-series cross-validation needs at least two training observation dates, the "
                              "later with churned and renewed accounts and the earlier with labels settled before "
@@ -842,7 +711,8 @@ def fit_weights(scored: pd.DataFrame, train_until, test_dates, config: HealthCon
     ok = hold["health"].notna() & hold["health_fitted"].notna()
     h = hold[ok]
     comparison = auc_bootstrap(h["churned"], {"configured": 100 - h["health"], "fitted": 100 - h["health_fitted"]},
-                               h["account_id"], level, n_boot, seed)
+                               h["account_id"], level, n_boot, seed, cluster_name="account")
+    comparison = comparison.rename(columns={"events": "churned", "clusters": "accounts"})
     diff = comparison.iloc[2]
     lvl = _level_pct(level)
     span = f"{diff['auc']:+.3f} (paired bootstrap by account {lvl} CI {diff['low']:+.3f} to {diff['high']:+.3f})"

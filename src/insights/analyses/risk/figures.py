@@ -17,7 +17,7 @@ def calibration_plot(calibration: dict, comparison: pd.DataFrame | None = None):
     Parameters
     ----------
     calibration : dict of str to pandas.DataFrame
-        ``RiskEvaluation.calibration`` (``insights.analyses.risk.model.calibration_table`` per model).
+        ``RiskEvaluation.calibration`` (``insights.stats.classification.calibration_table`` per model).
     comparison : pandas.DataFrame, optional
         ``RiskEvaluation.comparison``; names the calibration method and Brier score in the legend.
 
@@ -57,7 +57,7 @@ def lift_chart(lift: dict):
     Parameters
     ----------
     lift : dict of str to pandas.DataFrame
-        ``RiskEvaluation.lift`` (``insights.analyses.risk.model.lift_table`` per model).
+        ``RiskEvaluation.lift`` (``insights.stats.classification.lift_table`` per model).
 
     Returns
     -------

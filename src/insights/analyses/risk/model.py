@@ -8,9 +8,10 @@ held-out observation dates that come *after* every training date:
 * ``gbm``: ``sklearn.ensemble.HistGradientBoostingClassifier`` with modest fixed settings
   (``GBM_PARAMS``).
 
-Features (``RISK_FEATURES``) are every snapshot metric of ``insights.metrics.snapshots.FEATURES``, i.e.
-everything known at the observation date except identifiers (account_id, contract_id) and dates
-(obs_date, renewal_date), plus the contract-value ``segment`` one-hot encoded. The skewed metrics
+Features (``DEFAULT_FEATURES``) are every snapshot metric of ``insights.metrics.snapshots.FEATURES``
+(``RISK_FEATURES``), i.e. everything known at the observation date except identifiers (account_id,
+contract_id) and dates (obs_date, renewal_date), plus the contract-value ``segment`` one-hot
+encoded; ``evaluate``, ``fit_models`` and ``fit_current`` take any other list. The skewed metrics
 ``LOG_FEATURES`` enter as ``log1p``. Missing values are imputed with the training median plus a
 missing-indicator column. Every preprocessing step is a scikit-learn ``Pipeline`` /
 ``ColumnTransformer`` fitted on the training fold only.
@@ -19,7 +20,7 @@ Validation is time-based only, never a random split, and purged: a training row 
 its renewal (the date its label is decided) falls before the first test observation date
 (``renewal_date + purge_days < first test date``; ``purge_days`` defaults to 0, the renewal date
 itself). Cross-validation folds and the calibration slice are purged the same way at their own
-boundary.
+boundary (one rule for all three: ``insights.stats.splits``).
 
 Calibration (Platt ``sigmoid`` or ``isotonic``) is fitted on out-of-time predictions: for each
 training date after the first, a model fitted on the earlier purged training rows predicts that
@@ -40,7 +41,6 @@ it does not say what would change their outcome.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -51,16 +51,18 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
+from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
 from insights.errors import ParameterError
-from insights.analyses.health.score import auc_bootstrap, auc_delong
 from insights.metrics.periods import parse_quarter
-from insights.stats.intervals import proportion_ci
+from insights.stats.bootstrap import cluster_bootstrap_counts
+from insights.stats.classification import (auc_bootstrap, calibration_table, held_out_metrics, lift_table,
+                                           weighted_auc)
 from insights.stats.rates import TOTAL
+from insights.stats.splits import TimeSplit, expanding_time_folds, purged_time_split
 from insights.analyses.renewals.pipeline import write_csv
 from insights.metrics.snapshots import FEATURES
 
@@ -70,6 +72,8 @@ RISK_FEATURES = tuple(FEATURES)
 LOG_FEATURES = ("arr", "seats", "depth", "price_per_active_user", "support_burden")
 #: Categorical feature (one-hot encoded).
 SEGMENT = "segment"
+#: Default features of the risk models: every snapshot metric and the contract-value segment.
+DEFAULT_FEATURES = (*RISK_FEATURES, SEGMENT)
 #: The two models, in display order.
 MODELS = ("logistic", "gbm")
 #: Candidate inverse L2 strengths of the logistic model.
@@ -80,6 +84,9 @@ GBM_PARAMS = {"learning_rate": 0.05, "max_iter": 150, "max_leaf_nodes": 8, "min_
 #: Calibration methods compared.
 CALIBRATIONS = ("sigmoid", "isotonic")
 _EPS = 1e-6
+#: Names of the generic classification metrics (``insights.stats.classification``) in this module's tables.
+_CHURN_NAMES = {"events": "churned", "event_rate": "churn_rate", "cum_share_events": "cum_share_churned",
+                "clusters": "accounts"}
 
 
 # ----------------------------------------------------------------------------- split
@@ -173,15 +180,16 @@ def choose_split(snap: pd.DataFrame, quarter=None, n_test: int = 2, min_settled:
     return Split(pd.Timestamp(earlier[-1]), [pd.Timestamp(d) for d in tests], int(purge_days), reason)
 
 
-def training_rows(snap: pd.DataFrame, train_until, before, purge_days: int = 0) -> pd.Series:
-    """Boolean mask of labelled rows observed by ``train_until`` whose label is decided before ``before``.
+def _purged_split(snap: pd.DataFrame, train_until, before, purge_days: int = 0) -> TimeSplit:
+    """Labelled rows observed by ``train_until`` whose renewal (+ ``purge_days``) falls before ``before``.
 
-    A row qualifies when ``churned`` is not NaN, ``obs_date <= train_until`` and
-    ``renewal_date + purge_days < before``.
+    ``insights.stats.splits.purged_time_split`` with the renewal date as the time the label is
+    decided: its ``train`` mask holds the training rows, ``purged`` the labelled rows observed by
+    ``train_until`` whose renewal comes too late.
     """
     _need(snap, ["obs_date", "churned", "renewal_date"])
-    settled = snap["renewal_date"] + pd.Timedelta(days=int(purge_days))
-    return snap["churned"].notna() & (snap["obs_date"] <= pd.Timestamp(train_until)) & (settled < pd.Timestamp(before))
+    return purged_time_split(snap, "obs_date", before, pd.Timedelta(days=int(purge_days)), "renewal_date",
+                             train_until=train_until, label="churned")
 
 
 # ----------------------------------------------------------------------------- design
@@ -199,16 +207,37 @@ def _log1p(x):
     return np.log1p(np.clip(x, 0, None))
 
 
-def _features(frame: pd.DataFrame) -> pd.DataFrame:
-    _need(frame, [*RISK_FEATURES, SEGMENT])
-    x = frame[list(RISK_FEATURES)].astype(float)
-    x[SEGMENT] = frame[SEGMENT].astype(object).where(frame[SEGMENT].notna(), "unknown").astype(str)
+def _check_features(features) -> tuple:
+    """The feature list as a tuple, refusing an empty list, duplicates and identifiers."""
+    features = (features,) if isinstance(features, str) else tuple(features)
+    if not features:
+        raise ParameterError(f"give at least one feature, e.g. features={list(DEFAULT_FEATURES[:3])}.")
+    repeated = sorted({f for f in features if features.count(f) > 1})
+    if repeated:
+        raise ParameterError(f"features {repeated} are listed more than once; list each once.")
+    keys = [f for f in features if f in ("account_id", "contract_id", "obs_date", "renewal_date", "churned")]
+    if keys:
+        raise ParameterError(f"{keys} are identifiers, dates or the label, not features: leave them out.")
+    return features
+
+
+def _features(frame: pd.DataFrame, features=DEFAULT_FEATURES) -> pd.DataFrame:
+    _need(frame, features)
+    numeric = [f for f in features if f != SEGMENT]
+    text = [f for f in numeric if not (pd.api.types.is_numeric_dtype(frame[f]) or pd.api.types.is_bool_dtype(frame[f]))]
+    if text:
+        raise ParameterError(f"features {text} are not numeric; only {SEGMENT!r} is one-hot encoded: encode the others "
+                             "as numbers first.")
+    x = frame[numeric].astype(float)
+    if SEGMENT in features:
+        x[SEGMENT] = frame[SEGMENT].astype(object).where(frame[SEGMENT].notna(), "unknown").astype(str)
     return x
 
 
-def _preprocessor(scale: bool) -> ColumnTransformer:
-    logged = list(LOG_FEATURES)
-    plain = [f for f in RISK_FEATURES if f not in LOG_FEATURES]
+def _preprocessor(scale: bool, features=DEFAULT_FEATURES) -> ColumnTransformer:
+    numbers = [f for f in features if f != SEGMENT]
+    logged = [f for f in LOG_FEATURES if f in numbers]
+    plain = [f for f in numbers if f not in LOG_FEATURES]
 
     def numeric(log: bool) -> Pipeline:
         steps = [("log", FunctionTransformer(_log1p, feature_names_out="one-to-one"))] if log else []
@@ -220,14 +249,15 @@ def _preprocessor(scale: bool) -> ColumnTransformer:
     seg_steps = [("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False))]
     if scale:
         seg_steps.append(("scale", StandardScaler()))
-    return ColumnTransformer([("log", numeric(True), logged), ("num", numeric(False), plain),
-                              ("seg", Pipeline(seg_steps), [SEGMENT])], verbose_feature_names_out=False)
+    parts = [("log", numeric(True), logged), ("num", numeric(False), plain),
+             ("seg", Pipeline(seg_steps), [SEGMENT] if SEGMENT in features else [])]
+    return ColumnTransformer([p for p in parts if p[2]], verbose_feature_names_out=False)
 
 
-def _pipeline(name: str, C: float = 1.0, seed: int = 0) -> Pipeline:
+def _pipeline(name: str, C: float = 1.0, seed: int = 0, features=DEFAULT_FEATURES) -> Pipeline:
     if name == "logistic":
-        return Pipeline([("prep", _preprocessor(scale=True)), ("model", LogisticRegression(C=C, max_iter=5000))])
-    return Pipeline([("prep", _preprocessor(scale=False)),
+        return Pipeline([("prep", _preprocessor(True, features)), ("model", LogisticRegression(C=C, max_iter=5000))])
+    return Pipeline([("prep", _preprocessor(False, features)),
                      ("model", HistGradientBoostingClassifier(random_state=seed, **GBM_PARAMS))])
 
 
@@ -240,14 +270,14 @@ def _metric_of(column: str) -> str:
     return column
 
 
-def _fit_raw(name: str, rows: pd.DataFrame, C: float, seed: int) -> Pipeline:
+def _fit_raw(name: str, rows: pd.DataFrame, C: float, seed: int, features=DEFAULT_FEATURES) -> Pipeline:
     with threadpool_limits(limits=1):
-        return _pipeline(name, C, seed).fit(_features(rows), rows["churned"].to_numpy(dtype=int))
+        return _pipeline(name, C, seed, features).fit(_features(rows, features), rows["churned"].to_numpy(dtype=int))
 
 
-def _predict_raw(model: Pipeline, rows: pd.DataFrame) -> np.ndarray:
+def _predict_raw(model: Pipeline, rows: pd.DataFrame, features=DEFAULT_FEATURES) -> np.ndarray:
     with threadpool_limits(limits=1):
-        return model.predict_proba(_features(rows))[:, 1]
+        return model.predict_proba(_features(rows, features))[:, 1]
 
 
 # ----------------------------------------------------------------------------- calibration
@@ -307,6 +337,8 @@ class FittedModel:
         Chosen inverse regularisation strength (logistic; NaN for gbm).
     cv : pandas.DataFrame
         Logistic only: mean log loss per C over the time-series folds, one column per fold date.
+    features : tuple of str
+        The snapshot columns the model uses (``segment`` one-hot encoded).
     """
 
     name: str
@@ -316,30 +348,19 @@ class FittedModel:
     calibration_choice: pd.DataFrame
     C: float = float("nan")
     cv: pd.DataFrame = field(default_factory=pd.DataFrame)
+    features: tuple = DEFAULT_FEATURES
 
     def predict_raw(self, rows: pd.DataFrame) -> np.ndarray:
         """Uncalibrated probability of churn at the next renewal."""
-        return _predict_raw(self.pipeline, rows)
+        return _predict_raw(self.pipeline, rows, self.features)
 
     def predict(self, rows: pd.DataFrame) -> np.ndarray:
         """Calibrated probability of churn at the next renewal."""
         return self.calibrator.predict(self.predict_raw(rows))
 
 
-def _folds(train: pd.DataFrame, purge_days: int) -> list:
-    """Expanding-window folds: (date, fit mask, validation mask); fit rows purged at the fold date."""
-    settled = train["renewal_date"] + pd.Timedelta(days=int(purge_days))
-    folds = []
-    for d in sorted(train["obs_date"].unique())[1:]:
-        fit = (train["obs_date"] < d) & (settled < d)
-        val = train["obs_date"] == d
-        if train.loc[fit, "churned"].nunique() == 2 and train.loc[val, "churned"].nunique() == 2:
-            folds.append((pd.Timestamp(d), fit.to_numpy(), val.to_numpy()))
-    return folds
-
-
-def _fit_one(name: str, train: pd.DataFrame, purge_days: int, Cs, seed: int) -> FittedModel:
-    folds = _folds(train, purge_days)
+def _fit_one(name: str, train: pd.DataFrame, purge_days: int, Cs, seed: int, features=DEFAULT_FEATURES) -> FittedModel:
+    folds = expanding_time_folds(train, "obs_date", pd.Timedelta(days=int(purge_days)), "renewal_date", "churned")
     if len(folds) < 2:
         raise ParameterError("the risk model needs at least three training observation dates with churned and "
                              "renewed accounts (two time-series folds: one to fit the calibration, the latest to "
@@ -349,8 +370,8 @@ def _fit_one(name: str, train: pd.DataFrame, purge_days: int, Cs, seed: int) -> 
     oot = {c: np.full(len(train), np.nan) for c in Cs}
     for _, fit, val in folds:
         for c in Cs:
-            model = _fit_raw(name, train[fit], c, seed)
-            oot[c][val] = _predict_raw(model, train[val])
+            model = _fit_raw(name, train[fit], c, seed, features)
+            oot[c][val] = _predict_raw(model, train[val], features)
     cv = pd.DataFrame()
     best = Cs[0]
     if name == "logistic":
@@ -362,10 +383,8 @@ def _fit_one(name: str, train: pd.DataFrame, purge_days: int, Cs, seed: int) -> 
     p_oot = oot[best]
 
     # calibration: fit on out-of-time predictions before the validation slice (purged at it), score on the slice
-    slice_date = folds[-1][0]
-    slice_rows = folds[-1][2]
-    settled = (train["renewal_date"] + pd.Timedelta(days=int(purge_days))).to_numpy()
-    cal_fit = ~np.isnan(p_oot) & ~slice_rows & (settled < slice_date)
+    slice_date, before_slice, slice_rows = folds[-1]
+    cal_fit = ~np.isnan(p_oot) & before_slice
     if len(np.unique(y[cal_fit])) < 2:
         raise ParameterError("no churned and renewed out-of-time predictions before the calibration slice "
                              f"{slice_date:%Y-%m-%d}: use a later quarter.")
@@ -380,24 +399,30 @@ def _fit_one(name: str, train: pd.DataFrame, purge_days: int, Cs, seed: int) -> 
     choice["n_fit"], choice["n_validation"] = int(cal_fit.sum()), int(slice_rows.sum())
     have = ~np.isnan(p_oot)
     calibrator = Calibrator(chosen).fit(p_oot[have], y[have])
-    final = _fit_raw(name, train, best, seed)
-    return FittedModel(name, final, calibrator, chosen, choice, best if name == "logistic" else float("nan"), cv)
+    final = _fit_raw(name, train, best, seed, features)
+    return FittedModel(name, final, calibrator, chosen, choice, best if name == "logistic" else float("nan"), cv,
+                       features)
 
 
-def fit_models(train: pd.DataFrame, Cs=DEFAULT_CS, purge_days: int = 0, seed: int = 0) -> dict:
+def fit_models(train: pd.DataFrame, Cs=DEFAULT_CS, purge_days: int = 0, seed: int = 0,
+               features=DEFAULT_FEATURES) -> dict:
     """Fit and calibrate both risk models on training rows.
 
     Parameters
     ----------
     train : pandas.DataFrame
-        Labelled snapshot rows with ``RISK_FEATURES``, segment, obs_date, renewal_date, churned
-        (already purged against whatever they will be tested on).
+        Labelled snapshot rows with the features, obs_date, renewal_date, churned (already
+        purged against whatever they will be tested on).
     Cs : sequence of float
         Candidate C values of the logistic model.
     purge_days : int
-        Purge applied inside the time-series folds.
+        Purge applied inside the time-series folds (``insights.stats.splits.expanding_time_folds``).
     seed : int
         Seed of the gradient-boosting model.
+    features : sequence of str
+        Snapshot columns to use (default ``DEFAULT_FEATURES``: every metric and the segment);
+        numeric, except ``segment``, which is one-hot encoded. ``LOG_FEATURES`` among them enter
+        as log1p.
 
     Returns
     -------
@@ -407,107 +432,13 @@ def fit_models(train: pd.DataFrame, Cs=DEFAULT_CS, purge_days: int = 0, seed: in
     Raises
     ------
     ParameterError
-        If columns are missing or fewer than three training dates carry both outcomes.
+        If columns are missing, a feature is not numeric (other than ``segment``), or fewer
+        than three training dates carry both outcomes.
     """
-    _need(train, [*RISK_FEATURES, SEGMENT, "obs_date", "renewal_date", "churned"])
+    features = _check_features(features)
+    _need(train, [*features, "obs_date", "renewal_date", "churned"])
     train = train[train["churned"].notna()].sort_values(["obs_date", "account_id"]).reset_index(drop=True)
-    return {name: _fit_one(name, train, purge_days, Cs, seed) for name in MODELS}
-
-
-# ----------------------------------------------------------------------------- metrics
-
-
-def top_lift(y, p, frac: float = 0.1) -> float:
-    """Lift of the top ``frac`` of rows by risk: their churn rate over the overall churn rate.
-
-    The top group is the first ``ceil(frac * n)`` rows sorted by ``p`` descending (ties in
-    their given order).
-
-    Raises
-    ------
-    ParameterError
-        If ``frac`` is not in (0, 1] or nobody churned.
-    """
-    if not 0 < frac <= 1:
-        raise ParameterError(f"frac must be in (0, 1], got {frac}.")
-    y, p = np.asarray(y, dtype=float), np.asarray(p, dtype=float)
-    if y.sum() == 0:
-        raise ParameterError("lift is undefined when no row churned.")
-    k = math.ceil(frac * len(y))
-    order = np.argsort(-p, kind="stable")
-    return float(y[order[:k]].mean() / y.mean())
-
-
-def lift_table(y, p, n_bins: int = 10) -> pd.DataFrame:
-    """Churn captured by risk decile (or ``n_bins`` groups), highest risk first.
-
-    Rows sorted by ``p`` descending (stable) are cut into ``n_bins`` groups of as equal size as
-    possible (``numpy.array_split``).
-
-    Returns
-    -------
-    pandas.DataFrame
-        group (1 = riskiest), rows, churned, churn_rate, mean_p, lift (group rate / overall rate),
-        cum_share_rows, cum_share_churned (gains), cum_lift.
-    """
-    y, p = np.asarray(y, dtype=float), np.asarray(p, dtype=float)
-    order = np.argsort(-p, kind="stable")
-    base = y.mean()
-    rows = []
-    for i, idx in enumerate(np.array_split(order, n_bins), 1):
-        rows.append((i, len(idx), int(y[idx].sum()), y[idx].mean() if len(idx) else np.nan,
-                     p[idx].mean() if len(idx) else np.nan))
-    out = pd.DataFrame(rows, columns=["group", "rows", "churned", "churn_rate", "mean_p"])
-    out["lift"] = out["churn_rate"] / base
-    out["cum_share_rows"] = out["rows"].cumsum() / len(y)
-    out["cum_share_churned"] = out["churned"].cumsum() / y.sum()
-    out["cum_lift"] = out["cum_share_churned"] / out["cum_share_rows"]
-    return out
-
-
-def calibration_table(y, p, n_bins: int = 10, level: float = 0.95) -> pd.DataFrame:
-    """Binned calibration: predicted vs observed churn in equal-width probability bins, with counts.
-
-    Bins as ``sklearn.calibration.calibration_curve(strategy="uniform")``; empty bins are left out.
-
-    Returns
-    -------
-    pandas.DataFrame
-        bin_low, bin_high, rows, churned, mean_predicted, observed, low, high, method (Wilson).
-    """
-    y, p = np.asarray(y, dtype=float), np.asarray(p, dtype=float)
-    edges = np.linspace(0.0, 1.0, n_bins + 1)
-    ids = np.searchsorted(edges[1:-1], p)
-    rows = []
-    for b in range(n_bins):
-        m = ids == b
-        n = int(m.sum())
-        if not n:
-            continue
-        x = int(y[m].sum())
-        ci = proportion_ci(x, n, level)
-        rows.append((edges[b], edges[b + 1], n, x, p[m].mean(), x / n, ci.low, ci.high, ci.method))
-    return pd.DataFrame(rows, columns=["bin_low", "bin_high", "rows", "churned", "mean_predicted", "observed", "low",
-                                       "high", "method"])
-
-
-def held_out_metrics(y, p, accounts, level: float = 0.95, n_boot: int = 1000, seed: int = 0) -> dict:
-    """ROC AUC (bootstrap-by-account CI; DeLong CI too), PR AUC, Brier score and top-decile lift.
-
-    Returns
-    -------
-    dict
-        n, churned, accounts, auc, auc_low, auc_high, auc_method, auc_delong_low,
-        auc_delong_high, auc_delong_method (rows taken as independent), pr_auc (average precision), base_rate, brier, top_decile_lift.
-    """
-    y, p = np.asarray(y, dtype=float), np.asarray(p, dtype=float)
-    b = auc_bootstrap(y, {"p": p}, accounts, level, n_boot, seed).loc["p"]
-    d = auc_delong(y, p, level)
-    return {"n": len(y), "churned": int(y.sum()), "accounts": int(pd.Series(accounts).nunique()),
-            "auc": b["auc"], "auc_low": b["low"], "auc_high": b["high"], "auc_method": b["method"],
-            "auc_delong_low": d["low"], "auc_delong_high": d["high"], "auc_delong_method": d["method"],
-            "pr_auc": average_precision_score(y, p), "base_rate": y.mean(), "brier": brier_score_loss(y, p),
-            "top_decile_lift": top_lift(y, p, 0.1)}
+    return {name: _fit_one(name, train, purge_days, Cs, seed, features) for name in MODELS}
 
 
 # ----------------------------------------------------------------------------- evaluation
@@ -522,16 +453,19 @@ class RiskEvaluation:
     split : Split
     models : dict of str to FittedModel
     comparison : pandas.DataFrame
-        Index model: calibration, C, held-out metrics of the calibrated probability (see
-        ``held_out_metrics``) and brier_uncalibrated (the same model before calibration).
+        Index model: calibration, C, held-out metrics of the calibrated probability
+        (``insights.stats.classification.held_out_metrics``, with churned for events and
+        accounts for clusters) and brier_uncalibrated (the same model before calibration).
     auc_difference : pandas.DataFrame
         Paired bootstrap by account: AUC of gbm minus logistic with its interval.
     predictions : pandas.DataFrame
         The labelled test rows: account_id, obs_date, segment, arr, churned, ``p_<model>``.
     calibration : dict of str to pandas.DataFrame
-        ``calibration_table`` per model on the test rows.
+        ``insights.stats.classification.calibration_table`` per model on the test rows (events
+        named churned).
     lift : dict of str to pandas.DataFrame
-        ``lift_table`` per model on the test rows.
+        ``insights.stats.classification.lift_table`` per model on the test rows (events named
+        churned, event_rate churn_rate).
     train_keys : pandas.DataFrame
         account_id, obs_date of every training row.
     n_train, n_purged : int
@@ -551,8 +485,11 @@ class RiskEvaluation:
 
 
 def evaluate(snap: pd.DataFrame, split: Split, Cs=DEFAULT_CS, level: float = 0.95, n_boot: int = 1000,
-             seed: int = 0) -> RiskEvaluation:
+             seed: int = 0, features=DEFAULT_FEATURES) -> RiskEvaluation:
     """Fit both models on the training side of ``split`` and measure them on its test dates.
+
+    The held-out metrics, calibration and lift tables come from ``insights.stats.classification``
+    (intervals by a bootstrap over accounts), named in this module's words (churned, accounts).
 
     Parameters
     ----------
@@ -562,6 +499,9 @@ def evaluate(snap: pd.DataFrame, split: Split, Cs=DEFAULT_CS, level: float = 0.9
         From ``choose_split`` (or built by hand).
     Cs, level, n_boot, seed
         Candidate C values, interval level, bootstrap resamples, seed.
+    features : sequence of str
+        Snapshot columns the models use (default ``DEFAULT_FEATURES``: every metric of
+        ``RISK_FEATURES`` and the segment); see ``fit_models``.
 
     Returns
     -------
@@ -570,52 +510,69 @@ def evaluate(snap: pd.DataFrame, split: Split, Cs=DEFAULT_CS, level: float = 0.9
     Raises
     ------
     ParameterError
-        If a test date is not after ``train_until``, the test rows lack either outcome, or the
-        training rows do not allow the time-series folds.
+        If a test date is not after ``train_until``, a feature is missing or not numeric, the
+        test rows lack either outcome, or the training rows do not allow the time-series folds.
     """
     tests = sorted(pd.Timestamp(d) for d in split.test_dates)
     if not tests or tests[0] <= split.train_until:
         raise ParameterError(f"test dates must come after train_until ({split.train_until:%Y-%m-%d}).")
-    _need(snap, ["account_id", "arr", *RISK_FEATURES, SEGMENT, "obs_date", "renewal_date", "churned"])
-    on_train = snap["churned"].notna() & (snap["obs_date"] <= split.train_until)
-    mask = training_rows(snap, split.train_until, tests[0], split.purge_days)
-    train = snap[mask]
+    features = _check_features(features)
+    _need(snap, ["account_id", "arr", *features, SEGMENT, "obs_date", "renewal_date", "churned"])
+    rows_split = _purged_split(snap, split.train_until, tests[0], split.purge_days)
+    train = snap[rows_split.train]
     test = snap[snap["obs_date"].isin(tests) & snap["churned"].notna()]
     if test["churned"].nunique() < 2:
         raise ParameterError(f"the test dates {[f'{d:%Y-%m-%d}' for d in tests]} need churned and renewed accounts.")
-    models = fit_models(train, Cs, split.purge_days, seed)
+    models = fit_models(train, Cs, split.purge_days, seed, features)
     pred = test[["account_id", "obs_date", SEGMENT, "arr", "churned"]].copy()
     y = pred["churned"].to_numpy(dtype=float)
     rows, calib, lifts = {}, {}, {}
     for name, m in models.items():
         raw = m.predict_raw(test)
         pred[f"p_{name}"] = m.calibrator.predict(raw)
-        rows[name] = {"calibration": m.calibration, "C": m.C,
-                      **held_out_metrics(y, pred[f"p_{name}"], pred["account_id"], level, n_boot, seed),
+        metrics = held_out_metrics(y, pred[f"p_{name}"], pred["account_id"], level, n_boot, seed,
+                                   cluster_name="account")
+        rows[name] = {"calibration": m.calibration, "C": m.C, **{_CHURN_NAMES.get(k, k): v for k, v in metrics.items()},
                       "brier_uncalibrated": brier_score_loss(y, raw)}
-        calib[name] = calibration_table(y, pred[f"p_{name}"], level=level)
-        lifts[name] = lift_table(y, pred[f"p_{name}"])
+        calib[name] = calibration_table(y, pred[f"p_{name}"], level=level).rename(columns=_CHURN_NAMES)
+        lifts[name] = lift_table(y, pred[f"p_{name}"]).rename(columns=_CHURN_NAMES)
     comparison = pd.DataFrame.from_dict(rows, orient="index")
     comparison.index.name = "model"
-    diff = auc_bootstrap(y, {n: pred[f"p_{n}"] for n in MODELS}, pred["account_id"], level, n_boot, seed)
+    diff = auc_bootstrap(y, {n: pred[f"p_{n}"] for n in MODELS}, pred["account_id"], level, n_boot, seed,
+                         cluster_name="account").rename(columns=_CHURN_NAMES)
     return RiskEvaluation(split=Split(split.train_until, tests, split.purge_days, split.reason), models=models,
                           comparison=comparison, auc_difference=diff, predictions=pred.reset_index(drop=True),
                           calibration=calib, lift=lifts,
                           train_keys=train[["account_id", "obs_date"]].reset_index(drop=True),
-                          n_train=len(train), n_purged=int((on_train & ~mask).sum()))
+                          n_train=len(train), n_purged=int(rows_split.purged.sum()))
 
 
-def fit_current(snap: pd.DataFrame, as_of, Cs=DEFAULT_CS, purge_days: int = 0, seed: int = 0) -> dict:
+def fit_current(snap: pd.DataFrame, as_of, Cs=DEFAULT_CS, purge_days: int = 0, seed: int = 0,
+                features=DEFAULT_FEATURES) -> dict:
     """Fit both models for scoring on ``as_of``: every labelled row observed before ``as_of`` whose
     renewal falls before it (``renewal_date + purge_days < as_of``), the same procedure ``evaluate`` tests.
+
+    Parameters
+    ----------
+    snap : pandas.DataFrame
+        Snapshots with segment.
+    as_of : date-like
+        The scoring date.
+    Cs, purge_days, seed, features
+        As in ``fit_models``.
 
     Returns
     -------
     dict of str to FittedModel
+
+    Raises
+    ------
+    ParameterError
+        As ``fit_models``.
     """
     as_of = pd.Timestamp(as_of)
-    mask = training_rows(snap, as_of - pd.Timedelta(days=1), as_of, purge_days)
-    return fit_models(snap[mask], Cs, purge_days, seed)
+    split = _purged_split(snap, as_of - pd.Timedelta(days=1), as_of, purge_days)
+    return fit_models(snap[split.train], Cs, purge_days, seed, features)
 
 
 # ----------------------------------------------------------------------------- scoring
@@ -639,7 +596,7 @@ def contributions(model: FittedModel, rows: pd.DataFrame) -> pd.DataFrame:
                              "value); pass models['logistic'].")
     prep, clf = model.pipeline.named_steps["prep"], model.pipeline.named_steps["model"]
     with threadpool_limits(limits=1):
-        z = prep.transform(_features(rows))
+        z = prep.transform(_features(rows, model.features))
     cols = prep.get_feature_names_out()
     parts = pd.DataFrame(z * clf.coef_[0], columns=cols, index=rows.index)
     return parts.T.groupby([_metric_of(c) for c in cols], sort=False).sum().T
@@ -774,37 +731,43 @@ def permutation_importance(evaluation: RiskEvaluation, snap: pd.DataFrame, model
         From ``evaluate`` (its models and test dates are used).
     snap : pandas.DataFrame
         The snapshots ``evaluation`` was built from.
+    model : str
+        Which fitted model to probe.
     metrics : list of str, optional
         Metrics to permute (default: the retention drivers of ``insights.metrics.snapshots.DRIVERS``
-        and the other snapshot metrics the model uses).
+        and the other numeric features the model uses).
+    n_repeats, n_boot, level, seed
+        Permutations per metric, bootstrap resamples over accounts
+        (``insights.stats.bootstrap.cluster_bootstrap_counts``), interval level, seed.
 
     Returns
     -------
     pandas.DataFrame
         Indexed by metric, sorted by importance: importance (AUC drop), low, high, method.
+
+    Raises
+    ------
+    ParameterError
+        If ``n_repeats`` < 1, ``n_boot`` < 100, or a metric is not a numeric feature of the model.
     """
-    from insights.analyses.health.score import _account_weights, _weighted_auc
     from insights.metrics.snapshots import DRIVERS
 
     if n_repeats < 1 or n_boot < 100:
         raise ParameterError("n_repeats must be >= 1 and n_boot >= 100.")
-    metrics = list(metrics) if metrics is not None else [*DRIVERS, *[f for f in RISK_FEATURES if f not in DRIVERS]]
-    unknown = [m for m in metrics if m not in RISK_FEATURES]
-    if unknown:
-        raise ParameterError(f"not features of the risk model: {unknown}.")
     fitted = evaluation.models[model]
+    numeric = [f for f in fitted.features if f != SEGMENT]
+    metrics = list(metrics) if metrics is not None else [*[d for d in DRIVERS if d in numeric],
+                                                         *[f for f in numeric if f not in DRIVERS]]
+    unknown = [m for m in metrics if m not in numeric]
+    if unknown:
+        raise ParameterError(f"not numeric features of the risk model: {unknown}; it uses {numeric}.")
     test = snap[snap["obs_date"].isin(evaluation.split.test_dates) & snap["churned"].notna()].reset_index(drop=True)
     y = test["churned"].to_numpy(dtype=float)
     base = fitted.predict_raw(test)  # calibration is monotone: AUC is the same on raw scores
     rng = np.random.default_rng(seed)
-    weights = _account_weights(test["account_id"], n_boot, seed)
-
-    def auc_w(score, w):
-        codes, _ = pd.factorize(pd.Series(score), sort=True)
-        return _weighted_auc(y, codes, codes.max() + 1, w)
-
+    weights = cluster_bootstrap_counts(test["account_id"], n_boot, seed)
     base_auc = roc_auc_score(y, base)
-    base_reps = np.array([auc_w(base, w) for w in weights])
+    base_reps = weighted_auc(y, base, weights)
     rows = []
     for metric in metrics:
         perms = []
@@ -813,7 +776,7 @@ def permutation_importance(evaluation: RiskEvaluation, snap: pd.DataFrame, model
             shuffled[metric] = test[metric].to_numpy()[rng.permutation(len(test))]
             perms.append(fitted.predict_raw(shuffled))
         point = base_auc - np.mean([roc_auc_score(y, p) for p in perms])
-        drops = base_reps - np.array([auc_w(perms[b % n_repeats], w) for b, w in enumerate(weights)])
+        drops = base_reps - np.array([weighted_auc(y, perms[b % n_repeats], w) for b, w in enumerate(weights)])
         lo, hi = np.quantile(drops, [(1 - level) / 2, (1 + level) / 2])
         rows.append({"metric": metric, "importance": point, "low": lo, "high": hi})
     out = pd.DataFrame(rows).set_index("metric").sort_values("importance", ascending=False)

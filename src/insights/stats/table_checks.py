@@ -1,0 +1,156 @@
+"""Checks of a user's table before a statistic runs: columns present, numeric, 0/1, not constant or collinear.
+
+Every check raises ``insights.errors.ParameterError`` naming the offending columns and saying what
+to fix, so a caller never sees a bare ``KeyError``, ``ValueError`` or ``LinAlgError`` from deeper down.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+
+import numpy as np
+import pandas as pd
+from pandas.api import types as ptypes
+
+from insights.errors import ParameterError
+
+
+def require_columns(frame, columns: Sequence[Hashable], what: str = "the table") -> None:
+    """Check that ``frame`` is a DataFrame holding every column of ``columns``.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The user's table.
+    columns : sequence of hashable
+        Columns the statistic needs (duplicates allowed, ``None`` entries skipped).
+    what : str
+        How to call the table in the message (for example ``"the survival table"``).
+
+    Raises
+    ------
+    ParameterError
+        If ``frame`` is not a DataFrame, or listing every missing column with the columns the
+        table has.
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise ParameterError(f"{what} must be a pandas DataFrame, got {type(frame).__name__}.")
+    missing = list(dict.fromkeys(c for c in columns if c is not None and c not in frame.columns))
+    if missing:
+        raise ParameterError(f"{what} has no column(s) {missing}; its columns are {list(frame.columns)}. "
+                             "Pass the names of existing columns.")
+
+
+def numeric_values(frame: pd.DataFrame, columns: Sequence[Hashable], allow_missing: bool = False) -> np.ndarray:
+    """The named columns as a float array, after checking they are numeric (and complete).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+    columns : sequence of hashable
+        Columns to read (they must exist; see ``require_columns``).
+    allow_missing : bool
+        Whether missing values may pass (as NaN).
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(len(frame), len(columns))``, dtype float.
+
+    Raises
+    ------
+    ParameterError
+        Naming the columns that are not numeric (or boolean), and, unless ``allow_missing``, the
+        columns holding missing or infinite values with their counts.
+    """
+    columns = list(columns)
+    bad = [c for c in columns if not (ptypes.is_numeric_dtype(frame[c]) or ptypes.is_bool_dtype(frame[c]))]
+    if bad:
+        kinds = {c: str(frame[c].dtype) for c in bad}
+        raise ParameterError(f"column(s) {bad} are not numeric ({kinds}); encode them as numbers first (for example "
+                             "pd.get_dummies for a category, or a number of days for a date).")
+    values = frame[columns].astype(float).to_numpy()
+    if not allow_missing:
+        holes = {c: int(n) for c, n in zip(columns, (~np.isfinite(values)).sum(axis=0)) if n}
+        if holes:
+            raise ParameterError(f"missing or infinite values in {holes} (column: rows); drop or impute those rows "
+                                 "first.")
+    return values
+
+
+def binary_values(frame: pd.DataFrame, column: Hashable, both: bool = True) -> np.ndarray:
+    """A 0/1 (or boolean) column as a float array of 0.0 and 1.0.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+    column : hashable
+        The outcome or event column.
+    both : bool
+        Whether both values must occur.
+
+    Returns
+    -------
+    numpy.ndarray
+        Float array of 0.0 / 1.0, one per row.
+
+    Raises
+    ------
+    ParameterError
+        If the column has missing values, values other than 0/1 (a few are shown), or, with
+        ``both``, only one of the two values.
+    """
+    values = numeric_values(frame, [column])[:, 0]
+    other = np.unique(values[(values != 0) & (values != 1)])
+    if other.size:
+        raise ParameterError(f"column {column!r} must be 0/1 (or True/False), but holds {other[:5].tolist()}; recode "
+                             "it, for example (frame[col] > 0).astype(int).")
+    if both and np.unique(values).size < 2:
+        only = int(values[0]) if values.size else "nothing"
+        raise ParameterError(f"column {column!r} holds a single class (only {only}); a comparison needs rows with "
+                             "both 0 and 1.")
+    return values
+
+
+def check_full_rank(values: np.ndarray, names: Sequence[Hashable], what: str = "covariate") -> None:
+    """Refuse constant columns and exactly collinear sets of columns.
+
+    Columns are centred first (a constant column is then zero); a column is collinear when it
+    adds no rank to the columns before it (numerical rank of the centred matrix, relative
+    tolerance ``1e-10`` of its largest singular value).
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Shape ``(rows, len(names))``, no missing values.
+    names : sequence of hashable
+        Column names, for the message.
+    what : str
+        What the columns are (``"covariate"``, ``"driver"``).
+
+    Raises
+    ------
+    ParameterError
+        Naming the constant columns, or each collinear column with the earlier columns it is a
+        linear combination of, and saying to drop or combine them.
+    """
+    names = list(names)
+    x = np.asarray(values, dtype=float)
+    centred = x - x.mean(axis=0)
+    constant = [n for n, s in zip(names, np.abs(centred).max(axis=0, initial=0.0)) if s == 0]
+    if constant:
+        raise ParameterError(f"{what}(s) {constant} are constant; a constant {what} has no effect to estimate: drop "
+                             "it.")
+    scale = np.linalg.norm(centred, axis=0)
+    unit = centred / scale
+    kept: list[int] = []
+    for j in range(len(names)):
+        trial = unit[:, [*kept, j]]
+        sv = np.linalg.svd(trial, compute_uv=False)
+        if sv[-1] <= 1e-10 * sv[0]:
+            basis = unit[:, kept]
+            coef, *_ = np.linalg.lstsq(basis, unit[:, j], rcond=None)
+            partners = [names[k] for k, c in zip(kept, coef) if abs(c) > 1e-8]
+            raise ParameterError(f"{what} {names[j]!r} is an exact linear combination of {partners}; the model "
+                                 f"cannot separate them: drop one of them or combine them into one {what}.")
+        kept.append(j)

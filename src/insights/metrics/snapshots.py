@@ -119,7 +119,20 @@ def features_at(tables: Tables, t, features_available: int, accounts=None,
 
 
 def observation_dates(tables: Tables, first=None, last=None) -> list[pd.Timestamp]:
-    """Quarter ends from ``first`` (default: a year into the data) to ``last`` (default: the data end)."""
+    """Quarter ends from ``first`` (default: a year into the data) to ``last`` (default: the data end).
+
+    Parameters
+    ----------
+    tables : Tables
+        The dataset; its first usage month and data end give the defaults.
+    first, last : date-like, optional
+        First and last day a quarter end may fall on.
+
+    Returns
+    -------
+    list of pandas.Timestamp
+        The quarter ends in ``first .. last``, oldest first.
+    """
     data_start = tables.usage_monthly["month"].min()
     first = pd.Timestamp(first) if first is not None else data_start + pd.DateOffset(years=1)
     last = pd.Timestamp(last) if last is not None else tables.as_of
@@ -147,7 +160,7 @@ def build(tables: Tables, dates=None, horizon_days: int = 365, grace_days: int =
     Returns
     -------
     pandas.DataFrame
-        account_id, obs_date, the ``FEATURES``, contract_id, renewal_date and the label
+        account_id, obs_date, contract_id, renewal_date, the ``FEATURES`` and the label
         columns renewal_in_horizon (bool), churned (1.0 / 0.0, NaN when the renewal is
         outside the horizon or its outcome is not known at the data end: a churn is known
         only once the grace period has passed, a renewal as soon as the next term exists)

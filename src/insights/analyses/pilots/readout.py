@@ -107,10 +107,10 @@ def pilot_outcomes(tables: Tables, pilot_id: str, grace_days: int, outcomes: pd.
     succ_arr = tables.contracts.set_index("contract_id")["arr"]
     out = rec[["account_id", "arm", "stratum"]].merge(
         terms[["account_id", "contract_id", "end_date", "outcome", "successor_id", "arr"]], on="account_id", how="left")
-    # An outcome counts once the grace period after the renewal date is over, for renewals and churns
+    # An outcome counts once the renewal is settled (its grace period is over), for renewals and churns
     # alike: a renewal shows at once but a churn only after the grace period, so counting early
     # renewals would bias an interim renewal rate upward.
-    known = out["end_date"] + pd.Timedelta(days=grace_days) <= tables.as_of
+    known = churn.settled(out["end_date"], grace_days, tables.as_of)
     out["status"] = np.select([out["outcome"].isna(), out["end_date"] > tables.as_of, ~known],
                               ["no_renewal_in_window", "not_yet_due", "inside_grace"], "resolved")
     resolved = out["status"] == "resolved"

@@ -219,5 +219,5 @@ def test_windows_must_be_positive_whole_numbers():
 
 def test_a_missing_column_names_the_table_and_column():
     s = pd.DataFrame({"account_id": ["A"], "responded_at": [T - D], "nps": [5]})
-    with pytest.raises(ParameterError, match=r"surveys table lacks column\(s\) \['value_score'\]"):
+    with pytest.raises(ParameterError, match=r"the surveys table has no column\(s\) \['value_score'\]"):
         survey_metrics(s, ["A"], T)

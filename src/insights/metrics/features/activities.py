@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from insights.metrics.features.inputs import require_columns
+from insights.stats.table_checks import require_columns
 from insights.metrics.features.windows import Windows, trailing_days
 
 #: Columns of ``activity_metrics``.
@@ -50,8 +50,8 @@ def activity_metrics(cs_activities: pd.DataFrame, account_table: pd.DataFrame, a
     ParameterError
         If a table lacks a column this function reads.
     """
-    require_columns(cs_activities, ("account_id", "date", "type"), "cs_activities")
-    require_columns(account_table, ("account_id", "created_at"), "accounts")
+    require_columns(cs_activities, ("account_id", "date", "type"), what="the cs_activities table")
+    require_columns(account_table, ("account_id", "created_at"), what="the accounts table")
     t = pd.Timestamp(t).normalize()
     ids = pd.Index(accounts, name="account_id")
     out = pd.DataFrame(index=ids)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from insights.metrics.features.inputs import require_columns
+from insights.stats.table_checks import require_columns
 from insights.metrics.features.windows import Windows
 from insights.metrics.terms import TERM_COLUMNS, current_terms
 
@@ -55,8 +55,8 @@ def contract_metrics(contracts: pd.DataFrame, account_table: pd.DataFrame, t, ac
     ParameterError
         If a table lacks a column this function reads.
     """
-    require_columns(contracts, (*TERM_COLUMNS, "arr", "seats"), "contracts")
-    require_columns(account_table, ("account_id", "created_at"), "accounts")
+    require_columns(contracts, (*TERM_COLUMNS, "arr", "seats"), what="the contracts table")
+    require_columns(account_table, ("account_id", "created_at"), what="the accounts table")
     t = pd.Timestamp(t).normalize()
     day = pd.Timedelta(days=1)
     running = current_terms(contracts, t - day).set_index("account_id")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from insights.metrics.features.inputs import require_columns
+from insights.stats.table_checks import require_columns
 from insights.metrics.features.windows import Windows, trailing_days
 
 #: Columns of ``support_metrics``.
@@ -48,8 +48,8 @@ def support_metrics(support_tickets: pd.DataFrame, terms: pd.DataFrame, t,
     ParameterError
         If a table lacks a column this function reads.
     """
-    require_columns(support_tickets, ("account_id", "created_at", "priority", "csat"), "support_tickets")
-    require_columns(terms, ("seats",), "contract metrics (contract_metrics)")
+    require_columns(support_tickets, ("account_id", "created_at", "priority", "csat"), what="the support_tickets table")
+    require_columns(terms, ("seats",), what="the contract metrics (output of contract_metrics)")
     t = pd.Timestamp(t).normalize()
     ids = terms.index
     seats = terms["seats"].astype(float)

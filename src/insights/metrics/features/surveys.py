@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from insights.metrics.features.inputs import require_columns
+from insights.stats.table_checks import require_columns
 from insights.metrics.features.windows import Windows, trailing_days
 
 #: Columns of ``survey_metrics``.
@@ -44,7 +44,7 @@ def survey_metrics(surveys: pd.DataFrame, accounts, t, windows: Windows = Window
     ParameterError
         If ``surveys`` lacks a column this function reads.
     """
-    require_columns(surveys, ("account_id", "responded_at", "nps", "value_score"), "surveys")
+    require_columns(surveys, ("account_id", "responded_at", "nps", "value_score"), what="the surveys table")
     ids = pd.Index(accounts, name="account_id")
     recent = trailing_days(surveys, "responded_at", pd.Timestamp(t).normalize(), windows.survey_days)
     g = recent.groupby("account_id")

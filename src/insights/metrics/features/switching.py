@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from insights.metrics.features.inputs import require_columns
+from insights.stats.table_checks import require_columns
 from insights.metrics.features.usage import complete_months
 from insights.metrics.features.windows import Windows
 
@@ -65,10 +65,10 @@ def switching_metrics(integrations: pd.DataFrame, users: pd.DataFrame, usage_mon
     ParameterError
         If a table lacks a column this function reads.
     """
-    require_columns(integrations, ("account_id", "connected_at", "disconnected_at"), "integrations")
-    require_columns(users, ("account_id", "role", "invited_at"), "users")
-    require_columns(usage_monthly, ("account_id", "month", "events"), "usage_monthly")
-    require_columns(terms, ("tenure_years",), "contract metrics (contract_metrics)")
+    require_columns(integrations, ("account_id", "connected_at", "disconnected_at"), what="the integrations table")
+    require_columns(users, ("account_id", "role", "invited_at"), what="the users table")
+    require_columns(usage_monthly, ("account_id", "month", "events"), what="the usage_monthly table")
+    require_columns(terms, ("tenure_years",), what="the contract metrics (output of contract_metrics)")
     t = pd.Timestamp(t).normalize()
     ids = terms.index
     out = pd.DataFrame(index=ids)

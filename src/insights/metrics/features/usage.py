@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from insights.metrics.features.inputs import require_columns
+from insights.stats.table_checks import require_columns
 from insights.metrics.features.windows import Windows
 
 #: Columns of ``usage_metrics``.
@@ -84,8 +84,8 @@ def usage_metrics(usage_monthly: pd.DataFrame, terms: pd.DataFrame, t, features_
     ParameterError
         If a table lacks a column this function reads.
     """
-    require_columns(usage_monthly, MONTHLY_COLUMNS, "usage_monthly")
-    require_columns(terms, ("arr", "seats"), "contract metrics (contract_metrics)")
+    require_columns(usage_monthly, MONTHLY_COLUMNS, what="the usage_monthly table")
+    require_columns(terms, ("arr", "seats"), what="the contract metrics (output of contract_metrics)")
     ids = terms.index
     recent = complete_months(usage_monthly, pd.Timestamp(t).normalize(), windows.usage_months)
     g = recent.groupby("account_id")

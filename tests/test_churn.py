@@ -142,3 +142,15 @@ def test_bad_input():
         current_terms(TERMS, "2024-02-01", "2024-01-01")
     with pytest.raises(ParameterError, match="end_date"):
         current_terms(TERMS.drop(columns="end_date"), "2024-02-01")
+
+
+def test_no_term_with_a_successor_is_not_a_crash():
+    """grace_days=0 with back-to-back terms leaves every term without a successor (was a TypeError)."""
+    terms = pd.DataFrame({"contract_id": ["c1", "c2"], "account_id": ["a", "a"],
+                          "start_date": pd.to_datetime(["2024-01-01", "2025-01-01"]),
+                          "end_date": pd.to_datetime(["2024-12-31", "2025-12-31"]), "arr": [1.0, 1.0]})
+    out = churn.contract_outcomes(terms, grace_days=0, as_of=pd.Timestamp("2026-06-30"))
+    assert out["successor_id"].isna().all() and out["renewal_gap_days"].isna().all()
+    assert out["outcome"].tolist() == ["churned", "churned"]
+    renewed = churn.contract_outcomes(terms, grace_days=1, as_of=pd.Timestamp("2026-06-30"))
+    assert renewed["successor_id"].tolist()[0] == "c2" and renewed["renewal_gap_days"].tolist()[0] == 0

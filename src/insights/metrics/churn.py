@@ -111,8 +111,9 @@ def contract_outcomes(contracts: pd.DataFrame, grace_days: int, as_of) -> pd.Dat
     ].sort_values(["contract_id", "start_date_next", "contract_id_next"])
     first = succ.drop_duplicates("contract_id").set_index("contract_id")
     out = contracts.copy()
-    out["successor_id"] = out["contract_id"].map(first["contract_id_next"]).astype("str")
-    gap = (out["contract_id"].map(first["start_date_next"]) - out["end_date"]).dt.days - 1
+    nxt = first.reindex(out["contract_id"])  # typed columns even when no term has a successor
+    out["successor_id"] = pd.Series(nxt["contract_id_next"].to_numpy(), index=out.index).astype("str")
+    gap = (pd.Series(nxt["start_date_next"].to_numpy(), index=out.index) - out["end_date"]).dt.days - 1
     out["renewal_gap_days"] = gap.clip(lower=0).astype("Int64")
     has_successor = out["successor_id"].notna()
     out["outcome"] = OPEN

@@ -14,6 +14,7 @@ import pandas as pd
 from pandas.api import types as ptypes
 
 from insights.errors import ParameterError
+from insights.stats.table_checks import require_columns
 
 OUTCOME_KINDS = ("auto", "binary", "numeric")
 
@@ -35,19 +36,13 @@ def check_columns(frame: pd.DataFrame, columns: dict[str, Hashable | None]) -> N
         If ``frame`` is not a DataFrame, two roles name the same column, a column is missing
         (all of them are listed, with the columns the table has) or holds missing values.
     """
-    if not isinstance(frame, pd.DataFrame):
-        raise ParameterError(f"the experiment table must be a pandas DataFrame with one row per unit, "
-                             f"got {type(frame).__name__}")
+    require_columns(frame, columns, what="the experiment table")
     given = {role: col for role, col in columns.items() if col is not None}
     seen: dict[Hashable, str] = {}
     for role, col in given.items():
         if col in seen:
             raise ParameterError(f"{seen[col]}= and {role}= both name column {col!r}; each role needs its own column")
         seen[col] = role
-    missing = [f"{role}={col!r}" for role, col in given.items() if col not in frame.columns]
-    if missing:
-        raise ParameterError(f"the experiment table has no column for {', '.join(missing)}; its columns are "
-                             f"{list(frame.columns)}. Pass the names of existing columns.")
     gaps = {col: int(n) for col in given.values() if (n := frame[col].isna().sum())}
     if gaps:
         listed = ", ".join(f"{col!r} ({n} row(s))" for col, n in gaps.items())

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from insights.errors import ParameterError
+from insights.stats.table_checks import require_columns
 from insights.stats.intervals import _check_level, _wilson, _z, wilson_method
 
 #: Label of the row that covers all rows (all accounts) in every grouped table.
@@ -119,12 +120,7 @@ def churn_rate(frame: pd.DataFrame, outcome: str = "churned", by: str | None = N
         ``complete_only`` is asked without ``settled``.
     """
     _check_level(level)
-    named = {"outcome": outcome, "by": by, "settled": settled}
-    missing = {k: v for k, v in named.items() if v is not None and v not in frame.columns}
-    if missing:
-        raise ParameterError(f"churn_rate needs the columns {list(missing.values())} "
-                             f"({', '.join(f'{k}={v!r}' for k, v in missing.items())}); the table has "
-                             f"{list(frame.columns)[:12]}. Pass the names of your columns.")
+    require_columns(frame, {"outcome": outcome, "by": by, "settled": settled}, what="the table of churn_rate")
     if by is None and total is None:
         raise ParameterError("churn_rate without `by` has only the total row: pass total= a label, or by= a column.")
     if complete_only and settled is None:

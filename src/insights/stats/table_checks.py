@@ -6,7 +6,7 @@ to fix, so a caller never sees a bare ``KeyError``, ``ValueError`` or ``LinAlgEr
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -15,15 +15,18 @@ from pandas.api import types as ptypes
 from insights.errors import ParameterError
 
 
-def require_columns(frame, columns: Sequence[Hashable], what: str = "the table") -> None:
+def require_columns(frame, columns: Sequence[Hashable] | Mapping[str, Hashable | None],
+                    what: str = "the table") -> None:
     """Check that ``frame`` is a DataFrame holding every column of ``columns``.
 
     Parameters
     ----------
     frame : pandas.DataFrame
         The user's table.
-    columns : sequence of hashable
-        Columns the statistic needs (duplicates allowed, ``None`` entries skipped).
+    columns : sequence of hashable, or mapping of str to hashable
+        Columns the statistic needs (duplicates allowed, ``None`` entries skipped). A mapping
+        names each column's role (parameter), e.g. ``{"outcome": "churned"}``, and the message
+        then says which parameter named a missing column.
     what : str
         How to call the table in the message (for example ``"the survival table"``).
 
@@ -35,9 +38,13 @@ def require_columns(frame, columns: Sequence[Hashable], what: str = "the table")
     """
     if not isinstance(frame, pd.DataFrame):
         raise ParameterError(f"{what} must be a pandas DataFrame, got {type(frame).__name__}.")
-    missing = list(dict.fromkeys(c for c in columns if c is not None and c not in frame.columns))
+    roles = dict(columns) if isinstance(columns, Mapping) else {}
+    wanted = roles.values() if roles else columns
+    missing = list(dict.fromkeys(c for c in wanted if c is not None and c not in frame.columns))
     if missing:
-        raise ParameterError(f"{what} has no column(s) {missing}; its columns are {list(frame.columns)}. "
+        named = (f" for {', '.join(f'{role}={col!r}' for role, col in roles.items() if col in missing)}" if roles
+                 else f"(s) {missing}")
+        raise ParameterError(f"{what} has no column{named}; its columns are {list(frame.columns)}. "
                              "Pass the names of existing columns.")
 
 

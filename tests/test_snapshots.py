@@ -98,7 +98,8 @@ def test_observation_dates_after_the_data_are_refused(tables):
         snapshots.build(tables, dates=["2027-03-31"])
 
 
-def test_metrics_measure_the_true_drivers(default_demo, tmp_path):
+@pytest.mark.slow
+def test_metrics_measure_the_true_drivers(tmp_path):
     """On default demo data each driver's metric tracks the generator's latent driver."""
     from insights.demo import DemoSpec, write_demo
     truth = write_demo(tmp_path / "raw", DemoSpec())

@@ -8,7 +8,7 @@ QUARTER ?=
 FORCE  ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv report test test-fast lab demo-data validate clean-reports
+.PHONY: help venv report test test-fast lint lab demo-data validate clean-reports
 
 help: ## List the targets with what they do
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -36,6 +36,14 @@ test: $(SPARK_STAMP) ## Run the whole test suite: pytest over tests/ and nbval o
 
 test-fast: $(STAMP) ## Run the tests not marked slow (quick feedback while editing)
 	$(BIN)/python -m pytest tests -m "not slow"
+
+# All three checks run even when one fails, so one run lists every problem.
+lint: $(STAMP) ## Check lint, format and types: ruff check, ruff format --check, mypy (config in pyproject.toml)
+	@status=0; \
+	$(BIN)/ruff check . || status=1; \
+	$(BIN)/ruff format --check . || status=1; \
+	$(BIN)/mypy || status=1; \
+	exit $$status
 
 lab: $(STAMP) ## Start JupyterLab in the project environment
 	$(BIN)/jupyter lab --notebook-dir=notebooks

@@ -1,3 +1,12 @@
+"""Shared fixtures. Each dataset is built on first use only, so a run that needs none builds none.
+
+Sizes: *tiny* (50 accounts, the generator's minimum) for tests that corrupt or re-read files many
+times; *small* (the session's 300 accounts, written by the root conftest.py for tests and notebook
+kernels alike) for unit and integration tests; *default* (2,000 accounts) only in tests marked
+``slow`` (acceptance checks against the ground truth that need the default size).
+"""
+
+import json
 import os
 import shutil
 import subprocess
@@ -6,7 +15,15 @@ from pathlib import Path
 import pytest
 
 from insights.data import paths
-from insights.demo import DemoSpec, generate
+from insights.demo import GROUND_TRUTH_FILE, DemoSpec, generate, write_demo
+
+TINY_ACCOUNTS = 50
+
+
+def _private_copy(source: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "raw"
+    shutil.copytree(source, target)
+    return target
 
 
 @pytest.fixture(scope="session")
@@ -18,14 +35,33 @@ def demo_dir() -> Path:
 @pytest.fixture
 def demo_copy(demo_dir, tmp_path) -> Path:
     """A private copy of the small demo dataset that a test may corrupt."""
-    target = tmp_path / "raw"
-    shutil.copytree(demo_dir, target)
-    return target
+    return _private_copy(demo_dir, tmp_path)
+
+
+@pytest.fixture(scope="session")
+def small_demo(demo_dir):
+    """The session's small demo dataset in memory (the same spec as ``demo_dir``): tables and ground truth."""
+    spec = json.loads((demo_dir / GROUND_TRUTH_FILE).read_text())["generator"]
+    return generate(DemoSpec(n_accounts=spec["accounts"], seed=spec["seed"]))
+
+
+@pytest.fixture(scope="session")
+def tiny_demo_dir(tmp_path_factory) -> Path:
+    """A 50-account demo dataset on disk, for tests that copy and re-validate it many times (read-only)."""
+    folder = tmp_path_factory.mktemp("tiny-demo") / "raw"
+    write_demo(folder, DemoSpec(n_accounts=TINY_ACCOUNTS, seed=11))
+    return folder
+
+
+@pytest.fixture
+def tiny_demo_copy(tiny_demo_dir, tmp_path) -> Path:
+    """A private copy of the tiny demo dataset that a test may corrupt."""
+    return _private_copy(tiny_demo_dir, tmp_path)
 
 
 @pytest.fixture(scope="session")
 def default_demo():
-    """The default-size demo dataset (2,000 accounts) in memory: tables and ground truth."""
+    """The default-size demo dataset (2,000 accounts) in memory; use it only in tests marked slow."""
     return generate(DemoSpec())
 
 
@@ -69,3 +105,13 @@ def spark():
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Refuse a test that uses the default-size demo without being marked slow (it would slow the fast tier)."""
+    unmarked = [item.nodeid for item in items
+                if "default_demo" in getattr(item, "fixturenames", ()) and item.get_closest_marker("slow") is None]
+    if unmarked:
+        raise pytest.UsageError("these tests use the default-size demo (default_demo) but are not marked "
+                                "@pytest.mark.slow; mark them, or use small_demo / demo_dir instead:\n  "
+                                + "\n  ".join(unmarked))

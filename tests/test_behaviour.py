@@ -189,6 +189,7 @@ def test_bad_parameters(small):
         bh.fit(now, order_by="colour")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["kmeans", "gmm"])
 def test_recovers_demo_personas(default_snapshot, method):
     """Acceptance: on the default demo (2,000 accounts, seed 7) the segments recover the personas, ARI >= 0.6."""

@@ -63,8 +63,8 @@ def test_churn_events_hold_lost_arr():
     assert events["arr"].sum() == pytest.approx(120.0)
 
 
-def test_demo_churn_matches_ground_truth(default_demo):
-    tables, truth = default_demo
+def test_demo_churn_matches_ground_truth(small_demo):
+    tables, truth = small_demo
     renewals = pd.DataFrame(truth["renewals"]["data"], columns=truth["renewals"]["columns"])
     contracts = tables["contracts"].copy()
     for col in ("start_date", "end_date"):
@@ -73,7 +73,7 @@ def test_demo_churn_matches_ground_truth(default_demo):
     out = churn.contract_outcomes(contracts, grace_days=30, as_of=as_of)
     merged = renewals.merge(out[["contract_id", "outcome"]], on="contract_id")
     closed = merged[merged["outcome"] != "open"]
-    assert len(closed) > 2500
+    assert len(closed) > 500 and closed["churned"].sum() > 30  # on the 300-account demo: 526 and 63
     assert ((closed["outcome"] == "churned") == (closed["churned"] == 1)).all()
     # only terms inside the last grace period are still open
     still_open = merged[merged["outcome"] == "open"]

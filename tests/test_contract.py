@@ -153,11 +153,11 @@ def test_corpus_has_one_case_per_rule():
 
 
 @pytest.mark.parametrize("case", CORPUS, ids=[c[0] for c in CORPUS])
-def test_malformed_input_is_reported(case, demo_copy):
+def test_malformed_input_is_reported(case, tiny_demo_copy):
     _, mutate, table, column, rule = case
-    mutate(demo_copy)
-    before = _hashes(demo_copy)
-    violations = validate_dir(demo_copy)
+    mutate(tiny_demo_copy)
+    before = _hashes(tiny_demo_copy)
+    violations = validate_dir(tiny_demo_copy)
     hits = [v for v in violations if v.table == table and v.column == column and rule in v.rule]
     assert hits, f"expected {table}.{column} '{rule}', got {violations}"
     assert all(v.count >= 1 for v in hits)
@@ -165,54 +165,54 @@ def test_malformed_input_is_reported(case, demo_copy):
         assert hits[0].examples, "a violation must show example keys"
     # load_tables refuses as a whole and names the same problem
     with pytest.raises(ContractError) as err:
-        load_tables(demo_copy, include_events=True)
+        load_tables(tiny_demo_copy, include_events=True)
     assert any(v.table == table and rule in v.rule for v in err.value.violations)
     assert rule.split()[0] in str(err.value)
-    assert _hashes(demo_copy) == before, "validation must never write into the raw folder"
+    assert _hashes(tiny_demo_copy) == before, "validation must never write into the raw folder"
 
 
-def test_every_violation_is_reported_at_once(demo_copy):
+def test_every_violation_is_reported_at_once(tiny_demo_copy):
     for _, mutate, *_ in [CORPUS[2], CORPUS[8], CORPUS[13], CORPUS[15], CORPUS[19], CORPUS[21]]:
-        mutate(demo_copy)
-    found = {(v.table, v.column, v.rule.split(" ")[0]) for v in validate_dir(demo_copy)}
+        mutate(tiny_demo_copy)
+    found = {(v.table, v.column, v.rule.split(" ")[0]) for v in validate_dir(tiny_demo_copy)}
     expected = {("contracts", "seats", "not"), ("contracts", "account_id", "unknown"),
                 ("contracts", "arr", "below"), ("surveys", "nps", "above"), ("contracts", "start_date", "unparseable"),
                 ("accounts", "industry", "missing")}
     assert expected <= found
 
 
-def test_examples_name_the_offending_keys(demo_copy):
-    contracts = _csv(demo_copy, "contracts")
+def test_examples_name_the_offending_keys(tiny_demo_copy):
+    contracts = _csv(tiny_demo_copy, "contracts")
     bad = contracts.loc[[5, 9], "contract_id"].tolist()
     contracts.loc[[5, 9], "arr"] = "-1"
-    _put(demo_copy, "contracts", contracts)
-    (v,) = [v for v in validate_dir(demo_copy) if v.column == "arr"]
+    _put(tiny_demo_copy, "contracts", contracts)
+    (v,) = [v for v in validate_dir(tiny_demo_copy) if v.column == "arr"]
     assert v.count == 2
     assert [e.split(" ")[0] for e in v.examples] == bad
 
 
-def test_parquet_and_csv_load_to_the_same_typed_tables(demo_copy, tmp_path):
+def test_parquet_and_csv_load_to_the_same_typed_tables(tiny_demo_copy, tmp_path):
     as_parquet = tmp_path / "parquet"
     as_parquet.mkdir()
     (as_parquet / "pilots").mkdir()
-    for csv in demo_copy.glob("*.csv"):
+    for csv in tiny_demo_copy.glob("*.csv"):
         pd.read_csv(csv, dtype=str, keep_default_na=False, na_values=[""]).to_parquet(
             as_parquet / f"{csv.stem}.parquet")
-    for csv in (demo_copy / "pilots").glob("*.csv"):
+    for csv in (tiny_demo_copy / "pilots").glob("*.csv"):
         pd.read_csv(csv).to_parquet(as_parquet / "pilots" / f"{csv.stem}.parquet")
-    a, b = load_tables(demo_copy), load_tables(as_parquet)
+    a, b = load_tables(tiny_demo_copy), load_tables(as_parquet)
     for name in a.names:
         pd.testing.assert_frame_equal(a[name], b[name], check_dtype=True, obj=name)
 
 
-def test_usage_events_are_optional_and_not_loaded_by_default(demo_copy):
-    users = _csv(demo_copy, "users")
+def test_usage_events_are_optional_and_not_loaded_by_default(tiny_demo_copy):
+    users = _csv(tiny_demo_copy, "users")
     pd.DataFrame({"account_id": users["account_id"][:3], "user_id": users["user_id"][:3],
                   "ts": ["2026-01-05T10:00:00"] * 3, "feature": ["search"] * 3}).to_csv(
-        demo_copy / "usage_events.csv", index=False)
-    tables = load_tables(demo_copy)
+        tiny_demo_copy / "usage_events.csv", index=False)
+    tables = load_tables(tiny_demo_copy)
     assert "usage_events" not in tables.names and "usage_events" in tables.skipped
-    with_events = load_tables(demo_copy, include_events=True)
+    with_events = load_tables(tiny_demo_copy, include_events=True)
     assert len(with_events["usage_events"]) == 3
     assert str(with_events["usage_events"]["ts"].dtype).startswith("datetime64")
 

@@ -59,8 +59,8 @@ def test_calendar_comes_from_parameters():
     assert len(tables["pilot_assignments"]) > 20
 
 
-def test_history_respects_the_calendar(default_demo):
-    tables, truth = default_demo
+def test_history_respects_the_calendar(small_demo):
+    tables, truth = small_demo
     end = pd.Timestamp(truth["generator"]["history_end"])
     start = pd.Timestamp(truth["generator"]["history_start"])
     for name, col in [("usage_monthly", "month"), ("support_tickets", "created_at"), ("surveys", "responded_at"),
@@ -94,6 +94,7 @@ def _decided(tables, truth):
     return out[out["outcome"] != "open"]
 
 
+@pytest.mark.slow
 def test_realistic_marginals(default_demo):
     tables, truth = default_demo
     decided = _decided(tables, truth)
@@ -115,6 +116,7 @@ def _truth_renewals(truth):
     return pd.DataFrame(truth["renewals"]["data"], columns=truth["renewals"]["columns"])
 
 
+@pytest.mark.slow
 def test_true_churn_model_is_what_the_data_shows(default_demo):
     """Fitting the true specification to the generated renewals recovers the true effects."""
     _, truth = default_demo
@@ -134,6 +136,7 @@ def test_true_churn_model_is_what_the_data_shows(default_demo):
     assert stats.spearmanr([fit.params[f"x_{d}"] for d in DRIVERS], [overall[d] for d in DRIVERS])[0] >= 0.9
 
 
+@pytest.mark.slow
 def test_segments_have_their_own_top_driver(default_demo):
     _, truth = default_demo
     tops = {s: truth["ranking"]["by_segment"][s][0] for s in SEGMENTS}
@@ -154,6 +157,7 @@ def test_segments_have_their_own_top_driver(default_demo):
         assert fit.params[f"x_{top}"] < 0 and lo - 0.15 < target[f"x_{top}"] < hi + 0.15, seg
 
 
+@pytest.mark.slow
 def test_observed_metrics_carry_the_drivers(default_demo):
     """Raw tables reflect the latent drivers: churners had lower NPS, value and breadth before leaving."""
     tables, truth = default_demo
@@ -172,6 +176,7 @@ def test_observed_metrics_carry_the_drivers(default_demo):
     assert breadth["churned"] < breadth["renewed"]
 
 
+@pytest.mark.slow
 def test_personas_shape_usage(default_demo):
     tables, truth = default_demo
     persona = pd.DataFrame(truth["accounts"]["data"], columns=truth["accounts"]["columns"])
@@ -184,8 +189,8 @@ def test_personas_shape_usage(default_demo):
         "light_adopters"]
 
 
-def test_pilot_record_and_truth(default_demo):
-    tables, truth = default_demo
+def test_pilot_record_and_truth(small_demo):
+    tables, truth = small_demo
     pilot = tables["pilot_assignments"]
     p = truth["pilot"]
     assert pilot["pilot_id"].unique().tolist() == [p["pilot_id"]]

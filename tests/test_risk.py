@@ -163,6 +163,7 @@ def test_split_errors(snap):
         risk.evaluate(snap.drop(columns="segment"), risk.choose_split(snap, QUARTER))
 
 
+@pytest.mark.slow
 def test_default_demo_held_out_auc(tmp_path):
     """Default-size demo (2,000 accounts): the logistic model separates churners on later quarters."""
     write_demo(tmp_path, DemoSpec())

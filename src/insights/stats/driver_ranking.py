@@ -49,6 +49,7 @@ not what would happen if it were moved.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -361,7 +362,6 @@ def rank_drivers(frame: pd.DataFrame, outcome: str, drivers, controls=None, clus
     y = mf.y.to_numpy(float)
     P = mf.drivers.to_numpy(float)
     C = mf.controls.to_numpy(float)
-    point = dom.dominance(P, y, C, blocks=blocks, names=drivers, design=design)
     ors = _odds_ratio_table(mf, level).loc[drivers]
 
     rng = np.random.default_rng(seed)
@@ -371,7 +371,9 @@ def rank_drivers(frame: pd.DataFrame, outcome: str, drivers, controls=None, clus
     coefs = np.empty((n_boot, len(drivers)))
     converged = np.empty(n_boot, bool)
     start = 1 + C.shape[1]
-    with threadpool_limits(limits=1, user_api="blas"):  # replicates run in threads instead
+    threads = min(4, os.cpu_count() or 1) if n_jobs is None else int(n_jobs)
+    with threadpool_limits(limits=1, user_api="blas"):  # subsets and replicates run in threads instead
+        point = dom.dominance(P, y, C, blocks=blocks, names=drivers, design=design, n_jobs=threads)
         replicates = dom.dominance_replicates(P, y, weights, C, blocks=blocks, beta0=point.beta_subsets,
                                               n_jobs=n_jobs, design=design)
         for b, res in enumerate(replicates):

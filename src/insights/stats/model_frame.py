@@ -326,12 +326,10 @@ def model_frame(frame: pd.DataFrame, outcome: str, drivers, controls=None, clust
 
 def _binary_outcome(s: pd.Series, name: str, min_events: int) -> pd.Series:
     """The outcome as 0.0/1.0, or an error naming the column, its values and the fix."""
-    if pd.api.types.is_bool_dtype(s):
-        y = s.astype(float)
-    elif _is_numeric(s) and s.isin([0, 1]).all():
-        y = s.astype(float)
+    if pd.api.types.is_bool_dtype(s) or (not pd.api.types.is_string_dtype(s) and s.isin([0, 1]).all()):
+        y = s.astype(float)  # numbers 0/1, booleans (also in an object column)
     else:
-        found = list(pd.unique(s))[:5]
+        found = ", ".join(map(str, pd.unique(s)[:5]))
         raise ParameterError(f"outcome {name!r} must be 0/1 (or False/True); found values such as {found}; recode "
                              f"it, e.g. (frame[{name!r}] == 'yes').astype(int).")
     events = int(y.sum())

@@ -189,11 +189,14 @@ def test_correlated_drivers_form_a_block(table):
     ({"n_boot": 5}, "n_boot"),
     ({"level": 95}, "level"),
     ({"shapley": "fast"}, "shapley"),
+    ({"drivers": [f"x{j}" for j in range(17)], "shapley": "exact"}, "at most 16 drivers"),
     ({"groups": [["a"], ["b"]]}, "every driver in exactly one"),
     ({"cluster": "one"}, "single value"),
 ])
 def test_bad_input_is_a_parameter_error_naming_the_columns(table, kwargs, match):
-    args = {"frame": table.assign(one=1), "outcome": "churned", "drivers": DRV, "n_boot": 20} | kwargs
+    wide = pd.DataFrame(np.random.default_rng(0).normal(size=(len(table), 17)), columns=[f"x{j}" for j in range(17)])
+    args = {"frame": pd.concat([table.assign(one=1), wide], axis=1), "outcome": "churned", "drivers": DRV,
+            "n_boot": 20} | kwargs
     with pytest.raises(ParameterError, match=match):
         dr.rank_drivers(**args)
 

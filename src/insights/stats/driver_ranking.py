@@ -62,7 +62,7 @@ from threadpoolctl import threadpool_limits
 from insights.errors import ParameterError
 from insights.stats import dominance as dom
 from insights.stats.model_frame import ModelFrame, model_frame, require_columns
-from insights.stats.shapley import ShapleyDesign, cyclic_design, exact_design
+from insights.stats.shapley import MAX_EXACT_PLAYERS, ShapleyDesign, cyclic_design, exact_design
 
 #: Drivers closer than this on 1 - |Spearman rho| are grouped (complete linkage).
 GROUP_DISTANCE = 0.3
@@ -271,6 +271,9 @@ def _rank_labels(tied_with_next: list[bool]) -> list[str]:
 def _shapley_design(n_blocks: int, shapley: str, max_exact: int, n_cycles: int, seed: int) -> ShapleyDesign:
     if shapley not in ("auto", "exact", "sampled"):
         raise ParameterError(f"shapley must be 'auto', 'exact' or 'sampled', got {shapley!r}.")
+    if shapley == "exact" and n_blocks > MAX_EXACT_PLAYERS:
+        raise ParameterError(f"shapley='exact' fits all 2**k subsets and takes at most {MAX_EXACT_PLAYERS} drivers or "
+                             f"blocks, got {n_blocks}; use shapley='auto' or 'sampled'.")
     if shapley == "exact" or (shapley == "auto" and n_blocks <= max_exact):
         return exact_design(n_blocks)
     if n_blocks < 2:

@@ -177,6 +177,11 @@ class ShapleyDesign:
         mc_se : ndarray, same shape
             Monte Carlo standard error (0 for an exact design; the spread of the cycles' estimates
             over ``sqrt(n_cycles)`` for a sampled one).
+
+        Raises
+        ------
+        ParameterError
+            If ``values`` does not have one entry per subset of the design.
         """
         values = np.asarray(values, float)
         if values.shape[0] != len(self.masks):

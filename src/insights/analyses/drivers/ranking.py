@@ -247,8 +247,16 @@ def rank_drivers(rows: pd.DataFrame, drivers=DRIVERS, n_boot: int = 500, seed: i
 
 def rank_by_segment(rows: pd.DataFrame, drivers=DRIVERS, n_boot: int = 500, seed: int = 7,
                     min_events: int = MIN_EVENTS, groups=None, rank_anyway: bool = False) -> dict:
-    """``rank_drivers`` within each contract-value tier (drivers re-standardised within the tier).
+    """``rank_drivers`` within each contract-value tier (drivers re-standardised within the tier, no tier control).
 
+    Parameters
+    ----------
+    rows : pandas.DataFrame
+        Analysis rows with a ``segment`` column.
+    drivers, n_boot, seed, groups
+        As in ``rank_drivers``.
+    min_events : int
+        A tier with fewer churn events is not ranked.
     rank_anyway : bool
         Rank a tier with fewer than ``min_events`` events too (its ``warning`` is set); for
         benchmarks, not for decisions.
@@ -257,7 +265,13 @@ def rank_by_segment(rows: pd.DataFrame, drivers=DRIVERS, n_boot: int = 500, seed
     -------
     dict
         segment -> DriverRanking, or the warning string when the tier has fewer than ``min_events``
-        events (then no ranking is produced unless ``rank_anyway``).
+        events (then no ranking is produced unless ``rank_anyway``) or, with ``rank_anyway``, when
+        it cannot be ranked.
+
+    Raises
+    ------
+    ParameterError
+        If ``rows`` has no segment column, or a tier cannot be ranked (unless ``rank_anyway``).
     """
     if "segment" not in rows:
         raise ParameterError("rows need a `segment` column; add it with insights.analyses.segments.rules.rule_segments.")

@@ -227,3 +227,12 @@ def test_exactly_collinear_drivers_and_controls_are_named_before_any_fit(table):
     # nearly collinear is allowed (the data decide; the intervals will be wide)
     near = table.assign(s=table["a"] + 1e-3 * np.random.default_rng(0).standard_normal(len(table)))
     assert "s" in dr.odds_ratios(near, "churned", ["a", "s"]).index
+
+
+def test_threads_do_not_change_the_result(table):
+    four = [*DRV, "tenure"]
+    kw = {"n_boot": 20, "seed": 4, "groups": [[d] for d in four], "shapley": "sampled", "n_cycles": 2}
+    one = dr.rank_drivers(table, "churned", four, n_jobs=1, **kw)
+    two = dr.rank_drivers(table, "churned", four, n_jobs=2, **kw)
+    pd.testing.assert_frame_equal(one.importance, two.importance)
+    pd.testing.assert_frame_equal(one.boot_shares, two.boot_shares)

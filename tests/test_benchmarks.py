@@ -59,7 +59,7 @@ def test_same_value_is_judged_against_its_own_segment():
 
 
 def test_bad_arguments():
-    with pytest.raises(ParameterError, match="not in the table"):
+    with pytest.raises(ParameterError, match="has no column"):
         segment_benchmarks(_frame(), ["nope"], "segment", by=None)
     with pytest.raises(ParameterError, match="thresholds"):
         segment_benchmarks(_frame(), ["utilisation"], "segment", by=None, low=90, high=10)

@@ -176,7 +176,7 @@ def test_correlated_drivers_form_a_block(table):
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    ({"drivers": ["a", "nope", "zip"]}, r"\['nope', 'zip'\] are not in the table"),
+    ({"drivers": ["a", "nope", "zip"]}, r"no column\(s\) \['nope', 'zip'\]"),
     ({"outcome": "plan"}, "outcome 'plan' must be 0/1"),
     ({"drivers": ["a", "plan"]}, r"driver column\(s\) \['plan'\] are not numeric"),
     ({"drivers": ["a", "a"]}, "more than once"),

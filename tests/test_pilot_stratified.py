@@ -208,7 +208,7 @@ def _bad(row, col, value):
 
 
 @pytest.mark.parametrize("counts,kwargs,match", [
-    (_frame([(4, 1, 3, 2)]).drop(columns="n"), {}, "missing column"),
+    (_frame([(4, 1, 3, 2)]).drop(columns="n"), {}, "has no column"),
     (_bad(0, "arm", "variant"), {}, "arm must be"),
     (_bad(0, "successes", -1), {}, "non-negative"),
     (_bad(1, "successes", 99), {}, "cannot exceed"),

@@ -61,7 +61,8 @@ from threadpoolctl import threadpool_limits
 
 from insights.errors import ParameterError
 from insights.stats import dominance as dom
-from insights.stats.model_frame import ModelFrame, model_frame, require_columns
+from insights.stats.model_frame import ModelFrame, model_frame
+from insights.stats.table_checks import require_columns
 from insights.stats.shapley import MAX_EXACT_PLAYERS, ShapleyDesign, cyclic_design, exact_design
 
 #: Drivers closer than this on 1 - |Spearman rho| are grouped (complete linkage).

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from insights.errors import ParameterError
+from insights.stats.table_checks import require_columns
 
 #: Named transformations: function and the domain it needs.
 TRANSFORMS = {
@@ -99,28 +100,6 @@ def _names(value, role: str) -> list[str]:
     if dup:
         raise ParameterError(f"{role} name column(s) {dup} more than once; list each once.")
     return names
-
-
-def require_columns(frame: pd.DataFrame, columns: list[str]) -> None:
-    """Raise if ``frame`` is not a DataFrame or lacks any of ``columns`` (all missing ones named).
-
-    Parameters
-    ----------
-    frame : pandas.DataFrame
-    columns : list of str
-
-    Raises
-    ------
-    ParameterError
-        Naming every missing column and a few of the columns the table has.
-    """
-    if not isinstance(frame, pd.DataFrame):
-        raise ParameterError(f"expected a pandas DataFrame, got {type(frame).__name__}.")
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        have = list(map(str, frame.columns))
-        shown = ", ".join(have[:12]) + (", ..." if len(have) > 12 else "")
-        raise ParameterError(f"column(s) {missing} are not in the table (it has: {shown}); check the names.")
 
 
 def _is_numeric(s: pd.Series) -> bool:

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from insights.stats.table_checks import require_columns
 from insights.errors import ParameterError
 from insights.stats.intervals import (
     Interval,
@@ -205,12 +206,8 @@ def adjust_pvalues(p_values, method: str = "holm") -> np.ndarray:
 
 
 def _wide_counts(counts: pd.DataFrame) -> pd.DataFrame:
-    if not isinstance(counts, pd.DataFrame):
-        raise ParameterError("counts must be a pandas DataFrame with columns stratum, arm, successes, n")
-    missing = [c for c in REQUIRED_COLUMNS if c not in counts.columns]
-    if missing:
-        raise ParameterError(f"counts is missing column(s) {missing}; expected one row per (stratum, arm) "
-                             f"with columns {list(REQUIRED_COLUMNS)}")
+    require_columns(counts, list(REQUIRED_COLUMNS), what="counts",
+                    fix="Expected one row per (stratum, arm) with columns stratum, arm, successes, n.")
     if counts.empty:
         raise ParameterError("counts has no rows")
     bad_arms = sorted(set(counts["arm"].astype(str)) - set(ARMS))

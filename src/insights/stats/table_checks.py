@@ -16,7 +16,7 @@ from insights.errors import ParameterError
 
 
 def require_columns(frame, columns: Sequence[Hashable] | Mapping[str, Hashable | None],
-                    what: str = "the table") -> None:
+                    what: str = "the table", fix: str = "Pass the names of existing columns.") -> None:
     """Check that ``frame`` is a DataFrame holding every column of ``columns``.
 
     Parameters
@@ -29,6 +29,8 @@ def require_columns(frame, columns: Sequence[Hashable] | Mapping[str, Hashable |
         then says which parameter named a missing column.
     what : str
         How to call the table in the message (for example ``"the survival table"``).
+    fix : str
+        What the user should do, ending the message (default: pass the names of existing columns).
 
     Raises
     ------
@@ -44,8 +46,7 @@ def require_columns(frame, columns: Sequence[Hashable] | Mapping[str, Hashable |
     if missing:
         named = (f" for {', '.join(f'{role}={col!r}' for role, col in roles.items() if col in missing)}" if roles
                  else f"(s) {missing}")
-        raise ParameterError(f"{what} has no column{named}; its columns are {list(frame.columns)}. "
-                             "Pass the names of existing columns.")
+        raise ParameterError(f"{what} has no column{named}; its columns are {list(frame.columns)}. {fix}")
 
 
 def numeric_values(frame: pd.DataFrame, columns: Sequence[Hashable], allow_missing: bool = False) -> np.ndarray:

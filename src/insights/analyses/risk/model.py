@@ -62,6 +62,7 @@ from insights.stats.bootstrap import cluster_bootstrap_counts
 from insights.stats.classification import (auc_bootstrap, calibration_table, held_out_metrics, lift_table,
                                            weighted_auc)
 from insights.stats.rates import TOTAL
+from insights.stats.table_checks import require_columns
 from insights.stats.splits import TimeSplit, expanding_time_folds, purged_time_split
 from insights.analyses.renewals.pipeline import write_csv
 from insights.metrics.snapshots import FEATURES
@@ -196,11 +197,10 @@ def _purged_split(snap: pd.DataFrame, train_until, before, purge_days: int = 0) 
 
 
 def _need(frame: pd.DataFrame, cols) -> None:
-    missing = [c for c in cols if c not in frame.columns]
-    if missing:
-        hint = (" Add the segment first: pd.concat([snap, insights.analyses.segments.rules.rule_segments(snap, tables.accounts)], "
-                "axis=1)." if SEGMENT in missing else "")
-        raise ParameterError(f"columns {missing} are missing from the snapshot table.{hint}")
+    hint = ("Build it with insights.metrics.snapshots.build; add the segment with "
+            "pd.concat([snap, insights.analyses.segments.rules.rule_segments(snap, tables.accounts)], axis=1)."
+            if SEGMENT in cols and SEGMENT not in frame.columns else "Build it with insights.metrics.snapshots.build.")
+    require_columns(frame, list(cols), what="the snapshot table", fix=hint)
 
 
 def _log1p(x):

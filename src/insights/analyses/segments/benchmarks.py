@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from insights.stats.table_checks import require_columns
 from insights.errors import ParameterError
 
 #: Direction of each snapshot metric: +1 when higher is better for retention, -1 when worse.
@@ -76,9 +77,7 @@ def segment_benchmarks(frame: pd.DataFrame, metrics, segment: str, parent: str |
         For unknown columns or thresholds out of order.
     """
     metrics = list(metrics)
-    missing = [c for c in [*metrics, segment, *(p for p in (parent, by) if p)] if c not in frame.columns]
-    if missing:
-        raise ParameterError(f"benchmark columns not in the table: {missing}.")
+    require_columns(frame, [*metrics, segment, *(p for p in (parent, by) if p)], what="the benchmark table")
     if not 0 <= low < high <= 100:
         raise ParameterError("benchmark thresholds need 0 <= low < high <= 100.")
     out = pd.DataFrame(index=frame.index)

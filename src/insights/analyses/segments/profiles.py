@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from insights.stats.table_checks import require_columns
 from insights.analyses.segments import benchmarks as bm
 from insights.errors import ParameterError
 from insights.stats.rates import TOTAL, churn_rate, group_order
@@ -77,10 +78,8 @@ def add_segments(snap: pd.DataFrame, model=None, tiers: list[Tier] | None = None
 
 
 def _need(frame: pd.DataFrame, columns, what: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ParameterError(f"{what} needs the columns {missing}; pass a snapshot with them "
-                             "(insights.metrics.snapshots.build, then add_segments).")
+    require_columns(frame, list(columns), what=f"the table given to {what}",
+                    fix="Pass a snapshot with them (insights.metrics.snapshots.build, then add_segments).")
 
 
 # ----------------------------------------------------------------------------- churn

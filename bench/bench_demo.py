@@ -37,13 +37,17 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[2000, 20000])
     args = parser.parse_args()
     print(f"python {platform.python_version()}, {platform.machine()}, cores: {__import__('os').cpu_count()}")
-    print(f"{'accounts':>9} {'generate+write s':>17} {'load+validate s':>16} {'rows':>11} {'MB on disk':>11} "
-          f"{'peak MB':>8}")
+    print(
+        f"{'accounts':>9} {'generate+write s':>17} {'load+validate s':>16} {'rows':>11} {'MB on disk':>11} "
+        f"{'peak MB':>8}"
+    )
     for n in args.sizes:
         res = subprocess.run([sys.executable, "-c", CHILD, str(n)], capture_output=True, text=True, check=True)
         r = json.loads(res.stdout.strip().splitlines()[-1])
-        print(f"{r['accounts']:>9,} {r['generate_s']:>17.1f} {r['load_validate_s']:>16.1f} {r['rows']:>11,} "
-              f"{r['mb_on_disk']:>11.1f} {r['peak_mb']:>8.0f}")
+        print(
+            f"{r['accounts']:>9,} {r['generate_s']:>17.1f} {r['load_validate_s']:>16.1f} {r['rows']:>11,} "
+            f"{r['mb_on_disk']:>11.1f} {r['peak_mb']:>8.0f}"
+        )
 
 
 if __name__ == "__main__":

@@ -77,8 +77,17 @@ def main() -> None:
     rows = []  # (path, wall, cpu, note)
 
     with Clock() as c:
-        ranking = dr.rank_drivers(frame, "y", drivers, ["c1", "c2"], cluster="account", n_boot=B, seed=args.seed,
-                                  groups=singletons, n_jobs=args.jobs)
+        ranking = dr.rank_drivers(
+            frame,
+            "y",
+            drivers,
+            ["c1", "c2"],
+            cluster="account",
+            n_boot=B,
+            seed=args.seed,
+            groups=singletons,
+            n_jobs=args.jobs,
+        )
     sampled = ranking.shapley.startswith("sampled")
     rows.append((f"rank_drivers end to end ({'sampled' if sampled else 'exact'})", c.wall, c.cpu, ranking.shapley))
 
@@ -101,16 +110,22 @@ def main() -> None:
             point_wall, point_cpu = c.wall, c.cpu
             reps = max(args.exact_reps, 1)
             with Clock() as c:
-                dom.dominance_replicates(P, y, weights[:reps], C, beta0=exact.beta_subsets, design=ex,
-                                         n_jobs=args.jobs)
+                dom.dominance_replicates(P, y, weights[:reps], C, beta0=exact.beta_subsets, design=ex, n_jobs=args.jobs)
             scale = B / reps
-            rows.append((f"exact dominance ({2 ** k} subsets), scaled from {reps} replicates",
-                         point_wall + c.wall * scale, point_cpu + c.cpu * scale,
-                         f"point {point_wall:.1f} s + {c.wall / reps:.1f} s wall per replicate"))
+            rows.append(
+                (
+                    f"exact dominance ({2**k} subsets), scaled from {reps} replicates",
+                    point_wall + c.wall * scale,
+                    point_cpu + c.cpu * scale,
+                    f"point {point_wall:.1f} s + {c.wall / reps:.1f} s wall per replicate",
+                )
+            )
             err = np.abs(point.share - exact.share)
-            accuracy = (f"sampled vs exact shares: max |diff| {err.max():.5f} = {np.max(err / point.share_mc_se):.1f} "
-                        f"MC SE (MC SE {point.share_mc_se.min():.5f}-{point.share_mc_se.max():.5f}); MC SE / "
-                        f"bootstrap SD <= {np.max(point.share_mc_se / ranking.boot_shares.std(ddof=1).reindex(drivers).to_numpy()):.2f}")
+            accuracy = (
+                f"sampled vs exact shares: max |diff| {err.max():.5f} = {np.max(err / point.share_mc_se):.1f} "
+                f"MC SE (MC SE {point.share_mc_se.min():.5f}-{point.share_mc_se.max():.5f}); MC SE / "
+                f"bootstrap SD <= {np.max(point.share_mc_se / ranking.boot_shares.std(ddof=1).reindex(drivers).to_numpy()):.2f}"
+            )
         else:
             accuracy = "exact path: no Monte Carlo error"
 
@@ -118,20 +133,29 @@ def main() -> None:
     w = weights[0]
     keep = w > 0
     A = np.column_stack([np.ones(n), C, P])[keep]
-    pick = np.random.default_rng(0).integers(1, 2 ** k, args.naive_fits)
+    pick = np.random.default_rng(0).integers(1, 2**k, args.naive_fits)
     with Clock() as c:
         for code in pick:
             cols = [0, 1, 2] + [3 + j for j in range(k) if code >> j & 1]
             sm.GLM(y[keep], A[:, cols], family=sm.families.Binomial(), freq_weights=w[keep]).fit()
     per_fit_wall, per_fit_cpu = c.wall / args.naive_fits, c.cpu / args.naive_fits
-    for label, subsets in ([("all subsets", 2 ** k)] + ([("the sampled design's subsets", len(design.masks))]
-                                                          if sampled else [])):
+    for label, subsets in [("all subsets", 2**k)] + (
+        [("the sampled design's subsets", len(design.masks))] if sampled else []
+    ):
         fits = subsets * (B + 1)
-        rows.append((f"statsmodels GLM per subset, {label}, scaled", per_fit_wall * fits, per_fit_cpu * fits,
-                     f"{per_fit_wall * 1000:.0f} ms per fit x {fits:,} fits"))
+        rows.append(
+            (
+                f"statsmodels GLM per subset, {label}, scaled",
+                per_fit_wall * fits,
+                per_fit_cpu * fits,
+                f"{per_fit_wall * 1000:.0f} ms per fit x {fits:,} fits",
+            )
+        )
 
-    print(f"{n:,} rows ({n // 4:,} accounts), {k} drivers, 2 controls, {B} bootstrap replicates; "
-          f"{os.cpu_count()} CPUs, {threads} threads, load {load:.1f} at start")
+    print(
+        f"{n:,} rows ({n // 4:,} accounts), {k} drivers, 2 controls, {B} bootstrap replicates; "
+        f"{os.cpu_count()} CPUs, {threads} threads, load {load:.1f} at start"
+    )
     print(f"| {'path':<66} | {'wall s':>9} | {'CPU s':>9} | note")
     print(f"|{'-' * 68}|{'-' * 11}:|{'-' * 11}:|-----")
     for path, wall, cpu, note in rows:

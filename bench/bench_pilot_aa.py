@@ -56,8 +56,7 @@ def simulate_pilots(n_sims: int, seed: int) -> dict[str, np.ndarray]:
     pre = rng.lognormal(mean=np.log(40.0), sigma=0.5, size=(n_sims, n_acc)) + 5.0 * stratum
     post = 8.0 + 0.8 * pre + rng.normal(size=(n_sims, n_acc)) * (2.0 + 0.15 * pre)
     arrival = rng.random((n_sims, n_acc)).argsort(axis=1).argsort(axis=1)  # rank of each account's readout
-    return {"stratum": stratum, "treated": treated, "renewed": renewed, "pre": pre, "post": post,
-            "arrival": arrival}
+    return {"stratum": stratum, "treated": treated, "renewed": renewed, "pre": pre, "post": post, "arrival": arrival}
 
 
 def _stratum_counts(sim, include=None):
@@ -100,8 +99,14 @@ def rejections(sim) -> pd.DataFrame:
     # 5. CMH across the three strata
     _, p_cmh = _cmh(a, n1, c, n0)
     # 6. SRM: accounts per arm against 50/50 (public function per pilot)
-    p_srm = np.array([sample_ratio_mismatch({"treatment": int(n_t[i]), "control": int(n_c[i])},
-                                            {"treatment": 0.5, "control": 0.5}).p_value for i in range(n_sims)])
+    p_srm = np.array(
+        [
+            sample_ratio_mismatch(
+                {"treatment": int(n_t[i]), "control": int(n_c[i])}, {"treatment": 0.5, "control": 0.5}
+            ).p_value
+            for i in range(n_sims)
+        ]
+    )
     # 7. group-sequential CMH z at 3 equally spaced looks, Lan-DeMets O'Brien-Fleming boundaries
     n_acc = treated.shape[1]
     bounds = spending_boundaries(list(LOOKS), alpha=ALPHA)
@@ -115,15 +120,17 @@ def rejections(sim) -> pd.DataFrame:
     for i in range(min(n_sims, 20)):
         assert (sequential_test(list(z_looks[i]), bounds).attrs["stopped_at"] is not None) == seq_reject[i]
 
-    return pd.DataFrame({
-        "chi-square / exact (auto), pooled": p_auto < ALPHA,
-        "Newcombe 95% CI excludes 0, pooled": (low > 0) | (high < 0),
-        "Welch t, continuous": p_welch < ALPHA,
-        "ANCOVA (HC2), continuous": p_ancova < ALPHA,
-        "CMH, 3 strata": p_cmh < ALPHA,
-        "SRM, exact binomial (n=360)": p_srm < ALPHA,
-        "group-sequential CMH, 3 looks (LD O'Brien-Fleming)": seq_reject,
-    })
+    return pd.DataFrame(
+        {
+            "chi-square / exact (auto), pooled": p_auto < ALPHA,
+            "Newcombe 95% CI excludes 0, pooled": (low > 0) | (high < 0),
+            "Welch t, continuous": p_welch < ALPHA,
+            "ANCOVA (HC2), continuous": p_ancova < ALPHA,
+            "CMH, 3 strata": p_cmh < ALPHA,
+            "SRM, exact binomial (n=360)": p_srm < ALPHA,
+            "group-sequential CMH, 3 looks (LD O'Brien-Fleming)": seq_reject,
+        }
+    )
 
 
 def rejection_table(n_sims: int = 1000, seed: int = 20261123) -> pd.DataFrame:
@@ -142,8 +149,9 @@ def main() -> None:
     t0 = time.perf_counter()
     table = rejection_table(args.sims, args.seed)
     elapsed = time.perf_counter() - t0
-    print(f"{args.sims} A/A pilots (strata {STRATA_SIZES}, renewal {RENEWAL_RATES}), seed {args.seed}, "
-          f"{elapsed:.1f} s\n")
+    print(
+        f"{args.sims} A/A pilots (strata {STRATA_SIZES}, renewal {RENEWAL_RATES}), seed {args.seed}, {elapsed:.1f} s\n"
+    )
     print("| procedure | rejection rate | MC s.e. | within 5% +/- 1.5% |")
     print("|---|---:|---:|:---:|")
     for name, row in table.iterrows():

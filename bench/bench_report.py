@@ -29,8 +29,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--jobs", type=int, default=None, help="notebooks at once (default: the report's default)")
     parser.add_argument("--data", type=Path, default=None, help="existing raw folder (no demo data generated)")
-    parser.add_argument("--reports", type=Path, default=None,
-                        help="reports folder to reuse (its last report orders the notebooks longest first; replaced)")
+    parser.add_argument(
+        "--reports",
+        type=Path,
+        default=None,
+        help="reports folder to reuse (its last report orders the notebooks longest first; replaced)",
+    )
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp())
     raw = args.data.resolve() if args.data else base / "raw"
@@ -66,8 +70,10 @@ def main() -> None:
     outcome = run_report(jobs=args.jobs, force=True)
     total = time.perf_counter() - t0
     load = os.getloadavg()
-    print(f"{raw} ({'demo generated in %.1f s, not counted' % gen if gen else 'existing data'}); report "
-          f"{outcome.quarter}, status {'ok' if outcome.ok else 'FAILED'}, {phase.get('jobs')} notebook(s) at a time")
+    print(
+        f"{raw} ({'demo generated in %.1f s, not counted' % gen if gen else 'existing data'}); report "
+        f"{outcome.quarter}, status {'ok' if outcome.ok else 'FAILED'}, {phase.get('jobs')} notebook(s) at a time"
+    )
     print(f"{'notebook':<32} {'wall s':>7} {'kernel s':>9} {'imports s':>10} {'compute s':>10}")
     sums = [0.0, 0.0, 0.0, 0.0]
     for r in outcome.results:
@@ -80,15 +86,19 @@ def main() -> None:
         kernel = max(r.duration_s - sum(durations), 0.0)
         row = [r.duration_s, kernel, imports, sum(durations) - imports]
         sums = [a + b for a, b in zip(sums, row)]
-        print(f"{r.file:<32} {row[0]:>7.1f} {row[1]:>9.1f} {row[2]:>10.1f} {row[3]:>10.1f}"
-              + ("" if r.status == "ok" else f"  {r.status} at cell {r.failed_cell}: {(r.error or '')[:80]}"))
+        print(
+            f"{r.file:<32} {row[0]:>7.1f} {row[1]:>9.1f} {row[2]:>10.1f} {row[3]:>10.1f}"
+            + ("" if r.status == "ok" else f"  {r.status} at cell {r.failed_cell}: {(r.error or '')[:80]}")
+        )
     print(f"{'sum of notebooks':<32} {sums[0]:>7.1f} {sums[1]:>9.1f} {sums[2]:>10.1f} {sums[3]:>10.1f}")
     print(f"{'notebooks phase (wall)':<32} {phase.get('notebooks', 0):>7.1f}")
     print(f"{'runner (validate, cache, index)':<32} {total - phase.get('notebooks', 0):>7.1f}")
     print(f"{'total':<32} {total:>7.1f}")
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(f"load average after the run {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; "
-          f"largest child process peak RSS {peak:,.0f} MB")
+    print(
+        f"load average after the run {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; "
+        f"largest child process peak RSS {peak:,.0f} MB"
+    )
 
 
 if __name__ == "__main__":

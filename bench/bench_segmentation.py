@@ -25,9 +25,9 @@ def main() -> None:
     args = parser.parse_args()
 
     from insights.analyses.segments import rules as segments
-    from insights.metrics import snapshots
-    from insights.demo import DemoSpec, write_demo
     from insights.data.loading import load_tables
+    from insights.demo import DemoSpec, write_demo
+    from insights.metrics import snapshots
 
     years = max(3, (args.quarters + 3) // 4 + 1)
     folder = Path(tempfile.mkdtemp()) / "raw"
@@ -37,7 +37,7 @@ def main() -> None:
     t0 = time.perf_counter()
     tables = load_tables(folder)
     load = time.perf_counter() - t0
-    dates = snapshots.observation_dates(tables)[-args.quarters:]
+    dates = snapshots.observation_dates(tables)[-args.quarters :]
     rows = []
 
     def step(name, fn):
@@ -49,8 +49,8 @@ def main() -> None:
     snap = step("snapshots", lambda: snapshots.build(tables, dates=dates))
     seg = step("rule segments", lambda: segments.rule_segments(snap, tables.accounts))
     snap = pd.concat([snap, seg], axis=1)
-    from insights.analyses.segments import behaviour
     from insights.analyses.health import score as health
+    from insights.analyses.segments import behaviour
 
     last = snap[snap["obs_date"] == snap["obs_date"].max()]
     model = step("behavioural segments: fit k-means, k 2..8 (last date)", lambda: behaviour.fit(last))
@@ -58,8 +58,10 @@ def main() -> None:
     config = health.load_config()
     step("health score (all dates)", lambda: health.score(snap, config))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{args.accounts:,} accounts, {len(dates)} observation dates, {len(snap):,} snapshot rows; "
-          f"generate {gen:.1f} s (not counted), load+validate {load:.1f} s, peak memory {peak:,.0f} MB")
+    print(
+        f"{args.accounts:,} accounts, {len(dates)} observation dates, {len(snap):,} snapshot rows; "
+        f"generate {gen:.1f} s (not counted), load+validate {load:.1f} s, peak memory {peak:,.0f} MB"
+    )
     print(f"{'step':<45} {'seconds':>8}")
     for name, secs in rows:
         print(f"{name:<45} {secs:>8.1f}")

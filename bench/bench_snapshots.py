@@ -51,8 +51,7 @@ def main() -> None:
     rows = [(name, _best(lambda f=f: [f(t) for t in dates], args.repeats)) for name, f in families.items()]
     rows.append(("snapshots.build (families + labels)", _best(lambda: snapshots.build(tb), args.repeats)))
     n = len(snapshots.build(tb))
-    print(f"{args.accounts:,} accounts, {len(dates)} observation dates, {n:,} snapshot rows; "
-          f"best of {args.repeats}")
+    print(f"{args.accounts:,} accounts, {len(dates)} observation dates, {n:,} snapshot rows; best of {args.repeats}")
     print(f"{'step':<38} {'seconds':>8}")
     for name, secs in rows:
         print(f"{name:<38} {secs:>8.3f}")

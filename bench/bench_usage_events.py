@@ -52,8 +52,9 @@ def generate(n: int, out: Path, threads: int | None = None) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     n_acc = max(100, n // 4000)
     n_users = max(1000, n // 200)
-    con = duckdb.connect(config={"preserve_insertion_order": False, "memory_limit": "4GB",
-                                 **({"threads": threads} if threads else {})})
+    con = duckdb.connect(
+        config={"preserve_insertion_order": False, "memory_limit": "4GB", **({"threads": threads} if threads else {})}
+    )
     con.execute("SET enable_progress_bar = false")
     acc_of = lambda u: f"floor({n_acc} * pow({_h01(u, 1)}, 1.6))::BIGINT"  # noqa: E731 - skewed account sizes
     t0 = time.perf_counter()
@@ -63,7 +64,7 @@ def generate(n: int, out: Path, threads: int | None = None) -> dict:
                50 + a % 900 AS employees, DATE '2024-01-01' AS created_at
         FROM range({n_acc}) t(a)) TO '{out / "accounts.csv"}' (HEADER)""")
     con.execute(f"""CREATE TABLE users AS
-        SELECT 'U' || lpad(u::VARCHAR, 8, '0') AS user_id, 'A' || lpad(({acc_of('u')})::VARCHAR, 6, '0') AS account_id,
+        SELECT 'U' || lpad(u::VARCHAR, 8, '0') AS user_id, 'A' || lpad(({acc_of("u")})::VARCHAR, 6, '0') AS account_id,
                CASE WHEN u % 10 = 0 THEN 'admin' ELSE 'member' END AS role,
                DATE '2024-06-01' + (u % 150)::INTEGER AS invited_at,
                DATE '2024-06-01' + (u % 150 + 3)::INTEGER AS activated_at
@@ -79,15 +80,20 @@ def generate(n: int, out: Path, threads: int | None = None) -> dict:
     user_of = f"floor({n_users} * pow({_h01('i', 2)}, 2.0))::BIGINT"  # skewed activity per user
     con.execute(f"""COPY (
         WITH e AS (SELECT i, {user_of} AS u FROM range({n}) t(i))
-        SELECT 'A' || lpad(({acc_of('u')})::VARCHAR, 6, '0') AS account_id,
+        SELECT 'A' || lpad(({acc_of("u")})::VARCHAR, 6, '0') AS account_id,
                'U' || lpad(u::VARCHAR, 8, '0') AS user_id,
                TIMESTAMP '{EPOCH}' + to_seconds((hash(i, 3) % 31536000)::BIGINT) AS ts,
-               'feature_' || lpad(floor(40 * pow({_h01('i', 4)}, 2.2))::INTEGER::VARCHAR, 2, '0') AS feature
+               'feature_' || lpad(floor(40 * pow({_h01("i", 4)}, 2.2))::INTEGER::VARCHAR, 2, '0') AS feature
         FROM e) TO '{out / "usage_events.parquet"}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)""")
     seconds = time.perf_counter() - t0
     con.close()
-    info = {"n": n, "accounts": n_acc, "users": n_users, "generate_s": seconds,
-            "mb": (out / "usage_events.parquet").stat().st_size / 1e6}
+    info = {
+        "n": n,
+        "accounts": n_acc,
+        "users": n_users,
+        "generate_s": seconds,
+        "mb": (out / "usage_events.parquet").stat().st_size / 1e6,
+    }
     (out / "generated.json").write_text(json.dumps(info))
     return info
 
@@ -148,8 +154,12 @@ def run_child(mode: str, data: Path, memory_limit: str, rss_cap_gb: float | None
     """Run one measurement in a fresh process; stop it if its RSS passes ``rss_cap_gb``."""
     import psutil
 
-    proc = subprocess.Popen([sys.executable, "-c", CHILD, mode, str(data), memory_limit],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CHILD, mode, str(data), memory_limit],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     p = psutil.Process(proc.pid)
     start, peak, killed = time.perf_counter(), 0, None
     while proc.poll() is None:
@@ -180,23 +190,37 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=1800.0)
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--keep", action="store_true", help="keep the generated data")
-    parser.add_argument("--modes", nargs="+", default=["floor", "duckdb", "pandas"],
-                        choices=["floor", "duckdb", "pandas"], help="what to measure (floor is always run)")
-    parser.add_argument("--repeat", type=int, default=1,
-                        help="runs of floor and duckdb per size (the best is kept, the median reported)")
+    parser.add_argument(
+        "--modes",
+        nargs="+",
+        default=["floor", "duckdb", "pandas"],
+        choices=["floor", "duckdb", "pandas"],
+        help="what to measure (floor is always run)",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="runs of floor and duckdb per size (the best is kept, the median reported)",
+    )
     args = parser.parse_args()
     base = Path(args.workdir or tempfile.mkdtemp(prefix="bench-usage-"))
-    print(f"python {platform.python_version()}, duckdb {duckdb.__version__}, {platform.machine()}, "
-          f"cores: {os.cpu_count()}, memory limit {args.memory_limit}")
+    print(
+        f"python {platform.python_version()}, duckdb {duckdb.__version__}, {platform.machine()}, "
+        f"cores: {os.cpu_count()}, memory limit {args.memory_limit}"
+    )
     rows = []
     pandas_failed = False
     for n in args.sizes:
         data = base / f"n{n}"
         info = generated(n, data)
         (data / "out").mkdir(exist_ok=True)
-        print(f"N={n:,}: {info['accounts']:,} accounts, {info['users']:,} users, "
-              f"{'reused' if info.get('reused') else 'generated in %.1f s' % info['generate_s']} "
-              f"({info['mb']:.0f} MB Parquet)", flush=True)
+        print(
+            f"N={n:,}: {info['accounts']:,} accounts, {info['users']:,} users, "
+            f"{'reused' if info.get('reused') else 'generated in %.1f s' % info['generate_s']} "
+            f"({info['mb']:.0f} MB Parquet)",
+            flush=True,
+        )
         res = {}
         for m in ("floor", "duckdb"):
             if m != "floor" and m not in args.modes:
@@ -205,22 +229,30 @@ def main() -> None:
             runs = []
             for _ in range(max(1, args.repeat)):
                 load = os.getloadavg()[0]
-                runs.append({**run_child(m, data, args.memory_limit, None, args.timeout),
-                             "load_before": round(load, 2)})
+                runs.append(
+                    {**run_child(m, data, args.memory_limit, None, args.timeout), "load_before": round(load, 2)}
+                )
                 print(json.dumps({"n": n, **runs[-1]}), flush=True)
             ok = [r for r in runs if "failed" not in r]
-            res[m] = {**min(ok, key=lambda r: r["wall_s"]),
-                      "median_s": statistics.median(r["wall_s"] for r in ok)} if ok else runs[-1]
+            res[m] = (
+                {**min(ok, key=lambda r: r["wall_s"]), "median_s": statistics.median(r["wall_s"] for r in ok)}
+                if ok
+                else runs[-1]
+            )
         if "pandas" not in args.modes:
             res["pandas"] = {"mode": "pandas", "failed": "not run (--modes)"}
         elif n <= args.pandas_max and not pandas_failed:
             load = os.getloadavg()[0]
-            res["pandas"] = {**run_child("pandas", data, args.memory_limit, args.pandas_rss_cap_gb, args.timeout),
-                             "load_before": round(load, 2)}
+            res["pandas"] = {
+                **run_child("pandas", data, args.memory_limit, args.pandas_rss_cap_gb, args.timeout),
+                "load_before": round(load, 2),
+            }
             pandas_failed = "failed" in res["pandas"]
         else:
-            res["pandas"] = {"mode": "pandas", "failed": "not run (failed at a smaller size)" if pandas_failed
-                             else "not run (--pandas-max)"}
+            res["pandas"] = {
+                "mode": "pandas",
+                "failed": "not run (failed at a smaller size)" if pandas_failed else "not run (--pandas-max)",
+            }
         for mode in ("duckdb", "pandas", "floor"):
             r = res[mode]
             rows.append({"n": n, **r})
@@ -231,8 +263,10 @@ def main() -> None:
             shutil.rmtree(data / "out", ignore_errors=True)
             shutil.rmtree(data / "spill", ignore_errors=True)
     print()
-    print("| events | engine | wall s (best) | median s | peak MB | x floor | x pandas (time) | x pandas (memory) "
-          "| load | note |")
+    print(
+        "| events | engine | wall s (best) | median s | peak MB | x floor | x pandas (time) | x pandas (memory) "
+        "| load | note |"
+    )
     print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---|")
     by = {(r["n"], r["mode"]): r for r in rows}
     for r in rows:
@@ -245,8 +279,10 @@ def main() -> None:
         x_floor = f"{r['wall_s'] / floor['wall_s']:.2f}" if ok and "failed" not in floor else "—"
         x_pt = f(r.get("wall_s"), pandas.get("wall_s"))
         x_pm = f(r.get("peak_mb"), pandas.get("peak_mb"))
-        print(f"| {r['n']:,} | {r['mode']} | {wall} | {median} | {peak} | {x_floor} | {x_pt} | {x_pm} | "
-              f"{r.get('load_before', '')} | {r.get('failed', '')} |")
+        print(
+            f"| {r['n']:,} | {r['mode']} | {wall} | {median} | {peak} | {x_floor} | {x_pt} | {x_pm} | "
+            f"{r.get('load_before', '')} | {r.get('failed', '')} |"
+        )
     if args.workdir is None and not args.keep:
         shutil.rmtree(base, ignore_errors=True)
 

@@ -29,10 +29,10 @@ import pandas as pd
 from scipy.stats import spearmanr
 
 from insights.analyses.drivers import ranking as drivers
-from insights.data import loading
 from insights.analyses.segments import rules as segments
-from insights.metrics import snapshots
+from insights.data import loading
 from insights.demo import DemoSpec, write_demo
+from insights.metrics import snapshots
 
 
 def evaluate(seed: int, n_boot: int, accounts: int) -> dict:
@@ -49,15 +49,21 @@ def evaluate(seed: int, n_boot: int, accounts: int) -> dict:
     true_abs = pd.Series(truth["effects"]["overall"]).abs()
     imp = overall.importance
     share = pd.Series({d: imp.loc[name, "share"] for name in imp.index for d in name.split(" + ")})  # group -> members
-    coef = pd.Series({d: -np.log(overall.importance.loc[d, "odds_ratio"]) for d in share.index
-                      if d in overall.importance.index})
-    rec = {"seed": seed, "renewals": overall.n_rows, "events": overall.n_events,
-           "spearman": spearmanr(share[true_abs.index], true_abs).statistic,
-           "top": overall.order[0], "p_top": float(overall.rank_probability.iloc[0, 0]),
-           "true_top": truth["ranking"]["overall"][0],
-           "ranking": overall.headline(),
-           "spearman_or": spearmanr(coef.reindex(true_abs.index), true_abs).statistic if len(coef) == 5 else np.nan,
-           "boot_seconds": seconds}
+    coef = pd.Series(
+        {d: -np.log(overall.importance.loc[d, "odds_ratio"]) for d in share.index if d in overall.importance.index}
+    )
+    rec = {
+        "seed": seed,
+        "renewals": overall.n_rows,
+        "events": overall.n_events,
+        "spearman": spearmanr(share[true_abs.index], true_abs).statistic,
+        "top": overall.order[0],
+        "p_top": float(overall.rank_probability.iloc[0, 0]),
+        "true_top": truth["ranking"]["overall"][0],
+        "ranking": overall.headline(),
+        "spearman_or": spearmanr(coef.reindex(true_abs.index), true_abs).statistic if len(coef) == 5 else np.nan,
+        "boot_seconds": seconds,
+    }
     rec["top_ok"] = rec["top"] == rec["true_top"]
     by_seg = drivers.rank_by_segment(rows, n_boot=n_boot, seed=seed, rank_anyway=True)
     for s, r in by_seg.items():
@@ -74,12 +80,14 @@ def evaluate(seed: int, n_boot: int, accounts: int) -> dict:
 
 def markdown(df: pd.DataFrame) -> str:
     """A Markdown table (no extra dependency)."""
+
     def cell(v):
         if isinstance(v, (bool, np.bool_)):
             return "yes" if v else "**no**"
         if isinstance(v, (float, np.floating)):
             return f"{v:.2f}"
         return str(v)
+
     lines = ["| " + " | ".join(df.columns) + " |", "|" + "---|" * len(df.columns)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
     return "\n".join(lines)
@@ -98,8 +106,24 @@ def main(argv=None):
         recs.append(evaluate(s, args.boot, args.accounts))
         print(f"seed {s} done", flush=True)
     df = pd.DataFrame(recs)
-    cols = ["seed", "renewals", "events", "spearman", "top", "p_top", "top_ok", "spearman_or", "ranking",
-            "SMB", "SMB_ok", "Mid-Market", "Mid-Market_ok", "Enterprise", "Enterprise_ok", "boot_seconds"]
+    cols = [
+        "seed",
+        "renewals",
+        "events",
+        "spearman",
+        "top",
+        "p_top",
+        "top_ok",
+        "spearman_or",
+        "ranking",
+        "SMB",
+        "SMB_ok",
+        "Mid-Market",
+        "Mid-Market_ok",
+        "Enterprise",
+        "Enterprise_ok",
+        "boot_seconds",
+    ]
     print(markdown(df[[c for c in cols if c in df]]))
     ok = (df["spearman"].round(9) >= 0.9) & df["top_ok"]  # 5 drivers: rho moves in steps of 0.1
     print(f"\noverall target (Spearman >= 0.9 and correct top): {int(ok.sum())}/{len(df)} seeds")

@@ -78,8 +78,13 @@ def _ensure_java() -> str | None:
         return "java is not installed and cannot be installed here (not root or no apt-get); install Java 17+"
     try:
         subprocess.run(["apt-get", "update"], check=True, capture_output=True, timeout=600)
-        subprocess.run(["apt-get", "install", "-y", "openjdk-17-jre-headless"], check=True, capture_output=True,
-                       timeout=900, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+        subprocess.run(
+            ["apt-get", "install", "-y", "openjdk-17-jre-headless"],
+            check=True,
+            capture_output=True,
+            timeout=900,
+            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+        )
     except (subprocess.SubprocessError, OSError) as exc:
         return f"java is not installed and apt-get install openjdk-17-jre-headless failed: {exc}"
     return None if shutil.which("java") else "java still not found after installing openjdk-17-jre-headless"
@@ -109,9 +114,13 @@ def spark():
 
 def pytest_collection_modifyitems(config, items):
     """Refuse a test that uses the default-size demo without being marked slow (it would slow the fast tier)."""
-    unmarked = [item.nodeid for item in items
-                if "default_demo" in getattr(item, "fixturenames", ()) and item.get_closest_marker("slow") is None]
+    unmarked = [
+        item.nodeid
+        for item in items
+        if "default_demo" in getattr(item, "fixturenames", ()) and item.get_closest_marker("slow") is None
+    ]
     if unmarked:
-        raise pytest.UsageError("these tests use the default-size demo (default_demo) but are not marked "
-                                "@pytest.mark.slow; mark them, or use small_demo / demo_dir instead:\n  "
-                                + "\n  ".join(unmarked))
+        raise pytest.UsageError(
+            "these tests use the default-size demo (default_demo) but are not marked "
+            "@pytest.mark.slow; mark them, or use small_demo / demo_dir instead:\n  " + "\n  ".join(unmarked)
+        )

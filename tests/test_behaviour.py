@@ -8,10 +8,10 @@ import pytest
 from sklearn.metrics import adjusted_rand_score, silhouette_score
 
 from insights.analyses.segments import behaviour as bh
-from insights.metrics import snapshots
+from insights.data.loading import load_tables
 from insights.demo import GROUND_TRUTH_FILE, DemoSpec, write_demo
 from insights.errors import ParameterError
-from insights.data.loading import load_tables
+from insights.metrics import snapshots
 
 T = pd.Timestamp("2026-09-30")
 T_PREV = pd.Timestamp("2026-06-30")
@@ -44,8 +44,15 @@ def _blobs(n=400, seed=0):
     breadth = np.clip(centres[g, 1] + 0.05 * rng.standard_normal(n), 0, 1)
     active = np.clip(centres[g, 2] + 0.05 * rng.standard_normal(n), 0, 1)
     depth[:3] = [5000.0, 4000.0, 1.0]  # accounts with one hyperactive (or idle) user
-    frame = pd.DataFrame({"account_id": [f"A{i:04d}" for i in range(n)], "obs_date": T, "depth": depth,
-                          "breadth": breadth, "active_share": active})
+    frame = pd.DataFrame(
+        {
+            "account_id": [f"A{i:04d}" for i in range(n)],
+            "obs_date": T,
+            "depth": depth,
+            "breadth": breadth,
+            "active_share": active,
+        }
+    )
     return frame, g
 
 
@@ -71,8 +78,10 @@ def test_selection_scores_match_sklearn():
     for _, row in gmm.selection.iterrows():
         est, _ = bh._fit_predict("gmm", int(row["k"]), z, 5)
         assert row["score"] == pytest.approx(est.bic(z))
-    assert gmm.selection.loc[gmm.selection["chosen"], "score"].item() == gmm.selection.loc[
-        gmm.selection["admissible"], "score"].min()
+    assert (
+        gmm.selection.loc[gmm.selection["chosen"], "score"].item()
+        == gmm.selection.loc[gmm.selection["admissible"], "score"].min()
+    )
 
 
 def test_robust_standardisation():
@@ -88,8 +97,7 @@ def test_robust_standardisation():
 
 def test_min_share_rules_out_small_segments():
     frame, _ = _blobs()
-    tiny = frame.iloc[:12].assign(depth=1e6, breadth=0.0, active_share=1.0,
-                                  account_id=[f"X{i}" for i in range(12)])
+    tiny = frame.iloc[:12].assign(depth=1e6, breadth=0.0, active_share=1.0, account_id=[f"X{i}" for i in range(12)])
     frame = pd.concat([frame, tiny], ignore_index=True)
     model = bh.fit(frame, k_range=range(2, 7), min_share=0.05)
     assert model.profile["share"].min() >= 0.05
@@ -114,8 +122,13 @@ def test_labels_are_deterministic_and_ordered(small):
 
 
 def test_names_come_from_the_profile():
-    prof = pd.DataFrame({"depth": [1.0, 1.0, -1.0, -1.0, 0.1], "breadth": [0.9, -1.0, 1.0, -0.8, 0.0],
-                         "active_share": [0.7, 0.2, -0.3, -1.0, 0.2]})
+    prof = pd.DataFrame(
+        {
+            "depth": [1.0, 1.0, -1.0, -1.0, 0.1],
+            "breadth": [0.9, -1.0, 1.0, -0.8, 0.0],
+            "active_share": [0.7, 0.2, -0.3, -1.0, 0.2],
+        }
+    )
     names = bh.name_segments(prof)
     assert names[0].endswith("power users")
     assert names[1] == "narrow deep specialists"

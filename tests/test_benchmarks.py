@@ -23,10 +23,17 @@ def test_percentile_matches_scipy_mean_kind():
 
 def _frame():
     rng = np.random.default_rng(2)
-    big = pd.DataFrame({"segment": "big", "parent": "P", "utilisation": rng.uniform(0.5, 1.0, 100),
-                        "support_burden": rng.uniform(0, 1, 100)})
-    small = pd.DataFrame({"segment": "small", "parent": "P", "utilisation": [0.1, 0.2, 0.95],
-                          "support_burden": [0.1, 0.5, 0.9]})
+    big = pd.DataFrame(
+        {
+            "segment": "big",
+            "parent": "P",
+            "utilisation": rng.uniform(0.5, 1.0, 100),
+            "support_burden": rng.uniform(0, 1, 100),
+        }
+    )
+    small = pd.DataFrame(
+        {"segment": "small", "parent": "P", "utilisation": [0.1, 0.2, 0.95], "support_burden": [0.1, 0.5, 0.9]}
+    )
     return pd.concat([big, small], ignore_index=True)
 
 
@@ -51,8 +58,9 @@ def test_within_segment_and_borrowing():
 
 
 def test_same_value_is_judged_against_its_own_segment():
-    f = pd.DataFrame({"segment": ["a"] * 50 + ["b"] * 50,
-                      "utilisation": np.r_[np.linspace(0.1, 0.5, 50), np.linspace(0.5, 0.9, 50)]})
+    f = pd.DataFrame(
+        {"segment": ["a"] * 50 + ["b"] * 50, "utilisation": np.r_[np.linspace(0.1, 0.5, 50), np.linspace(0.5, 0.9, 50)]}
+    )
     b = segment_benchmarks(f, ["utilisation"], "segment", by=None, min_size=10)
     # 0.5 is the top of segment a and the bottom of segment b
     assert b.loc[49, "utilisation_flag"] == "opportunity" and b.loc[50, "utilisation_flag"] == "concern"

@@ -15,18 +15,20 @@ def _contracts(rows):
     return frame
 
 
-CASES = _contracts([
-    ("c1", "back_to_back", "2024-01-01", "2024-12-31", 100.0),
-    ("c2", "back_to_back", "2025-01-01", "2026-12-31", 110.0),
-    ("c3", "late_inside_grace", "2024-03-01", "2025-02-28", 50.0),
-    ("c4", "late_inside_grace", "2025-03-20", "2027-03-19", 50.0),   # 19 days late
-    ("c5", "late_beyond_grace", "2024-03-01", "2025-02-28", 70.0),
-    ("c6", "late_beyond_grace", "2025-05-01", "2027-04-30", 70.0),   # 61 days late: churn + win-back
-    ("c7", "gone", "2024-06-01", "2025-05-31", 30.0),
-    ("c8", "recent_end", "2025-06-01", "2026-05-20", 40.0),           # grace not over at as_of
-    ("c9", "co_termed", "2024-01-01", "2024-12-31", 80.0),
-    ("c10", "co_termed", "2024-07-01", "2025-06-30", 20.0),           # add-on overlapping, ends later
-])
+CASES = _contracts(
+    [
+        ("c1", "back_to_back", "2024-01-01", "2024-12-31", 100.0),
+        ("c2", "back_to_back", "2025-01-01", "2026-12-31", 110.0),
+        ("c3", "late_inside_grace", "2024-03-01", "2025-02-28", 50.0),
+        ("c4", "late_inside_grace", "2025-03-20", "2027-03-19", 50.0),  # 19 days late
+        ("c5", "late_beyond_grace", "2024-03-01", "2025-02-28", 70.0),
+        ("c6", "late_beyond_grace", "2025-05-01", "2027-04-30", 70.0),  # 61 days late: churn + win-back
+        ("c7", "gone", "2024-06-01", "2025-05-31", 30.0),
+        ("c8", "recent_end", "2025-06-01", "2026-05-20", 40.0),  # grace not over at as_of
+        ("c9", "co_termed", "2024-01-01", "2024-12-31", 80.0),
+        ("c10", "co_termed", "2024-07-01", "2025-06-30", 20.0),  # add-on overlapping, ends later
+    ]
+)
 AS_OF = pd.Timestamp("2026-06-01")
 
 
@@ -37,7 +39,7 @@ def test_hand_worked_outcomes():
     assert out.loc["c3", "outcome"] == "renewed" and out.loc["c3", "renewal_gap_days"] == 19
     assert out.loc["c5", "outcome"] == "churned" and out.loc["c5", "churn_date"] == pd.Timestamp("2025-02-28")
     assert out.loc["c7", "outcome"] == "churned"
-    assert out.loc["c8", "outcome"] == "open"          # ended 12 days before as_of, grace 30
+    assert out.loc["c8", "outcome"] == "open"  # ended 12 days before as_of, grace 30
     assert out.loc["c9", "outcome"] == "renewed" and out.loc["c9", "successor_id"] == "c10"
     # terms still running at as_of are open
     assert set(out.loc[["c2", "c4", "c6"], "outcome"]) <= {"open"}
@@ -47,8 +49,8 @@ def test_hand_worked_outcomes():
 def test_grace_period_is_configurable():
     short = churn.contract_outcomes(CASES, grace_days=10, as_of=AS_OF).set_index("contract_id")
     long = churn.contract_outcomes(CASES, grace_days=90, as_of=AS_OF).set_index("contract_id")
-    assert short.loc["c3", "outcome"] == "churned"      # 19 days late is a churn with 10 days of grace
-    assert long.loc["c5", "outcome"] == "renewed"       # 61 days late is a renewal with 90 days of grace
+    assert short.loc["c3", "outcome"] == "churned"  # 19 days late is a churn with 10 days of grace
+    assert long.loc["c5", "outcome"] == "renewed"  # 61 days late is a renewal with 90 days of grace
     assert long.loc["c8", "outcome"] == "open"
 
 
@@ -101,14 +103,16 @@ def test_churned_flag():
 
 # ----------------------------------------------------------------------------- the current term
 
-TERMS = _contracts([
-    ("c1", "early_renewal", "2024-01-01", "2024-12-31", 100.0),
-    ("c2", "early_renewal", "2024-11-01", "2025-10-31", 150.0),  # signed before c1 ended: both in force
-    ("c3", "gap", "2024-01-01", "2024-06-30", 50.0),
-    ("c4", "gap", "2024-08-01", "2025-07-31", 60.0),             # no term in July
-    ("c5", "tie", "2024-01-01", "2024-12-31", 10.0),
-    ("c6", "tie", "2024-01-01", "2024-12-31", 20.0),             # same start: the larger contract_id wins
-])
+TERMS = _contracts(
+    [
+        ("c1", "early_renewal", "2024-01-01", "2024-12-31", 100.0),
+        ("c2", "early_renewal", "2024-11-01", "2025-10-31", 150.0),  # signed before c1 ended: both in force
+        ("c3", "gap", "2024-01-01", "2024-06-30", 50.0),
+        ("c4", "gap", "2024-08-01", "2025-07-31", 60.0),  # no term in July
+        ("c5", "tie", "2024-01-01", "2024-12-31", 10.0),
+        ("c6", "tie", "2024-01-01", "2024-12-31", 20.0),  # same start: the larger contract_id wins
+    ]
+)
 
 
 def _arr(frame):
@@ -146,9 +150,15 @@ def test_bad_input():
 
 def test_no_term_with_a_successor_is_not_a_crash():
     """grace_days=0 with back-to-back terms leaves every term without a successor (was a TypeError)."""
-    terms = pd.DataFrame({"contract_id": ["c1", "c2"], "account_id": ["a", "a"],
-                          "start_date": pd.to_datetime(["2024-01-01", "2025-01-01"]),
-                          "end_date": pd.to_datetime(["2024-12-31", "2025-12-31"]), "arr": [1.0, 1.0]})
+    terms = pd.DataFrame(
+        {
+            "contract_id": ["c1", "c2"],
+            "account_id": ["a", "a"],
+            "start_date": pd.to_datetime(["2024-01-01", "2025-01-01"]),
+            "end_date": pd.to_datetime(["2024-12-31", "2025-12-31"]),
+            "arr": [1.0, 1.0],
+        }
+    )
     out = churn.contract_outcomes(terms, grace_days=0, as_of=pd.Timestamp("2026-06-30"))
     assert out["successor_id"].isna().all() and out["renewal_gap_days"].isna().all()
     assert out["outcome"].tolist() == ["churned", "churned"]

@@ -10,8 +10,9 @@ EXE = [sys.executable, "-m", "insights"]
 
 
 def run(*args, cwd=None, env=None):
-    return subprocess.run([*EXE, *map(str, args)], capture_output=True, text=True, cwd=cwd,
-                          env={**os.environ, **(env or {})}, timeout=600)
+    return subprocess.run(
+        [*EXE, *map(str, args)], capture_output=True, text=True, cwd=cwd, env={**os.environ, **(env or {})}, timeout=600
+    )
 
 
 def test_demo_data_then_validate(tmp_path):

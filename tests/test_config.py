@@ -8,14 +8,19 @@ import pandas as pd
 import pytest
 
 from insights.data import paths
+from insights.data.settings import load_settings
 from insights.errors import ConfigError, ParameterError
 from insights.metrics.periods import Quarter, latest_complete_quarter, parse_quarter, quarter_of, quarters_between
-from insights.data.settings import load_settings
 
 
 def test_defaults_come_from_the_project_root(monkeypatch, project_root):
-    for var in ("INSIGHTS_HOME", "INSIGHTS_DATA_DIR", "INSIGHTS_PROCESSED_DIR", "INSIGHTS_REPORTS_DIR",
-                "INSIGHTS_CONFIG_DIR"):
+    for var in (
+        "INSIGHTS_HOME",
+        "INSIGHTS_DATA_DIR",
+        "INSIGHTS_PROCESSED_DIR",
+        "INSIGHTS_REPORTS_DIR",
+        "INSIGHTS_CONFIG_DIR",
+    ):
         monkeypatch.delenv(var, raising=False)
     assert (project_root / "pyproject.toml").exists()
     assert paths.raw_dir() == project_root / "data" / "raw"
@@ -39,8 +44,9 @@ def test_environment_overrides(monkeypatch, tmp_path):
 def test_same_paths_from_any_working_directory(tmp_path, project_root):
     env = {k: v for k, v in os.environ.items() if not k.startswith("INSIGHTS_")}
     code = "from insights.data import paths; print(paths.raw_dir()); print(paths.resolve_data_dir('data/raw'))"
-    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
-                         check=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, check=True
+    ).stdout.split()
     assert out == [str(project_root / "data" / "raw")] * 2
 
 
@@ -67,8 +73,9 @@ def test_repository_settings_file_is_valid():
     assert load_settings(paths.project_root() / "config" / "settings.yaml").grace_days >= 0
 
 
-@pytest.mark.parametrize("text,expected", [("2026Q3", Quarter(2026, 3)), ("2026q1", Quarter(2026, 1)),
-                                           (" 2025-Q4 ", Quarter(2025, 4))])
+@pytest.mark.parametrize(
+    "text,expected", [("2026Q3", Quarter(2026, 3)), ("2026q1", Quarter(2026, 1)), (" 2025-Q4 ", Quarter(2025, 4))]
+)
 def test_parse_quarter(text, expected):
     assert parse_quarter(text) == expected
 

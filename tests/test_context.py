@@ -50,14 +50,19 @@ def test_snapshots_are_the_snapshot_table_with_rule_segments(ctx):
     tables, settings = ctx.tables, ctx.settings
     dates = snapshots.observation_dates(tables, last=ctx.quarter.end)
     assert ctx.observation_dates == dates and dates[-1] == ctx.quarter.end
-    built = snapshots.build(tables, dates=dates, grace_days=settings.grace_days,
-                            features_available=settings.features_available)
+    built = snapshots.build(
+        tables, dates=dates, grace_days=settings.grace_days, features_available=settings.features_available
+    )
     expected = pd.concat([built, rules.rule_segments(built, tables.accounts)], axis=1)
     pd.testing.assert_frame_equal(ctx.snapshots, expected)
     assert set(ctx.snapshots["segment"]) <= {t.name for t in rules.load_value_tiers()}
     two = dates[-2:]
-    pd.testing.assert_frame_equal(ctx.snapshots_at(two), snapshots.build(
-        tables, dates=two, grace_days=settings.grace_days, features_available=settings.features_available))
+    pd.testing.assert_frame_equal(
+        ctx.snapshots_at(two),
+        snapshots.build(
+            tables, dates=two, grace_days=settings.grace_days, features_available=settings.features_available
+        ),
+    )
 
 
 def test_snapshots_are_built_once_and_only_when_asked(monkeypatch):
@@ -103,10 +108,12 @@ def test_real_data_has_no_banner_and_broken_data_lists_its_violations(demo_copy)
 
 
 def test_import_insights_stays_light():
-    code = ("import sys, insights; light = sorted({'pandas', 'pandera'} & set(sys.modules)); "
-            "assert 'setup' in dir(insights); print(light, insights.setup.__module__)")
+    code = (
+        "import sys, insights; light = sorted({'pandas', 'pandera'} & set(sys.modules)); "
+        "assert 'setup' in dir(insights); print(light, insights.setup.__module__)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["[]", "insights.context"]
     assert insights.setup is context.setup and insights.Context is context.Context
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
-        insights.nothing  # noqa: B018
+        insights.nothing

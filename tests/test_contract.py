@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from insights.data import contract
-from insights.errors import ContractError
 from insights.data.loading import load_tables, validate_dir
+from insights.errors import ContractError
 
 
 def _csv(folder: Path, name: str) -> pd.DataFrame:
@@ -24,6 +24,7 @@ def _edit(name, column, row, value):
         frame = _csv(folder, name)
         frame.loc[row, column] = value
         _put(folder, name, frame)
+
     return mutate
 
 
@@ -34,6 +35,7 @@ def _drop_file(name):
 def _drop_column(name, column):
     def mutate(folder):
         _put(folder, name, _csv(folder, name).drop(columns=[column]))
+
     return mutate
 
 
@@ -41,6 +43,7 @@ def _duplicate_row(name, row=0):
     def mutate(folder):
         frame = _csv(folder, name)
         _put(folder, name, pd.concat([frame, frame.iloc[[row]]], ignore_index=True))
+
     return mutate
 
 
@@ -52,18 +55,21 @@ def _swap_dates(name, earlier, later, row=None):
         if frame.loc[i, earlier] == frame.loc[i, later]:
             frame.loc[i, later] = "1999-01-01"
         _put(folder, name, frame)
+
     return mutate
 
 
 def _header_only(name):
     def mutate(folder):
         _put(folder, name, _csv(folder, name).iloc[0:0])
+
     return mutate
 
 
 def _parquet_twin(name):
     def mutate(folder):
         _csv(folder, name).to_parquet(folder / f"{name}.parquet")
+
     return mutate
 
 
@@ -75,15 +81,21 @@ def _pilot_renamed(folder):
 def _pilot_assigned_twice(folder):
     src = next((folder / "pilots").glob("*.csv"))
     frame = pd.read_csv(src, dtype=str)
-    pd.concat([frame, frame.iloc[[0]].assign(arm="control" if frame.iloc[0]["arm"] == "treatment" else "treatment")]
-              ).to_csv(src, index=False)
+    pd.concat(
+        [frame, frame.iloc[[0]].assign(arm="control" if frame.iloc[0]["arm"] == "treatment" else "treatment")]
+    ).to_csv(src, index=False)
 
 
 def _events_unknown_user(folder):
     users = _csv(folder, "users")
-    pd.DataFrame({"account_id": [users.loc[0, "account_id"]] * 2, "user_id": [users.loc[0, "user_id"], "U-GHOST"],
-                  "ts": ["2026-01-05T10:00:00", "2026-01-05T11:00:00"], "feature": ["reports", "reports"]}
-                 ).to_csv(folder / "usage_events.csv", index=False)
+    pd.DataFrame(
+        {
+            "account_id": [users.loc[0, "account_id"]] * 2,
+            "user_id": [users.loc[0, "user_id"], "U-GHOST"],
+            "ts": ["2026-01-05T10:00:00", "2026-01-05T11:00:00"],
+            "feature": ["reports", "reports"],
+        }
+    ).to_csv(folder / "usage_events.csv", index=False)
 
 
 # (id, mutation, expected table, column, rule)
@@ -94,50 +106,100 @@ CORPUS = [
     ("fractional seats", _edit("contracts", "seats", 1, "3.5"), "contracts", "seats", "not a whole number"),
     ("text in money column", _edit("contracts", "arr", 0, "12k"), "contracts", "arr", "not a number"),
     ("duplicate account id", _duplicate_row("accounts", 3), "accounts", "account_id", "duplicate key"),
-    ("duplicate usage month", _duplicate_row("usage_monthly", 5), "usage_monthly", "account_id+month",
-     "duplicate key"),
-    ("duplicate integration", _duplicate_row("integrations", 0), "integrations", "account_id+integration",
-     "duplicate key"),
-    ("unknown account on contract", _edit("contracts", "account_id", 2, "A-NOPE"), "contracts", "account_id",
-     "unknown accounts.account_id"),
-    ("unknown account on survey", _edit("surveys", "account_id", 0, "A-NOPE"), "surveys", "account_id",
-     "unknown accounts.account_id"),
-    ("contract ends before it starts", _swap_dates("contracts", "start_date", "end_date", 0), "contracts",
-     "end_date", "end_date before start_date"),
-    ("activated before invited", _swap_dates("users", "invited_at", "activated_at"), "users", "activated_at",
-     "activated_at before invited_at"),
-    ("disconnected before connected", _edit("integrations", "disconnected_at", 0, "1990-01-01"), "integrations",
-     "disconnected_at", "disconnected_at before connected_at"),
+    ("duplicate usage month", _duplicate_row("usage_monthly", 5), "usage_monthly", "account_id+month", "duplicate key"),
+    (
+        "duplicate integration",
+        _duplicate_row("integrations", 0),
+        "integrations",
+        "account_id+integration",
+        "duplicate key",
+    ),
+    (
+        "unknown account on contract",
+        _edit("contracts", "account_id", 2, "A-NOPE"),
+        "contracts",
+        "account_id",
+        "unknown accounts.account_id",
+    ),
+    (
+        "unknown account on survey",
+        _edit("surveys", "account_id", 0, "A-NOPE"),
+        "surveys",
+        "account_id",
+        "unknown accounts.account_id",
+    ),
+    (
+        "contract ends before it starts",
+        _swap_dates("contracts", "start_date", "end_date", 0),
+        "contracts",
+        "end_date",
+        "end_date before start_date",
+    ),
+    (
+        "activated before invited",
+        _swap_dates("users", "invited_at", "activated_at"),
+        "users",
+        "activated_at",
+        "activated_at before invited_at",
+    ),
+    (
+        "disconnected before connected",
+        _edit("integrations", "disconnected_at", 0, "1990-01-01"),
+        "integrations",
+        "disconnected_at",
+        "disconnected_at before connected_at",
+    ),
     ("negative ARR", _edit("contracts", "arr", 3, "-100.0"), "contracts", "arr", "below minimum 0"),
     ("negative seats", _edit("contracts", "seats", 4, "-2"), "contracts", "seats", "below minimum 0"),
     ("NPS above 10", _edit("surveys", "nps", 1, "11"), "surveys", "nps", "above maximum 10"),
     ("NPS below 0", _edit("surveys", "nps", 2, "-1"), "surveys", "nps", "below minimum 0"),
     ("value score above 10", _edit("surveys", "value_score", 2, "12"), "surveys", "value_score", "above maximum 10"),
     ("CSAT above 5", _edit("support_tickets", "csat", 0, "7"), "support_tickets", "csat", "above maximum 5"),
-    ("impossible date", _edit("contracts", "start_date", 0, "2024-13-45"), "contracts", "start_date",
-     "unparseable date"),
-    ("words for a date", _edit("accounts", "created_at", 0, "yesterday"), "accounts", "created_at",
-     "unparseable date"),
+    (
+        "impossible date",
+        _edit("contracts", "start_date", 0, "2024-13-45"),
+        "contracts",
+        "start_date",
+        "unparseable date",
+    ),
+    ("words for a date", _edit("accounts", "created_at", 0, "yesterday"), "accounts", "created_at", "unparseable date"),
     ("required value empty", _edit("accounts", "industry", 0, ""), "accounts", "industry", "missing value"),
-    ("unknown priority", _edit("support_tickets", "priority", 0, "critical"), "support_tickets", "priority",
-     "not one of"),
+    (
+        "unknown priority",
+        _edit("support_tickets", "priority", 0, "critical"),
+        "support_tickets",
+        "priority",
+        "not one of",
+    ),
     ("negative events", _edit("usage_monthly", "events", 0, "-5"), "usage_monthly", "events", "below minimum 0"),
     ("zero employees", _edit("accounts", "employees", 0, "0"), "accounts", "employees", "below minimum 1"),
     ("empty accounts table", _header_only("accounts"), "accounts", "—", "no rows"),
     ("CSV and Parquet of one table", _parquet_twin("surveys"), "surveys", "—", "ambiguous"),
-    ("pilot file named after another pilot", _pilot_renamed, "pilot_assignments", "pilot_id",
-     "pilot_id differs from file name"),
-    ("account assigned twice in a pilot", _pilot_assigned_twice, "pilot_assignments", "pilot_id+account_id",
-     "duplicate key"),
+    (
+        "pilot file named after another pilot",
+        _pilot_renamed,
+        "pilot_assignments",
+        "pilot_id",
+        "pilot_id differs from file name",
+    ),
+    (
+        "account assigned twice in a pilot",
+        _pilot_assigned_twice,
+        "pilot_assignments",
+        "pilot_id+account_id",
+        "duplicate key",
+    ),
     ("usage event of an unknown user", _events_unknown_user, "usage_events", "user_id", "unknown users.user_id"),
-    ("unparseable month", _edit("usage_monthly", "month", 0, "2024-XX"), "usage_monthly", "month",
-     "unparseable date"),
+    ("unparseable month", _edit("usage_monthly", "month", 0, "2024-XX"), "usage_monthly", "month", "unparseable date"),
 ]
 
 
 def _hashes(folder: Path) -> dict:
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_demo_data_meets_the_contract(demo_dir):
@@ -175,9 +237,14 @@ def test_every_violation_is_reported_at_once(tiny_demo_copy):
     for _, mutate, *_ in [CORPUS[2], CORPUS[8], CORPUS[13], CORPUS[15], CORPUS[19], CORPUS[21]]:
         mutate(tiny_demo_copy)
     found = {(v.table, v.column, v.rule.split(" ")[0]) for v in validate_dir(tiny_demo_copy)}
-    expected = {("contracts", "seats", "not"), ("contracts", "account_id", "unknown"),
-                ("contracts", "arr", "below"), ("surveys", "nps", "above"), ("contracts", "start_date", "unparseable"),
-                ("accounts", "industry", "missing")}
+    expected = {
+        ("contracts", "seats", "not"),
+        ("contracts", "account_id", "unknown"),
+        ("contracts", "arr", "below"),
+        ("surveys", "nps", "above"),
+        ("contracts", "start_date", "unparseable"),
+        ("accounts", "industry", "missing"),
+    }
     assert expected <= found
 
 
@@ -197,7 +264,8 @@ def test_parquet_and_csv_load_to_the_same_typed_tables(tiny_demo_copy, tmp_path)
     (as_parquet / "pilots").mkdir()
     for csv in tiny_demo_copy.glob("*.csv"):
         pd.read_csv(csv, dtype=str, keep_default_na=False, na_values=[""]).to_parquet(
-            as_parquet / f"{csv.stem}.parquet")
+            as_parquet / f"{csv.stem}.parquet"
+        )
     for csv in (tiny_demo_copy / "pilots").glob("*.csv"):
         pd.read_csv(csv).to_parquet(as_parquet / "pilots" / f"{csv.stem}.parquet")
     a, b = load_tables(tiny_demo_copy), load_tables(as_parquet)
@@ -207,9 +275,14 @@ def test_parquet_and_csv_load_to_the_same_typed_tables(tiny_demo_copy, tmp_path)
 
 def test_usage_events_are_optional_and_not_loaded_by_default(tiny_demo_copy):
     users = _csv(tiny_demo_copy, "users")
-    pd.DataFrame({"account_id": users["account_id"][:3], "user_id": users["user_id"][:3],
-                  "ts": ["2026-01-05T10:00:00"] * 3, "feature": ["search"] * 3}).to_csv(
-        tiny_demo_copy / "usage_events.csv", index=False)
+    pd.DataFrame(
+        {
+            "account_id": users["account_id"][:3],
+            "user_id": users["user_id"][:3],
+            "ts": ["2026-01-05T10:00:00"] * 3,
+            "feature": ["search"] * 3,
+        }
+    ).to_csv(tiny_demo_copy / "usage_events.csv", index=False)
     tables = load_tables(tiny_demo_copy)
     assert "usage_events" not in tables.names and "usage_events" in tables.skipped
     with_events = load_tables(tiny_demo_copy, include_events=True)

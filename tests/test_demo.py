@@ -9,16 +9,19 @@ import pytest
 import statsmodels.api as sm
 from scipy import stats
 
-from insights.metrics import churn
+from insights.data.loading import load_tables
 from insights.demo import DemoSpec, generate, write_demo
 from insights.demo.spec import DRIVERS, SEGMENT_EFFECTS, SEGMENTS
 from insights.errors import ParameterError
-from insights.data.loading import load_tables
+from insights.metrics import churn
 
 
 def _digest(folder):
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path, monkeypatch):
@@ -28,6 +31,7 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path, monkeypatch):
     # the calendar comes from parameters, never from the clock
     def no_clock(*_, **__):
         raise AssertionError("the generator must not read today's date")
+
     monkeypatch.setattr(pd.Timestamp, "now", no_clock)
     monkeypatch.setattr(pd.Timestamp, "today", no_clock)
     write_demo(tmp_path / "b", spec)
@@ -63,8 +67,12 @@ def test_history_respects_the_calendar(small_demo):
     tables, truth = small_demo
     end = pd.Timestamp(truth["generator"]["history_end"])
     start = pd.Timestamp(truth["generator"]["history_start"])
-    for name, col in [("usage_monthly", "month"), ("support_tickets", "created_at"), ("surveys", "responded_at"),
-                      ("cs_activities", "date")]:
+    for name, col in [
+        ("usage_monthly", "month"),
+        ("support_tickets", "created_at"),
+        ("surveys", "responded_at"),
+        ("cs_activities", "date"),
+    ]:
         dates = pd.to_datetime(tables[name][col])
         assert dates.min() >= start and dates.max() <= end, name
     assert pd.to_datetime(tables["contracts"]["start_date"]).max() <= end
@@ -74,14 +82,23 @@ def test_history_respects_the_calendar(small_demo):
 def test_relational_integrity(demo_dir):
     tables = load_tables(demo_dir)  # raises on any contract violation
     acc = set(tables.accounts["account_id"])
-    for name in ("contracts", "users", "usage_monthly", "support_tickets", "surveys", "cs_activities",
-                 "integrations", "pilot_assignments"):
+    for name in (
+        "contracts",
+        "users",
+        "usage_monthly",
+        "support_tickets",
+        "surveys",
+        "cs_activities",
+        "integrations",
+        "pilot_assignments",
+    ):
         assert set(tables[name]["account_id"]) <= acc, name
     # every account has a contract, and usage only where it has a contract
     assert set(tables.contracts["account_id"]) == acc
     usage = tables.usage_monthly.merge(tables.contracts, on="account_id")
     inside = (usage["month"] >= usage["start_date"].dt.to_period("M").dt.to_timestamp()) & (
-        usage["month"] <= usage["end_date"])
+        usage["month"] <= usage["end_date"]
+    )
     assert inside.groupby([usage["account_id"], usage["month"]]).any().all()
     assert (tables.usage_monthly["active_users"] <= tables.usage_monthly["activated_seats"]).all()
 
@@ -185,8 +202,10 @@ def test_personas_shape_usage(default_demo):
     depth = (u["events"] / u["active_users"]).groupby(u["persona"]).median()
     breadth = u.groupby("persona")["distinct_features"].mean()
     assert depth["power_users"] > depth["broad_explorers"] and depth["focused_specialists"] > depth["light_adopters"]
-    assert breadth["broad_explorers"] > breadth["focused_specialists"] and breadth["power_users"] > breadth[
-        "light_adopters"]
+    assert (
+        breadth["broad_explorers"] > breadth["focused_specialists"]
+        and breadth["power_users"] > breadth["light_adopters"]
+    )
 
 
 def test_pilot_record_and_truth(small_demo):

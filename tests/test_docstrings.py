@@ -106,8 +106,12 @@ def missing_sections(obj: object) -> list[str]:
     if takes and "Parameters" not in sections:
         missing.append(f"Parameters (it takes {', '.join(takes)})")
     nodes = list(_own_nodes(_function_node(obj)))
-    returns = any(isinstance(n, ast.Return) and n.value is not None
-                  and not (isinstance(n.value, ast.Constant) and n.value.value is None) for n in nodes)
+    returns = any(
+        isinstance(n, ast.Return)
+        and n.value is not None
+        and not (isinstance(n.value, ast.Constant) and n.value.value is None)
+        for n in nodes
+    )
     yields = any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in nodes)
     if yields and "Yields" not in sections:
         missing.append("Yields (it yields values)")
@@ -151,8 +155,10 @@ def _generator(n):
     int
         Each number.
     """
+
     def helper():
         return 1  # a nested function's return is not the outer function's
+
     yield from range(n + helper())
 
 

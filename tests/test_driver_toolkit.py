@@ -25,15 +25,24 @@ def table() -> pd.DataFrame:
     plan = rng.choice(["basic", "plus", "pro"], n)
     tenure = rng.gamma(2.0, 1.5, n)
     eta = -1.0 + Z @ np.array([0.9, 0.4, -0.2]) - 0.15 * tenure + 0.4 * (plan == "pro")
-    return pd.DataFrame({"a": Z[:, 0], "b": np.exp(Z[:, 1]), "c": Z[:, 2], "tenure": tenure, "plan": plan,
-                         "customer": np.repeat(np.arange(n // 2), 2),
-                         "churned": (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(int)})
+    return pd.DataFrame(
+        {
+            "a": Z[:, 0],
+            "b": np.exp(Z[:, 1]),
+            "c": Z[:, 2],
+            "tenure": tenure,
+            "plan": plan,
+            "customer": np.repeat(np.arange(n // 2), 2),
+            "churned": (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(int),
+        }
+    )
 
 
 def _design(t: pd.DataFrame, drivers, transforms=None) -> pd.DataFrame:
     """Independent standardisation and dummy coding (statsmodels' own conventions: drop the first level)."""
-    z = pd.DataFrame({d: (transforms.get(d, lambda x: x) if transforms else (lambda x: x))(t[d].astype(float))
-                      for d in drivers})
+    z = pd.DataFrame(
+        {d: (transforms.get(d, lambda x: x) if transforms else (lambda x: x))(t[d].astype(float)) for d in drivers}
+    )
     z = (z - z.mean()) / z.std(ddof=0)
     dummies = pd.get_dummies(t["plan"], prefix="plan", prefix_sep="[", drop_first=True, dtype=float)
     dummies.columns = [f"{c}]" for c in dummies.columns]
@@ -51,7 +60,9 @@ def test_odds_ratios_match_statsmodels_with_cluster_covariance(table):
     assert np.allclose(got["coef"], ref.params.drop("const"), atol=1e-8)
     assert np.allclose(got["se"], ref.bse.drop("const"), rtol=1e-6)
     ci = ref.conf_int().drop(index="const")
-    assert np.allclose(got["or_low"], np.exp(ci[0]), rtol=1e-6) and np.allclose(got["or_high"], np.exp(ci[1]), rtol=1e-6)
+    assert np.allclose(got["or_low"], np.exp(ci[0]), rtol=1e-6) and np.allclose(
+        got["or_high"], np.exp(ci[1]), rtol=1e-6
+    )
     assert got["method"].str.contains("Wald 95% CI, SE clustered by customer").all()
 
 
@@ -69,8 +80,9 @@ def test_odds_ratios_without_cluster_are_model_based_and_level_is_honoured(table
 
 @pytest.fixture(scope="module")
 def ranking(table):
-    return dr.rank_drivers(table, "churned", DRV, ["tenure", "plan"], cluster="customer", n_boot=40, seed=5,
-                           groups=[[d] for d in DRV])
+    return dr.rank_drivers(
+        table, "churned", DRV, ["tenure", "plan"], cluster="customer", n_boot=40, seed=5, groups=[[d] for d in DRV]
+    )
 
 
 def test_exact_dominance_matches_brute_force_over_statsmodels_fits(table, ranking):
@@ -99,8 +111,9 @@ def test_ranking_structure_bootstrap_and_determinism(table, ranking):
     assert imp["method"].str.contains("resampling customer").all() and imp["method"].str.contains("95%").all()
     p = imp["p_above_next"].iloc[:-1]
     assert (imp["tied_with_next"].iloc[:-1] == (p < dr.TIE_PROBABILITY)).all()
-    again = dr.rank_drivers(table, "churned", DRV, ["tenure", "plan"], cluster="customer", n_boot=40, seed=5,
-                            groups=[[d] for d in DRV])
+    again = dr.rank_drivers(
+        table, "churned", DRV, ["tenure", "plan"], cluster="customer", n_boot=40, seed=5, groups=[[d] for d in DRV]
+    )
     pd.testing.assert_frame_equal(again.importance, imp)
     pd.testing.assert_frame_equal(again.boot_shares, ranking.boot_shares)
 
@@ -154,14 +167,15 @@ def test_auto_switches_to_the_sampled_estimate_above_max_exact(table):
     pd.testing.assert_frame_equal(forced.importance, r.importance)
     exact = dr.rank_drivers(table, "churned", four, **kw)
     assert exact.shapley == "exact over all 16 subsets"
-    diff = (r.importance["general_dominance"] - exact.importance["general_dominance"].reindex(r.importance.index))
+    diff = r.importance["general_dominance"] - exact.importance["general_dominance"].reindex(r.importance.index)
     assert (diff.abs() <= 5 * r.importance["share_mc_se"] * (r.fit_full - r.fit_base)).all()
 
 
 def test_a_large_monte_carlo_error_is_a_warning(table, monkeypatch):
     monkeypatch.setattr(dr, "MC_WARN_RATIO", 0.0)
-    r = dr.rank_drivers(table, "churned", [*DRV, "tenure"], n_boot=20, seed=2, shapley="sampled",
-                        groups=[[d] for d in [*DRV, "tenure"]])
+    r = dr.rank_drivers(
+        table, "churned", [*DRV, "tenure"], n_boot=20, seed=2, shapley="sampled", groups=[[d] for d in [*DRV, "tenure"]]
+    )
     assert r.warning and "raise n_cycles (now 4)" in r.warning
 
 
@@ -175,28 +189,35 @@ def test_correlated_drivers_form_a_block(table):
 # --------------------------------------------------------------------------- bad input
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"drivers": ["a", "nope", "zip"]}, r"no column\(s\) \['nope', 'zip'\]"),
-    ({"outcome": "plan"}, "outcome 'plan' must be 0/1"),
-    ({"drivers": ["a", "plan"]}, r"driver column\(s\) \['plan'\] are not numeric"),
-    ({"drivers": ["a", "a"]}, "more than once"),
-    ({"controls": ["a"]}, "two roles"),
-    ({"transforms": {"zz": "log"}}, "neither drivers nor controls"),
-    ({"transforms": {"a": "log"}}, "transform 'log' of column 'a' needs values > 0"),
-    ({"transforms": {"a": "cube"}}, "unknown transform 'cube'"),
-    ({"controls": ["plan"], "transforms": {"plan": "log"}}, "categorical"),
-    ({"min_events": 1_000}, r"at least 1000 of each .*min_events"),
-    ({"n_boot": 5}, "n_boot"),
-    ({"level": 95}, "level"),
-    ({"shapley": "fast"}, "shapley"),
-    ({"drivers": [f"x{j}" for j in range(17)], "shapley": "exact"}, "at most 16 drivers"),
-    ({"groups": [["a"], ["b"]]}, "every driver in exactly one"),
-    ({"cluster": "one"}, "single value"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"drivers": ["a", "nope", "zip"]}, r"no column\(s\) \['nope', 'zip'\]"),
+        ({"outcome": "plan"}, "outcome 'plan' must be 0/1"),
+        ({"drivers": ["a", "plan"]}, r"driver column\(s\) \['plan'\] are not numeric"),
+        ({"drivers": ["a", "a"]}, "more than once"),
+        ({"controls": ["a"]}, "two roles"),
+        ({"transforms": {"zz": "log"}}, "neither drivers nor controls"),
+        ({"transforms": {"a": "log"}}, "transform 'log' of column 'a' needs values > 0"),
+        ({"transforms": {"a": "cube"}}, "unknown transform 'cube'"),
+        ({"controls": ["plan"], "transforms": {"plan": "log"}}, "categorical"),
+        ({"min_events": 1_000}, r"at least 1000 of each .*min_events"),
+        ({"n_boot": 5}, "n_boot"),
+        ({"level": 95}, "level"),
+        ({"shapley": "fast"}, "shapley"),
+        ({"drivers": [f"x{j}" for j in range(17)], "shapley": "exact"}, "at most 16 drivers"),
+        ({"groups": [["a"], ["b"]]}, "every driver in exactly one"),
+        ({"cluster": "one"}, "single value"),
+    ],
+)
 def test_bad_input_is_a_parameter_error_naming_the_columns(table, kwargs, match):
     wide = pd.DataFrame(np.random.default_rng(0).normal(size=(len(table), 17)), columns=[f"x{j}" for j in range(17)])
-    args = {"frame": pd.concat([table.assign(one=1), wide], axis=1), "outcome": "churned", "drivers": DRV,
-            "n_boot": 20} | kwargs
+    args = {
+        "frame": pd.concat([table.assign(one=1), wide], axis=1),
+        "outcome": "churned",
+        "drivers": DRV,
+        "n_boot": 20,
+    } | kwargs
     with pytest.raises(ParameterError, match=match):
         dr.rank_drivers(**args)
 

@@ -10,14 +10,13 @@ import pytest
 import statsmodels.api as sm
 from scipy.stats import spearmanr
 
-from insights.stats import dominance as dom
 from insights.analyses.drivers import ranking as drivers
-from insights.data import loading
 from insights.analyses.segments import rules as segments
-from insights.metrics import snapshots
+from insights.data import loading
 from insights.errors import ParameterError
+from insights.metrics import snapshots
 from insights.metrics.snapshots import DRIVERS
-
+from insights.stats import dominance as dom
 
 # --------------------------------------------------------------------------- dominance machinery
 
@@ -80,8 +79,12 @@ def test_controls_are_always_in_and_blocks_enter_together():
     res = dom.dominance(X[:, 1:], y, controls=X[:, :1], blocks=[[0, 1], [2]], model="ols")
     base = _r2(X, y, [0])
     full = _r2(X, y, range(4))
-    v = {frozenset(): base, frozenset({0}): _r2(X, y, [0, 1, 2]), frozenset({1}): _r2(X, y, [0, 3]),
-         frozenset({0, 1}): full}
+    v = {
+        frozenset(): base,
+        frozenset({0}): _r2(X, y, [0, 1, 2]),
+        frozenset({1}): _r2(X, y, [0, 3]),
+        frozenset({0, 1}): full,
+    }
     expected = dom.shapley_brute_force(lambda s: v[frozenset(s)] - base, 2)
     assert np.allclose(res.general, expected)
     assert res.names[0].count("+") == 1
@@ -184,8 +187,10 @@ def test_analysis_rows_one_per_renewal_no_leakage(snap, rows):
     assert (rows.set_index("contract_id")["obs_date"] == last.reindex(rows["contract_id"]).to_numpy()).all()
     for d in DRIVERS:
         assert abs(rows[f"z_{d}"].mean()) < 1e-9 and abs(rows[f"z_{d}"].std(ddof=0) - 1) < 1e-9
-    assert np.allclose(rows["z_depth"], (np.log1p(rows["depth"]) - np.log1p(rows["depth"]).mean())
-                       / np.log1p(rows["depth"]).std(ddof=0))
+    assert np.allclose(
+        rows["z_depth"],
+        (np.log1p(rows["depth"]) - np.log1p(rows["depth"]).mean()) / np.log1p(rows["depth"]).std(ddof=0),
+    )
     tenure_at_renewal = rows["tenure_years"] + rows["days_to_renewal"] / 365.25
     assert (rows["first_renewal"] == (tenure_at_renewal < drivers.FIRST_RENEWAL_YEARS)).all()
 
@@ -250,8 +255,12 @@ def test_correlation_groups_form_when_drivers_are_collinear():
 
 
 def test_grouped_drivers_are_ranked_as_one_block(rows):
-    r = drivers.rank_drivers(rows, n_boot=20, seed=1,
-                             groups=[["satisfaction", "perceived_value"], ["switching_cost"], ["depth"], ["breadth"]])
+    r = drivers.rank_drivers(
+        rows,
+        n_boot=20,
+        seed=1,
+        groups=[["satisfaction", "perceived_value"], ["switching_cost"], ["depth"], ["breadth"]],
+    )
     assert "satisfaction + perceived_value" in r.importance.index
     assert np.isnan(r.importance.loc["satisfaction + perceived_value", "odds_ratio"])
 

@@ -24,13 +24,15 @@ def _table(arms=("A", "B", "C"), n=600, seed=0, rates=None):
     arm = rng.choice(np.array(arms, dtype=object), n)
     pre = rng.normal(10, 2, n)
     p = np.array([rates[a] for a in arm]) + 0.03 * (pre - 10)
-    return pd.DataFrame({
-        "arm": arm,
-        "stratum": rng.choice(["north", "south", "east"], n),
-        "pre": pre,
-        "converted": (rng.random(n) < np.clip(p, 0.05, 0.95)).astype(int),
-        "spend": 5 + 0.8 * pre + np.array([arms.index(a) for a in arm]) + rng.normal(0, 2, n),
-    })
+    return pd.DataFrame(
+        {
+            "arm": arm,
+            "stratum": rng.choice(["north", "south", "east"], n),
+            "pre": pre,
+            "converted": (rng.random(n) < np.clip(p, 0.05, 0.95)).astype(int),
+            "spend": 5 + 0.8 * pre + np.array([arms.index(a) for a in arm]) + rng.normal(0, 2, n),
+        }
+    )
 
 
 def _row(res, treatment, quantity):
@@ -76,8 +78,9 @@ def test_binary_arms_match_statsmodels_and_scipy():
 
 
 def test_holm_across_three_treatments_matches_multipletests():
-    df = _table(arms=("holdout", "v1", "v2", "v3"), n=900, seed=3,
-                rates={"holdout": 0.40, "v1": 0.42, "v2": 0.50, "v3": 0.55})
+    df = _table(
+        arms=("holdout", "v1", "v2", "v3"), n=900, seed=3, rates={"holdout": 0.40, "v1": 0.42, "v2": 0.50, "v3": 0.55}
+    )
     for adjust in ("holm", "fdr_bh"):
         res = compare_arms(df, "arm", "converted", control="holdout", adjust=adjust)
         tests = res.comparisons[res.comparisons["quantity"] == "test"]
@@ -99,8 +102,12 @@ def test_the_table_is_tidy_and_every_row_names_its_method():
     assert res.comparisons["method"].str.len().gt(10).all()
     assert res.comparisons.groupby("treatment").size().tolist() == [9, 9]
     tested = res.comparisons["p_value"].notna()
-    assert set(res.comparisons.loc[tested, "quantity"]) == {"test", "adjusted difference", "CMH test",
-                                                            "Breslow-Day test"}
+    assert set(res.comparisons.loc[tested, "quantity"]) == {
+        "test",
+        "adjusted difference",
+        "CMH test",
+        "Breslow-Day test",
+    }
     assert res.comparisons.loc[~tested, "p_adjusted"].isna().all()
 
 
@@ -128,7 +135,8 @@ def test_treatments_subset_order_and_categorical_arms():
     res = compare_arms(cat, "arm", "converted", "A")
     assert res.treatments == ("C", "B")  # category order; the unused category is not an arm
     assert _row(res, "C", "difference").estimate == pytest.approx(
-        df.loc[df.arm == "C", "converted"].mean() - df.loc[df.arm == "A", "converted"].mean(), abs=1e-12)
+        df.loc[df.arm == "C", "converted"].mean() - df.loc[df.arm == "A", "converted"].mean(), abs=1e-12
+    )
 
 
 def test_boolean_outcome_is_binary_and_outcome_kind_can_force_means():
@@ -189,11 +197,13 @@ def test_covariate_adjustment_matches_statsmodels_hc2_on_each_pair():
         d = (pair["arm"] == t).to_numpy(float)
         x = pair["pre"].to_numpy()
         fit = sm.OLS(pair["spend"].to_numpy(), sm.add_constant(np.column_stack([d, x - x.mean()]))).fit(
-            cov_type="HC2", use_t=True)
+            cov_type="HC2", use_t=True
+        )
         row = _row(res, t, "adjusted difference")
         low, high = fit.conf_int()[1]
         assert (row.estimate, row.low, row.high, row.p_value) == pytest.approx(
-            (fit.params[1], low, high, fit.pvalues[1]), abs=TOL)
+            (fit.params[1], low, high, fit.pvalues[1]), abs=TOL
+        )
         assert "ANCOVA" in row.method and "variance reduction" in row.method
         assert res.contrast(t).adjusted.variance_reduction > 0.3
 
@@ -214,7 +224,8 @@ def test_strata_match_statsmodels_stratified_table():
         assert (odds.estimate, odds.low, odds.high) == pytest.approx((ref.oddsratio_pooled, low, high), abs=TOL)
         cmh = ref.test_null_odds(correction=False)
         assert (_row(res, t, "CMH test").statistic, _row(res, t, "CMH test").p_value) == pytest.approx(
-            (cmh.statistic, cmh.pvalue), abs=TOL)
+            (cmh.statistic, cmh.pvalue), abs=TOL
+        )
         bd = ref.test_equal_odds(adjust=True)
         assert _row(res, t, "Breslow-Day test").p_value == pytest.approx(bd.pvalue, abs=TOL)
         per = res.contrast(t).stratified.per_stratum
@@ -246,39 +257,66 @@ def _with(df, **changes):
 BASE = _table(n=120, seed=9)
 
 
-@pytest.mark.parametrize("frame,args,kwargs,match", [
-    (BASE.to_dict(), ("arm", "converted", "A"), {}, "must be a pandas DataFrame"),
-    (BASE, ("group", "converted", "A"), {}, r"no column for arm='group'.*columns are"),
-    (BASE, ("arm", "sales", "A"), {"covariate": "prior"}, r"outcome='sales', covariate='prior'"),
-    (BASE, ("arm", "converted", "A"), {"strata": "arm"}, "both name column 'arm'"),
-    (BASE, ("arm", "converted", "control"), {}, r"control arm 'control' is not in column 'arm'.*\['A', 'B', 'C'\]"),
-    (BASE.assign(arm="A"), ("arm", "converted", "A"), {}, "single arm"),
-    (BASE, ("arm", "converted", "A"), {"treatments": ["B", "D"]}, r"\['D'\] have no units in column 'arm'"),
-    (BASE, ("arm", "converted", "A"), {"treatments": ["A", "B"]}, "cannot also be a treatment"),
-    (BASE, ("arm", "converted", "A"), {"treatments": "B"}, "list of arm names"),
-    (BASE, ("arm", "converted", "A"), {"treatments": []}, "treatments is empty"),
-    (BASE.assign(converted=np.where(BASE.converted == 1, "yes", "no")), ("arm", "converted", "A"), {},
-     "outcome column 'converted' must be boolean or numeric"),
-    (BASE, ("arm", "spend", "A"), {"outcome_kind": "binary"}, "values other than 0 and 1"),
-    (BASE, ("arm", "spend", "A"), {"outcome_kind": "counts"}, "outcome_kind must be one of"),
-    (_with(BASE, spend=(3, np.inf)), ("arm", "spend", "A"), {}, "infinite"),
-    (_with(BASE, converted=(3, np.nan)), ("arm", "converted", "A"), {}, r"missing values in 'converted' \(1 row"),
-    (_with(BASE, arm=(0, None)), ("arm", "converted", "A"), {}, "missing values in 'arm'"),
-    (pd.concat([BASE, pd.DataFrame({"arm": ["D"], "spend": [1.0], "converted": [1], "pre": [1.0],
-                                    "stratum": ["x"]})]), ("arm", "spend", "A"), {}, "'D' has 1"),
-    (BASE.assign(spend=BASE["arm"].map({"A": 1.0, "B": 2.0, "C": 3.0})), ("arm", "spend", "A"), {},
-     "'spend' is constant within arms 'A' and 'B'"),
-    (BASE, ("arm", "spend", "A"), {"strata": "stratum"}, "is for a binary outcome"),
-    (BASE.assign(stratum="all"), ("arm", "converted", "A"), {"strata": "stratum"}, "single stratum"),
-    (_with(BASE, stratum=(5, np.nan)), ("arm", "converted", "A"), {"strata": "stratum"}, "missing values in 'stratum'"),
-    (BASE, ("arm", "converted", "A"), {"covariate": "stratum"}, "covariate column 'stratum' must be boolean or numeric"),
-    (BASE.assign(pre=1.0), ("arm", "converted", "A"), {"covariate": "pre"}, "'pre' is constant"),
-    (_with(BASE, pre=(2, np.nan)), ("arm", "converted", "A"), {"covariate": "pre"}, "missing values in 'pre'"),
-    (BASE, ("arm", "converted", "A"), {"expected_shares": {"A": 0.5, "B": 0.5}}, "one planned share per arm"),
-    (BASE, ("arm", "converted", "A"), {"expected_shares": {"A": 0.5, "B": 0.5, "C": 0.5}}, "sum to 1"),
-    (BASE, ("arm", "converted", "A"), {"adjust": "sidak"}, "adjust must be one of"),
-    (BASE, ("arm", "converted", "A"), {"level": 95}, "level must be"),
-])
+@pytest.mark.parametrize(
+    "frame,args,kwargs,match",
+    [
+        (BASE.to_dict(), ("arm", "converted", "A"), {}, "must be a pandas DataFrame"),
+        (BASE, ("group", "converted", "A"), {}, r"no column for arm='group'.*columns are"),
+        (BASE, ("arm", "sales", "A"), {"covariate": "prior"}, r"outcome='sales', covariate='prior'"),
+        (BASE, ("arm", "converted", "A"), {"strata": "arm"}, "both name column 'arm'"),
+        (BASE, ("arm", "converted", "control"), {}, r"control arm 'control' is not in column 'arm'.*\['A', 'B', 'C'\]"),
+        (BASE.assign(arm="A"), ("arm", "converted", "A"), {}, "single arm"),
+        (BASE, ("arm", "converted", "A"), {"treatments": ["B", "D"]}, r"\['D'\] have no units in column 'arm'"),
+        (BASE, ("arm", "converted", "A"), {"treatments": ["A", "B"]}, "cannot also be a treatment"),
+        (BASE, ("arm", "converted", "A"), {"treatments": "B"}, "list of arm names"),
+        (BASE, ("arm", "converted", "A"), {"treatments": []}, "treatments is empty"),
+        (
+            BASE.assign(converted=np.where(BASE.converted == 1, "yes", "no")),
+            ("arm", "converted", "A"),
+            {},
+            "outcome column 'converted' must be boolean or numeric",
+        ),
+        (BASE, ("arm", "spend", "A"), {"outcome_kind": "binary"}, "values other than 0 and 1"),
+        (BASE, ("arm", "spend", "A"), {"outcome_kind": "counts"}, "outcome_kind must be one of"),
+        (_with(BASE, spend=(3, np.inf)), ("arm", "spend", "A"), {}, "infinite"),
+        (_with(BASE, converted=(3, np.nan)), ("arm", "converted", "A"), {}, r"missing values in 'converted' \(1 row"),
+        (_with(BASE, arm=(0, None)), ("arm", "converted", "A"), {}, "missing values in 'arm'"),
+        (
+            pd.concat(
+                [BASE, pd.DataFrame({"arm": ["D"], "spend": [1.0], "converted": [1], "pre": [1.0], "stratum": ["x"]})]
+            ),
+            ("arm", "spend", "A"),
+            {},
+            "'D' has 1",
+        ),
+        (
+            BASE.assign(spend=BASE["arm"].map({"A": 1.0, "B": 2.0, "C": 3.0})),
+            ("arm", "spend", "A"),
+            {},
+            "'spend' is constant within arms 'A' and 'B'",
+        ),
+        (BASE, ("arm", "spend", "A"), {"strata": "stratum"}, "is for a binary outcome"),
+        (BASE.assign(stratum="all"), ("arm", "converted", "A"), {"strata": "stratum"}, "single stratum"),
+        (
+            _with(BASE, stratum=(5, np.nan)),
+            ("arm", "converted", "A"),
+            {"strata": "stratum"},
+            "missing values in 'stratum'",
+        ),
+        (
+            BASE,
+            ("arm", "converted", "A"),
+            {"covariate": "stratum"},
+            "covariate column 'stratum' must be boolean or numeric",
+        ),
+        (BASE.assign(pre=1.0), ("arm", "converted", "A"), {"covariate": "pre"}, "'pre' is constant"),
+        (_with(BASE, pre=(2, np.nan)), ("arm", "converted", "A"), {"covariate": "pre"}, "missing values in 'pre'"),
+        (BASE, ("arm", "converted", "A"), {"expected_shares": {"A": 0.5, "B": 0.5}}, "one planned share per arm"),
+        (BASE, ("arm", "converted", "A"), {"expected_shares": {"A": 0.5, "B": 0.5, "C": 0.5}}, "sum to 1"),
+        (BASE, ("arm", "converted", "A"), {"adjust": "sidak"}, "adjust must be one of"),
+        (BASE, ("arm", "converted", "A"), {"level": 95}, "level must be"),
+    ],
+)
 def test_bad_input_raises_parameter_error(frame, args, kwargs, match):
     with pytest.raises(ParameterError, match=match):
         compare_arms(frame, *args, **kwargs)

@@ -4,20 +4,21 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
-from scipy import stats  # noqa: E402
-from sklearn.metrics import roc_auc_score  # noqa: E402
-from statsmodels.stats.proportion import proportion_confint  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from sklearn.metrics import roc_auc_score
+from statsmodels.stats.proportion import proportion_confint
 
-from insights.analyses.health import score as health, figures as health_figures  # noqa: E402
+from insights.analyses.health import figures as health_figures
+from insights.analyses.health import score as health
 from insights.analyses.segments import rules as segments
+from insights.analyses.segments.benchmarks import DIRECTION
+from insights.data.loading import load_tables
+from insights.errors import ConfigError, ParameterError
 from insights.metrics import snapshots
-from insights.analyses.segments.benchmarks import DIRECTION  # noqa: E402
-from insights.errors import ConfigError, ParameterError  # noqa: E402
-from insights.data.loading import load_tables  # noqa: E402
 
 TRAIN_UNTIL = pd.Timestamp("2025-06-30")
 TEST_DATES = [pd.Timestamp("2025-12-31"), pd.Timestamp("2026-03-31")]
@@ -46,8 +47,15 @@ def _write(tmp_path, text):
 
 def test_project_config_loads_and_normalises():
     cfg = health.load_config()
-    assert set(cfg.components) == {"utilisation", "breadth", "depth", "satisfaction", "perceived_value",
-                                   "support_burden", "switching_cost"}
+    assert set(cfg.components) == {
+        "utilisation",
+        "breadth",
+        "depth",
+        "satisfaction",
+        "perceived_value",
+        "support_burden",
+        "switching_cost",
+    }
     assert sum(cfg.normalised.values()) == pytest.approx(1.0)
     assert (cfg.red, cfg.green, cfg.min_segment_size) == (40, 70, 30)
 
@@ -58,22 +66,25 @@ def test_missing_file_and_sections_take_defaults(tmp_path):
     assert cfg.weights == {"utilisation": 2.0, "satisfaction": 1.0} and (cfg.red, cfg.green) == (40, 70)
 
 
-@pytest.mark.parametrize("text, fragment", [
-    ("components: {happiness: 1, utilisation: 1}\n", "unknown component metric(s) ['happiness']"),
-    ("components: {days_to_renewal: 1}\n", "unknown component metric(s) ['days_to_renewal']"),
-    ("components: {utilisation: -1, depth: 2}\n", "weight of utilisation is negative"),
-    ("components: {utilisation: 0, depth: 0}\n", "weights must sum to a positive number"),
-    ("components: {utilisation: lots}\n", "weight of utilisation must be a number"),
-    ("components: {}\n", "non-empty mapping"),
-    ("bands: {red: 70, green: 40}\n", "bands out of order"),
-    ("bands: {red: 50, green: 50}\n", "bands out of order"),
-    ("bands: {red: 0, green: 50}\n", "bands out of order"),
-    ("bands: {red: 40, green: 120}\n", "bands out of order"),
-    ("benchmarks: {min_segment_size: 0}\n", "min_segment_size must be a whole number >= 1"),
-    ("components: [utilisation, depth]\n", "non-empty mapping"),
-    ("bands: [40, 70]\n", "must be mappings"),
-    ("components: {utilisation: 1\n", "not valid YAML"),
-])
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("components: {happiness: 1, utilisation: 1}\n", "unknown component metric(s) ['happiness']"),
+        ("components: {days_to_renewal: 1}\n", "unknown component metric(s) ['days_to_renewal']"),
+        ("components: {utilisation: -1, depth: 2}\n", "weight of utilisation is negative"),
+        ("components: {utilisation: 0, depth: 0}\n", "weights must sum to a positive number"),
+        ("components: {utilisation: lots}\n", "weight of utilisation must be a number"),
+        ("components: {}\n", "non-empty mapping"),
+        ("bands: {red: 70, green: 40}\n", "bands out of order"),
+        ("bands: {red: 50, green: 50}\n", "bands out of order"),
+        ("bands: {red: 0, green: 50}\n", "bands out of order"),
+        ("bands: {red: 40, green: 120}\n", "bands out of order"),
+        ("benchmarks: {min_segment_size: 0}\n", "min_segment_size must be a whole number >= 1"),
+        ("components: [utilisation, depth]\n", "non-empty mapping"),
+        ("bands: [40, 70]\n", "must be mappings"),
+        ("components: {utilisation: 1\n", "not valid YAML"),
+    ],
+)
 def test_config_errors_say_what_to_fix(tmp_path, text, fragment):
     with pytest.raises(ConfigError) as err:
         health.load_config(_write(tmp_path, text))
@@ -91,11 +102,15 @@ def test_every_problem_is_reported_at_once(tmp_path):
 
 
 def _tiny():
-    return pd.DataFrame({
-        "account_id": list("abcde"), "obs_date": pd.Timestamp("2025-03-31"), "segment": "S",
-        "utilisation": [0.1, 0.2, 0.3, 0.4, 0.5],
-        "support_burden": [1.0, 2.0, 3.0, 4.0, np.nan],
-    })
+    return pd.DataFrame(
+        {
+            "account_id": list("abcde"),
+            "obs_date": pd.Timestamp("2025-03-31"),
+            "segment": "S",
+            "utilisation": [0.1, 0.2, 0.3, 0.4, 0.5],
+            "support_burden": [1.0, 2.0, 3.0, 4.0, np.nan],
+        }
+    )
 
 
 def test_hand_computed_weighted_score():
@@ -168,9 +183,16 @@ def test_improving_a_component_never_lowers_health(scored, snap, metric):
 def test_dominating_account_is_at_least_as_healthy():
     rng = np.random.default_rng(3)
     n = 60
-    f = pd.DataFrame({"account_id": [f"a{i}" for i in range(n)], "obs_date": pd.Timestamp("2025-03-31"),
-                      "segment": "S", "utilisation": rng.integers(0, 5, n) / 4, "depth": rng.integers(0, 6, n),
-                      "support_burden": rng.integers(0, 4, n).astype(float)})
+    f = pd.DataFrame(
+        {
+            "account_id": [f"a{i}" for i in range(n)],
+            "obs_date": pd.Timestamp("2025-03-31"),
+            "segment": "S",
+            "utilisation": rng.integers(0, 5, n) / 4,
+            "depth": rng.integers(0, 6, n),
+            "support_burden": rng.integers(0, 4, n).astype(float),
+        }
+    )
     cfg = health.make_config({"utilisation": 2, "depth": 1, "support_burden": 1}, min_segment_size=1)
     out = health.score(f, cfg)
     o = np.c_[f["utilisation"], f["depth"], -f["support_burden"]]
@@ -202,8 +224,9 @@ def test_band_rates_use_wilson_like_statsmodels(scored, demo_dir):
     bands = health.band_churn(scored)
     # settled renewals only: the grace period (30 days) has passed at the data end
     as_of = load_tables(demo_dir).as_of
-    lab = scored[scored["churned"].notna() & scored["band"].notna()
-                 & (scored["renewal_date"] + pd.Timedelta(days=30) <= as_of)]
+    lab = scored[
+        scored["churned"].notna() & scored["band"].notna() & (scored["renewal_date"] + pd.Timedelta(days=30) <= as_of)
+    ]
     assert len(lab) < scored["churned"].notna().sum()  # the small demo has unsettled renewals to leave out
     for _, row in bands[bands["accounts"] > 0].iterrows():
         g = lab if row["scope"] == "pooled" else lab[lab["obs_date"] == row["obs_date"]]
@@ -218,11 +241,14 @@ def _melon():
     d1, d2 = pd.Timestamp("2025-03-31"), pd.Timestamp("2025-06-30")
     rows = [
         # account, obs_date, contract, arr, churned, band
-        ("A", d1, "C1", 50.0, 1.0, "red"), ("A", d2, "C1", 100.0, 1.0, "green"),  # green at its last look
-        ("B", d1, "C2", 300.0, 1.0, "amber"),                                        # last look d1, amber
-        ("C", d1, "C3", 1000.0, 0.0, "green"), ("C", d2, "C3", 1000.0, 0.0, "green"),  # renewed: not churn
-        ("D", d1, "C4", 600.0, 1.0, "green"), ("D", d2, "C4", 600.0, 1.0, None),      # unscored at last look
-        ("E", d2, "C5", 80.0, np.nan, "green"),                                       # no label
+        ("A", d1, "C1", 50.0, 1.0, "red"),
+        ("A", d2, "C1", 100.0, 1.0, "green"),  # green at its last look
+        ("B", d1, "C2", 300.0, 1.0, "amber"),  # last look d1, amber
+        ("C", d1, "C3", 1000.0, 0.0, "green"),
+        ("C", d2, "C3", 1000.0, 0.0, "green"),  # renewed: not churn
+        ("D", d1, "C4", 600.0, 1.0, "green"),
+        ("D", d2, "C4", 600.0, 1.0, None),  # unscored at last look
+        ("E", d2, "C5", 80.0, np.nan, "green"),  # no label
     ]
     f = pd.DataFrame(rows, columns=["account_id", "obs_date", "contract_id", "arr", "churned", "band"])
     f["health"] = np.where(f["band"].isna(), np.nan, 50.0)
@@ -278,8 +304,11 @@ def test_fit_weights_sees_no_label_from_after_train_until(fit, scored):
     """Changing every label observed after train_until, and every purged label, leaves the fit unchanged."""
     changed = scored.copy()
     later = changed["churned"].notna() & (changed["obs_date"] > TRAIN_UNTIL)
-    purged = (changed["churned"].notna() & (changed["obs_date"] <= TRAIN_UNTIL)
-              & (changed["renewal_date"] + pd.Timedelta(days=30) >= TEST_DATES[0]))
+    purged = (
+        changed["churned"].notna()
+        & (changed["obs_date"] <= TRAIN_UNTIL)
+        & (changed["renewal_date"] + pd.Timedelta(days=30) >= TEST_DATES[0])
+    )
     assert later.sum() > 0 and purged.sum() > 0
     flip = later | purged
     changed.loc[flip, "churned"] = 1.0 - changed.loc[flip, "churned"]
@@ -304,9 +333,12 @@ def test_fit_weights_refuses_overlapping_dates(scored):
 
 def test_figures(scored, fit):
     bt = health.backtest(scored, n_boot=200)
-    for fig in (health_figures.band_churn(bt.bands), health_figures.band_churn(bt.bands, "2025-03-31"),
-                health_figures.score_distribution(scored),
-                health_figures.roc_curves(fit.holdout, comparison=fit.comparison)):
+    for fig in (
+        health_figures.band_churn(bt.bands),
+        health_figures.band_churn(bt.bands, "2025-03-31"),
+        health_figures.score_distribution(scored),
+        health_figures.roc_curves(fit.holdout, comparison=fit.comparison),
+    ):
         assert isinstance(fig, plt.Figure)
         plt.close(fig)
 

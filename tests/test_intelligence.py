@@ -8,9 +8,9 @@ from statsmodels.stats.proportion import proportion_confint
 
 from insights.analyses.segments import behaviour as bh
 from insights.analyses.segments import profiles as ii
-from insights.metrics import snapshots
-from insights.errors import ParameterError
 from insights.data.loading import load_tables
+from insights.errors import ParameterError
+from insights.metrics import snapshots
 
 T = pd.Timestamp("2026-09-30")
 T0 = pd.Timestamp("2025-09-30")

@@ -14,8 +14,15 @@ from scipy import stats as sps
 from insights.data.loading import Tables
 from insights.errors import ParameterError
 from insights.metrics import snapshots
-from insights.metrics.features import (Windows, activity_metrics, contract_metrics, support_metrics,
-                                       survey_metrics, switching_metrics, usage_metrics)
+from insights.metrics.features import (
+    Windows,
+    activity_metrics,
+    contract_metrics,
+    support_metrics,
+    survey_metrics,
+    switching_metrics,
+    usage_metrics,
+)
 
 T = pd.Timestamp("2025-12-31")
 D = pd.Timedelta(days=1)
@@ -29,19 +36,26 @@ def _frame(rows, columns, dates=()):
 
 
 def _accounts():
-    return _frame([("A", "2023-06-01"), ("B", "2025-06-01"), ("C", "2020-01-01"), ("D", "2020-01-01"),
-                   ("E", "2020-01-01")], ["account_id", "created_at"], ["created_at"])
+    return _frame(
+        [("A", "2023-06-01"), ("B", "2025-06-01"), ("C", "2020-01-01"), ("D", "2020-01-01"), ("E", "2020-01-01")],
+        ["account_id", "created_at"],
+        ["created_at"],
+    )
 
 
 def _contracts():
-    return _frame([
-        ("a1", "A", "2024-01-01", "2024-12-31", 100.0, 10),
-        ("a2", "A", "2025-01-01", "2025-12-31", 120.0, 12),
-        ("b1", "B", "2025-06-01", "2026-05-31", 50.0, 5),
-        ("c1", "C", "2025-12-31", "2026-12-30", 70.0, 7),   # starts on t: not yet in force the day before
-        ("d1", "D", "2025-01-01", "2025-12-29", 80.0, 8),   # ended two days before t
-        ("e1", "E", "2025-01-01", "2025-12-30", 90.0, 9),   # ends the day before t: in force
-    ], ["contract_id", "account_id", "start_date", "end_date", "arr", "seats"], ["start_date", "end_date"])
+    return _frame(
+        [
+            ("a1", "A", "2024-01-01", "2024-12-31", 100.0, 10),
+            ("a2", "A", "2025-01-01", "2025-12-31", 120.0, 12),
+            ("b1", "B", "2025-06-01", "2026-05-31", 50.0, 5),
+            ("c1", "C", "2025-12-31", "2026-12-30", 70.0, 7),  # starts on t: not yet in force the day before
+            ("d1", "D", "2025-01-01", "2025-12-29", 80.0, 8),  # ended two days before t
+            ("e1", "E", "2025-01-01", "2025-12-30", 90.0, 9),  # ends the day before t: in force
+        ],
+        ["contract_id", "account_id", "start_date", "end_date", "arr", "seats"],
+        ["start_date", "end_date"],
+    )
 
 
 def _terms():
@@ -50,16 +64,20 @@ def _terms():
 
 def _usage():
     cols = ["account_id", "month", "active_users", "activated_seats", "events", "distinct_features"]
-    return _frame([
-        ("A", "2024-11-01", 1, 1, 1000, 1),     # 13 months back: outside the data-volume window
-        ("A", "2024-12-01", 1, 1, 2000, 1),     # 12 months back: inside it
-        ("A", "2025-08-01", 100, 100, 100000, 24),  # 4 months back: outside the usage window
-        ("A", "2025-09-01", 4, 8, 40, 6),
-        ("A", "2025-10-01", 6, 10, 90, 9),
-        ("A", "2025-11-01", 8, 10, 160, 12),
-        ("A", "2025-12-01", 100, 100, 100000, 24),  # t's own month is not complete before t
-        ("B", "2025-12-01", 5, 5, 500, 5),
-    ], cols, ["month"])
+    return _frame(
+        [
+            ("A", "2024-11-01", 1, 1, 1000, 1),  # 13 months back: outside the data-volume window
+            ("A", "2024-12-01", 1, 1, 2000, 1),  # 12 months back: inside it
+            ("A", "2025-08-01", 100, 100, 100000, 24),  # 4 months back: outside the usage window
+            ("A", "2025-09-01", 4, 8, 40, 6),
+            ("A", "2025-10-01", 6, 10, 90, 9),
+            ("A", "2025-11-01", 8, 10, 160, 12),
+            ("A", "2025-12-01", 100, 100, 100000, 24),  # t's own month is not complete before t
+            ("B", "2025-12-01", 5, 5, 500, 5),
+        ],
+        cols,
+        ["month"],
+    )
 
 
 def test_contract_metrics_take_the_term_in_force_the_day_before_t():
@@ -94,13 +112,16 @@ def test_usage_metrics_read_the_last_three_complete_months():
 
 
 def test_survey_metrics_use_180_days_before_t():
-    s = _frame([
-        ("A", T - 180 * D, 10, 8.0),   # just inside
-        ("A", T - 181 * D, 0, 0.0),    # just outside
-        ("A", T - D, 6, None),         # value score missing
-        ("A", T, 0, 0.0),              # on t: excluded
-        ("B", T, 9, 9.0),
-    ], ["account_id", "responded_at", "nps", "value_score"])
+    s = _frame(
+        [
+            ("A", T - 180 * D, 10, 8.0),  # just inside
+            ("A", T - 181 * D, 0, 0.0),  # just outside
+            ("A", T - D, 6, None),  # value score missing
+            ("A", T, 0, 0.0),  # on t: excluded
+            ("B", T, 9, 9.0),
+        ],
+        ["account_id", "responded_at", "nps", "value_score"],
+    )
     m = survey_metrics(s, ["A", "B", "E"], T)
     assert m.loc["A", "satisfaction"] == 8.0 and m.loc["A", "perceived_value"] == 8.0
     assert m.loc[["B", "E"]].isna().all().all()
@@ -109,15 +130,18 @@ def test_survey_metrics_use_180_days_before_t():
 
 
 def test_support_metrics_use_90_days_of_tickets_and_180_of_csat():
-    tk = _frame([
-        ("A", T - 90 * D, "urgent", 5.0),   # inside both windows
-        ("A", T - D, "low", None),
-        ("A", T - 91 * D, "high", 1.0),     # outside the tickets window, inside the csat one
-        ("A", T - 180 * D, "low", 3.0),     # csat window: just inside
-        ("A", T - 181 * D, "low", 100.0),   # csat window: just outside
-        ("A", T, "urgent", 100.0),          # on t: excluded
-        ("E", T, "urgent", 1.0),
-    ], ["account_id", "created_at", "priority", "csat"])
+    tk = _frame(
+        [
+            ("A", T - 90 * D, "urgent", 5.0),  # inside both windows
+            ("A", T - D, "low", None),
+            ("A", T - 91 * D, "high", 1.0),  # outside the tickets window, inside the csat one
+            ("A", T - 180 * D, "low", 3.0),  # csat window: just inside
+            ("A", T - 181 * D, "low", 100.0),  # csat window: just outside
+            ("A", T, "urgent", 100.0),  # on t: excluded
+            ("E", T, "urgent", 1.0),
+        ],
+        ["account_id", "created_at", "priority", "csat"],
+    )
     m = support_metrics(tk, _terms(), T)
     assert m.loc["A", "support_burden"] == pytest.approx(2 / (12 / 10))
     assert m.loc["A", "urgent_share"] == 0.5
@@ -129,20 +153,29 @@ def test_support_metrics_use_90_days_of_tickets_and_180_of_csat():
 
 
 def _integrations():
-    return _frame([
-        ("A", "crm", T - 10 * D, None),
-        ("A", "bi", T - 400 * D, T),          # disconnected on t: still live before t
-        ("A", "sso", T, None),                # connected on t: excluded
-        ("B", "crm", T - 400 * D, T - D),     # disconnected before t
-        ("E", "crm", T - 5 * D, None),
-    ], ["account_id", "integration", "connected_at", "disconnected_at"])
+    return _frame(
+        [
+            ("A", "crm", T - 10 * D, None),
+            ("A", "bi", T - 400 * D, T),  # disconnected on t: still live before t
+            ("A", "sso", T, None),  # connected on t: excluded
+            ("B", "crm", T - 400 * D, T - D),  # disconnected before t
+            ("E", "crm", T - 5 * D, None),
+        ],
+        ["account_id", "integration", "connected_at", "disconnected_at"],
+    )
 
 
 def _users():
-    return _frame([
-        ("u1", "A", "admin", T - D), ("u2", "A", "admin", T), ("u3", "A", "member", T - D),
-        ("u4", "E", "admin", T - 9 * D), ("u5", "E", "admin", T - 8 * D),
-    ], ["user_id", "account_id", "role", "invited_at"])
+    return _frame(
+        [
+            ("u1", "A", "admin", T - D),
+            ("u2", "A", "admin", T),
+            ("u3", "A", "member", T - D),
+            ("u4", "E", "admin", T - 9 * D),
+            ("u5", "E", "admin", T - 8 * D),
+        ],
+        ["user_id", "account_id", "role", "invited_at"],
+    )
 
 
 def test_switching_metrics_count_before_t_and_standardise_across_accounts():
@@ -168,14 +201,17 @@ def test_a_constant_switching_component_adds_nothing():
 
 def _activities():
     created = pd.Timestamp("2025-06-01")  # account B
-    return _frame([
-        ("x1", "B", created + 90 * D, "onboarding"),    # last day of the onboarding window
-        ("x2", "B", created + 91 * D, "onboarding"),    # just outside
-        ("x3", "B", T - 120 * D, "save_play"),          # just inside the activity window
-        ("x4", "B", T - 121 * D, "cancellation_request"),  # just outside
-        ("x5", "A", T, "save_play"),                    # on t: excluded
-        ("x6", "A", T - D, "qbr"),
-    ], ["activity_id", "account_id", "date", "type"])
+    return _frame(
+        [
+            ("x1", "B", created + 90 * D, "onboarding"),  # last day of the onboarding window
+            ("x2", "B", created + 91 * D, "onboarding"),  # just outside
+            ("x3", "B", T - 120 * D, "save_play"),  # just inside the activity window
+            ("x4", "B", T - 121 * D, "cancellation_request"),  # just outside
+            ("x5", "A", T, "save_play"),  # on t: excluded
+            ("x6", "A", T - D, "qbr"),
+        ],
+        ["activity_id", "account_id", "date", "type"],
+    )
 
 
 def test_activity_metrics_count_onboarding_and_recent_flags():
@@ -188,12 +224,20 @@ def test_activity_metrics_count_onboarding_and_recent_flags():
 
 
 def _tables():
-    frames = {"accounts": _accounts(), "contracts": _contracts(), "usage_monthly": _usage(),
-              "surveys": _frame([("r1", "A", T - 100 * D, 7, 6.0)],
-                                ["response_id", "account_id", "responded_at", "nps", "value_score"]),
-              "support_tickets": _frame([("t1", "A", T - 100 * D, "low", 4.0)],
-                                        ["ticket_id", "account_id", "created_at", "priority", "csat"]),
-              "integrations": _integrations(), "users": _users(), "cs_activities": _activities()}
+    frames = {
+        "accounts": _accounts(),
+        "contracts": _contracts(),
+        "usage_monthly": _usage(),
+        "surveys": _frame(
+            [("r1", "A", T - 100 * D, 7, 6.0)], ["response_id", "account_id", "responded_at", "nps", "value_score"]
+        ),
+        "support_tickets": _frame(
+            [("t1", "A", T - 100 * D, "low", 4.0)], ["ticket_id", "account_id", "created_at", "priority", "csat"]
+        ),
+        "integrations": _integrations(),
+        "users": _users(),
+        "cs_activities": _activities(),
+    }
     return Tables(Path("."), frames, T)
 
 
@@ -210,8 +254,16 @@ def test_features_at_composes_the_families_and_passes_the_windows():
 
 
 def test_windows_must_be_positive_whole_numbers():
-    assert Windows() == Windows(usage_months=3, data_volume_months=12, revenue_growth_months=12, survey_days=180,
-                                tickets_days=90, csat_days=180, activity_days=120, onboarding_days=90)
+    assert Windows() == Windows(
+        usage_months=3,
+        data_volume_months=12,
+        revenue_growth_months=12,
+        survey_days=180,
+        tickets_days=90,
+        csat_days=180,
+        activity_days=120,
+        onboarding_days=90,
+    )
     for bad in ({"survey_days": 0}, {"usage_months": 2.5}, {"tickets_days": True}):
         with pytest.raises(ParameterError, match="positive whole numbers"):
             Windows(**bad)

@@ -11,8 +11,14 @@ import numpy as np
 import pytest
 
 from insights.stats.adjustment import ancova
-from insights.stats.intervals import _newcombe, _pearson_chi2, _welch, compare_proportions, mean_difference, \
-    risk_difference
+from insights.stats.intervals import (
+    _newcombe,
+    _pearson_chi2,
+    _welch,
+    compare_proportions,
+    mean_difference,
+    risk_difference,
+)
 from insights.stats.stratified import _cmh, _cmh_z, stratified_proportions
 
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "bench_pilot_aa.py"
@@ -41,8 +47,11 @@ def test_vectorised_kernels_equal_public_functions():
         assert p_chi2[i] == pytest.approx(compare_proportions(int(x1[i]), int(m1[i]), int(x0[i]), int(m0[i])).p_value)
         ci = risk_difference(int(x1[i]), int(m1[i]), int(x0[i]), int(m0[i]))
         assert (low[i], high[i]) == pytest.approx((ci.low, ci.high))
-        rows = [{"stratum": k, "arm": arm, "successes": int(s[i, k]), "n": int(n[i, k])}
-                for k in range(3) for arm, s, n in (("treatment", a, n1), ("control", c, n0))]
+        rows = [
+            {"stratum": k, "arm": arm, "successes": int(s[i, k]), "n": int(n[i, k])}
+            for k in range(3)
+            for arm, s, n in (("treatment", a, n1), ("control", c, n0))
+        ]
         cmh = stratified_proportions(pd.DataFrame(rows)).cmh
         assert p_cmh[i] == pytest.approx(cmh.p_value)
         assert z_cmh[i] ** 2 == pytest.approx(cmh.statistic)

@@ -53,7 +53,7 @@ def test_cuped_equals_ancova_when_covariate_balanced():
     y = 5 + 0.7 * x + 1.5 * d + rng.normal(0, 4, 160)
     res = ancova(y, d, x)
     assert res.cuped_estimate == pytest.approx(res.adjusted.estimate, abs=1e-10)
-    manual = (y - res.theta * (x - x.mean()))
+    manual = y - res.theta * (x - x.mean())
     assert res.cuped_estimate == pytest.approx(manual[d == 1].mean() - manual[d == 0].mean(), abs=1e-12)
 
 
@@ -66,13 +66,16 @@ def test_cuped_and_ancova_agree_in_randomised_pilots():
     assert abs(res.cuped_estimate - res.adjusted.estimate) < 0.01 * se
 
 
-@pytest.mark.parametrize("args,match", [
-    (([1.0, 2, 3, 4], [1, 0, 1], [1.0, 2, 3, 4]), "same length"),
-    (([1.0, 2, 3, 4, 5], [1, 0, 2, 0, 1], [1.0, 2, 3, 4, 5]), "0/1"),
-    (([1.0, 2, 3, 4, 5], [1, 0, 0, 0, 0], [1.0, 2, 3, 4, 5]), "at least 2 accounts"),
-    (([1.0, 2, 3, 4], [1, 0, 1, 0], [3.0, 3, 3, 3]), "constant"),
-    (([1.0, np.nan, 3, 4], [1, 0, 1, 0], [1.0, 2, 3, 4]), "missing"),
-])
+@pytest.mark.parametrize(
+    "args,match",
+    [
+        (([1.0, 2, 3, 4], [1, 0, 1], [1.0, 2, 3, 4]), "same length"),
+        (([1.0, 2, 3, 4, 5], [1, 0, 2, 0, 1], [1.0, 2, 3, 4, 5]), "0/1"),
+        (([1.0, 2, 3, 4, 5], [1, 0, 0, 0, 0], [1.0, 2, 3, 4, 5]), "at least 2 accounts"),
+        (([1.0, 2, 3, 4], [1, 0, 1, 0], [3.0, 3, 3, 3]), "constant"),
+        (([1.0, np.nan, 3, 4], [1, 0, 1, 0], [1.0, 2, 3, 4]), "missing"),
+    ],
+)
 def test_bad_input(args, match):
     with pytest.raises(ParameterError, match=match):
         ancova(*args)

@@ -6,22 +6,28 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from insights.errors import ParameterError
-from insights.data.loading import load_tables, validate_dir
 from insights.analyses.pilots import assignment
 from insights.analyses.pilots.covariates import COVARIATES, pre_period
+from insights.data.loading import load_tables, validate_dir
+from insights.errors import ParameterError
 
 
 def _plan(**kw):
-    base = dict(pilot_id="onboarding_test", description="tech-touch onboarding", assigned_at="2025-10-01",
-                window=("2025-10-01", "2026-03-31"), seed=42)
+    base = dict(
+        pilot_id="onboarding_test",
+        description="tech-touch onboarding",
+        assigned_at="2025-10-01",
+        window=("2025-10-01", "2026-03-31"),
+        seed=42,
+    )
     return assignment.PilotPlan(**{**base, **kw})
 
 
 def _accounts(n=103, strata=("SMB", "Mid-Market", "Enterprise"), seed=0):
     rng = np.random.default_rng(seed)
-    return pd.DataFrame({"account_id": [f"A{i:04d}" for i in range(n)],
-                         "segment": rng.choice(strata, size=n, p=[0.6, 0.3, 0.1])})
+    return pd.DataFrame(
+        {"account_id": [f"A{i:04d}" for i in range(n)], "segment": rng.choice(strata, size=n, p=[0.6, 0.3, 0.1])}
+    )
 
 
 def test_blocks_balance_every_stratum():
@@ -138,10 +144,12 @@ def test_pre_period_uses_nothing_on_or_after_the_date(demo_dir):
     t = tables.frames.copy()
     t["surveys"] = t["surveys"].assign(nps=np.where(t["surveys"]["responded_at"] >= as_of, 0, t["surveys"]["nps"]))
     t["usage_monthly"] = t["usage_monthly"].assign(
-        events=np.where(t["usage_monthly"]["month"] >= "2025-10-01", 0, t["usage_monthly"]["events"]))
+        events=np.where(t["usage_monthly"]["month"] >= "2025-10-01", 0, t["usage_monthly"]["events"])
+    )
     later = t["support_tickets"][t["support_tickets"]["created_at"] >= as_of]
     t["support_tickets"] = pd.concat([t["support_tickets"], later.assign(ticket_id=later["ticket_id"] + "x")])
     from insights.data.loading import Tables
+
     after = pre_period(Tables(tables.data_dir, t, tables.as_of), as_of)
     pd.testing.assert_frame_equal(before, after)
     assert before["satisfaction"].notna().mean() > 0.8 and (before["utilisation"].dropna() >= 0).all()

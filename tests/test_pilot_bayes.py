@@ -11,18 +11,22 @@ from insights.stats.bayes import beta_binomial
 def _reference(a1, b1, a0, b0):
     """P(p1 > p0), E[max(p0 - p1, 0)], E[max(p1 - p0, 0)] by direct quadrature of the posteriors."""
     f1, f0 = stats.beta(a1, b1), stats.beta(a0, b0)
-    prob, _ = integrate.quad(lambda p: f1.pdf(p) * f0.cdf(p), 0, 1, limit=500, epsabs=1e-12, epsrel=1e-12,
-                             points=[f1.mean(), f0.mean()])
+    prob, _ = integrate.quad(
+        lambda p: f1.pdf(p) * f0.cdf(p), 0, 1, limit=500, epsabs=1e-12, epsrel=1e-12, points=[f1.mean(), f0.mean()]
+    )
+
     # E[max(p0 - p1, 0)] = integral over p1 of f1(p1) * E[(p0 - p1)+], with the textbook identity
     # E[(X - t)+] = E[X 1{X > t}] - t P(X > t) = a/(a+b) * P(Beta(a+1, b) > t) - t * P(Beta(a, b) > t).
     def tail_excess(dist, t):
         a, b = dist.args
         return a / (a + b) * stats.beta.sf(t, a + 1, b) - t * dist.sf(t)
 
-    loss_t, _ = integrate.quad(lambda p: f1.pdf(p) * tail_excess(f0, p), 0, 1, limit=500, epsabs=1e-12,
-                               points=[f1.mean(), f0.mean()])
-    loss_c, _ = integrate.quad(lambda p: f0.pdf(p) * tail_excess(f1, p), 0, 1, limit=500, epsabs=1e-12,
-                               points=[f1.mean(), f0.mean()])
+    loss_t, _ = integrate.quad(
+        lambda p: f1.pdf(p) * tail_excess(f0, p), 0, 1, limit=500, epsabs=1e-12, points=[f1.mean(), f0.mean()]
+    )
+    loss_c, _ = integrate.quad(
+        lambda p: f0.pdf(p) * tail_excess(f1, p), 0, 1, limit=500, epsabs=1e-12, points=[f1.mean(), f0.mean()]
+    )
     return prob, loss_t, loss_c
 
 
@@ -39,14 +43,17 @@ def test_hand_derived_small_case():
     assert "no simulation" in res.method
 
 
-@pytest.mark.parametrize("x1,n1,x0,n0,prior", [
-    (50, 100, 40, 100, (1.0, 1.0)),
-    (170, 200, 160, 200, (1.0, 1.0)),
-    (17, 20, 18, 20, (1.0, 1.0)),
-    (30, 35, 25, 35, (2.0, 3.0)),
-    (50, 100, 40, 100, (0.5, 0.5)),  # non-integer posteriors: quadrature branch
-    (9, 40, 3, 12, (0.5, 1.5)),
-])
+@pytest.mark.parametrize(
+    "x1,n1,x0,n0,prior",
+    [
+        (50, 100, 40, 100, (1.0, 1.0)),
+        (170, 200, 160, 200, (1.0, 1.0)),
+        (17, 20, 18, 20, (1.0, 1.0)),
+        (30, 35, 25, 35, (2.0, 3.0)),
+        (50, 100, 40, 100, (0.5, 0.5)),  # non-integer posteriors: quadrature branch
+        (9, 40, 3, 12, (0.5, 1.5)),
+    ],
+)
 def test_matches_independent_quadrature(x1, n1, x0, n0, prior):
     res = beta_binomial(x1, n1, x0, n0, prior)
     a, b = prior
@@ -79,13 +86,16 @@ def test_agrees_with_large_monte_carlo():
     assert abs(res.prob_treatment_better - (p1 > p0).mean()) < 5 * np.sqrt(0.25 / 400_000)
 
 
-@pytest.mark.parametrize("args,kwargs,match", [
-    ((-1, 10, 3, 10), {}, "non-negative"),
-    ((11, 10, 3, 10), {}, "cannot exceed"),
-    ((1, 10, 0, 0), {}, "empty"),
-    ((1, 10, 3, 10), {"prior": (0.0, 1.0)}, "positive"),
-    ((1, 10, 3, 10), {"prior": "flat"}, "pair"),
-])
+@pytest.mark.parametrize(
+    "args,kwargs,match",
+    [
+        ((-1, 10, 3, 10), {}, "non-negative"),
+        ((11, 10, 3, 10), {}, "cannot exceed"),
+        ((1, 10, 0, 0), {}, "empty"),
+        ((1, 10, 3, 10), {"prior": (0.0, 1.0)}, "positive"),
+        ((1, 10, 3, 10), {"prior": "flat"}, "pair"),
+    ],
+)
 def test_bad_input(args, kwargs, match):
     with pytest.raises(ParameterError, match=match):
         beta_binomial(*args, **kwargs)

@@ -6,11 +6,11 @@ import pytest
 from statsmodels.stats.power import NormalIndPower, TTestIndPower
 from statsmodels.stats.proportion import proportion_effectsize
 
-from insights.metrics import churn
-from insights.errors import ParameterError
-from insights.data.loading import load_tables
 from insights.analyses.pilots import design
 from insights.analyses.segments.rules import value_segments
+from insights.data.loading import load_tables
+from insights.errors import ParameterError
+from insights.metrics import churn
 from insights.stats.rates import TOTAL
 
 
@@ -93,13 +93,13 @@ def test_design_table_and_duration(tables):
     assert "power.prop.test" in table.attrs["method"]
     row = table[(table["segment"] == TOTAL) & (table["quarters"] == 3)].iloc[0]
     assert row["per_arm"] == pytest.approx(row["eligible"] / 2)
-    assert design.power_proportions(row["per_arm"], row["baseline_rate"],
-                                    row["baseline_rate"] + row["achievable_mde"]) == pytest.approx(0.8, abs=1e-6)
+    assert design.power_proportions(
+        row["per_arm"], row["baseline_rate"], row["baseline_rate"] + row["achievable_mde"]
+    ) == pytest.approx(0.8, abs=1e-6)
     dur = design.implied_duration(table)
     enough = table[table["enough"]]
     for seg, r in dur.iterrows():
         seg_ok = enough[enough["segment"] == seg]
-        assert pd.isna(r["quarters_needed"]) if seg_ok.empty else \
-            r["quarters_needed"] == seg_ok["quarters"].min()
+        assert pd.isna(r["quarters_needed"]) if seg_ok.empty else r["quarters_needed"] == seg_ok["quarters"].min()
     with pytest.raises(ParameterError):
         design.design_table(tables, "2025-10-01", 1.5, 30)

@@ -59,14 +59,17 @@ def test_mean_ci_matches_scipy_t_interval():
 # ------------------------------------------------------------------ risk_difference
 
 
-@pytest.mark.parametrize("x1,n1,x0,n0,low,high", [
-    # Newcombe (1998) Table II, method 10, as reproduced in the propint R package tests
-    # (tests/testthat: "ci.two.indep.props produces the results reported in Newcombe1998").
-    (56, 70, 48, 80, 0.0524, 0.3339),
-    (9, 10, 3, 10, 0.1705, 0.8090),
-    # Newcombe (1998) Table II (e): 0/10 - 0/20
-    (0, 10, 0, 20, -0.1611, 0.2775),
-])
+@pytest.mark.parametrize(
+    "x1,n1,x0,n0,low,high",
+    [
+        # Newcombe (1998) Table II, method 10, as reproduced in the propint R package tests
+        # (tests/testthat: "ci.two.indep.props produces the results reported in Newcombe1998").
+        (56, 70, 48, 80, 0.0524, 0.3339),
+        (9, 10, 3, 10, 0.1705, 0.8090),
+        # Newcombe (1998) Table II (e): 0/10 - 0/20
+        (0, 10, 0, 20, -0.1611, 0.2775),
+    ],
+)
 def test_newcombe_published_examples(x1, n1, x0, n0, low, high):
     ci = risk_difference(x1, n1, x0, n0)
     assert ci.estimate == pytest.approx(x1 / n1 - x0 / n0)
@@ -74,8 +77,10 @@ def test_newcombe_published_examples(x1, n1, x0, n0, low, high):
     assert "Newcombe hybrid score 95% CI" in ci.method
 
 
-@pytest.mark.parametrize("x1,n1,x0,n0", [(56, 70, 48, 80), (0, 12, 3, 15), (20, 20, 17, 20), (88, 100, 170, 200),
-                                         (1, 7, 0, 9), (33, 40, 30, 41)])
+@pytest.mark.parametrize(
+    "x1,n1,x0,n0",
+    [(56, 70, 48, 80), (0, 12, 3, 15), (20, 20, 17, 20), (88, 100, 170, 200), (1, 7, 0, 9), (33, 40, 30, 41)],
+)
 @pytest.mark.parametrize("level", [0.9, 0.95])
 def test_newcombe_matches_statsmodels(x1, n1, x0, n0, level):
     ci = risk_difference(x1, n1, x0, n0, level)
@@ -197,24 +202,27 @@ def test_srm_chi_square_from_1000_and_unequal_shares():
 # ------------------------------------------------------------------ bad input
 
 
-@pytest.mark.parametrize("call,match", [
-    (lambda: proportion_ci(-1, 10), "non-negative"),
-    (lambda: proportion_ci(11, 10), "cannot exceed"),
-    (lambda: proportion_ci(0, 0), "empty"),
-    (lambda: proportion_ci(2.5, 10), "whole number"),
-    (lambda: proportion_ci(2, 10, level=95), "level"),
-    (lambda: risk_difference(3, 10, 0, 0), "empty"),
-    (lambda: risk_difference(3, 10, -2, 5), "non-negative"),
-    (lambda: compare_proportions(12, 10, 2, 5), "cannot exceed"),
-    (lambda: compare_proportions(1, 10, 0, 0), "empty"),
-    (lambda: mean_ci([1.0]), "at least 2"),
-    (lambda: mean_difference([1.0, np.nan, 2.0], [1.0, 2.0]), "missing"),
-    (lambda: mean_difference([1.0, 1.0], [2.0, 2.0]), "constant"),
-    (lambda: sample_ratio_mismatch({"a": 5, "b": 5}, {"a": 0.5, "c": 0.5}), "must be the same"),
-    (lambda: sample_ratio_mismatch({"a": 5, "b": 5}, {"a": 0.7, "b": 0.7}), "sum to 1"),
-    (lambda: sample_ratio_mismatch({"a": -5, "b": 5}, {"a": 0.5, "b": 0.5}), "non-negative"),
-    (lambda: sample_ratio_mismatch({"a": 0, "b": 0}, {"a": 0.5, "b": 0.5}), "no accounts"),
-])
+@pytest.mark.parametrize(
+    "call,match",
+    [
+        (lambda: proportion_ci(-1, 10), "non-negative"),
+        (lambda: proportion_ci(11, 10), "cannot exceed"),
+        (lambda: proportion_ci(0, 0), "empty"),
+        (lambda: proportion_ci(2.5, 10), "whole number"),
+        (lambda: proportion_ci(2, 10, level=95), "level"),
+        (lambda: risk_difference(3, 10, 0, 0), "empty"),
+        (lambda: risk_difference(3, 10, -2, 5), "non-negative"),
+        (lambda: compare_proportions(12, 10, 2, 5), "cannot exceed"),
+        (lambda: compare_proportions(1, 10, 0, 0), "empty"),
+        (lambda: mean_ci([1.0]), "at least 2"),
+        (lambda: mean_difference([1.0, np.nan, 2.0], [1.0, 2.0]), "missing"),
+        (lambda: mean_difference([1.0, 1.0], [2.0, 2.0]), "constant"),
+        (lambda: sample_ratio_mismatch({"a": 5, "b": 5}, {"a": 0.5, "c": 0.5}), "must be the same"),
+        (lambda: sample_ratio_mismatch({"a": 5, "b": 5}, {"a": 0.7, "b": 0.7}), "sum to 1"),
+        (lambda: sample_ratio_mismatch({"a": -5, "b": 5}, {"a": 0.5, "b": 0.5}), "non-negative"),
+        (lambda: sample_ratio_mismatch({"a": 0, "b": 0}, {"a": 0.5, "b": 0.5}), "no accounts"),
+    ],
+)
 def test_bad_input_raises_parameter_error(call, match):
     with pytest.raises(ParameterError, match=match):
         call()

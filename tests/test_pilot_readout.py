@@ -8,12 +8,12 @@ import sys
 import pandas as pd
 import pytest
 
-from insights.metrics import churn
-from insights.demo import GROUND_TRUTH_FILE, DemoSpec, write_demo
-from insights.errors import ParameterError
-from insights.data.loading import Tables, load_tables
 from insights.analyses.pilots import readout as ro
 from insights.analyses.pilots.assignment import PilotPlan
+from insights.data.loading import Tables, load_tables
+from insights.demo import GROUND_TRUTH_FILE, DemoSpec, write_demo
+from insights.errors import ParameterError
+from insights.metrics import churn
 from insights.stats.bayes import BayesResult
 from insights.stats.intervals import Interval, TestResult
 
@@ -95,9 +95,16 @@ def test_an_interim_readout_decides_only_on_the_boundary(small):
 
 
 def test_an_interim_look_that_crosses_its_boundary_stops_early():
-    looks = pd.DataFrame({"look": [1, 2, 3], "information": [1 / 3, 2 / 3, 1.0], "outcomes": [40, 80, 120],
-                          "reached": [True, True, False], "z": [1.2, 2.8, float("nan")],
-                          "z_boundary": [3.71, 2.51, 1.99]})
+    looks = pd.DataFrame(
+        {
+            "look": [1, 2, 3],
+            "information": [1 / 3, 2 / 3, 1.0],
+            "outcomes": [40, 80, 120],
+            "reached": [True, True, False],
+            "z": [1.2, 2.8, float("nan")],
+            "z_boundary": [3.71, 2.51, 1.99],
+        }
+    )
     looks["crossed"] = looks["reached"] & (looks["z"].abs() >= looks["z_boundary"])
     # a fixed-sample interval excluding 0 is not enough mid-pilot; the crossed boundary is
     decision, reason = ro.decide(_iv(0.02, -0.01, 0.05), OK_SRM, NO_GUARD, BAYES, PLAN, looks, final=False)
@@ -138,28 +145,41 @@ NO_GUARD = {"breached": False}
 BAYES = BayesResult(0.5, 0.01, 0.01, (1, 1), (1, 1), "beta")
 
 
-@pytest.mark.parametrize("diff,srm,guard,expected", [
-    (_iv(0.06, 0.01, 0.11), OK_SRM, NO_GUARD, "ship"),
-    (_iv(-0.06, -0.11, -0.01), OK_SRM, NO_GUARD, "stop"),
-    (_iv(0.00, -0.03, 0.015), OK_SRM, NO_GUARD, "stop"),         # even the best case is not worth having
-    (_iv(0.03, -0.01, 0.07), OK_SRM, NO_GUARD, "extend"),
-    (_iv(0.06, 0.01, 0.11), TestResult(9.0, 1e-5, "srm"), NO_GUARD, "stop"),
-])
+@pytest.mark.parametrize(
+    "diff,srm,guard,expected",
+    [
+        (_iv(0.06, 0.01, 0.11), OK_SRM, NO_GUARD, "ship"),
+        (_iv(-0.06, -0.11, -0.01), OK_SRM, NO_GUARD, "stop"),
+        (_iv(0.00, -0.03, 0.015), OK_SRM, NO_GUARD, "stop"),  # even the best case is not worth having
+        (_iv(0.03, -0.01, 0.07), OK_SRM, NO_GUARD, "extend"),
+        (_iv(0.06, 0.01, 0.11), TestResult(9.0, 1e-5, "srm"), NO_GUARD, "stop"),
+    ],
+)
 def test_decision_rule(diff, srm, guard, expected):
     decision, reason = ro.decide(diff, srm, guard, BAYES, PLAN, pd.DataFrame())
     assert decision == expected and len(reason) > 20
 
 
 def test_guardrail_breach_stops():
-    guard = {"breached": True, "metric": "tickets", "treatment": 3.0, "control": 1.0,
-             "test": TestResult(4.0, 0.001, "Welch")}
+    guard = {
+        "breached": True,
+        "metric": "tickets",
+        "treatment": 3.0,
+        "control": 1.0,
+        "test": TestResult(4.0, 0.001, "Welch"),
+    }
     decision, reason = ro.decide(_iv(0.06, 0.01, 0.11), OK_SRM, guard, BAYES, PLAN, pd.DataFrame())
     assert decision == "stop" and "Guardrail" in reason
 
 
 def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "insights", *map(str, args)], capture_output=True, text=True,
-                          env=os.environ.copy(), timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "insights", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        timeout=600,
+    )
 
 
 @pytest.mark.slow
@@ -167,8 +187,21 @@ def test_cli_design_assign_readout(demo_copy):
     res = _cli("pilot", "design", "--mde", "0.1", "--data", demo_copy)
     assert res.returncode == 0, res.stderr
     assert "Implied duration" in res.stdout and "power.prop.test" in res.stdout
-    args = ["pilot", "assign", "qbr_cadence", "--window-end", "2026-12-31", "--description", "QBR cadence",
-            "--start", "2026-07-01", "--data", demo_copy, "--max-smd", "0.3"]
+    args = [
+        "pilot",
+        "assign",
+        "qbr_cadence",
+        "--window-end",
+        "2026-12-31",
+        "--description",
+        "QBR cadence",
+        "--start",
+        "2026-07-01",
+        "--data",
+        demo_copy,
+        "--max-smd",
+        "0.3",
+    ]
     res = _cli(*args)
     assert res.returncode == 0, res.stderr
     assert (demo_copy / "pilots" / "qbr_cadence.csv").exists()
@@ -183,7 +216,8 @@ def test_cli_design_assign_readout(demo_copy):
 
 def test_readout_without_any_ticket_does_not_fail(small):
     tables, truth = small
-    quiet = Tables(tables.data_dir, {**tables.frames, "support_tickets": tables.support_tickets.iloc[0:0]},
-                   tables.as_of)
+    quiet = Tables(
+        tables.data_dir, {**tables.frames, "support_tickets": tables.support_tickets.iloc[0:0]}, tables.as_of
+    )
     r = ro.readout(quiet, truth["pilot"]["pilot_id"], grace_days=30)
     assert r.guardrail["breached"] is False and "no variation" in r.guardrail["test"].method

@@ -18,9 +18,16 @@ def _brownian_corr(t):
 def _crossing_probability(t, bounds, two_sided=True):
     """P(some look crosses) from scipy's multivariate normal CDF (Genz), independent of the recursion."""
     lower = -np.asarray(bounds) if two_sided else np.full(len(t), -np.inf)
-    inside = stats.multivariate_normal.cdf(np.asarray(bounds), mean=np.zeros(len(t)), cov=_brownian_corr(t),
-                                           lower_limit=lower, abseps=1e-8, releps=1e-8, maxpts=500_000,
-                                           rng=np.random.default_rng(0))
+    inside = stats.multivariate_normal.cdf(
+        np.asarray(bounds),
+        mean=np.zeros(len(t)),
+        cov=_brownian_corr(t),
+        lower_limit=lower,
+        abseps=1e-8,
+        releps=1e-8,
+        maxpts=500_000,
+        rng=np.random.default_rng(0),
+    )
     return 1 - inside
 
 
@@ -59,8 +66,10 @@ def test_published_ldbounds_unequal_looks():
     np.testing.assert_allclose(b["cumulative_alpha"], [2.7227e-12, 1.9097e-04, 5.0e-02], rtol=1e-4)
 
 
-@pytest.mark.parametrize("t,spending", [((0.2, 0.4), "obrien_fleming"), ((0.1, 0.33), "obrien_fleming"),
-                                        ((0.5, 1.0), "pocock"), ((0.3, 0.7), "pocock")])
+@pytest.mark.parametrize(
+    "t,spending",
+    [((0.2, 0.4), "obrien_fleming"), ((0.1, 0.33), "obrien_fleming"), ((0.5, 1.0), "pocock"), ((0.3, 0.7), "pocock")],
+)
 def test_two_look_probabilities_exact(t, spending):
     info = list(t) if t[-1] == 1.0 else [*t, 1.0]
     b = spending_boundaries(info, spending=spending)
@@ -69,12 +78,15 @@ def test_two_look_probabilities_exact(t, spending):
     assert _two_look_cumulative(c1, c2, t[0], t[1]) == pytest.approx(b["cumulative_alpha"].iloc[1], abs=1e-9)
 
 
-@pytest.mark.parametrize("info,spending,two_sided,alpha", [
-    ([0.2, 0.4, 0.6, 0.8, 1.0], "obrien_fleming", True, 0.05),
-    ([0.25, 0.5, 0.75, 1.0], "pocock", True, 0.05),
-    ([1 / 3, 2 / 3, 1.0], "obrien_fleming", False, 0.025),
-    ([0.3, 0.45, 1.0], "pocock", False, 0.1),
-])
+@pytest.mark.parametrize(
+    "info,spending,two_sided,alpha",
+    [
+        ([0.2, 0.4, 0.6, 0.8, 1.0], "obrien_fleming", True, 0.05),
+        ([0.25, 0.5, 0.75, 1.0], "pocock", True, 0.05),
+        ([1 / 3, 2 / 3, 1.0], "obrien_fleming", False, 0.025),
+        ([0.3, 0.45, 1.0], "pocock", False, 0.1),
+    ],
+)
 def test_total_alpha_by_multivariate_normal(info, spending, two_sided, alpha):
     b = spending_boundaries(info, alpha=alpha, spending=spending, two_sided=two_sided)
     # scipy's quasi-Monte Carlo MVN integration is accurate to ~1e-6, not 1e-9
@@ -111,16 +123,19 @@ def test_one_sided_ignores_negative_z():
     assert sequential_test([3.0], b).attrs["stopped_at"] == 1
 
 
-@pytest.mark.parametrize("info,kwargs,match", [
-    ([0.5, 0.4, 1.0], {}, "strictly increasing"),
-    ([0.5, 0.5, 1.0], {}, "strictly increasing"),
-    ([0.3, 0.6], {}, "last look"),
-    ([0.0, 1.0], {}, r"\(0, 1\]"),
-    ([0.5, 1.2], {}, r"\(0, 1\]"),
-    ([], {}, "at least one look"),
-    ([0.5, 1.0], {"alpha": 0}, "alpha"),
-    ([0.5, 1.0], {"spending": "haybittle"}, "spending"),
-])
+@pytest.mark.parametrize(
+    "info,kwargs,match",
+    [
+        ([0.5, 0.4, 1.0], {}, "strictly increasing"),
+        ([0.5, 0.5, 1.0], {}, "strictly increasing"),
+        ([0.3, 0.6], {}, "last look"),
+        ([0.0, 1.0], {}, r"\(0, 1\]"),
+        ([0.5, 1.2], {}, r"\(0, 1\]"),
+        ([], {}, "at least one look"),
+        ([0.5, 1.0], {"alpha": 0}, "alpha"),
+        ([0.5, 1.0], {"spending": "haybittle"}, "spending"),
+    ],
+)
 def test_bad_information_raises(info, kwargs, match):
     with pytest.raises(ParameterError, match=match):
         spending_boundaries(info, **kwargs)

@@ -22,8 +22,16 @@ TOL = 1e-6
 # http://www.stanford.edu/class/ed257/exs/chinasmokehndt):
 # CMH = 280.138 (df 1); Mantel-Haenszel common odds ratio 2.174;
 # Breslow-Day chi-square = 5.200, df 7, p = 0.636 (no Tarone adjustment).
-CHINA = [(126, 100, 35, 61), (908, 688, 497, 807), (913, 747, 336, 598), (235, 172, 58, 121),
-         (402, 308, 121, 215), (182, 156, 72, 98), (60, 99, 11, 43), (104, 89, 21, 36)]
+CHINA = [
+    (126, 100, 35, 61),
+    (908, 688, 497, 807),
+    (913, 747, 336, 598),
+    (235, 172, 58, 121),
+    (402, 308, 121, 215),
+    (182, 156, 72, 98),
+    (60, 99, 11, 43),
+    (104, 89, 21, 36),
+]
 
 # R stats::mantelhaen.test documentation example (Agresti 1990, pp. 231-237): penicillin and rabbits,
 # cured out of treated, immediate injection ("treatment") vs 1.5 h delay ("control"), 5 dose strata.
@@ -64,13 +72,16 @@ def test_chinese_smoking_published_sas_output():
     assert "Cochran-Mantel-Haenszel" in res.cmh.method and "Tarone" in res.breslow_day.method
 
 
-@pytest.mark.parametrize("tables,stat,p", [
-    # DescTools::BreslowDayTest examples as run in the Columbia P8120 notes (msph-p8120.github.io/breslow_day):
-    # tetracycline and tooth discolouration by age: X-squared = 0.57493, df = 1, p = 0.4483
-    ([(4, 6, 68, 94), (30, 25, 12, 17)], 0.57493, 0.4483),
-    # smoking and cervical cancer by number of partners: X-squared = 4.2069, df = 1, p = 0.04026
-    ([(96, 148, 92, 150), (12, 21, 25, 118)], 4.2069, 0.04026),
-])
+@pytest.mark.parametrize(
+    "tables,stat,p",
+    [
+        # DescTools::BreslowDayTest examples as run in the Columbia P8120 notes (msph-p8120.github.io/breslow_day):
+        # tetracycline and tooth discolouration by age: X-squared = 0.57493, df = 1, p = 0.4483
+        ([(4, 6, 68, 94), (30, 25, 12, 17)], 0.57493, 0.4483),
+        # smoking and cervical cancer by number of partners: X-squared = 4.2069, df = 1, p = 0.04026
+        ([(96, 148, 92, 150), (12, 21, 25, 118)], 4.2069, 0.04026),
+    ],
+)
 def test_breslow_day_published_desctools(tables, stat, p):
     a, n1, c, n0 = _arrays(tables)
     odds_ratio = stratified_proportions(_frame(tables)).odds_ratio.estimate
@@ -113,7 +124,8 @@ def test_matches_statsmodels_stratified_table(seed):
     assert (res.cmh.statistic, res.cmh.p_value) == pytest.approx((null.statistic, null.pvalue), abs=TOL)
     equal = st.test_equal_odds(adjust=True)  # Breslow-Day with Tarone's adjustment
     assert (res.breslow_day.statistic, res.breslow_day.p_value) == pytest.approx(
-        (equal.statistic, equal.pvalue), abs=TOL)
+        (equal.statistic, equal.pvalue), abs=TOL
+    )
 
 
 # ------------------------------------------------------------------ MH risk difference
@@ -153,8 +165,19 @@ def test_per_stratum_rows(adjust):
     tables = [(45, 5, 38, 12), (20, 10, 14, 16), (9, 1, 7, 3), (50, 50, 40, 60)]
     res = stratified_proportions(_frame(tables), adjust=adjust)
     per = res.per_stratum
-    assert list(per.columns) == ["stratum", "n_treatment", "n_control", "p_treatment", "p_control", "difference",
-                                 "low", "high", "p_value", "p_adjusted", "method"]
+    assert list(per.columns) == [
+        "stratum",
+        "n_treatment",
+        "n_control",
+        "p_treatment",
+        "p_control",
+        "difference",
+        "low",
+        "high",
+        "p_value",
+        "p_adjusted",
+        "method",
+    ]
     raw = []
     for row, (a, b, c, d) in zip(per.itertuples(), tables):
         ci = risk_difference(a, a + b, c, c + d)
@@ -169,11 +192,19 @@ def test_per_stratum_rows(adjust):
 
 def test_empty_arm_is_kept_with_nan_and_left_out_of_mh():
     tables = [(45, 5, 38, 12), (20, 10, 14, 16)]
-    counts = pd.concat([_frame(tables), pd.DataFrame([
-        {"stratum": "new", "arm": "treatment", "successes": 4, "n": 5},
-        {"stratum": "new", "arm": "control", "successes": 0, "n": 0},
-        {"stratum": "solo", "arm": "control", "successes": 3, "n": 4},
-    ])], ignore_index=True)
+    counts = pd.concat(
+        [
+            _frame(tables),
+            pd.DataFrame(
+                [
+                    {"stratum": "new", "arm": "treatment", "successes": 4, "n": 5},
+                    {"stratum": "new", "arm": "control", "successes": 0, "n": 0},
+                    {"stratum": "solo", "arm": "control", "successes": 3, "n": 4},
+                ]
+            ),
+        ],
+        ignore_index=True,
+    )
     res = stratified_proportions(counts)
     base = stratified_proportions(_frame(tables))
     assert len(res.per_stratum) == 4 and res.strata_used == 2
@@ -207,16 +238,19 @@ def _bad(row, col, value):
     return frame
 
 
-@pytest.mark.parametrize("counts,kwargs,match", [
-    (_frame([(4, 1, 3, 2)]).drop(columns="n"), {}, "has no column"),
-    (_bad(0, "arm", "variant"), {}, "arm must be"),
-    (_bad(0, "successes", -1), {}, "non-negative"),
-    (_bad(1, "successes", 99), {}, "cannot exceed"),
-    (pd.concat([_frame([(4, 1, 3, 2)])] * 2), {}, "more than one row"),
-    (_frame([(4, 1, 3, 2)]).iloc[:1], {}, "no stratum has accounts in both arms"),
-    (_frame([(4, 1, 3, 2)]), {"adjust": "bonferroni"}, "adjust must be"),
-    (_frame([(4, 1, 3, 2)]), {"level": 1.5}, "level"),
-])
+@pytest.mark.parametrize(
+    "counts,kwargs,match",
+    [
+        (_frame([(4, 1, 3, 2)]).drop(columns="n"), {}, "has no column"),
+        (_bad(0, "arm", "variant"), {}, "arm must be"),
+        (_bad(0, "successes", -1), {}, "non-negative"),
+        (_bad(1, "successes", 99), {}, "cannot exceed"),
+        (pd.concat([_frame([(4, 1, 3, 2)])] * 2), {}, "more than one row"),
+        (_frame([(4, 1, 3, 2)]).iloc[:1], {}, "no stratum has accounts in both arms"),
+        (_frame([(4, 1, 3, 2)]), {"adjust": "bonferroni"}, "adjust must be"),
+        (_frame([(4, 1, 3, 2)]), {"level": 1.5}, "level"),
+    ],
+)
 def test_bad_counts_raise_parameter_error(counts, kwargs, match):
     with pytest.raises(ParameterError, match=match):
         stratified_proportions(counts, **kwargs)

@@ -61,10 +61,19 @@ def test_consistency_checks_find_injected_problems(tables):
 def test_usage_after_churn_is_flagged(tables):
     out = quality.renewal_outcomes_by_quarter(tables, 30)
     from insights.metrics import churn
+
     outcomes = churn.contract_outcomes(tables.contracts, 30, tables.as_of)
     gone = outcomes[outcomes["outcome"] == "churned"].iloc[0]
-    late = pd.DataFrame({"account_id": [gone["account_id"]], "month": [gone["end_date"] + pd.offsets.MonthBegin(3)],
-                         "active_users": [1], "activated_seats": [1], "events": [5], "distinct_features": [1]})
+    late = pd.DataFrame(
+        {
+            "account_id": [gone["account_id"]],
+            "month": [gone["end_date"] + pd.offsets.MonthBegin(3)],
+            "active_users": [1],
+            "activated_seats": [1],
+            "events": [5],
+            "distinct_features": [1],
+        }
+    )
     for col in ("active_users", "activated_seats", "events", "distinct_features"):
         late[col] = late[col].astype("Int64")
     broken = _with(tables, usage_monthly=pd.concat([tables.usage_monthly, late], ignore_index=True))

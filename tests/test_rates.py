@@ -12,10 +12,16 @@ from insights.stats.rates import TOTAL, churn_rate, group_order
 def _renewals():
     # segment, churned (1/0, NaN = no outcome), settled
     rows = [
-        ("a", 1.0, True), ("a", 0.0, True), ("a", 0.0, True), ("a", 0.0, False),  # one unsettled renewal
-        ("b", 1.0, True), ("b", 1.0, True), ("b", 0.0, True), ("b", np.nan, False),  # an open term
-        ("c", np.nan, True),                                                        # no renewal in the horizon
-        (None, 0.0, True),                                                          # no segment: total only
+        ("a", 1.0, True),
+        ("a", 0.0, True),
+        ("a", 0.0, True),
+        ("a", 0.0, False),  # one unsettled renewal
+        ("b", 1.0, True),
+        ("b", 1.0, True),
+        ("b", 0.0, True),
+        ("b", np.nan, False),  # an open term
+        ("c", np.nan, True),  # no renewal in the horizon
+        (None, 0.0, True),  # no segment: total only
     ]
     return pd.DataFrame(rows, columns=["segment", "churned", "settled"])
 
@@ -57,8 +63,7 @@ def test_complete_only_blanks_groups_with_unsettled_rows():
 
 def test_order_total_level_and_boolean_columns():
     frame = pd.DataFrame({"tier": ["S", "S", "L"], "renewed": [True, False, True], "ok": [1, 1, 1]})
-    out = churn_rate(frame, outcome="renewed", by="tier", settled="ok", order=["S", "M", "L"], total=None,
-                     level=0.9)
+    out = churn_rate(frame, outcome="renewed", by="tier", settled="ok", order=["S", "M", "L"], total=None, level=0.9)
     assert out.index.tolist() == ["S", "M", "L"]
     assert out["n"].tolist() == [2, 0, 1] and out["events"].tolist() == [1, 0, 1]
     lo, hi = proportion_confint(1, 2, alpha=0.10, method="wilson")
@@ -75,17 +80,20 @@ def test_group_order_follows_categories_else_sorts():
     assert group_order(cat, order=["y"]) == ["y"]
 
 
-@pytest.mark.parametrize("kwargs,fragment", [
-    ({"outcome": "churn"}, "'churn'"),
-    ({"by": "tier"}, "'tier'"),
-    ({"settled": "done"}, "'done'"),
-    ({"outcome": "label"}, "recode it"),
-    ({"outcome": "twos"}, "only 0 and 1"),
-    ({"settled": "gappy"}, "missing value"),
-    ({"total": None}, "total="),
-    ({"complete_only": True}, "complete_only needs settled"),
-    ({"level": 1.5}, "level"),
-])
+@pytest.mark.parametrize(
+    "kwargs,fragment",
+    [
+        ({"outcome": "churn"}, "'churn'"),
+        ({"by": "tier"}, "'tier'"),
+        ({"settled": "done"}, "'done'"),
+        ({"outcome": "label"}, "recode it"),
+        ({"outcome": "twos"}, "only 0 and 1"),
+        ({"settled": "gappy"}, "missing value"),
+        ({"total": None}, "total="),
+        ({"complete_only": True}, "complete_only needs settled"),
+        ({"level": 1.5}, "level"),
+    ],
+)
 def test_bad_input_says_what_to_fix(kwargs, fragment):
     frame = pd.DataFrame({"churned": [1, 0], "label": ["Yes", "No"], "twos": [2, 0], "gappy": [True, None]})
     with pytest.raises(ParameterError, match=fragment):

@@ -3,9 +3,10 @@
 import pandas as pd
 import pytest
 
-from insights.analyses.renewals import coverage, pipeline as renewals
-from insights.errors import ConfigError, ParameterError
+from insights.analyses.renewals import coverage
+from insights.analyses.renewals import pipeline as renewals
 from insights.data.loading import load_tables
+from insights.errors import ConfigError, ParameterError
 from insights.stats.rates import TOTAL
 
 
@@ -18,8 +19,11 @@ def tables(demo_dir):
 def test_pipeline_matches_a_recount_from_raw_tables(tables, quarter):
     r = renewals.renewals_in_quarter(tables, quarter, grace_days=30)
     summary = renewals.pipeline_summary(r)
-    q_start, q_end = {"2026Q1": ("2026-01-01", "2026-03-31"), "2026Q3": ("2026-07-01", "2026-09-30"),
-                      "2026Q4": ("2026-10-01", "2026-12-31")}[quarter]
+    q_start, q_end = {
+        "2026Q1": ("2026-01-01", "2026-03-31"),
+        "2026Q3": ("2026-07-01", "2026-09-30"),
+        "2026Q4": ("2026-10-01", "2026-12-31"),
+    }[quarter]
     c = tables.contracts
     ending = c[(c["end_date"] >= q_start) & (c["end_date"] <= q_end)]
     assert summary.loc[TOTAL, "renewing"] == len(ending)
@@ -29,10 +33,16 @@ def test_pipeline_matches_a_recount_from_raw_tables(tables, quarter):
     play_arr = 0.0
     for _, term in ending.iterrows():
         acts = act[act["account_id"] == term["account_id"]]
-        plays = acts[(acts["type"] == "save_play") & (acts["date"] <= term["end_date"])
-                     & (acts["date"] > term["end_date"] - pd.Timedelta(days=120))]
-        asks = acts[(acts["type"] == "cancellation_request") & (acts["date"] <= term["end_date"])
-                    & (acts["date"] > term["end_date"] - pd.Timedelta(days=180))]
+        plays = acts[
+            (acts["type"] == "save_play")
+            & (acts["date"] <= term["end_date"])
+            & (acts["date"] > term["end_date"] - pd.Timedelta(days=120))
+        ]
+        asks = acts[
+            (acts["type"] == "cancellation_request")
+            & (acts["date"] <= term["end_date"])
+            & (acts["date"] > term["end_date"] - pd.Timedelta(days=180))
+        ]
         in_play += len(plays) > 0
         play_arr += term["arr"] if len(plays) else 0.0
         cancel += len(asks) > 0
@@ -60,9 +70,15 @@ at_risk_bands: [red]
 def test_coverage_points_and_80_20_view(tmp_path):
     (tmp_path / "c.yaml").write_text(MODEL_YAML)
     model = coverage.load_coverage(tmp_path / "c.yaml")
-    frame = pd.DataFrame({"account_id": list("abcd"), "arr": [500_000.0, 60_000.0, 8_000.0, 12_000.0],
-                          "segment": ["Enterprise", "Mid-Market", "SMB", "SMB"],
-                          "band": ["amber", "red", "red", "green"], "growth_horizon_months": [24, 12, 6, 24]})
+    frame = pd.DataFrame(
+        {
+            "account_id": list("abcd"),
+            "arr": [500_000.0, 60_000.0, 8_000.0, 12_000.0],
+            "segment": ["Enterprise", "Mid-Market", "SMB", "SMB"],
+            "band": ["amber", "red", "red", "green"],
+            "growth_horizon_months": [24, 12, 6, 24],
+        }
+    )
     plan = coverage.coverage_plan(frame, model)
     assert plan["points"].tolist() == [3.0, 3.5, 3.0, 0.0]
     assert plan["coverage"].tolist() == ["high-touch", "high-touch", "high-touch", "tech-touch"]
@@ -92,13 +108,19 @@ def test_repository_coverage_config_is_valid():
 
 
 def test_action_list_orders_and_suggests():
-    frame = pd.DataFrame({
-        "account_id": ["calm", "asked", "red_soon", "grower"],
-        "arr": [50_000.0, 20_000.0, 40_000.0, 10_000.0], "days_to_renewal": [300, 40, 30, 200],
-        "band": ["green", "amber", "red", "green"], "coverage": ["mid-touch", "mid-touch", "high-touch", "tech-touch"],
-        "save_play_active": [0.0, 0.0, 0.0, 0.0], "cancellation_requested": [0.0, 1.0, 0.0, 0.0],
-        "growth_potential": ["expansion unlikely within 24 months", "x", "x", "expansion likely within 6 months"],
-        "growth_horizon_months": [24, 16, 12, 6]})
+    frame = pd.DataFrame(
+        {
+            "account_id": ["calm", "asked", "red_soon", "grower"],
+            "arr": [50_000.0, 20_000.0, 40_000.0, 10_000.0],
+            "days_to_renewal": [300, 40, 30, 200],
+            "band": ["green", "amber", "red", "green"],
+            "coverage": ["mid-touch", "mid-touch", "high-touch", "tech-touch"],
+            "save_play_active": [0.0, 0.0, 0.0, 0.0],
+            "cancellation_requested": [0.0, 1.0, 0.0, 0.0],
+            "growth_potential": ["expansion unlikely within 24 months", "x", "x", "expansion likely within 6 months"],
+            "growth_horizon_months": [24, 16, 12, 6],
+        }
+    )
     out = renewals.action_list(frame).set_index("account_id")
     assert out.loc["asked", "action"].startswith("executive save call")
     assert out.loc["red_soon", "action"] == "start a save play"

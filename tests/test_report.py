@@ -55,6 +55,7 @@ def test_quarterly_report_end_to_end(demo_dir):
     assert again.skipped and again.folder == folder
 
     import pandas as pd
+
     book = pd.read_excel(folder / "action_lists.xlsx", sheet_name=None)
     assert set(book) == {p.stem for p in folder.glob("*.csv")}
     assert len(book["action_list"]) == len(pd.read_csv(folder / "action_list.csv"))
@@ -126,8 +127,9 @@ def test_a_page_that_cannot_be_written_fails_that_notebook_only(tiny_project, de
     monkeypatch.setattr(report_exec, "export_html", export_html)
     for i in (1, 2):
         _headline_notebook(tiny_project / "notebooks" / f"h{i}.ipynb", f"h{i}", f"v{i}")
-    outcome = run_report(data_dir=demo_dir, specs=[NotebookSpec("h1.ipynb", "One"), NotebookSpec("h2.ipynb", "Two")],
-                         jobs=1)
+    outcome = run_report(
+        data_dir=demo_dir, specs=[NotebookSpec("h1.ipynb", "One"), NotebookSpec("h2.ipynb", "Two")], jobs=1
+    )
     first, second = outcome.results
     assert first.status == "failed" and "page could not be written" in first.error and "No space" in first.error
     assert second.status == "ok" and (outcome.folder / "h2.html").exists() and not outcome.ok
@@ -138,9 +140,15 @@ def test_a_page_that_cannot_be_written_fails_that_notebook_only(tiny_project, de
 def test_cli_exits_non_zero_and_names_the_failed_notebook(tiny_project, demo_dir):
     (tiny_project / "config").mkdir()
     (tiny_project / "config" / "report.yaml").write_text(
-        "notebooks:\n  - file: ok.ipynb\n    title: Fine\n  - file: broken.ipynb\n    title: Broken\n")
-    res = subprocess.run([sys.executable, "-m", "insights", "report", "--data", str(demo_dir)],
-                         capture_output=True, text=True, env=os.environ.copy(), timeout=600)
+        "notebooks:\n  - file: ok.ipynb\n    title: Fine\n  - file: broken.ipynb\n    title: Broken\n"
+    )
+    res = subprocess.run(
+        [sys.executable, "-m", "insights", "report", "--data", str(demo_dir)],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        timeout=600,
+    )
     assert res.returncode == 1
     assert "broken.ipynb (cell 2)" in res.stderr and "Traceback" not in res.stderr.split("error:")[-1]
 
@@ -163,8 +171,16 @@ def test_repository_report_spec_is_valid():
 
 # ---------------------------------------------------------------- rendered in a real browser
 
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def _chromium() -> str:
@@ -175,21 +191,29 @@ def _chromium() -> str:
         if shutil.which(name):
             return shutil.which(name)
     if shutil.which("apt-get") and os.geteuid() == 0:
-        subprocess.run("apt-get update -qq && apt-get install -y -qq chromium", shell=True, capture_output=True,
-                       timeout=900)
+        subprocess.run(
+            "apt-get update -qq && apt-get install -y -qq chromium", shell=True, capture_output=True, timeout=900
+        )
         if shutil.which("chromium"):
             return shutil.which("chromium")
-    pytest.skip("Chromium is not installed and could not be installed with apt-get (needs root and Debian's "
-                "package index); the HTML pages were not rendered in a browser.")
+    pytest.skip(
+        "Chromium is not installed and could not be installed with apt-get (needs root and Debian's "
+        "package index); the HTML pages were not rendered in a browser."
+    )
 
 
 def _render(browser: str, page, tmp_path, screenshot=None) -> str:
     args = [browser, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]
     if screenshot:
-        subprocess.run([*args, "--window-size=1100,2400", f"--screenshot={screenshot}", page.as_uri()],
-                       capture_output=True, timeout=120, check=True)
-    return subprocess.run([*args, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120,
-                          check=True).stdout
+        subprocess.run(
+            [*args, "--window-size=1100,2400", f"--screenshot={screenshot}", page.as_uri()],
+            capture_output=True,
+            timeout=120,
+            check=True,
+        )
+    return subprocess.run(
+        [*args, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120, check=True
+    ).stdout
 
 
 @pytest.mark.slow
@@ -240,13 +264,19 @@ def test_pages_render_in_a_browser_without_broken_images_or_links(tmp_path):
 
 # ---------------------------------------------------------------- notebooks side by side
 
+
 def _headline_notebook(path, section, value):
-    nb = new_notebook(cells=[
-        new_code_cell('quarter = "2026Q3"\ndata_dir = None\noutput_dir = None'),
-        new_code_cell("from insights import context as dataset\nfrom insights.report import headlines\n"
-                      "tables = dataset.load(data_dir)\n"
-                      f"headlines.save(output_dir, {section!r}, {section!r}, "
-                      f"{{'accounts': f'{{len(tables.accounts):,}}', 'value': {value!r}}})")])
+    nb = new_notebook(
+        cells=[
+            new_code_cell('quarter = "2026Q3"\ndata_dir = None\noutput_dir = None'),
+            new_code_cell(
+                "from insights import context as dataset\nfrom insights.report import headlines\n"
+                "tables = dataset.load(data_dir)\n"
+                f"headlines.save(output_dir, {section!r}, {section!r}, "
+                f"{{'accounts': f'{{len(tables.accounts):,}}', 'value': {value!r}}})"
+            ),
+        ]
+    )
     nb.cells[0].metadata["tags"] = ["parameters"]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, str(path))
@@ -257,10 +287,16 @@ def test_parallel_run_matches_a_serial_one_and_reports_failures_in_order(tiny_pr
     nbs = tiny_project / "notebooks"
     for i in (1, 2, 3):
         _headline_notebook(nbs / f"h{i}.ipynb", f"h{i}", f"v{i}")
-    (nbs / "dies.ipynb").write_text((nbs / "ok.ipynb").read_text().replace(
-        "print('fine', quarter)", "import os\\nos._exit(3)"))
-    specs = [NotebookSpec("h1.ipynb", "One"), NotebookSpec("broken.ipynb", "Broken"), NotebookSpec("h2.ipynb", "Two"),
-             NotebookSpec("dies.ipynb", "Kernel dies"), NotebookSpec("h3.ipynb", "Three")]
+    (nbs / "dies.ipynb").write_text(
+        (nbs / "ok.ipynb").read_text().replace("print('fine', quarter)", "import os\\nos._exit(3)")
+    )
+    specs = [
+        NotebookSpec("h1.ipynb", "One"),
+        NotebookSpec("broken.ipynb", "Broken"),
+        NotebookSpec("h2.ipynb", "Two"),
+        NotebookSpec("dies.ipynb", "Kernel dies"),
+        NotebookSpec("h3.ipynb", "Three"),
+    ]
     parallel = run_report(data_dir=demo_dir, specs=specs, jobs=2)
     err = capfd.readouterr().err
     assert [r.file for r in parallel.results] == [s.file for s in specs]
@@ -313,8 +349,9 @@ def test_front_page_shows_hostile_text_as_text(tmp_path):
     from insights.report.runner import write_index
 
     evil = "<script>alert(1)</script>"
-    headlines.save(tmp_path, "01_x", f"title {evil}", {f"key {evil}": f"value {evil}"},
-                   note="note <svg onload=alert(1)>")
+    headlines.save(
+        tmp_path, "01_x", f"title {evil}", {f"key {evil}": f"value {evil}"}, note="note <svg onload=alert(1)>"
+    )
     spec = NotebookSpec(file="01_x.ipynb", title=f"t {evil}", summary=f"s {evil}")
     from insights.report.execution import NotebookResult
 

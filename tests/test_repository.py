@@ -22,7 +22,7 @@ def _name(req: str) -> str:
 def _pyproject_requirements() -> dict[str, str]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     reqs = project["dependencies"] + project["optional-dependencies"]["dev"]
-    return {CONDA_NAMES.get(_name(r), _name(r)): r[len(_name(r)):].strip() for r in reqs}
+    return {CONDA_NAMES.get(_name(r), _name(r)): r[len(_name(r)) :].strip() for r in reqs}
 
 
 def test_environment_yml_lists_the_same_dependencies_as_pyproject():
@@ -30,8 +30,11 @@ def test_environment_yml_lists_the_same_dependencies_as_pyproject():
     conda = [d for d in env["dependencies"] if isinstance(d, str)]
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
     assert "python=3.11" in conda and "-e .[dev]" in pip
-    listed = {_name(d.replace("=", "==", 1) if re.match(r"^[\w-]+=\d", d) else d): d[len(_name(d)):].strip()
-              for d in conda if _name(d) not in ("python", "pip")}
+    listed = {
+        _name(d.replace("=", "==", 1) if re.match(r"^[\w-]+=\d", d) else d): d[len(_name(d)) :].strip()
+        for d in conda
+        if _name(d) not in ("python", "pip")
+    }
     assert listed == _pyproject_requirements()
     assert "conda-forge" in env["channels"]
 
@@ -86,8 +89,18 @@ def test_make_help_lists_every_target():
 
 
 def test_generated_data_and_reports_are_ignored_by_git():
-    ignored = subprocess.run(["git", "check-ignore", "data/raw/accounts.csv", "reports/2026Q3/index.html",
-                              "data/processed/usage_monthly.parquet"], cwd=ROOT, capture_output=True, text=True)
+    ignored = subprocess.run(
+        [
+            "git",
+            "check-ignore",
+            "data/raw/accounts.csv",
+            "reports/2026Q3/index.html",
+            "data/processed/usage_monthly.parquet",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert len(ignored.stdout.split()) == 3
     kept = subprocess.run(["git", "check-ignore", "data/raw/README.md"], cwd=ROOT, capture_output=True, text=True)
     assert kept.returncode == 1

@@ -4,19 +4,20 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
-from scipy.special import logit  # noqa: E402
-from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.special import logit
+from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
-from insights.analyses.risk import model as risk, figures as risk_figures  # noqa: E402
+from insights.analyses.risk import figures as risk_figures
+from insights.analyses.risk import model as risk
 from insights.analyses.segments import rules as segments
+from insights.data.loading import load_tables
+from insights.demo import DemoSpec, write_demo
+from insights.errors import ParameterError
 from insights.metrics import snapshots
-from insights.demo import DemoSpec, write_demo  # noqa: E402
-from insights.errors import ParameterError  # noqa: E402
-from insights.data.loading import load_tables  # noqa: E402
 from insights.stats.rates import TOTAL
 
 QUARTER = "2026Q3"
@@ -63,8 +64,24 @@ def ranked(snap, small):
 def test_held_out_tables_speak_of_churn_and_accounts(ev):
     """The generic metrics (insights.stats.classification) come back in this module's words and equal sklearn."""
     assert list(ev.comparison.columns) == [
-        "calibration", "C", "n", "churned", "accounts", "auc", "auc_low", "auc_high", "auc_method", "auc_delong_low",
-        "auc_delong_high", "auc_delong_method", "pr_auc", "base_rate", "brier", "top_decile_lift", "brier_uncalibrated"]
+        "calibration",
+        "C",
+        "n",
+        "churned",
+        "accounts",
+        "auc",
+        "auc_low",
+        "auc_high",
+        "auc_method",
+        "auc_delong_low",
+        "auc_delong_high",
+        "auc_delong_method",
+        "pr_auc",
+        "base_rate",
+        "brier",
+        "top_decile_lift",
+        "brier_uncalibrated",
+    ]
     pred = ev.predictions
     row = ev.comparison.loc["logistic"]
     assert row["pr_auc"] == pytest.approx(average_precision_score(pred["churned"], pred["p_logistic"]), abs=1e-12)
@@ -83,7 +100,8 @@ def test_evaluate_takes_a_feature_list(snap, split):
     rows = snap[snap["obs_date"] == split.test_dates[0]]
     assert list(risk.contributions(logistic, rows).columns) == features  # no segment, no other metric
     assert ev.comparison.loc["logistic", "auc"] == pytest.approx(
-        roc_auc_score(ev.predictions["churned"], ev.predictions["p_logistic"]), abs=1e-12)
+        roc_auc_score(ev.predictions["churned"], ev.predictions["p_logistic"]), abs=1e-12
+    )
     imp = risk.permutation_importance(ev, snap, n_repeats=2, n_boot=100)
     assert set(imp.index) == set(features)
     with pytest.raises(ParameterError, match="not numeric"):
@@ -95,7 +113,7 @@ def test_evaluate_takes_a_feature_list(snap, split):
 def test_calibrators_are_monotone_probabilities():
     rng = np.random.default_rng(1)
     p = rng.uniform(0, 1, 500)
-    y = (rng.uniform(0, 1, 500) < p ** 2).astype(int)
+    y = (rng.uniform(0, 1, 500) < p**2).astype(int)
     grid = np.linspace(0, 1, 21)
     for method in risk.CALIBRATIONS:
         out = risk.Calibrator(method).fit(p, y).predict(grid)
@@ -134,7 +152,8 @@ def test_split_is_time_based_and_purged(snap, split, ev):
         assert choice.loc[row["calibration"], "chosen"] and choice["validation_date"].iloc[0] == split.train_until
     cv = ev.models["logistic"].cv
     assert cv["chosen"].sum() == 1 and set(cv.columns) - {"mean_log_loss", "chosen"} <= {
-        f"{d:%Y-%m-%d}" for d in snap["obs_date"].unique() if d <= split.train_until}
+        f"{d:%Y-%m-%d}" for d in snap["obs_date"].unique() if d <= split.train_until
+    }
 
 
 def test_labels_decided_after_the_first_test_date_do_not_change_the_model(snap, split, ev):
@@ -169,8 +188,12 @@ def test_default_demo_held_out_auc(tmp_path):
     write_demo(tmp_path, DemoSpec())
     snap, _ = _snap(tmp_path)
     ev = risk.evaluate(snap, risk.choose_split(snap, QUARTER), n_boot=300, seed=SEED)
-    print("\n" + ev.comparison[["calibration", "auc", "auc_low", "auc_high", "pr_auc", "base_rate", "brier",
-                                "top_decile_lift"]].to_string())
+    print(
+        "\n"
+        + ev.comparison[
+            ["calibration", "auc", "auc_low", "auc_high", "pr_auc", "base_rate", "brier", "top_decile_lift"]
+        ].to_string()
+    )
     assert ev.comparison.loc["logistic", "auc"] > 0.65
     assert ev.comparison.loc["logistic", "auc_low"] > 0.6
     assert ev.comparison.loc["gbm", "auc"] > 0.6
@@ -226,15 +249,19 @@ def test_write_and_figures(ranked, ev, tmp_path):
     assert path.name == "risk_list.csv" and len(pd.read_csv(path)) == len(rl)
     with pytest.raises(ParameterError, match="already exists"):
         risk.write_risk_list(rl, tmp_path)
-    for fig in (risk_figures.calibration_plot(ev.calibration, ev.comparison), risk_figures.lift_chart(ev.lift),
-                risk_figures.arr_at_risk_bars(risk.arr_at_risk(rl))):
+    for fig in (
+        risk_figures.calibration_plot(ev.calibration, ev.comparison),
+        risk_figures.lift_chart(ev.lift),
+        risk_figures.arr_at_risk_bars(risk.arr_at_risk(rl)),
+    ):
         assert fig.axes
         plt.close(fig)
 
 
 def test_permutation_importance_on_the_held_out_period(snap, ev):
-    imp = risk.permutation_importance(ev, snap, metrics=["cancellation_requested", "seats"], n_repeats=5,
-                                      n_boot=100, seed=1)
+    imp = risk.permutation_importance(
+        ev, snap, metrics=["cancellation_requested", "seats"], n_repeats=5, n_boot=100, seed=1
+    )
     assert list(imp.columns) == ["importance", "low", "high", "method"]
     assert "held-out" in imp["method"].iloc[0] and "bootstrap by account" in imp["method"].iloc[0]
     assert (imp["low"] <= imp["high"]).all()
@@ -244,8 +271,11 @@ def test_permutation_importance_on_the_held_out_period(snap, ev):
     shuffled = test.copy()
     shuffled["seats"] = test["seats"].to_numpy()[np.random.default_rng(3).permutation(len(test))]
     from sklearn.metrics import roc_auc_score
+
     m = ev.models["logistic"]
-    expected = roc_auc_score(test["churned"], m.predict_raw(test)) - roc_auc_score(test["churned"], m.predict_raw(shuffled))
+    expected = roc_auc_score(test["churned"], m.predict_raw(test)) - roc_auc_score(
+        test["churned"], m.predict_raw(shuffled)
+    )
     assert one.loc["seats", "importance"] == pytest.approx(expected)
     with pytest.raises(ParameterError):
         risk.permutation_importance(ev, snap, metrics=["not_a_metric"])

@@ -5,12 +5,12 @@ import io
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
-from insights.analyses.segments import benchmarks as bm  # noqa: E402
-from insights.analyses.segments.figures import benchmark_strips  # noqa: E402
+from insights.analyses.segments import benchmarks as bm
+from insights.analyses.segments.figures import benchmark_strips
 
 
 def _png(fig) -> bytes:
@@ -22,8 +22,13 @@ def _png(fig) -> bytes:
 
 def test_benchmark_strips_are_the_same_picture_twice_and_leave_numpy_alone():
     rng = np.random.default_rng(1)
-    long = pd.DataFrame({"metric": np.repeat(["depth", "breadth"], 50), "standing": rng.uniform(0, 100, 100),
-                         "flag": rng.choice([bm.CONCERN, bm.TYPICAL, bm.OPPORTUNITY], 100)})
+    long = pd.DataFrame(
+        {
+            "metric": np.repeat(["depth", "breadth"], 50),
+            "standing": rng.uniform(0, 100, 100),
+            "flag": rng.choice([bm.CONCERN, bm.TYPICAL, bm.OPPORTUNITY], 100),
+        }
+    )
     np.random.seed(123)
     before = np.random.get_state()[1].copy()
     first, second = _png(benchmark_strips(long)), _png(benchmark_strips(long))

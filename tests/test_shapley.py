@@ -32,7 +32,7 @@ def test_cyclic_design_puts_every_player_at_every_position():
     assert d.masks[0].sum() == 0 and d.masks[-1].all()
     assert len(np.unique(_codes(d.masks))) == len(d.masks)
     assert len(d.masks) <= R * m * (m - 3) + 2 * m + 2
-    sizes_with = d.masks[d.with_idx].sum(axis=-1)        # (R, m, 2m): size of the set with the player
+    sizes_with = d.masks[d.with_idx].sum(axis=-1)  # (R, m, 2m): size of the set with the player
     sizes_without = d.masks[d.without_idx].sum(axis=-1)
     assert (sizes_with == sizes_without + 1).all()
     for r in range(R):
@@ -69,14 +69,14 @@ def test_sampled_shapley_is_unbiased_and_its_standard_error_matches_the_spread_o
         se.append(s)
     est, se = np.array(est), np.array(se)
     spread = est.std(axis=0, ddof=1)
-    assert (np.abs(est.mean(axis=0) - exact) < 4 * spread / np.sqrt(seeds)).all()   # unbiased
+    assert (np.abs(est.mean(axis=0) - exact) < 4 * spread / np.sqrt(seeds)).all()  # unbiased
     # reported variance vs observed variance, pooled over players: 400 seeds x 3 df each
-    ratio = (spread ** 2).sum() / (se ** 2).mean(axis=0).sum()
+    ratio = (spread**2).sum() / (se**2).mean(axis=0).sum()
     assert 0.8 < ratio < 1.25
     # and per player within a wider band
-    assert (np.abs(np.log(spread ** 2 / (se ** 2).mean(axis=0))) < np.log(1.6)).all()
+    assert (np.abs(np.log(spread**2 / (se**2).mean(axis=0))) < np.log(1.6)).all()
     # a single estimate lies within a few of its reported standard errors of the exact value
-    rms = np.sqrt((se ** 2).mean(axis=0))
+    rms = np.sqrt((se**2).mean(axis=0))
     assert (np.abs(est - exact) < 5 * rms).all()
 
 
@@ -137,7 +137,7 @@ def test_sampled_dominance_agrees_with_exact_within_its_monte_carlo_error(logit_
     est, se = np.array(est), np.array(se)
     spread = est.std(axis=0, ddof=1)
     assert (np.abs(est.mean(axis=0) - exact.general) < 4 * spread / np.sqrt(150)).all()
-    assert 0.7 < (spread ** 2).sum() / (se ** 2).mean(axis=0).sum() < 1.4
+    assert 0.7 < (spread**2).sum() / (se**2).mean(axis=0).sum() < 1.4
 
 
 def test_replicates_share_the_design_and_warm_start(logit_data):

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from insights.metrics import churn, snapshots
 from insights.data.loading import Tables, load_tables
+from insights.metrics import churn, snapshots
 
 T = pd.Timestamp("2025-12-31")
 
@@ -76,7 +76,9 @@ def test_metrics_recount_for_one_account(tables):
     s = s[(s["account_id"] == acc) & (s["responded_at"] < T) & (s["responded_at"] >= T - pd.Timedelta(days=180))]
     assert row["satisfaction"] == pytest.approx(s["nps"].mean()) if len(s) else np.isnan(row["satisfaction"])
     i = tables.integrations
-    live = i[(i["account_id"] == acc) & (i["connected_at"] < T) & (i["disconnected_at"].isna() | (i["disconnected_at"] >= T))]
+    live = i[
+        (i["account_id"] == acc) & (i["connected_at"] < T) & (i["disconnected_at"].isna() | (i["disconnected_at"] >= T))
+    ]
     assert row["integrations"] == len(live)
 
 
@@ -94,6 +96,7 @@ def test_labels_follow_the_next_renewal(tables):
 
 def test_observation_dates_after_the_data_are_refused(tables):
     from insights.errors import ParameterError
+
     with pytest.raises(ParameterError, match="after the data end"):
         snapshots.build(tables, dates=["2027-03-31"])
 
@@ -102,6 +105,7 @@ def test_observation_dates_after_the_data_are_refused(tables):
 def test_metrics_measure_the_true_drivers(tmp_path):
     """On default demo data each driver's metric tracks the generator's latent driver."""
     from insights.demo import DemoSpec, write_demo
+
     truth = write_demo(tmp_path / "raw", DemoSpec())
     tables = load_tables(tmp_path / "raw")
     snap = snapshots.build(tables)

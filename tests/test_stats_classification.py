@@ -66,8 +66,10 @@ def test_auc_bootstrap_is_the_percentile_interval_of_cluster_resamples():
     b = a + np.random.default_rng(9).normal(0, 0.5, 200)
     t = clf.auc_bootstrap(y, {"a": a, "b": b}, acc, n_boot=300, seed=1, cluster_name="account")
     w = cluster_bootstrap_counts(acc, 300, seed=1)
-    reps = {k: np.array([roc_auc_score(y[np.repeat(np.arange(200), r)], s[np.repeat(np.arange(200), r)])
-                         for r in w]) for k, s in {"a": a, "b": b}.items()}
+    reps = {
+        k: np.array([roc_auc_score(y[np.repeat(np.arange(200), r)], s[np.repeat(np.arange(200), r)]) for r in w])
+        for k, s in {"a": a, "b": b}.items()
+    }
     assert t.loc["a", ["low", "high"]].tolist() == pytest.approx(np.quantile(reps["a"], [0.025, 0.975]), abs=1e-12)
     diff = np.quantile(reps["b"] - reps["a"], [0.025, 0.975])
     assert t.loc["b - a", ["low", "high"]].tolist() == pytest.approx(diff, abs=1e-12)
@@ -95,8 +97,11 @@ def test_held_out_metrics_equal_sklearn():
     assert m["auc_delong_low"] < m["auc"] < m["auc_delong_high"] and m["clusters"] == 200
     plain = clf.held_out_metrics(y, p)
     delong = clf.auc_delong(y, p)
-    assert (plain["auc_low"], plain["auc_high"], plain["auc_method"]) == (delong["low"], delong["high"],
-                                                                          "DeLong 95% CI")
+    assert (plain["auc_low"], plain["auc_high"], plain["auc_method"]) == (
+        delong["low"],
+        delong["high"],
+        "DeLong 95% CI",
+    )
     assert plain["clusters"] == 400
 
 

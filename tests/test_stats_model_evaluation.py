@@ -18,8 +18,15 @@ def _table(n=240, seed=0):
     rng = np.random.default_rng(seed)
     x1, x2 = rng.standard_normal(n), rng.standard_normal(n) * 10 + 50
     y = (rng.random(n) < 1 / (1 + np.exp(-(1.2 * x1 + 0.05 * (x2 - 50))))).astype(int)
-    return pd.DataFrame({"x1": x1, "x2": x2, "y": y, "account": np.arange(n) // 3,
-                         "day": pd.Timestamp("2024-01-01") + pd.to_timedelta(np.arange(n) // 4, unit="D")})
+    return pd.DataFrame(
+        {
+            "x1": x1,
+            "x2": x2,
+            "y": y,
+            "account": np.arange(n) // 3,
+            "day": pd.Timestamp("2024-01-01") + pd.to_timedelta(np.arange(n) // 4, unit="D"),
+        }
+    )
 
 
 def test_cross_validation_equals_sklearn_cross_val_predict():
@@ -74,21 +81,27 @@ def test_any_classifier_and_missing_values_it_handles():
     assert "DecisionTreeClassifier" in ev.design
 
 
-@pytest.mark.parametrize("change, kwargs, message", [
-    (None, {"features": ["x1", "nope"]}, r"no column\(s\) \['nope'\]"),
-    (lambda t: t.assign(x2="a"), {}, r"\['x2'\] are not numeric"),
-    (lambda t: t.assign(y=t["y"] * 2), {}, "must be 0/1"),
-    (lambda t: t.assign(y=1), {}, "single class"),
-    (None, {"features": ["x1", "y"]}, "also listed as a feature"),
-    (None, {"folds": 1}, "folds must be between 2"),
-    (None, {"cutoff": "2024-02-01"}, "pass time= as well"),
-    (None, {"time": "day"}, "needs cutoff="),
-    (None, {"time": "day", "cutoff": "2024-03-01"}, "move the cut-off earlier"),
-    (None, {"time": "day", "cutoff": "2024-01-01"}, "training rows of the time split"),
-    (None, {"model": LinearSVC()}, "predict_proba"),
-    (lambda t: t.assign(account=np.where(t.index == 0, np.nan, t["account"])), {"cluster": "account"},
-     "missing value"),
-])
+@pytest.mark.parametrize(
+    "change, kwargs, message",
+    [
+        (None, {"features": ["x1", "nope"]}, r"no column\(s\) \['nope'\]"),
+        (lambda t: t.assign(x2="a"), {}, r"\['x2'\] are not numeric"),
+        (lambda t: t.assign(y=t["y"] * 2), {}, "must be 0/1"),
+        (lambda t: t.assign(y=1), {}, "single class"),
+        (None, {"features": ["x1", "y"]}, "also listed as a feature"),
+        (None, {"folds": 1}, "folds must be between 2"),
+        (None, {"cutoff": "2024-02-01"}, "pass time= as well"),
+        (None, {"time": "day"}, "needs cutoff="),
+        (None, {"time": "day", "cutoff": "2024-03-01"}, "move the cut-off earlier"),
+        (None, {"time": "day", "cutoff": "2024-01-01"}, "training rows of the time split"),
+        (None, {"model": LinearSVC()}, "predict_proba"),
+        (
+            lambda t: t.assign(account=np.where(t.index == 0, np.nan, t["account"])),
+            {"cluster": "account"},
+            "missing value",
+        ),
+    ],
+)
 def test_evaluation_errors(change, kwargs, message):
     t = _table(60) if change is None else change(_table(60))
     args = {"features": ["x1", "x2"], **kwargs}

@@ -14,13 +14,22 @@ D = pd.Timestamp
 
 def _table():
     # observed on three quarter ends; the label is decided at the renewal
-    return pd.DataFrame({
-        "obs": [D("2025-03-31")] * 3 + [D("2025-06-30")] * 3 + [D("2025-09-30")] * 2,
-        "renewal": [D("2025-05-01"), D("2025-06-29"), D("2025-08-01"),
-                    D("2025-07-15"), D("2025-09-20"), D("2025-12-01"),
-                    D("2025-10-10"), D("2026-01-01")],
-        "y": [0, 1, 0, 1, 0, np.nan, 1, 0],
-    })
+    return pd.DataFrame(
+        {
+            "obs": [D("2025-03-31")] * 3 + [D("2025-06-30")] * 3 + [D("2025-09-30")] * 2,
+            "renewal": [
+                D("2025-05-01"),
+                D("2025-06-29"),
+                D("2025-08-01"),
+                D("2025-07-15"),
+                D("2025-09-20"),
+                D("2025-12-01"),
+                D("2025-10-10"),
+                D("2026-01-01"),
+            ],
+            "y": [0, 1, 0, 1, 0, np.nan, 1, 0],
+        }
+    )
 
 
 def test_purged_split_by_hand():
@@ -56,13 +65,16 @@ def test_expanding_folds_purge_at_each_fold():
     assert [f.cutoff for f in expanding_time_folds(t, "obs", 0, "renewal", label="y")] == [D("2025-09-30")]
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"time": "when"}, r"no column\(s\) \['when'\]"),
-    ({"time": "txt"}, "must hold dates or numbers"),
-    ({"purge": 30}, "time span for a date column"),
-    ({"purge": "-5D"}, "must not be negative"),
-    ({"train_until": "2025-12-31"}, "must come before the cut-off"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"time": "when"}, r"no column\(s\) \['when'\]"),
+        ({"time": "txt"}, "must hold dates or numbers"),
+        ({"purge": 30}, "time span for a date column"),
+        ({"purge": "-5D"}, "must not be negative"),
+        ({"train_until": "2025-12-31"}, "must come before the cut-off"),
+    ],
+)
 def test_split_errors(kwargs, message):
     t = _table().assign(txt="a")
     args = {"time": "obs", "cutoff": "2025-09-30", **kwargs}

@@ -15,8 +15,9 @@ from insights.stats import survival
 Z = sps.norm.ppf(0.975)
 
 # five subjects, one entering late: (entry, time, event)
-TRUNCATED = pd.DataFrame({"entry": [0.0, 0.0, 1.0, 3.0, 0.0], "time": [2.0, 4.0, 3.0, 5.0, 5.0],
-                          "event": [1, 0, 1, 1, 0]})
+TRUNCATED = pd.DataFrame(
+    {"entry": [0.0, 0.0, 1.0, 3.0, 0.0], "time": [2.0, 4.0, 3.0, 5.0, 5.0], "event": [1, 0, 1, 1, 0]}
+)
 
 
 def _hand_km(rows):
@@ -81,14 +82,13 @@ def test_log_rank_matches_scipy():
     x = sps.CensoredData.right_censored(t[g == 0], e[g == 0] == 0)
     y = sps.CensoredData.right_censored(t[g == 1], e[g == 1] == 0)
     ref = sps.logrank(x, y)
-    assert res["statistic"] == pytest.approx(ref.statistic ** 2, rel=1e-9)
+    assert res["statistic"] == pytest.approx(ref.statistic**2, rel=1e-9)
     assert res["p"] == pytest.approx(ref.pvalue, rel=1e-9)
     assert res["df"] == 1 and res["method"] == "log-rank chi-square test (statsmodels survdiff)"
 
 
 def test_log_rank_with_entry_matches_hand_computation():
-    frame = pd.concat([TRUNCATED.assign(g=0), TRUNCATED.assign(g=1, time=TRUNCATED["time"] + 0.5)],
-                      ignore_index=True)
+    frame = pd.concat([TRUNCATED.assign(g=0), TRUNCATED.assign(g=1, time=TRUNCATED["time"] + 0.5)], ignore_index=True)
     o1 = e1 = v = 0.0
     for t in sorted(frame.loc[frame["event"] == 1, "time"].unique()):
         risk = (frame["entry"] < t) & (frame["time"] >= t)
@@ -143,8 +143,12 @@ def test_phreg_agrees_with_hand_cox_partial_likelihood():
     model = PHReg(time, x[:, None], status=event)
     assert np.isclose(model.loglike(np.zeros(1)), -np.log(40.0))
     fit = model.fit()
-    hand = minimize_scalar(lambda b: -survival.cox_partial_loglik(b, time, event, x), bounds=(-10, 10),
-                           method="bounded", options={"xatol": 1e-10})
+    hand = minimize_scalar(
+        lambda b: -survival.cox_partial_loglik(b, time, event, x),
+        bounds=(-10, 10),
+        method="bounded",
+        options={"xatol": 1e-10},
+    )
     assert np.isclose(fit.params[0], hand.x, atol=1e-5)
     assert np.isclose(fit.llf, -hand.fun, atol=1e-8)
     assert np.isclose(model.loglike(np.array([0.7])), survival.cox_partial_loglik(0.7, time, event, x))
@@ -184,8 +188,9 @@ def test_cox_ph_with_entry_maximises_the_left_truncated_partial_likelihood():
 
     def loglik(b):  # risk set of an event at t: entry < t <= time
         eta = b * x
-        return sum(eta[i] - np.log(np.exp(eta[(entry < time[i]) & (time >= time[i])]).sum())
-                   for i in np.flatnonzero(event))
+        return sum(
+            eta[i] - np.log(np.exp(eta[(entry < time[i]) & (time >= time[i])]).sum()) for i in np.flatnonzero(event)
+        )
 
     hand = minimize_scalar(lambda b: -loglik(b), bounds=(-5, 5), method="bounded", options={"xatol": 1e-10})
     frame = pd.DataFrame({"x": x, "entry": entry, "time": time, "event": event})
@@ -197,20 +202,23 @@ def test_cox_ph_with_entry_maximises_the_left_truncated_partial_likelihood():
     assert res.table.loc["x", "hr_low"] == pytest.approx(np.exp(hand.x - sps.norm.ppf(0.95) * se), rel=1e-5)
 
 
-@pytest.mark.parametrize("change, call, message", [
-    (lambda f: f.drop(columns="time"), "km", r"no column\(s\) \['time'\]"),
-    (lambda f: f.assign(time=f["time"].astype(str)), "km", r"column\(s\) \['time'\] are not numeric"),
-    (lambda f: f.assign(time=[np.nan, 4.0, 3.0, 5.0, 5.0]), "km", r"missing or infinite values in \{'time': 1\}"),
-    (lambda f: f.assign(time=[-1.0, 4.0, 3.0, 5.0, 5.0]), "km", "negative time"),
-    (lambda f: f.assign(entry=[0.0, 0.0, 3.0, 3.0, 0.0]), "km", r"'time' <= 'entry'"),
-    (lambda f: f.assign(event=[1, 0, 2, 1, 0]), "km", r"must be 0/1"),
-    (lambda f: f, "lr_single", "single group"),
-    (lambda f: f.assign(event=0), "lr", "no row has the event"),
-    (lambda f: f.assign(g=[0, 1, np.nan, 0, 1]), "lr", "missing value"),
-    (lambda f: f, "cox_few", r"only 3 event\(s\) for 3 covariate"),
-    (lambda f: f.assign(x=1.0), "cox", r"\['x'\] are constant"),
-    (lambda f: f.assign(z=2 * f["x"] - 1), "cox_collinear", r"'z' is an exact linear combination of \['x'\]"),
-])
+@pytest.mark.parametrize(
+    "change, call, message",
+    [
+        (lambda f: f.drop(columns="time"), "km", r"no column\(s\) \['time'\]"),
+        (lambda f: f.assign(time=f["time"].astype(str)), "km", r"column\(s\) \['time'\] are not numeric"),
+        (lambda f: f.assign(time=[np.nan, 4.0, 3.0, 5.0, 5.0]), "km", r"missing or infinite values in \{'time': 1\}"),
+        (lambda f: f.assign(time=[-1.0, 4.0, 3.0, 5.0, 5.0]), "km", "negative time"),
+        (lambda f: f.assign(entry=[0.0, 0.0, 3.0, 3.0, 0.0]), "km", r"'time' <= 'entry'"),
+        (lambda f: f.assign(event=[1, 0, 2, 1, 0]), "km", r"must be 0/1"),
+        (lambda f: f, "lr_single", "single group"),
+        (lambda f: f.assign(event=0), "lr", "no row has the event"),
+        (lambda f: f.assign(g=[0, 1, np.nan, 0, 1]), "lr", "missing value"),
+        (lambda f: f, "cox_few", r"only 3 event\(s\) for 3 covariate"),
+        (lambda f: f.assign(x=1.0), "cox", r"\['x'\] are constant"),
+        (lambda f: f.assign(z=2 * f["x"] - 1), "cox_collinear", r"'z' is an exact linear combination of \['x'\]"),
+    ],
+)
 def test_survival_errors_name_the_columns(change, call, message):
     frame = change(TRUNCATED.assign(g=[0, 1, 0, 0, 1], x=[0.5, 1.0, 2.0, 0.0, 3.0], y=[1.0, 0.0, 0.0, 2.0, 1.0]))
     with pytest.raises(ParameterError, match=message):

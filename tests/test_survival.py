@@ -8,19 +8,24 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from insights.data import loading
-from insights.analyses.segments import rules as segments
-from insights.metrics import snapshots
 from insights.analyses.drivers import survival
+from insights.analyses.segments import rules as segments
+from insights.data import loading
 from insights.errors import ParameterError
+from insights.metrics import snapshots
 from insights.metrics.snapshots import DRIVERS
 from insights.stats.survival import cox_ph
 
 
 def test_kaplan_meier_without_censoring_is_the_empirical_survival():
-    life = pd.DataFrame({"segment": ["A"] * 5 + ["B"] * 5, "entry": 0.0,
-                         "time": [3, 6, 9, 14, 30, 20, 25, 26, 40, 50.0],
-                         "churned": [1] * 10})
+    life = pd.DataFrame(
+        {
+            "segment": ["A"] * 5 + ["B"] * 5,
+            "entry": 0.0,
+            "time": [3, 6, 9, 14, 30, 20, 25, 26, 40, 50.0],
+            "churned": [1] * 10,
+        }
+    )
     km = survival.kaplan_meier(life)
     a = km.summary.loc["A"]
     assert np.isclose(a["retention_12m"], 2 / 5) and np.isclose(a["retention_24m"], 1 / 5)
@@ -41,8 +46,9 @@ def test_kaplan_meier_with_one_segment_has_no_log_rank():
 
 def test_left_truncation_is_used():
     # an account entering late must not count in the risk set before it enters
-    life = pd.DataFrame({"segment": ["A", "A", "A"], "entry": [0.0, 0.0, 10.0], "time": [5.0, 12.0, 20.0],
-                         "churned": [1, 1, 1]})
+    life = pd.DataFrame(
+        {"segment": ["A", "A", "A"], "entry": [0.0, 0.0, 10.0], "time": [5.0, 12.0, 20.0], "churned": [1, 1, 1]}
+    )
     km = survival.kaplan_meier(life)
     assert km.curves.iloc[0][["time", "retention"]].tolist() == [0.0, 1.0]
     first = km.curves.iloc[1]
@@ -92,7 +98,9 @@ def test_retention_figures_draw(demo):
     from insights.analyses.drivers import figures
 
     tables, snap = demo
-    for fig in (figures.km_curves(survival.kaplan_meier(survival.lifetimes(tables))),
-                figures.cox_forest(survival.driver_cox(snap, tables))):
+    for fig in (
+        figures.km_curves(survival.kaplan_meier(survival.lifetimes(tables))),
+        figures.cox_forest(survival.driver_cox(snap, tables)),
+    ):
         assert isinstance(fig, plt.Figure)
         plt.close(fig)

@@ -6,12 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from insights.report import headlines, pages
-from insights.analyses.segments import profiles as intelligence, rules as segments, trends
-from insights.metrics import snapshots
-from insights.data.loading import load_tables
-from insights.metrics.periods import parse_quarter
 from insights.analyses.renewals.pipeline import renewals_in_quarter
+from insights.analyses.segments import profiles as intelligence
+from insights.analyses.segments import rules as segments
+from insights.analyses.segments import trends
+from insights.data.loading import load_tables
+from insights.metrics import snapshots
+from insights.metrics.periods import parse_quarter
+from insights.report import headlines, pages
 
 
 @pytest.fixture(scope="module")

@@ -9,12 +9,17 @@ import pandas as pd
 import pytest
 
 from insights.data import paths
+from insights.data.loading import load_tables
 from insights.demo import DemoSpec, generate, write_demo
 from insights.demo.events import FEATURES, iter_events
 from insights.errors import ContractError, ParameterError
-from insights.data.loading import load_tables
-from insights.metrics.usage import CONTRACT_COLUMNS, MONTHLY_COLUMNS, build_usage_monthly, usage_monthly_frame
-from insights.metrics.usage import definitions
+from insights.metrics.usage import (
+    CONTRACT_COLUMNS,
+    MONTHLY_COLUMNS,
+    build_usage_monthly,
+    definitions,
+    usage_monthly_frame,
+)
 from insights.metrics.usage.reference import monthly_pandas
 from insights.metrics.usage.window import Window
 
@@ -32,8 +37,14 @@ def synthetic_events(users: pd.DataFrame, n: int = 30_000, seed: int = 5) -> pd.
     span = (pd.Timestamp("2026-10-01") - lo).dt.total_seconds().to_numpy()
     ts = lo + pd.to_timedelta(np.floor(rng.random(n) * span), unit="s")
     feature = np.array(FEATURES + ("sign_in",))[np.minimum(rng.zipf(1.6, n) - 1, len(FEATURES))]
-    return pd.DataFrame({"account_id": u["account_id"].astype(str), "user_id": u["user_id"].astype(str),
-                         "ts": ts.astype("datetime64[us]"), "feature": feature})
+    return pd.DataFrame(
+        {
+            "account_id": u["account_id"].astype(str),
+            "user_id": u["user_id"].astype(str),
+            "ts": ts.astype("datetime64[us]"),
+            "feature": feature,
+        }
+    )
 
 
 def make_events_dir(demo_dir: Path, target: Path, events: pd.DataFrame | None = None) -> Path:
@@ -62,8 +73,10 @@ def reference(events_dir):
 def _reference_monthly(reference, window=None):
     tables, events = reference
     users = tables["users"].assign(activated_at=pd.to_datetime(tables["users"]["activated_at"]))
-    contracts = tables["contracts"].assign(start_date=pd.to_datetime(tables["contracts"]["start_date"]),
-                                           end_date=pd.to_datetime(tables["contracts"]["end_date"]))
+    contracts = tables["contracts"].assign(
+        start_date=pd.to_datetime(tables["contracts"]["start_date"]),
+        end_date=pd.to_datetime(tables["contracts"]["end_date"]),
+    )
     return monthly_pandas(events, users, contracts, window)
 
 
@@ -141,8 +154,10 @@ def test_mask_words_cover_every_feature_code():
 
 def test_mask_sql_transpiles_to_64_bit_spark_sql():
     pytest.importorskip("sqlglot", reason="sqlglot is in the spark extra: pip install -e '.[spark]'")
-    codes, groups = definitions.to_spark(definitions.feature_codes_sql(2)), definitions.to_spark(
-        definitions.groups_sql(2))
+    codes, groups = (
+        definitions.to_spark(definitions.feature_codes_sql(2)),
+        definitions.to_spark(definitions.groups_sql(2)),
+    )
     monthly = definitions.to_spark(definitions.monthly_sql(2))
     # a plain 1 would shift as a 32-bit INT on Spark: bits 31-62 would be lost
     assert codes.count("SHIFTLEFT(CAST(1 AS BIGINT), CAST(code % 63 AS INT))") == 2 and "code DIV 63 = 1" in codes
@@ -225,22 +240,34 @@ def _set(column, value, rows=slice(0, 7)):
         frame[column] = frame[column].astype(object)
         frame.loc[frame.index[rows], column] = value
         return frame
+
     return change
 
 
-@pytest.mark.parametrize("kind, change, column, rule, count, csv", [
-    ("unknown account", _set("account_id", "A_NOPE"), "account_id", "unknown accounts.account_id", 7, False),
-    ("unknown user", _set("user_id", "U_NOPE", slice(3, 8)), "user_id", "unknown users.user_id", 5, False),
-    ("user of another account", _set("account_id", None, slice(0, 0)), "user_id", "another account", None, False),
-    ("unparseable timestamp", _set("ts", "yesterday", slice(0, 4)), "ts", "unparseable timestamp", 4, True),
-    ("future timestamp", _set("ts", pd.Timestamp("2031-01-01 10:00"), slice(0, 6)), "ts", "in the future", 6, False),
-    ("missing value", _set("feature", None, slice(0, 9)), "feature", "missing value", 9, False),
-    ("blank feature", _set("feature", "  ", slice(2, 5)), "feature", "missing value", 3, False),
-    ("blank user", _set("user_id", "", slice(0, 2)), "user_id", "missing value", 2, False),
-    ("missing column", lambda f: f.drop(columns=["feature"]), "feature", "missing column", 1, False),
-])
-def test_bad_events_give_a_contract_error_with_counts(events_dir, reference, tmp_path, kind, change, column, rule,
-                                                      count, csv):
+@pytest.mark.parametrize(
+    "kind, change, column, rule, count, csv",
+    [
+        ("unknown account", _set("account_id", "A_NOPE"), "account_id", "unknown accounts.account_id", 7, False),
+        ("unknown user", _set("user_id", "U_NOPE", slice(3, 8)), "user_id", "unknown users.user_id", 5, False),
+        ("user of another account", _set("account_id", None, slice(0, 0)), "user_id", "another account", None, False),
+        ("unparseable timestamp", _set("ts", "yesterday", slice(0, 4)), "ts", "unparseable timestamp", 4, True),
+        (
+            "future timestamp",
+            _set("ts", pd.Timestamp("2031-01-01 10:00"), slice(0, 6)),
+            "ts",
+            "in the future",
+            6,
+            False,
+        ),
+        ("missing value", _set("feature", None, slice(0, 9)), "feature", "missing value", 9, False),
+        ("blank feature", _set("feature", "  ", slice(2, 5)), "feature", "missing value", 3, False),
+        ("blank user", _set("user_id", "", slice(0, 2)), "user_id", "missing value", 2, False),
+        ("missing column", lambda f: f.drop(columns=["feature"]), "feature", "missing column", 1, False),
+    ],
+)
+def test_bad_events_give_a_contract_error_with_counts(
+    events_dir, reference, tmp_path, kind, change, column, rule, count, csv
+):
     if kind == "user of another account":  # move 6 events of one user to another real account
         accounts = sorted(reference[1]["account_id"].unique())
 
@@ -307,13 +334,15 @@ def test_event_columns_are_the_contract_columns_and_import_needs_no_pandas():
 
     from insights.data.contract import TABLES
 
-    assert definitions.EVENT_COLUMNS == tuple(TABLES["usage_events"].column_names)
+    assert tuple(TABLES["usage_events"].column_names) == definitions.EVENT_COLUMNS
     # pandas and pandera load in the reference-table thread, overlapping the scan: importing the engine (or the
     # command line) must load neither
     for module in ("insights.metrics.usage", "insights.cli.app"):
         code = f"import sys, {module}; print(sorted({{'pandas', 'pandera'}} & set(sys.modules)))"
-        assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                              check=True).stdout.strip() == "[]", module
+        assert (
+            subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+            == "[]"
+        ), module
 
 
 def test_missing_event_files_and_bad_parameters(events_dir, tmp_path):
@@ -340,7 +369,7 @@ def test_demo_events_aggregate_back_to_the_demo_usage_monthly(demo_with_events):
     frame, summary = usage_monthly_frame(out, now=NOW)
     demo = load_tables(out).usage_monthly
     got = frame[list(CONTRACT_COLUMNS)]
-    want = demo[list(CONTRACT_COLUMNS)].astype({c: "int64" for c in CONTRACT_COLUMNS[2:]})
+    want = demo[list(CONTRACT_COLUMNS)].astype(dict.fromkeys(CONTRACT_COLUMNS[2:], "int64"))
     want = want.sort_values(["account_id", "month"]).reset_index(drop=True)
     pd.testing.assert_frame_equal(got, want)
     assert summary.window == Window(spec.window_start, spec.window_end)
@@ -361,8 +390,10 @@ def test_demo_events_respect_activation_window_and_catalogue(demo_with_events):
     assert pd.Timestamp(first) >= spec.window_start
     assert pd.Timestamp(last) < spec.window_end + pd.Timedelta(days=1)
     assert (before_activation, other_account, unknown_user) == (0, 0, 0)
-    features = {r[0] for r in duckdb.sql(
-        f"SELECT DISTINCT feature FROM read_parquet('{out / 'usage_events.parquet'}')").fetchall()}
+    features = {
+        r[0]
+        for r in duckdb.sql(f"SELECT DISTINCT feature FROM read_parquet('{out / 'usage_events.parquet'}')").fetchall()
+    }
     assert features <= set(FEATURES) | {"sign_in"} and len(FEATURES) == 24
 
 
@@ -371,18 +402,38 @@ def test_demo_events_cover_users_activated_after_a_term_ended_mid_month():
     the 27th as active that month. The events must run past the term so that user can be active."""
     spec = DemoSpec(n_accounts=50, seed=3)
     tables = {
-        "users": pd.DataFrame({"user_id": ["U1", "U2"], "account_id": ["A1", "A1"],
-                               "activated_at": pd.to_datetime(["2026-01-05", "2026-08-27"])}),
-        "contracts": pd.DataFrame({"contract_id": ["C1", "C2"], "account_id": ["A1", "A1"],
-                                   "start_date": pd.to_datetime(["2025-08-15", "2026-09-02"]),
-                                   "end_date": pd.to_datetime(["2026-08-14", "2027-09-01"])}),
-        "usage_monthly": pd.DataFrame({"account_id": ["A1", "A1"], "month": pd.to_datetime(["2026-07-01", "2026-08-01"]),
-                                       "active_users": [1, 2], "events": [9, 7], "distinct_features": [3, 2]}),
+        "users": pd.DataFrame(
+            {
+                "user_id": ["U1", "U2"],
+                "account_id": ["A1", "A1"],
+                "activated_at": pd.to_datetime(["2026-01-05", "2026-08-27"]),
+            }
+        ),
+        "contracts": pd.DataFrame(
+            {
+                "contract_id": ["C1", "C2"],
+                "account_id": ["A1", "A1"],
+                "start_date": pd.to_datetime(["2025-08-15", "2026-09-02"]),
+                "end_date": pd.to_datetime(["2026-08-14", "2027-09-01"]),
+            }
+        ),
+        "usage_monthly": pd.DataFrame(
+            {
+                "account_id": ["A1", "A1"],
+                "month": pd.to_datetime(["2026-07-01", "2026-08-01"]),
+                "active_users": [1, 2],
+                "events": [9, 7],
+                "distinct_features": [3, 2],
+            }
+        ),
     }
     events = pd.concat([t.to_pandas() for t in iter_events(spec, tables)])
     month = events["ts"].dt.to_period("M").dt.to_timestamp()
     per = events.assign(month=month).groupby("month").agg(users=("user_id", "nunique"), events=("ts", "size"))
-    assert per.loc[pd.Timestamp("2026-08-01")].tolist() == [2, 7] and per.loc[pd.Timestamp("2026-07-01")].tolist() == [1, 9]
+    assert per.loc[pd.Timestamp("2026-08-01")].tolist() == [2, 7] and per.loc[pd.Timestamp("2026-07-01")].tolist() == [
+        1,
+        9,
+    ]
     august = events[month == pd.Timestamp("2026-08-01")]
     assert (august.loc[august["user_id"] == "U2", "ts"] >= pd.Timestamp("2026-08-27")).all()
     assert events.loc[month == pd.Timestamp("2026-07-01"), "ts"].max() < pd.Timestamp("2026-08-01")
@@ -402,7 +453,8 @@ def test_demo_events_leave_every_other_demo_file_unchanged(tmp_path):
     write_demo(tmp_path / "with", spec, events=True)
     plain = sorted(p.relative_to(tmp_path / "plain") for p in (tmp_path / "plain").rglob("*") if p.is_file())
     assert {p.name for p in (tmp_path / "with").iterdir()} - {p.name for p in (tmp_path / "plain").iterdir()} == {
-        "usage_events.parquet"}
+        "usage_events.parquet"
+    }
     for rel in plain:
         assert (tmp_path / "plain" / rel).read_bytes() == (tmp_path / "with" / rel).read_bytes(), rel
 
@@ -413,8 +465,9 @@ def test_cli_usage_monthly(events_dir, tmp_path):
     from insights.cli.app import app
 
     out = tmp_path / "um.parquet"
-    result = CliRunner().invoke(app, ["usage-monthly", "--data", str(events_dir), "--memory-limit", "1GB",
-                                      "--out", str(out)])
+    result = CliRunner().invoke(
+        app, ["usage-monthly", "--data", str(events_dir), "--memory-limit", "1GB", "--out", str(out)]
+    )
     assert result.exit_code == 0, result.output
     assert out.is_file() and "account-months" in result.output
     bad = CliRunner().invoke(app, ["usage-monthly", "--data", str(events_dir), "--memory-limit", "huge"])

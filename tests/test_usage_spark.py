@@ -9,10 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from test_usage_events import NOW, make_events_dir, synthetic_events  # noqa: I001 - sibling test module
-
 from insights.metrics.usage import usage_monthly_frame
 from insights.metrics.usage.definitions import GROUPS_SQL, feature_codes_sql, groups_sql, monthly_sql, to_spark
+from test_usage_events import NOW, make_events_dir, synthetic_events
 
 
 def test_definitions_transpile_to_spark_sql():

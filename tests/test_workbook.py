@@ -8,8 +8,10 @@ from insights.report.workbook import column_letter, sheet_names, write_workbook
 
 def test_workbook_keeps_every_field_as_text(tmp_path):
     first = tmp_path / "risk_list.csv"
-    first.write_text('account_id,name,arr,note\n00042,"Smith & Sons <Ltd>",1200.50,\n'
-                     '7,"Ünïcode ""quoted""",,  leading space\n', encoding="utf-8")
+    first.write_text(
+        'account_id,name,arr,note\n00042,"Smith & Sons <Ltd>",1200.50,\n7,"Ünïcode ""quoted""",,  leading space\n',
+        encoding="utf-8",
+    )
     second = tmp_path / "a_very_long_action_list_name_beyond_31.csv"
     second.write_text("x\n1\n", encoding="utf-8")
     out = write_workbook([first, second], tmp_path / "book.xlsx")
@@ -18,8 +20,11 @@ def test_workbook_keeps_every_field_as_text(tmp_path):
     assert book.sheetnames == ["risk_list", "a_very_long_action_list_name_be"]
     sheet = book["risk_list"]
     rows = [[c.value for c in row] for row in sheet.iter_rows()]
-    assert rows == [["account_id", "name", "arr", "note"], ["00042", "Smith & Sons <Ltd>", "1200.50", None],
-                    ["7", 'Ünïcode "quoted"', None, "  leading space"]]
+    assert rows == [
+        ["account_id", "name", "arr", "note"],
+        ["00042", "Smith & Sons <Ltd>", "1200.50", None],
+        ["7", 'Ünïcode "quoted"', None, "  leading space"],
+    ]
     assert all(c.font.b for c in sheet[1]) and not sheet["A2"].font.b
     assert sheet["A2"].data_type == "s" and sheet.freeze_panes == "A2"
 

@@ -87,13 +87,16 @@ def ensure_data(data_dir: str | os.PathLike | None = None, quiet: bool = False) 
     if has_data(folder):
         return folder
     if not is_default_dir(folder):
-        raise ParameterError(f"{folder} holds no raw tables (expected accounts.csv, contracts.csv, ...). "
-                             "Point --data at your export, or leave it out to use the demo data.")
+        raise ParameterError(
+            f"{folder} holds no raw tables (expected accounts.csv, contracts.csv, ...). "
+            "Point --data at your export, or leave it out to use the demo data."
+        )
     from insights.demo import DemoSpec, write_demo
 
     settings = load_settings()
-    spec = DemoSpec(n_accounts=settings.demo_accounts, seed=settings.demo_seed, end=settings.demo_end,
-                    years=settings.demo_years)
+    spec = DemoSpec(
+        n_accounts=settings.demo_accounts, seed=settings.demo_seed, end=settings.demo_end, years=settings.demo_years
+    )
     if not quiet:
         print(f"{folder} holds no data: writing DEMO DATA ({spec.n_accounts} accounts, seed {spec.seed}).")
     write_demo(folder, spec)
@@ -156,8 +159,10 @@ def resolve_quarter(quarter: str | None, tables: Tables) -> Quarter:
         return latest
     q = parse_quarter(quarter)
     if q > latest or q.start < data_start:
-        raise ParameterError(f"quarter {q} is not covered by the data, which runs from {data_start:%Y-%m-%d} "
-                             f"to {tables.as_of:%Y-%m-%d}; the latest complete quarter is {latest}.")
+        raise ParameterError(
+            f"quarter {q} is not covered by the data, which runs from {data_start:%Y-%m-%d} "
+            f"to {tables.as_of:%Y-%m-%d}; the latest complete quarter is {latest}."
+        )
     return q
 
 
@@ -257,9 +262,13 @@ class Context:
         ParameterError
             If an observation date falls after the data end.
         """
-        return snapshot_metrics.build(self.tables, dates=dates, horizon_days=self.horizon_days,
-                                      grace_days=self.settings.grace_days,
-                                      features_available=self.settings.features_available)
+        return snapshot_metrics.build(
+            self.tables,
+            dates=dates,
+            horizon_days=self.horizon_days,
+            grace_days=self.settings.grace_days,
+            features_available=self.settings.features_available,
+        )
 
     @cached_property
     def snapshots(self) -> pd.DataFrame:
@@ -278,16 +287,20 @@ class Context:
             Markdown: the demo banner (if any), then the data folder, the data end and the report quarter.
         """
         q = self.quarter
-        text = (f"Data `{self.data_dir}` runs to **{self.tables.as_of:%Y-%m-%d}**; report quarter **{q}** "
-                f"({q.start:%Y-%m-%d} to {q.end:%Y-%m-%d}).")
+        text = (
+            f"Data `{self.data_dir}` runs to **{self.tables.as_of:%Y-%m-%d}**; report quarter **{q}** "
+            f"({q.start:%Y-%m-%d} to {q.end:%Y-%m-%d})."
+        )
         return f"{self.banner}\n\n{text}" if self.banner else text
 
     def _repr_markdown_(self) -> str:
         return self.summary()
 
     def __repr__(self) -> str:
-        return (f"Context(quarter={self.quarter}, data_dir={str(self.data_dir)!r}, demo={self.demo}, "
-                f"output_dir={str(self.output_dir)!r}, seed={self.seed}, horizon_days={self.horizon_days})")
+        return (
+            f"Context(quarter={self.quarter}, data_dir={str(self.data_dir)!r}, demo={self.demo}, "
+            f"output_dir={str(self.output_dir)!r}, seed={self.seed}, horizon_days={self.horizon_days})"
+        )
 
 
 def _whole_number(name: str, value, minimum: int = 0) -> int:
@@ -296,9 +309,14 @@ def _whole_number(name: str, value, minimum: int = 0) -> int:
     return int(value)
 
 
-def setup(quarter: str | Quarter | None = None, data_dir: str | os.PathLike | None = None,
-          output_dir: str | os.PathLike | None = None, *, seed: int = DEFAULT_SEED,
-          horizon_days: int = 365) -> Context:
+def setup(
+    quarter: str | Quarter | None = None,
+    data_dir: str | os.PathLike | None = None,
+    output_dir: str | os.PathLike | None = None,
+    *,
+    seed: int = DEFAULT_SEED,
+    horizon_days: int = 365,
+) -> Context:
     """Load and check everything a notebook starts from: ``ctx = insights.setup(quarter, data_dir)``.
 
     Writes demo data first if ``data_dir`` is the default raw folder and it is empty
@@ -339,6 +357,13 @@ def setup(quarter: str | Quarter | None = None, data_dir: str | os.PathLike | No
     tables = load(data_dir)  # writes demo data first into an empty default folder
     folder = paths.resolve_data_dir(data_dir)
     q = resolve_quarter(quarter, tables)
-    return Context(tables=tables, settings=settings, quarter=q, data_dir=folder,
-                   output_dir=output_folder(output_dir, q), seed=seed, horizon_days=horizon_days,
-                   demo=is_demo(folder))
+    return Context(
+        tables=tables,
+        settings=settings,
+        quarter=q,
+        data_dir=folder,
+        output_dir=output_folder(output_dir, q),
+        seed=seed,
+        horizon_days=horizon_days,
+        demo=is_demo(folder),
+    )

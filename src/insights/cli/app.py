@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 
 from insights.cli.common import user_errors as _user_errors
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Customer-success analytics: demo data, data validation and the quarterly report.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Customer-success analytics: demo data, data validation and the quarterly report.",
+)
 
 
 def _register_subcommands() -> None:
@@ -34,8 +36,11 @@ def demo_data(
     out: Path = typer.Option(None, "--out", "-o", help="Output folder (default: data/raw). Must hold no data."),
     end: str = typer.Option("2026-09-30", "--end", help="Last day of the history (a quarter end)."),
     years: int = typer.Option(3, "--years", help="Years of history."),
-    events: bool = typer.Option(False, "--events", help="Also write raw product-usage events "
-                                "(usage_events.parquet, consistent with usage_monthly; large)."),
+    events: bool = typer.Option(
+        False,
+        "--events",
+        help="Also write raw product-usage events (usage_events.parquet, consistent with usage_monthly; large).",
+    ),
 ):
     """Write a seeded demo dataset (all raw tables + ground_truth.json)."""
     import time
@@ -46,14 +51,16 @@ def demo_data(
     target = paths.resolve_data_dir(out)
     start = time.perf_counter()
     truth = write_demo(target, DemoSpec(n_accounts=accounts, seed=seed, end=end, years=years), events=events)
-    typer.echo(f"Wrote demo data for {accounts} accounts (seed {seed}) to {target} "
-               f"in {time.perf_counter() - start:.1f} s; true top driver: {truth['ranking']['overall'][0]}.")
+    typer.echo(
+        f"Wrote demo data for {accounts} accounts (seed {seed}) to {target} "
+        f"in {time.perf_counter() - start:.1f} s; true top driver: {truth['ranking']['overall'][0]}."
+    )
 
 
 @app.command()
 @_user_errors
 def validate(
-    data_dir: Optional[Path] = typer.Argument(None, help="Raw data folder (default: data/raw)."),
+    data_dir: Path | None = typer.Argument(None, help="Raw data folder (default: data/raw)."),
 ):
     """Check raw tables against the data contract; print every violation (exit 2 if any)."""
     from insights.data import paths
@@ -71,14 +78,17 @@ def validate(
 @app.command()
 @_user_errors
 def report(
-    quarter: Optional[str] = typer.Option(None, "--quarter", "-q", help="Quarter like 2026Q3 (default: latest "
-                                                                        "complete quarter in the data)."),
-    data: Optional[Path] = typer.Option(None, "--data", help="Raw data folder (default: data/raw; demo data "
-                                                             "is generated there if it is empty)."),
+    quarter: str | None = typer.Option(
+        None, "--quarter", "-q", help="Quarter like 2026Q3 (default: latest complete quarter in the data)."
+    ),
+    data: Path | None = typer.Option(
+        None, "--data", help="Raw data folder (default: data/raw; demo data is generated there if it is empty)."
+    ),
     force: bool = typer.Option(False, "--force", help="Replace an existing report of this quarter."),
-    pilot: Optional[str] = typer.Option(None, "--pilot", help="Pilot to read out (default: the latest one)."),
-    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="Notebooks run at once (default: one per CPU, "
-                                                                   "at most 4; 1 = one after the other)."),
+    pilot: str | None = typer.Option(None, "--pilot", help="Pilot to read out (default: the latest one)."),
+    jobs: int | None = typer.Option(
+        None, "--jobs", "-j", help="Notebooks run at once (default: one per CPU, at most 4; 1 = one after the other)."
+    ),
 ):
     """Run every report notebook into reports/<quarter>/ (executed notebooks, HTML, manifest)."""
     from insights.report.runner import run_report
@@ -87,23 +97,28 @@ def report(
     typer.echo(outcome.summary())
     if not outcome.ok:
         failed = [r for r in outcome.results if r.status != "ok"]
-        typer.echo(f"error: {len(failed)} notebook(s) failed: " + ", ".join(
-            f"{r.file} (cell {r.failed_cell})" for r in failed), err=True)
+        typer.echo(
+            f"error: {len(failed)} notebook(s) failed: "
+            + ", ".join(f"{r.file} (cell {r.failed_cell})" for r in failed),
+            err=True,
+        )
         raise typer.Exit(1)
 
 
 @app.command("usage-monthly")
 @_user_errors
 def usage_monthly(
-    data: Optional[Path] = typer.Option(None, "--data", help="Raw data folder with usage_events (default: data/raw)."),
-    memory_limit: str = typer.Option("4GB", "--memory-limit", help="Memory budget of the run (DuckDB gets 80% of "
-                                                                   "it and spills to disk beyond that)."),
-    start: Optional[str] = typer.Option(None, "--start", help="First day of the data window (default: first "
-                                                              "month with events)."),
-    end: Optional[str] = typer.Option(None, "--end", help="Last day of the data window (default: last month with "
-                                                          "events)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Output file (default: "
-                                                           "data/processed/usage_monthly.parquet)."),
+    data: Path | None = typer.Option(None, "--data", help="Raw data folder with usage_events (default: data/raw)."),
+    memory_limit: str = typer.Option(
+        "4GB", "--memory-limit", help="Memory budget of the run (DuckDB gets 80% of it and spills to disk beyond that)."
+    ),
+    start: str | None = typer.Option(
+        None, "--start", help="First day of the data window (default: first month with events)."
+    ),
+    end: str | None = typer.Option(
+        None, "--end", help="Last day of the data window (default: last month with events)."
+    ),
+    out: Path | None = typer.Option(None, "--out", help="Output file (default: data/processed/usage_monthly.parquet)."),
 ):
     """Aggregate usage_events into usage_monthly with DuckDB, out of core (checks the events first)."""
     from insights.metrics.usage import build_usage_monthly

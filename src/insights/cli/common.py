@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 def user_errors(fn):
     """Print an ``InsightsError`` as a plain message (no traceback) and exit with its code."""
+
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
@@ -22,6 +23,7 @@ def user_errors(fn):
         except InsightsError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(exc.exit_code) from None
+
     return wrapper
 
 
@@ -29,6 +31,5 @@ def echo_frame(frame: pd.DataFrame, floatfmt: str = "{:.3f}") -> None:
     """Print a table readably."""
     import pandas as pd
 
-    with pd.option_context("display.width", 160, "display.max_columns", 30,
-                           "display.float_format", floatfmt.format):
+    with pd.option_context("display.width", 160, "display.max_columns", 30, "display.float_format", floatfmt.format):
         typer.echo(frame.to_string())

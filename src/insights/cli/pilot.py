@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import zlib
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -13,11 +12,12 @@ from insights.cli.common import user_errors as _user_errors
 
 # pandas is imported in the commands that use it, so that loading the command line stays quick
 
-pilot_app = typer.Typer(add_completion=False, no_args_is_help=True,
-                        help="Design, assign and read out A/B pilots of CS playbooks.")
+pilot_app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="Design, assign and read out A/B pilots of CS playbooks."
+)
 
 
-def _tables(data: Optional[Path]):
+def _tables(data: Path | None):
     from insights import context as dataset
 
     return dataset.load(data)
@@ -27,11 +27,11 @@ def _tables(data: Optional[Path]):
 @_user_errors
 def design_cmd(
     mde: float = typer.Option(0.05, help="Smallest renewal-rate increase to detect (absolute, 0.05 = 5 points)."),
-    start: Optional[str] = typer.Option(None, help="Pilot start (default: the day after the data ends)."),
+    start: str | None = typer.Option(None, help="Pilot start (default: the day after the data ends)."),
     quarters: int = typer.Option(4, help="Longest window to consider, in quarters."),
     alpha: float = typer.Option(0.05, help="Two-sided significance level."),
     power: float = typer.Option(0.8, help="Power."),
-    data: Optional[Path] = typer.Option(None, help="Raw data folder (default: data/raw)."),
+    data: Path | None = typer.Option(None, help="Raw data folder (default: data/raw)."),
 ):
     """Baselines, accounts renewing per window, and what a pilot can detect."""
     import pandas as pd
@@ -57,14 +57,14 @@ def assign_cmd(
     pilot_id: str = typer.Argument(..., help="New pilot id (lower-case, digits, _ or -)."),
     window_end: str = typer.Option(..., "--window-end", help="Last renewal date that counts for the pilot."),
     description: str = typer.Option("", help="The playbook being piloted."),
-    start: Optional[str] = typer.Option(None, help="Assignment date (default: the day after the data ends)."),
-    segment: Optional[list[str]] = typer.Option(None, "--segment", help="Only these segments (repeatable)."),
-    seed: Optional[int] = typer.Option(None, help="Random seed (default: derived from the pilot id)."),
+    start: str | None = typer.Option(None, help="Assignment date (default: the day after the data ends)."),
+    segment: list[str] | None = typer.Option(None, "--segment", help="Only these segments (repeatable)."),
+    seed: int | None = typer.Option(None, help="Random seed (default: derived from the pilot id)."),
     treatment_share: float = typer.Option(0.5, help="Share of accounts in the treatment arm (0.5, 1/3, 2/3...)."),
     max_smd: float = typer.Option(0.1, help="Re-randomise until every |SMD| is at most this (0 = off)."),
     looks: int = typer.Option(3, help="Planned looks for group-sequential monitoring."),
     min_worthwhile: float = typer.Option(0.02, help="Smallest renewal-rate change worth shipping."),
-    data: Optional[Path] = typer.Option(None, help="Raw data folder (default: data/raw)."),
+    data: Path | None = typer.Option(None, help="Raw data folder (default: data/raw)."),
 ):
     """Randomise renewing accounts within segment and record the assignment (never re-drawn)."""
     import pandas as pd
@@ -79,17 +79,25 @@ def assign_cmd(
     seed = seed if seed is not None else zlib.crc32(pilot_id.encode()) % (2**31)
     ratio = round(treatment_share / (1 - treatment_share), 6)
     shares = (1 - treatment_share, treatment_share)
-    plan = assignment.PilotPlan(pilot_id=pilot_id, description=description or "(not described)",
-                                assigned_at=str(begin.date()), window=(str(begin.date()), str(pd.Timestamp(window_end).date())),
-                                shares=shares, looks=looks, min_worthwhile=min_worthwhile, seed=seed,
-                                max_abs_smd=max_smd)
+    plan = assignment.PilotPlan(
+        pilot_id=pilot_id,
+        description=description or "(not described)",
+        assigned_at=str(begin.date()),
+        window=(str(begin.date()), str(pd.Timestamp(window_end).date())),
+        shares=shares,
+        looks=looks,
+        min_worthwhile=min_worthwhile,
+        seed=seed,
+        max_abs_smd=max_smd,
+    )
     plan.validate()
     accounts = assignment.eligible_accounts(tables.contracts, begin, window_end, segment)
     covariates = pre_period(tables, begin, accounts["account_id"])
     drawn = assignment.draw(plan, accounts, covariates)
     path = assignment.record(drawn, tables.data_dir)
-    typer.echo(f"Assigned {len(drawn.record)} accounts (ratio 1:{ratio:g}, seed {seed}, {drawn.attempts} draw(s)) "
-               f"to {path}")
+    typer.echo(
+        f"Assigned {len(drawn.record)} accounts (ratio 1:{ratio:g}, seed {seed}, {drawn.attempts} draw(s)) to {path}"
+    )
     _echo_frame(drawn.record.groupby(["stratum", "arm"]).size().unstack(fill_value=0))
     typer.echo("\nBalance (standardised mean differences):")
     _echo_frame(drawn.balance)
@@ -100,7 +108,7 @@ def assign_cmd(
 def readout_cmd(
     pilot_id: str = typer.Argument(..., help="Pilot id."),
     level: float = typer.Option(0.95, help="Confidence level of intervals."),
-    data: Optional[Path] = typer.Option(None, help="Raw data folder (default: data/raw)."),
+    data: Path | None = typer.Option(None, help="Raw data folder (default: data/raw)."),
 ):
     """Read out a pilot: effect with named intervals, per segment, and the decision."""
     from insights.analyses.pilots.readout import readout
@@ -114,8 +122,10 @@ def readout_cmd(
     typer.echo("")
     _echo_frame(r.summary())
     typer.echo(f"\nTest: {r.test.method}, p = {r.test.p_value:.3g}")
-    typer.echo(f"Bayesian: {r.bayes.method}; P(playbook better) = {r.bayes.prob_treatment_better:.3f}, "
-               f"expected loss if shipped = {r.bayes.expected_loss_treatment:.4f}")
+    typer.echo(
+        f"Bayesian: {r.bayes.method}; P(playbook better) = {r.bayes.prob_treatment_better:.3f}, "
+        f"expected loss if shipped = {r.bayes.expected_loss_treatment:.4f}"
+    )
     if r.stratified is not None:
         typer.echo("\nBy segment:")
         _echo_frame(r.stratified.per_stratum.set_index("stratum"))

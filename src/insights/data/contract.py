@@ -23,8 +23,7 @@ def quiet_pyspark():
     the optional Spark extra is installed; nothing of it is used on the pandas path.
     """
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas",
-                                category=FutureWarning)
+        warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
         yield
 
 

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from insights.data import paths
-from insights.errors import ContractError, ParameterError
 from insights.data.raw_files import table_files
+from insights.errors import ContractError, ParameterError
 
 if TYPE_CHECKING:
     from insights.data.validation import Violation
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 # ``insights.data.contract`` and ``insights.data.validation`` are imported where they are used: they
 # load pandera (and, with the Spark extra installed, pyspark.pandas), which a load served
 # from the typed-table cache (``insights.data.table_cache``) does not need.
+
 
 def has_data(data_dir: str | os.PathLike | None = None) -> bool:
     """Whether ``data_dir`` holds any raw table file (used to decide on demo data)."""
@@ -42,8 +43,9 @@ def _read_file(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
 
 
-def read_raw(data_dir: Path, include_events: bool = False
-             ) -> tuple[dict[str, pd.DataFrame | None], list[Violation], set[str]]:
+def read_raw(
+    data_dir: Path, include_events: bool = False
+) -> tuple[dict[str, pd.DataFrame | None], list[Violation], set[str]]:
     """Read every contract table found in ``data_dir`` without typing it.
 
     Returns
@@ -72,8 +74,9 @@ def read_raw(data_dir: Path, include_events: bool = False
             continue
         stems = {f.stem for f in files if f.parent == data_dir}
         if name != "pilot_assignments" and len(stems) == 1 and len([f for f in files if f.parent == data_dir]) > 1:
-            problems.append(Violation(name, "—", "ambiguous: both CSV and Parquet present", 2,
-                                      tuple(f.name for f in files)))
+            problems.append(
+                Violation(name, "—", "ambiguous: both CSV and Parquet present", 2, tuple(f.name for f in files))
+            )
             continue
         frames = []
         for f in files:
@@ -85,14 +88,16 @@ def read_raw(data_dir: Path, include_events: bool = False
             if name == "pilot_assignments" and "pilot_id" in frame.columns:
                 wrong = frame["pilot_id"].astype("string") != f.stem
                 if wrong.any():
-                    problems.append(Violation(name, "pilot_id", "pilot_id differs from file name",
-                                              int(wrong.sum()), (f"{f.name}",)))
+                    problems.append(
+                        Violation(name, "pilot_id", "pilot_id differs from file name", int(wrong.sum()), (f"{f.name}",))
+                    )
             frames.append(frame)
         if frames:
             raw[name] = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     if raw.get("pilot_assignments") is None:  # optional: no pilot run yet
         raw["pilot_assignments"] = pd.DataFrame(
-            {c: pd.Series(dtype="str") for c in contract.TABLES["pilot_assignments"].column_names})
+            {c: pd.Series(dtype="str") for c in contract.TABLES["pilot_assignments"].column_names}
+        )
     return raw, problems, skipped
 
 
@@ -139,8 +144,9 @@ def data_end(frames: dict[str, pd.DataFrame]) -> pd.Timestamp:
     return (months.max() + pd.offsets.MonthEnd(0)).normalize()
 
 
-def validate_dir(data_dir: str | os.PathLike | None = None, include_events: bool = True,
-                 use_cache: bool = True) -> list[Violation]:
+def validate_dir(
+    data_dir: str | os.PathLike | None = None, include_events: bool = True, use_cache: bool = True
+) -> list[Violation]:
     """Return every contract violation of the tables in ``data_dir`` (empty list if clean).
 
     Parameters
@@ -191,8 +197,9 @@ def cached_tables(data_dir: Path, hashes: dict[str, str] | None = None) -> Table
     return Tables(data_dir=data_dir, frames=frames, as_of=as_of, skipped=skipped)
 
 
-def cache_tables(tables: Tables, hashes: dict[str, str] | None = None,
-                 stats: dict[str, list[int]] | None = None) -> Path:
+def cache_tables(
+    tables: Tables, hashes: dict[str, str] | None = None, stats: dict[str, list[int]] | None = None
+) -> Path:
     """Store validated tables (loaded without events) in the typed-table cache; return its entry.
 
     Parameters
@@ -212,8 +219,9 @@ def cache_tables(tables: Tables, hashes: dict[str, str] | None = None,
     return table_cache.store(tables.frames, tables.as_of, tables.skipped, hashes, tables.data_dir, stats)
 
 
-def load_tables(data_dir: str | os.PathLike | None = None, include_events: bool = False,
-                use_cache: bool = True) -> Tables:
+def load_tables(
+    data_dir: str | os.PathLike | None = None, include_events: bool = False, use_cache: bool = True
+) -> Tables:
     """Read and validate every raw table in ``data_dir``.
 
     Parameters
@@ -242,8 +250,9 @@ def load_tables(data_dir: str | os.PathLike | None = None, include_events: bool 
     """
     folder = paths.resolve_data_dir(data_dir)
     if not folder.is_dir():
-        raise ParameterError(f"data folder {folder} does not exist; run `insights demo-data` or point "
-                             "INSIGHTS_DATA_DIR at your data.")
+        raise ParameterError(
+            f"data folder {folder} does not exist; run `insights demo-data` or point INSIGHTS_DATA_DIR at your data."
+        )
     if use_cache and not include_events:
         cached = cached_tables(folder)
         if cached is not None:

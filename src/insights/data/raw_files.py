@@ -1,5 +1,6 @@
 """Where each raw table lives in a data folder (no pandas: the usage engine finds its event files
-with it before pandas has loaded)."""
+with it before pandas has loaded).
+"""
 
 from __future__ import annotations
 
@@ -18,8 +19,11 @@ def table_files(data_dir: Path, name: str) -> list[Path]:
     """
     if name == "pilot_assignments":
         folder = data_dir / PILOTS_FOLDER
-        return sorted(p for p in folder.glob("*") if p.suffix in SUFFIXES and _visible(p, folder)) \
-            if folder.is_dir() else []
+        return (
+            sorted(p for p in folder.glob("*") if p.suffix in SUFFIXES and _visible(p, folder))
+            if folder.is_dir()
+            else []
+        )
     files = [data_dir / f"{name}{suffix}" for suffix in SUFFIXES if (data_dir / f"{name}{suffix}").is_file()]
     folder = data_dir / name
     if folder.is_dir():
@@ -29,5 +33,6 @@ def table_files(data_dir: Path, name: str) -> list[Path]:
 
 def _visible(path: Path, folder: Path) -> bool:
     """Not hidden (no part of the path below ``folder`` starts with "."): skips editor lock files and
-    macOS ``._name`` companions, and matches what the typed-table cache hashes."""
+    macOS ``._name`` companions, and matches what the typed-table cache hashes.
+    """
     return not any(part.startswith(".") for part in path.relative_to(folder).parts)

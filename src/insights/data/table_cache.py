@@ -84,8 +84,9 @@ def file_stats(data_dir: str | os.PathLike) -> dict[str, list[int]]:
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         return {}
-    return {f.relative_to(data_dir).as_posix(): [st.st_size, st.st_mtime_ns] for f in _files(data_dir)
-            for st in [f.stat()]}
+    return {
+        f.relative_to(data_dir).as_posix(): [st.st_size, st.st_mtime_ns] for f in _files(data_dir) for st in [f.stat()]
+    }
 
 
 def hashes_and_stats(data_dir: str | os.PathLike) -> tuple[dict[str, str], dict[str, list[int]] | None]:
@@ -141,8 +142,9 @@ def entry(hashes: dict[str, str]) -> Path | None:
     return folder if (folder / META).is_file() else None
 
 
-def read(data_dir: str | os.PathLike, hashes: dict[str, str] | None = None
-         ) -> tuple[dict[str, pd.DataFrame], pd.Timestamp, set[str]] | None:
+def read(
+    data_dir: str | os.PathLike, hashes: dict[str, str] | None = None
+) -> tuple[dict[str, pd.DataFrame], pd.Timestamp, set[str]] | None:
     """The cached typed tables of ``data_dir``, or None when they are not cached.
 
     Parameters
@@ -168,8 +170,14 @@ def read(data_dir: str | os.PathLike, hashes: dict[str, str] | None = None
     return frames, pd.Timestamp(meta["as_of"]), set(meta["skipped"])
 
 
-def store(frames: dict[str, pd.DataFrame], as_of: pd.Timestamp, skipped: set[str], hashes: dict[str, str],
-          data_dir: str | os.PathLike | None = None, stats: dict[str, list[int]] | None = None) -> Path:
+def store(
+    frames: dict[str, pd.DataFrame],
+    as_of: pd.Timestamp,
+    skipped: set[str],
+    hashes: dict[str, str],
+    data_dir: str | os.PathLike | None = None,
+    stats: dict[str, list[int]] | None = None,
+) -> Path:
     """Write validated typed tables as a cache entry (atomic; an existing entry is left as it is).
 
     Parameters
@@ -200,8 +208,12 @@ def store(frames: dict[str, pd.DataFrame], as_of: pd.Timestamp, skipped: set[str
     try:
         for name, frame in frames.items():
             frame.to_parquet(tmp / f"{name}.parquet")
-        (tmp / META).write_text(json.dumps({"tables": list(frames), "as_of": as_of.isoformat(),
-                                            "skipped": sorted(skipped), "inputs": hashes}, indent=1))
+        (tmp / META).write_text(
+            json.dumps(
+                {"tables": list(frames), "as_of": as_of.isoformat(), "skipped": sorted(skipped), "inputs": hashes},
+                indent=1,
+            )
+        )
         try:
             os.replace(tmp, final)
         except OSError:  # another process stored the same entry first
@@ -223,8 +235,10 @@ def _remember(data_dir: Path, hashes: dict[str, str], stats: dict[str, list[int]
 
 
 def _prune(root: Path, keep: Path) -> None:
-    entries = sorted((p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and p != keep
-                      and (p / META).is_file()),
-                     key=lambda p: p.stat().st_mtime, reverse=True)
-    for old in entries[KEEP - 1:]:
+    entries = sorted(
+        (p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and p != keep and (p / META).is_file()),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
+    for old in entries[KEEP - 1 :]:
         shutil.rmtree(old, ignore_errors=True)

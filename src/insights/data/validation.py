@@ -14,7 +14,8 @@ import pandas as pd
 from insights.data import contract  # first: it imports pandera with pyspark's pandas-3 warning silenced
 from insights.data.contract import DATE, DATETIME, FLOAT, INT, MONTH, STR
 
-import pandera.pandas as pa  # noqa: E402,I001 - already imported by insights.data.contract
+# isort: split
+import pandera.pandas as pa  # after insights.data.contract (see above)
 
 N_EXAMPLES = 5
 
@@ -43,8 +44,7 @@ def violations_frame(violations: list[Violation]) -> pd.DataFrame:
     """Return violations as a DataFrame with columns table, column, rule, count, examples."""
     return pd.DataFrame(
         [
-            {"table": v.table, "column": v.column, "rule": v.rule, "count": v.count,
-             "examples": ", ".join(v.examples)}
+            {"table": v.table, "column": v.column, "rule": v.rule, "count": v.count, "examples": ", ".join(v.examples)}
             for v in violations
         ],
         columns=["table", "column", "rule", "count", "examples"],
@@ -52,6 +52,7 @@ def violations_frame(violations: list[Violation]) -> pd.DataFrame:
 
 
 # --- keys and examples ---------------------------------------------------------------
+
 
 def _label(frame: pd.DataFrame, spec: contract.Table, i) -> str:
     """A readable label for row ``i``: its key values, or its row number for event logs."""
@@ -65,16 +66,19 @@ def _show(value) -> str:
     return repr(value) if isinstance(value, str) else str(value)
 
 
-def _examples(frame: pd.DataFrame, spec: contract.Table, mask, values: pd.Series | None = None
-              ) -> tuple[str, ...]:
+def _examples(frame: pd.DataFrame, spec: contract.Table, mask, values: pd.Series | None = None) -> tuple[str, ...]:
     """Labels of the first few rows where ``mask`` holds (with the offending value if given)."""
     idx = frame.index[np.asarray(mask, dtype=bool)][: N_EXAMPLES * 4]
-    labels = list(dict.fromkeys(_label(frame, spec, i) for i in idx))[:N_EXAMPLES] if values is None else [
-        f"{_label(frame, spec, i)} ({_show(values[i])})" for i in idx[:N_EXAMPLES]]
+    labels = (
+        list(dict.fromkeys(_label(frame, spec, i) for i in idx))[:N_EXAMPLES]
+        if values is None
+        else [f"{_label(frame, spec, i)} ({_show(values[i])})" for i in idx[:N_EXAMPLES]]
+    )
     return tuple(labels)
 
 
 # --- type coercion -----------------------------------------------------------------
+
 
 def _blank(series: pd.Series) -> pd.Series:
     """True where a raw value is missing (NA or an empty/whitespace string)."""
@@ -139,8 +143,11 @@ def coerce_table(name: str, raw: pd.DataFrame) -> tuple[pd.DataFrame, list[Viola
     typed = raw.copy()
     for col in spec.columns:
         if col.name not in raw.columns:
-            out.append(Violation(name, col.name, "missing column", 1,
-                                 (f"columns present: {', '.join(map(str, raw.columns))}"[:200],)))
+            out.append(
+                Violation(
+                    name, col.name, "missing column", 1, (f"columns present: {', '.join(map(str, raw.columns))}"[:200],)
+                )
+            )
             continue
         values, bad, rule = coerce_column(raw[col.name], col.kind)
         typed[col.name] = values
@@ -149,12 +156,14 @@ def coerce_table(name: str, raw: pd.DataFrame) -> tuple[pd.DataFrame, list[Viola
         if not col.nullable:
             missing = _blank(raw[col.name])
             if missing.any():
-                out.append(Violation(name, col.name, "missing value", int(missing.sum()),
-                                     _examples(raw, spec, missing)))
+                out.append(
+                    Violation(name, col.name, "missing value", int(missing.sum()), _examples(raw, spec, missing))
+                )
     return typed, out
 
 
 # --- rules on typed tables ---------------------------------------------------------
+
 
 def check_values(name: str, typed: pd.DataFrame) -> list[Violation]:
     """Bounds and allowed values (pandera, lazy: every failure is collected)."""
@@ -174,8 +183,15 @@ def check_values(name: str, typed: pd.DataFrame) -> list[Violation]:
     for (column, check), group in cases.groupby(["column", "check"], sort=True):
         rows = pd.Index(group["index"].astype("int64").unique())
         mask = typed.index.isin(rows)
-        out.append(Violation(name, str(column), _rule_name(spec.column(str(column)), str(check)), int(mask.sum()),
-                             _examples(typed, spec, mask, typed[column])))
+        out.append(
+            Violation(
+                name,
+                str(column),
+                _rule_name(spec.column(str(column)), str(check)),
+                int(mask.sum()),
+                _examples(typed, spec, mask, typed[column]),
+            )
+        )
     return out
 
 
@@ -217,8 +233,15 @@ def check_order(name: str, typed: pd.DataFrame) -> list[Violation]:
         if reversed_.any():
             rows = typed.index[reversed_.to_numpy()][:N_EXAMPLES]
             values = b[rows].dt.strftime("%Y-%m-%d") + " < " + a[rows].dt.strftime("%Y-%m-%d")
-            out.append(Violation(name, later, f"{later} before {earlier}", int(reversed_.sum()),
-                                 _examples(typed, spec, reversed_, values)))
+            out.append(
+                Violation(
+                    name,
+                    later,
+                    f"{later} before {earlier}",
+                    int(reversed_.sum()),
+                    _examples(typed, spec, reversed_, values),
+                )
+            )
     return out
 
 
@@ -235,8 +258,15 @@ def check_foreign_keys(tables: dict[str, pd.DataFrame]) -> list[Violation]:
             # as objects: pandas' string isin boxes every reference value in Python (0.2 s for 25,000)
             unknown = values.notna() & ~values.astype(object).isin(ref[ref_col].dropna().astype(object))
             if unknown.any():
-                out.append(Violation(name, col, f"unknown {ref_table}.{ref_col}", int(unknown.sum()),
-                                     _examples(frame, spec, unknown, values)))
+                out.append(
+                    Violation(
+                        name,
+                        col,
+                        f"unknown {ref_table}.{ref_col}",
+                        int(unknown.sum()),
+                        _examples(frame, spec, unknown, values),
+                    )
+                )
     return out
 
 
@@ -261,8 +291,7 @@ def validate_tables(raw: dict[str, pd.DataFrame | None]) -> tuple[dict[str, pd.D
         frame = raw.get(name)
         if frame is None:
             if spec.required:
-                violations.append(Violation(name, "—", "missing table", 1,
-                                            (f"expected {name}.csv or {name}.parquet",)))
+                violations.append(Violation(name, "—", "missing table", 1, (f"expected {name}.csv or {name}.parquet",)))
             continue
         if spec.required and len(frame) == 0:
             violations.append(Violation(name, "—", "no rows", 1))

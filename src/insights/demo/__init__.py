@@ -15,21 +15,37 @@ from pathlib import Path
 
 import pandas as pd
 
+from insights.data.raw_files import GROUND_TRUTH_FILE
 from insights.demo.accounts import make_accounts
 from insights.demo.activity import (
-    make_activities, make_integrations, make_surveys, make_tickets, make_usage, make_users, coverage,
+    coverage,
+    make_activities,
+    make_integrations,
+    make_surveys,
+    make_tickets,
+    make_usage,
+    make_users,
 )
 from insights.demo.drivers import simulate_drivers
 from insights.demo.lifecycle import simulate_lifecycle
 from insights.demo.spec import DemoSpec, rng_streams
 from insights.demo.truth import build_truth
-from insights.data.raw_files import GROUND_TRUTH_FILE
 from insights.errors import ParameterError
 
-__all__ = ["DemoSpec", "generate", "write_demo", "GROUND_TRUTH_FILE"]
+__all__ = ["GROUND_TRUTH_FILE", "DemoSpec", "generate", "write_demo"]
 
-_STREAMS = ("accounts", "drivers", "lifecycle", "pilot", "users", "usage", "tickets", "surveys",
-            "activities", "integrations")
+_STREAMS = (
+    "accounts",
+    "drivers",
+    "lifecycle",
+    "pilot",
+    "users",
+    "usage",
+    "tickets",
+    "surveys",
+    "activities",
+    "integrations",
+)
 
 
 def _ids(prefix: str, n: int, width: int = 7) -> list[str]:
@@ -74,29 +90,35 @@ def generate(spec: DemoSpec | None = None) -> tuple[dict[str, pd.DataFrame], dic
     contracts.insert(0, "contract_id", contract_ids.to_numpy())
     contracts["account_id"] = ids[contracts["account"]]
 
-    users = _numbered(make_users(spec, accounts, cov, trait, rng["users"]), "user_id", "U",
-                      ["account", "invited_at"])
+    users = _numbered(make_users(spec, accounts, cov, trait, rng["users"]), "user_id", "U", ["account", "invited_at"])
     usage = make_usage(spec, accounts, cov, x, users, rng["usage"])
     tickets = _numbered(make_tickets(spec, cov, x, rng["tickets"]), "ticket_id", "T", ["account", "created_at"])
     surveys = _numbered(make_surveys(spec, cov, x, rng["surveys"]), "response_id", "R", ["account", "responded_at"])
-    activities = _numbered(make_activities(spec, accounts, cov, x, terms, rng["activities"]), "activity_id", "X",
-                           ["account", "date", "type"])
+    activities = _numbered(
+        make_activities(spec, accounts, cov, x, terms, rng["activities"]),
+        "activity_id",
+        "X",
+        ["account", "date", "type"],
+    )
     integrations = make_integrations(spec, accounts, cov, trait, rng["integrations"])
     for frame in (users, usage, tickets, surveys, activities, integrations, pilot):
         frame["account_id"] = ids[frame["account"]]
 
     tables = {
-        "accounts": accounts[["account_id", "name", "industry", "region", "country", "line_of_business",
-                              "employees", "created_at"]],
+        "accounts": accounts[
+            ["account_id", "name", "industry", "region", "country", "line_of_business", "employees", "created_at"]
+        ],
         "contracts": contracts[["contract_id", "account_id", "start_date", "end_date", "arr", "seats", "plan"]],
         "users": users[["user_id", "account_id", "role", "invited_at", "activated_at"]],
-        "usage_monthly": usage[["account_id", "month", "active_users", "activated_seats", "events",
-                                "distinct_features"]],
+        "usage_monthly": usage[
+            ["account_id", "month", "active_users", "activated_seats", "events", "distinct_features"]
+        ],
         "support_tickets": tickets[["ticket_id", "account_id", "created_at", "priority", "csat"]],
         "surveys": surveys[["response_id", "account_id", "responded_at", "nps", "value_score"]],
         "cs_activities": activities[["activity_id", "account_id", "date", "type"]],
         "integrations": integrations.sort_values(["account", "connected_at", "integration"], kind="stable")[
-            ["account_id", "integration", "connected_at", "disconnected_at"]],
+            ["account_id", "integration", "connected_at", "disconnected_at"]
+        ],
         "pilot_assignments": pilot[["pilot_id", "account_id", "arm", "stratum", "assigned_at", "seed"]],
     }
     for name in ("support_tickets", "surveys"):
@@ -116,13 +138,19 @@ def _write_csv(frame: pd.DataFrame, path: Path) -> None:
 
 def _pilot_plan(spec: DemoSpec, record: pd.DataFrame) -> str:
     """The stored plan of the demo pilot, as ``insights pilot assign`` would write it."""
-    from insights.demo.spec import PILOT_DESCRIPTION
     from insights.analyses.pilots.assignment import PilotPlan, plan_document
+    from insights.demo.spec import PILOT_DESCRIPTION
 
     first, last = spec.pilot_window
-    plan = PilotPlan(pilot_id=spec.pilot_id, description=PILOT_DESCRIPTION,
-                     assigned_at=str(spec.pilot_assigned_at.date()), window=(str(first.date()), str(last.date())),
-                     seed=int(record["seed"].iloc[0]), stratify_by="segment", max_abs_smd=0.0)
+    plan = PilotPlan(
+        pilot_id=spec.pilot_id,
+        description=PILOT_DESCRIPTION,
+        assigned_at=str(spec.pilot_assigned_at.date()),
+        window=(str(first.date()), str(last.date())),
+        seed=int(record["seed"].iloc[0]),
+        stratify_by="segment",
+        max_abs_smd=0.0,
+    )
     return plan_document(plan, attempts=1, balance=pd.DataFrame())
 
 
@@ -156,8 +184,10 @@ def write_demo(out_dir: str | os.PathLike, spec: DemoSpec | None = None, events:
     spec = spec or DemoSpec()
     out = Path(out_dir).expanduser().resolve()
     if out.is_dir() and (has_data(out) or (out / GROUND_TRUTH_FILE).exists()):
-        raise ParameterError(f"{out} already holds raw data; demo data is only written into an empty folder "
-                             "(raw data is never overwritten). Choose another --out or empty it yourself.")
+        raise ParameterError(
+            f"{out} already holds raw data; demo data is only written into an empty folder "
+            "(raw data is never overwritten). Choose another --out or empty it yourself."
+        )
     tables, truth = generate(spec)
     out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".demo-", dir=out))

@@ -7,20 +7,45 @@ import pandas as pd
 
 from insights.demo.spec import PERSONA_SHARE, PERSONAS, SEGMENT_ARR_BOUNDS, SEGMENTS, DemoSpec
 
-INDUSTRIES = {"Software": 0.22, "Financial Services": 0.14, "Healthcare": 0.11, "Manufacturing": 0.12,
-              "Retail": 0.10, "Education": 0.07, "Media": 0.08, "Professional Services": 0.16}
-COUNTRIES = {  # country: (region, weight)
-    "United States": ("North America", 0.38), "Canada": ("North America", 0.05),
-    "United Kingdom": ("EMEA", 0.11), "Germany": ("EMEA", 0.08), "France": ("EMEA", 0.05),
-    "Netherlands": ("EMEA", 0.04), "Sweden": ("EMEA", 0.03), "Australia": ("APAC", 0.06),
-    "Japan": ("APAC", 0.04), "Singapore": ("APAC", 0.03), "India": ("APAC", 0.05),
-    "Brazil": ("LATAM", 0.05), "Mexico": ("LATAM", 0.03),
+INDUSTRIES = {
+    "Software": 0.22,
+    "Financial Services": 0.14,
+    "Healthcare": 0.11,
+    "Manufacturing": 0.12,
+    "Retail": 0.10,
+    "Education": 0.07,
+    "Media": 0.08,
+    "Professional Services": 0.16,
 }
-LINES_OF_BUSINESS = {"Sales": 0.24, "Marketing": 0.18, "Customer Support": 0.2, "Operations": 0.16,
-                     "Finance": 0.1, "IT": 0.12}
+COUNTRIES = {  # country: (region, weight)
+    "United States": ("North America", 0.38),
+    "Canada": ("North America", 0.05),
+    "United Kingdom": ("EMEA", 0.11),
+    "Germany": ("EMEA", 0.08),
+    "France": ("EMEA", 0.05),
+    "Netherlands": ("EMEA", 0.04),
+    "Sweden": ("EMEA", 0.03),
+    "Australia": ("APAC", 0.06),
+    "Japan": ("APAC", 0.04),
+    "Singapore": ("APAC", 0.03),
+    "India": ("APAC", 0.05),
+    "Brazil": ("LATAM", 0.05),
+    "Mexico": ("LATAM", 0.03),
+}
+LINES_OF_BUSINESS = {
+    "Sales": 0.24,
+    "Marketing": 0.18,
+    "Customer Support": 0.2,
+    "Operations": 0.16,
+    "Finance": 0.1,
+    "IT": 0.12,
+}
 #: Company size classes: (share, median employees, lognormal sigma, lower, upper)
-SIZE_CLASSES = {"small": (0.56, 70, 0.7, 5, 499), "medium": (0.31, 900, 0.6, 200, 4999),
-                "large": (0.13, 9000, 0.8, 2000, 250_000)}
+SIZE_CLASSES = {
+    "small": (0.56, 70, 0.7, 5, 499),
+    "medium": (0.31, 900, 0.6, 200, 4999),
+    "large": (0.13, 9000, 0.8, 2000, 250_000),
+}
 #: Seats bought as a share of employees, by size class (uniform bounds).
 SEAT_SHARE = {"small": (0.12, 0.45), "medium": (0.04, 0.16), "large": (0.008, 0.04)}
 PLANS = {"Starter": 320.0, "Growth": 560.0, "Enterprise": 880.0}  # list price per seat per year
@@ -28,12 +53,67 @@ PLAN_SHARE = {"small": (0.6, 0.35, 0.05), "medium": (0.15, 0.6, 0.25), "large": 
 #: Relative weight of each calendar month for contract starts (fiscal-year-end deals cluster).
 MONTH_WEIGHT = np.array([0.8, 0.8, 1.2, 0.8, 0.8, 1.3, 0.8, 0.7, 1.2, 0.9, 1.0, 1.7])
 
-_NAME_A = ["North", "Blue", "Bright", "Silver", "Iron", "Summit", "Clear", "Red", "Green", "True",
-           "Swift", "Stone", "River", "Oak", "Polar", "Prime", "Nova", "Golden", "Cedar", "Harbor"]
-_NAME_B = ["wind", "field", "point", "gate", "bridge", "line", "peak", "wave", "light", "forge",
-           "path", "stack", "works", "mark", "bay", "crest", "leaf", "ridge", "vale", "port"]
-_NAME_C = ["Labs", "Group", "Systems", "Partners", "Holdings", "Solutions", "Health", "Logistics",
-           "Retail", "Capital", "Media", "Analytics", "Industries", "Learning", "Networks"]
+_NAME_A = [
+    "North",
+    "Blue",
+    "Bright",
+    "Silver",
+    "Iron",
+    "Summit",
+    "Clear",
+    "Red",
+    "Green",
+    "True",
+    "Swift",
+    "Stone",
+    "River",
+    "Oak",
+    "Polar",
+    "Prime",
+    "Nova",
+    "Golden",
+    "Cedar",
+    "Harbor",
+]
+_NAME_B = [
+    "wind",
+    "field",
+    "point",
+    "gate",
+    "bridge",
+    "line",
+    "peak",
+    "wave",
+    "light",
+    "forge",
+    "path",
+    "stack",
+    "works",
+    "mark",
+    "bay",
+    "crest",
+    "leaf",
+    "ridge",
+    "vale",
+    "port",
+]
+_NAME_C = [
+    "Labs",
+    "Group",
+    "Systems",
+    "Partners",
+    "Holdings",
+    "Solutions",
+    "Health",
+    "Logistics",
+    "Retail",
+    "Capital",
+    "Media",
+    "Analytics",
+    "Industries",
+    "Learning",
+    "Networks",
+]
 
 
 def _choice(rng, mapping: dict, n: int) -> np.ndarray:
@@ -68,7 +148,7 @@ def _creation_dates(spec: DemoSpec, rng, n: int) -> pd.DatetimeIndex:
     n_new = n - n_old
     m = np.arange(spec.n_months)
     cal_month = (start.month - 1 + m) % 12
-    w = 1.015 ** m * MONTH_WEIGHT[cal_month]
+    w = 1.015**m * MONTH_WEIGHT[cal_month]
     picked = rng.choice(spec.n_months, size=n_new, p=w / w.sum())
     month_start = spec.month_starts()[picked]
     new_dates = month_start + pd.to_timedelta(rng.integers(0, 28, size=n_new), unit="D")
@@ -111,19 +191,21 @@ def make_accounts(spec: DemoSpec, rng: np.random.Generator) -> pd.DataFrame:
         persona[idx] = np.array(names, dtype=object)[rng.choice(len(names), size=len(idx), p=PERSONA_SHARE[seg])]
     a, b, c = (rng.integers(0, len(x), size=n) for x in (_NAME_A, _NAME_B, _NAME_C))
     name = [f"{_NAME_A[i]}{_NAME_B[j]} {_NAME_C[k]}" for i, j, k in zip(a, b, c)]
-    return pd.DataFrame({
-        "account_id": ids,
-        "name": name,
-        "industry": _choice(rng, INDUSTRIES, n),
-        "region": [COUNTRIES[c][0] for c in country],
-        "country": country,
-        "line_of_business": _choice(rng, LINES_OF_BUSINESS, n),
-        "employees": employees,
-        "created_at": _creation_dates(spec, rng, n).normalize(),
-        "size_class": size,
-        "seats0": seats,
-        "plan0": plan,
-        "arr0": arr,
-        "segment": segment,
-        "persona": persona,
-    })
+    return pd.DataFrame(
+        {
+            "account_id": ids,
+            "name": name,
+            "industry": _choice(rng, INDUSTRIES, n),
+            "region": [COUNTRIES[c][0] for c in country],
+            "country": country,
+            "line_of_business": _choice(rng, LINES_OF_BUSINESS, n),
+            "employees": employees,
+            "created_at": _creation_dates(spec, rng, n).normalize(),
+            "size_class": size,
+            "seats0": seats,
+            "plan0": plan,
+            "arr0": arr,
+            "segment": segment,
+            "persona": persona,
+        }
+    )

@@ -11,11 +11,23 @@ import pandas as pd
 
 from insights.demo.spec import DRIVERS, N_FEATURES, PERSONA_ENGAGEMENT, DemoSpec
 
-SAT, SWITCH, DEPTH, BREADTH, VALUE = (DRIVERS.index(d) for d in
-                                      ("satisfaction", "switching_cost", "depth", "breadth", "perceived_value"))
-INTEGRATIONS = {"salesforce": 0.9, "slack": 1.0, "hubspot": 0.5, "jira": 0.6, "zendesk": 0.5,
-                "snowflake": 0.35, "okta": 0.45, "microsoft_teams": 0.6, "google_workspace": 0.7,
-                "zapier": 0.4, "segment": 0.25, "tableau": 0.3}
+SAT, SWITCH, DEPTH, BREADTH, VALUE = (
+    DRIVERS.index(d) for d in ("satisfaction", "switching_cost", "depth", "breadth", "perceived_value")
+)
+INTEGRATIONS = {
+    "salesforce": 0.9,
+    "slack": 1.0,
+    "hubspot": 0.5,
+    "jira": 0.6,
+    "zendesk": 0.5,
+    "snowflake": 0.35,
+    "okta": 0.45,
+    "microsoft_teams": 0.6,
+    "google_workspace": 0.7,
+    "zapier": 0.4,
+    "segment": 0.25,
+    "tableau": 0.3,
+}
 #: Seasonal factor on usage by calendar month (August and December dip).
 USAGE_SEASON = np.array([1.0, 1.02, 1.04, 1.0, 1.02, 0.98, 0.93, 0.85, 1.02, 1.04, 1.0, 0.86])
 
@@ -39,8 +51,8 @@ def coverage(spec: DemoSpec, accounts: pd.DataFrame, terms: pd.DataFrame) -> dic
     acc, st = terms["account"].to_numpy(), terms["seats"].to_numpy()
     for a, l, h, s in zip(acc, lo, hi, st):
         if l <= h:
-            active[a, l:h + 1] = True
-            seats[a, l:h + 1] = s
+            active[a, l : h + 1] = True
+            seats[a, l : h + 1] = s
     churned = terms[terms["churned"] & (terms["end_date"] <= spec.window_end)]
     end = pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]")
     end[churned["account"].to_numpy()] = churned["end_date"].to_numpy()
@@ -70,8 +82,11 @@ def make_users(spec: DemoSpec, accounts: pd.DataFrame, cov: dict, trait: np.ndar
     acc = np.repeat(np.arange(len(accounts)), n_users)
     rank = np.arange(len(acc)) - np.repeat(np.cumsum(n_users) - n_users, n_users)
     created = pd.DatetimeIndex(accounts["created_at"]).to_numpy()[acc]
-    lag_days = np.where(rank == 0, 0, np.where(rng.random(len(acc)) < 0.7,
-                                               rng.exponential(90, len(acc)), rng.exponential(420, len(acc))))
+    lag_days = np.where(
+        rank == 0,
+        0,
+        np.where(rng.random(len(acc)) < 0.7, rng.exponential(90, len(acc)), rng.exponential(420, len(acc))),
+    )
     invited = pd.DatetimeIndex(created + pd.to_timedelta(np.round(lag_days), unit="D").to_numpy())
     act_p = _sigmoid(1.3 + 0.6 * trait[acc, DEPTH] + 0.5 * engagement(accounts)[acc])
     activated = invited + pd.to_timedelta(rng.geometric(0.15, len(acc)), unit="D")
@@ -80,14 +95,15 @@ def make_users(spec: DemoSpec, accounts: pd.DataFrame, cov: dict, trait: np.ndar
     limit = np.where(pd.isna(end), spec.window_end.to_datetime64(), end.to_numpy())
     keep = invited.to_numpy() <= limit
     activated = activated.where(~never & (activated.to_numpy() <= limit))
-    n_admin = 1 + rng.poisson(np.exp(-0.6 + 0.8 * trait[:, SWITCH]) * n_users ** 0.3)
+    n_admin = 1 + rng.poisson(np.exp(-0.6 + 0.8 * trait[:, SWITCH]) * n_users**0.3)
     role = np.where(rank < n_admin[acc], "admin", np.where(rng.random(len(acc)) < 0.8, "member", "viewer"))
     users = pd.DataFrame({"account": acc, "invited_at": invited, "activated_at": activated, "role": role})[keep]
     return users.reset_index(drop=True)
 
 
-def make_usage(spec: DemoSpec, accounts: pd.DataFrame, cov: dict, x: np.ndarray, users: pd.DataFrame,
-               rng) -> pd.DataFrame:
+def make_usage(
+    spec: DemoSpec, accounts: pd.DataFrame, cov: dict, x: np.ndarray, users: pd.DataFrame, rng
+) -> pd.DataFrame:
     """Monthly usage of every account-month under contract."""
     n, months = cov["active"].shape
     act = users.dropna(subset=["activated_at"])
@@ -105,8 +121,16 @@ def make_usage(spec: DemoSpec, accounts: pd.DataFrame, cov: dict, x: np.ndarray,
     events = rng.poisson(active_users * np.exp(3.2 + 0.45 * xd) * season)
     features = np.minimum(rng.binomial(N_FEATURES, _sigmoid(-0.3 + 0.9 * xb)), events)
     features = np.where(active_users == 0, 0, features)
-    return pd.DataFrame({"account": a, "month": month_starts[m], "active_users": active_users,
-                         "activated_seats": seats_am, "events": events, "distinct_features": features})
+    return pd.DataFrame(
+        {
+            "account": a,
+            "month": month_starts[m],
+            "active_users": active_users,
+            "activated_seats": seats_am,
+            "events": events,
+            "distinct_features": features,
+        }
+    )
 
 
 def make_tickets(spec: DemoSpec, cov: dict, x: np.ndarray, rng) -> pd.DataFrame:
@@ -117,8 +141,9 @@ def make_tickets(spec: DemoSpec, cov: dict, x: np.ndarray, rng) -> pd.DataFrame:
     k = rng.poisson(lam)
     a, m, xs = np.repeat(a, k), np.repeat(m, k), np.repeat(xs, k)
     created = _random_day(rng, spec.month_starts(), m)
-    w = np.stack([0.30 * np.exp(0.2 * xs), 0.48 * np.ones_like(xs), 0.18 * np.exp(-0.3 * xs),
-                  0.04 * np.exp(-0.5 * xs)], axis=1)
+    w = np.stack(
+        [0.30 * np.exp(0.2 * xs), 0.48 * np.ones_like(xs), 0.18 * np.exp(-0.3 * xs), 0.04 * np.exp(-0.5 * xs)], axis=1
+    )
     cum = np.cumsum(w / w.sum(axis=1, keepdims=True), axis=1)
     level = (rng.random(len(xs))[:, None] > cum).sum(axis=1)
     priority = np.array(["low", "normal", "high", "urgent"])[np.minimum(level, 3)]
@@ -141,13 +166,15 @@ def make_surveys(spec: DemoSpec, cov: dict, x: np.ndarray, rng) -> pd.DataFrame:
     nps = np.clip(np.round(7.0 + 1.9 * x[a, m, SAT] + rng.normal(0, 1.0, len(a))), 0, 10).astype(int)
     value = np.clip(np.round(6.2 + 1.7 * x[a, m, VALUE] + rng.normal(0, 0.9, len(a))), 0, 10)
     value = np.where(rng.random(len(a)) < 0.85, value, np.nan)
-    out = pd.DataFrame({"account": a, "responded_at": _random_day(rng, month_starts, m), "nps": nps,
-                        "value_score": value})
+    out = pd.DataFrame(
+        {"account": a, "responded_at": _random_day(rng, month_starts, m), "nps": nps, "value_score": value}
+    )
     return _inside(out, "responded_at", cov, spec)
 
 
-def make_activities(spec: DemoSpec, accounts: pd.DataFrame, cov: dict, x: np.ndarray, terms: pd.DataFrame,
-                    rng) -> pd.DataFrame:
+def make_activities(
+    spec: DemoSpec, accounts: pd.DataFrame, cov: dict, x: np.ndarray, terms: pd.DataFrame, rng
+) -> pd.DataFrame:
     """CS activities: onboarding, QBRs, check-ins, save plays and cancellation requests."""
     month_starts = spec.month_starts()
     parts = []
@@ -177,15 +204,28 @@ def make_activities(spec: DemoSpec, accounts: pd.DataFrame, cov: dict, x: np.nda
     p = decided["p_churn"].to_numpy()
     play = rng.random(len(p)) < np.clip(3 * p - 0.25, 0, 0.85)
     lead = pd.to_timedelta(rng.integers(60, 121, len(p)), unit="D")
-    parts.append(pd.DataFrame({"account": decided["account"].to_numpy()[play],
-                               "date": (decided["end_date"] - lead)[play].to_numpy(), "type": "save_play"}))
+    parts.append(
+        pd.DataFrame(
+            {
+                "account": decided["account"].to_numpy()[play],
+                "date": (decided["end_date"] - lead)[play].to_numpy(),
+                "type": "save_play",
+            }
+        )
+    )
     # cancellation requests: most churners ask; a few accounts that ask are saved
     churned = decided["churned"].to_numpy()
     ask = np.where(churned, rng.random(len(p)) < 0.6, (p > 0.3) & (rng.random(len(p)) < 0.05))
     lead = pd.to_timedelta(rng.integers(25, 81, len(p)), unit="D")
-    parts.append(pd.DataFrame({"account": decided["account"].to_numpy()[ask],
-                               "date": (decided["end_date"] - lead)[ask].to_numpy(),
-                               "type": "cancellation_request"}))
+    parts.append(
+        pd.DataFrame(
+            {
+                "account": decided["account"].to_numpy()[ask],
+                "date": (decided["end_date"] - lead)[ask].to_numpy(),
+                "type": "cancellation_request",
+            }
+        )
+    )
     out = pd.concat(parts, ignore_index=True)
     return _inside(out, "date", cov, spec)
 
@@ -211,8 +251,7 @@ def make_integrations(spec: DemoSpec, accounts: pd.DataFrame, cov: dict, trait: 
     dropped_at = connected + pd.to_timedelta(np.floor(rng.random(len(a)) * (span + 1)), unit="D")
     disconnected = pd.Series(dropped_at).where(rng.random(len(a)) < p_drop)
     disconnected = disconnected.fillna(pd.Series(end)).to_numpy()  # all disconnect when the account churns
-    out = pd.DataFrame({"account": a, "integration": integ, "connected_at": connected,
-                        "disconnected_at": disconnected})
+    out = pd.DataFrame({"account": a, "integration": integ, "connected_at": connected, "disconnected_at": disconnected})
     return out[keep].reset_index(drop=True)
 
 

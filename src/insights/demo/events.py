@@ -37,10 +37,32 @@ from insights.metrics.usage.definitions import NON_FEATURE_EVENTS
 log = logging.getLogger(__name__)
 
 #: The demo product's features (``N_FEATURES`` of them), most popular first.
-FEATURES = ("dashboards", "reports", "search", "alerts", "exports", "workflows", "comments", "sharing",
-            "api_access", "scheduling", "templates", "integrations_hub", "data_import", "permissions",
-            "audit_log", "forecasting", "segments", "playbooks", "surveys", "mobile_app", "sso_admin",
-            "custom_fields", "sandbox", "ai_assistant")[:N_FEATURES]
+FEATURES = (
+    "dashboards",
+    "reports",
+    "search",
+    "alerts",
+    "exports",
+    "workflows",
+    "comments",
+    "sharing",
+    "api_access",
+    "scheduling",
+    "templates",
+    "integrations_hub",
+    "data_import",
+    "permissions",
+    "audit_log",
+    "forecasting",
+    "segments",
+    "playbooks",
+    "surveys",
+    "mobile_app",
+    "sso_admin",
+    "custom_fields",
+    "sandbox",
+    "ai_assistant",
+)[:N_FEATURES]
 assert len(FEATURES) == N_FEATURES
 SIGN_IN = NON_FEATURE_EVENTS[0]
 #: Popularity weight of each feature (Zipf-like).
@@ -48,8 +70,9 @@ FEATURE_WEIGHT = 1.0 / np.arange(1, N_FEATURES + 1) ** 0.8
 #: Spawn key of the events' random stream (independent of every other demo stream).
 EVENTS_STREAM = 7_001
 EVENTS_FILE = "usage_events.parquet"
-SCHEMA = pa.schema([("account_id", pa.string()), ("user_id", pa.string()), ("ts", pa.timestamp("us")),
-                    ("feature", pa.string())])
+SCHEMA = pa.schema(
+    [("account_id", pa.string()), ("user_id", pa.string()), ("ts", pa.timestamp("us")), ("feature", pa.string())]
+)
 _DAY_US = 86_400 * 1_000_000
 _KEY = 1_000_000  # days per account in the (account, day) search key
 
@@ -95,10 +118,12 @@ def _strings(codes: np.ndarray, dictionary: pa.Array) -> pa.Array:
     return dictionary.take(pa.array(codes.astype(np.int64)))
 
 
-def _month_bounds(spec: DemoSpec, usage: pd.DataFrame, contracts: pd.DataFrame
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _month_bounds(
+    spec: DemoSpec, usage: pd.DataFrame, contracts: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """First and last day (as µs) each account-month row may hold events inside its terms, and
-    the last day of its month inside the data window."""
+    the last day of its month inside the data window.
+    """
     month = pd.DatetimeIndex(usage["month"])
     m_start, m_end = _us(month), _us(month + pd.offsets.MonthEnd(0))
     # terms in force during each month: earliest start and latest end among them
@@ -138,8 +163,9 @@ def iter_events(spec: DemoSpec, tables: dict[str, pd.DataFrame], accounts_per_ch
     usage = tables["usage_monthly"]
     usage = usage[usage["events"] > 0].sort_values(["account_id", "month"]).reset_index(drop=True)
     lo, hi, month_hi = _month_bounds(spec, usage, tables["contracts"])
-    acc_names = np.unique(np.concatenate([users["account_id"].to_numpy(dtype=str),
-                                          usage["account_id"].to_numpy(dtype=str)]))
+    acc_names = np.unique(
+        np.concatenate([users["account_id"].to_numpy(dtype=str), usage["account_id"].to_numpy(dtype=str)])
+    )
     acc_codes = np.searchsorted(acc_names, usage["account_id"].to_numpy(dtype=str))
     u_acc = np.searchsorted(acc_names, users["account_id"].to_numpy(dtype=str))
     u_act = _us(users["activated_at"])
@@ -159,6 +185,7 @@ def iter_events(spec: DemoSpec, tables: dict[str, pd.DataFrame], accounts_per_ch
         n_events = usage["events"].to_numpy()[rows]
         n_feat = usage["distinct_features"].to_numpy()[rows]
         r_lo, r_hi = lo[rows], hi[rows]
+
         def eligible(last_us):  # users activated on or before each row's last possible day
             return np.searchsorted(u_key, a * _KEY + last_us // _DAY_US, side="right") - acc_first[a]
 
@@ -209,15 +236,21 @@ def iter_events(spec: DemoSpec, tables: dict[str, pd.DataFrame], accounts_per_ch
         ts = start_us + np.floor(rng.random(len(ev_row)) * (span_us // 1_000_000)).astype(np.int64) * 1_000_000
         acc_of_ev = a[ev_row]
         order = np.lexsort((ts, acc_of_ev))
-        yield pa.table({
-            "account_id": _strings(acc_of_ev[order], acc_dict),
-            "user_id": _strings(ev_user[order], user_dict),
-            "ts": pa.array(ts[order], pa.timestamp("us")),
-            "feature": _strings(ev_feat[order], feature_dict),
-        }, schema=SCHEMA)
+        yield pa.table(
+            {
+                "account_id": _strings(acc_of_ev[order], acc_dict),
+                "user_id": _strings(ev_user[order], user_dict),
+                "ts": pa.array(ts[order], pa.timestamp("us")),
+                "feature": _strings(ev_feat[order], feature_dict),
+            },
+            schema=SCHEMA,
+        )
     if short:
-        log.warning("demo events: %d account-months cannot match usage_monthly exactly (fewer eligible users "
-                    "or events than active users).", short)
+        log.warning(
+            "demo events: %d account-months cannot match usage_monthly exactly (fewer eligible users "
+            "or events than active users).",
+            short,
+        )
 
 
 def write_events(spec: DemoSpec, tables: dict[str, pd.DataFrame], path: str | Path) -> int:

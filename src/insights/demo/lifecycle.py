@@ -15,7 +15,15 @@ import numpy as np
 import pandas as pd
 
 from insights.demo.spec import (
-    DRIVERS, FIRST_RENEWAL_EFFECT, NON_BEHAVIOURAL_CHURN, PILOT_EFFECT, PILOT_SHARE_ENROLLED, SEGMENT_EFFECTS, SEGMENT_INTERCEPT, SEGMENTS, DemoSpec,
+    DRIVERS,
+    FIRST_RENEWAL_EFFECT,
+    NON_BEHAVIOURAL_CHURN,
+    PILOT_EFFECT,
+    PILOT_SHARE_ENROLLED,
+    SEGMENT_EFFECTS,
+    SEGMENT_INTERCEPT,
+    SEGMENTS,
+    DemoSpec,
 )
 
 #: Outcomes are drawn for renewals up to this many days after the history ends, so that
@@ -73,8 +81,9 @@ def _first_term_start(spec: DemoSpec, created: pd.DatetimeIndex) -> tuple[pd.Dat
     return _add_years(created, years), years
 
 
-def run_terms(spec: DemoSpec, accounts: pd.DataFrame, x: np.ndarray, draws: _Draws,
-              treated: np.ndarray | None = None) -> pd.DataFrame:
+def run_terms(
+    spec: DemoSpec, accounts: pd.DataFrame, x: np.ndarray, draws: _Draws, treated: np.ndarray | None = None
+) -> pd.DataFrame:
     """Walk every account's annual terms through the history, drawing renewals.
 
     Parameters
@@ -121,10 +130,22 @@ def run_terms(spec: DemoSpec, accounts: pd.DataFrame, x: np.ndarray, draws: _Dra
         logit = behavioural_logit(segment[idx], xs, first[idx].astype(float), trt.astype(float))
         p = churn_probability(logit)
         churned = decided & (draws.churn[idx, t] < p)
-        frame = pd.DataFrame({"account": idx, "start_date": s, "end_date": e, "seats": seats[idx].astype(int),
-                              "arr": np.round(arr[idx], 2), "plan": plan[idx], "decided": decided,
-                              "churned": churned, "p_churn": p, "first_renewal": first[idx],
-                              "treated": trt, "in_pilot_window": in_window})
+        frame = pd.DataFrame(
+            {
+                "account": idx,
+                "start_date": s,
+                "end_date": e,
+                "seats": seats[idx].astype(int),
+                "arr": np.round(arr[idx], 2),
+                "plan": plan[idx],
+                "decided": decided,
+                "churned": churned,
+                "p_churn": p,
+                "first_renewal": first[idx],
+                "treated": trt,
+                "in_pilot_window": in_window,
+            }
+        )
         for j, d in enumerate(DRIVERS):
             frame[f"x_{d}"] = xs[:, j]
         rows.append(frame)
@@ -147,8 +168,9 @@ def run_terms(spec: DemoSpec, accounts: pd.DataFrame, x: np.ndarray, draws: _Dra
     return terms.sort_values(["account", "start_date"], kind="stable").reset_index(drop=True)
 
 
-def assign_pilot(spec: DemoSpec, accounts: pd.DataFrame, terms: pd.DataFrame,
-                 rng: np.random.Generator, seed: int) -> pd.DataFrame:
+def assign_pilot(
+    spec: DemoSpec, accounts: pd.DataFrame, terms: pd.DataFrame, rng: np.random.Generator, seed: int
+) -> pd.DataFrame:
     """Enrol accounts renewing in the pilot window and randomise them within segment.
 
     Eligible: an active term started on or before the assignment date and ending in
@@ -175,8 +197,14 @@ def assign_pilot(spec: DemoSpec, accounts: pd.DataFrame, terms: pd.DataFrame,
     return frame
 
 
-def simulate_lifecycle(spec: DemoSpec, accounts: pd.DataFrame, x: np.ndarray, rng: np.random.Generator,
-                       pilot_rng: np.random.Generator, pilot_seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+def simulate_lifecycle(
+    spec: DemoSpec,
+    accounts: pd.DataFrame,
+    x: np.ndarray,
+    rng: np.random.Generator,
+    pilot_rng: np.random.Generator,
+    pilot_seed: int,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Terms with renewals drawn under the true model, and the pilot assignment record.
 
     The pilot is assigned from a first pass (renewals before the pilot window do not

@@ -19,8 +19,11 @@ DRIVERS = ("satisfaction", "switching_cost", "depth", "breadth", "perceived_valu
 
 #: Contract-value segments: initial ARR tier (lower bound inclusive).
 SEGMENTS = ("SMB", "Mid-Market", "Enterprise")
-SEGMENT_ARR_BOUNDS = {"SMB": (0.0, 25_000.0), "Mid-Market": (25_000.0, 150_000.0),
-                      "Enterprise": (150_000.0, float("inf"))}
+SEGMENT_ARR_BOUNDS = {
+    "SMB": (0.0, 25_000.0),
+    "Mid-Market": (25_000.0, 150_000.0),
+    "Enterprise": (150_000.0, float("inf")),
+}
 
 #: True log-odds effect on churn at renewal of +1 SD of each latent driver, by segment.
 #: Negative = protective. Each segment has its own top driver, ahead of the next by enough
@@ -29,12 +32,21 @@ SEGMENT_ARR_BOUNDS = {"SMB": (0.0, 25_000.0), "Mid-Market": (25_000.0, 150_000.0
 #: order (perceived value > satisfaction > breadth > depth > switching cost) is spaced likewise.
 #: Chosen on seeds 1-10 and confirmed on seeds 11-20 (docs/driver_recovery.md).
 SEGMENT_EFFECTS = {
-    "SMB": {"satisfaction": -0.90, "switching_cost": 0.0, "depth": -0.28, "breadth": -0.14,
-            "perceived_value": -1.40},
-    "Mid-Market": {"satisfaction": -0.45, "switching_cost": 0.0, "depth": -0.25, "breadth": -1.00,
-                   "perceived_value": -0.55},
-    "Enterprise": {"satisfaction": -0.50, "switching_cost": -0.80, "depth": -0.10, "breadth": -0.30,
-                   "perceived_value": -0.35},
+    "SMB": {"satisfaction": -0.90, "switching_cost": 0.0, "depth": -0.28, "breadth": -0.14, "perceived_value": -1.40},
+    "Mid-Market": {
+        "satisfaction": -0.45,
+        "switching_cost": 0.0,
+        "depth": -0.25,
+        "breadth": -1.00,
+        "perceived_value": -0.55,
+    },
+    "Enterprise": {
+        "satisfaction": -0.50,
+        "switching_cost": -0.80,
+        "depth": -0.10,
+        "breadth": -0.30,
+        "perceived_value": -0.35,
+    },
 }
 #: Baseline log-odds of churn at a renewal (driver values at their mean), by segment.
 SEGMENT_INTERCEPT = {"SMB": -2.45, "Mid-Market": -2.8, "Enterprise": -3.2}
@@ -44,14 +56,16 @@ FIRST_RENEWAL_EFFECT = 0.45
 NON_BEHAVIOURAL_CHURN = 0.025
 
 #: Correlation of the latent drivers (order of DRIVERS).
-DRIVER_CORRELATION = np.array([
-    # sat  switch depth breadth value
-    [1.00, 0.10, 0.20, 0.20, 0.45],
-    [0.10, 1.00, 0.15, 0.30, 0.10],
-    [0.20, 0.15, 1.00, 0.50, 0.30],
-    [0.20, 0.30, 0.50, 1.00, 0.25],
-    [0.45, 0.10, 0.30, 0.25, 1.00],
-])
+DRIVER_CORRELATION = np.array(
+    [
+        # sat  switch depth breadth value
+        [1.00, 0.10, 0.20, 0.20, 0.45],
+        [0.10, 1.00, 0.15, 0.30, 0.10],
+        [0.20, 0.15, 1.00, 0.50, 0.30],
+        [0.20, 0.30, 0.50, 1.00, 0.25],
+        [0.45, 0.10, 0.30, 0.25, 1.00],
+    ]
+)
 #: Share of a driver's variance that is a stable account trait (rest is an AR(1) drift).
 TRAIT_SHARE = 0.65
 #: Month-to-month autocorrelation of the drifting part.
@@ -65,10 +79,12 @@ PERSONAS = {
     "light_adopters": (-2.0, -2.0),
 }
 #: Persona shift of engagement (log-odds of a seat being active in a month), a third usage axis.
-PERSONA_ENGAGEMENT = {"power_users": 0.9, "focused_specialists": 0.3, "broad_explorers": -0.3,
-                      "light_adopters": -0.9}
-PERSONA_SHARE = {"SMB": (0.20, 0.25, 0.20, 0.35), "Mid-Market": (0.27, 0.25, 0.25, 0.23),
-                 "Enterprise": (0.33, 0.27, 0.25, 0.15)}
+PERSONA_ENGAGEMENT = {"power_users": 0.9, "focused_specialists": 0.3, "broad_explorers": -0.3, "light_adopters": -0.9}
+PERSONA_SHARE = {
+    "SMB": (0.20, 0.25, 0.20, 0.35),
+    "Mid-Market": (0.27, 0.25, 0.25, 0.23),
+    "Enterprise": (0.33, 0.27, 0.25, 0.15),
+}
 
 #: Features available in the product (breadth = share of these used).
 N_FEATURES = 24
@@ -77,8 +93,10 @@ N_FEATURES = 24
 #: The pilot's renewal window is the two quarters before the last quarter of the history;
 #: accounts are assigned this many days before the window opens.
 PILOT_LEAD_DAYS = 78
-PILOT_DESCRIPTION = ("Value-review playbook: a CSM-led review of realised value 60-90 days before "
-                     "renewal, for accounts renewing inside the pilot window.")
+PILOT_DESCRIPTION = (
+    "Value-review playbook: a CSM-led review of realised value 60-90 days before "
+    "renewal, for accounts renewing inside the pilot window."
+)
 PILOT_SHARE_ENROLLED = 0.7
 #: True log-odds effect of the playbook on churn, by segment (negative = fewer churns).
 PILOT_EFFECT = {"SMB": -0.25, "Mid-Market": -0.80, "Enterprise": 0.0}

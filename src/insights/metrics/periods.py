@@ -40,7 +40,7 @@ class Quarter:
         """Last day of the quarter (the observation date)."""
         return (self.start + pd.offsets.QuarterEnd(0)).normalize()
 
-    def shift(self, n: int) -> "Quarter":
+    def shift(self, n: int) -> Quarter:
         """Return the quarter ``n`` quarters later (earlier if negative)."""
         idx = self.year * 4 + (self.q - 1) + n
         return Quarter(idx // 4, idx % 4 + 1)

@@ -60,23 +60,51 @@ import pandas as pd
 from insights.data.loading import Tables
 from insights.errors import ParameterError
 from insights.metrics import churn
-from insights.metrics.features import (Windows, activity_metrics, contract_metrics, support_metrics,
-                                       survey_metrics, switching_metrics, usage_metrics)
+from insights.metrics.features import (
+    Windows,
+    activity_metrics,
+    contract_metrics,
+    support_metrics,
+    survey_metrics,
+    switching_metrics,
+    usage_metrics,
+)
 from insights.metrics.features.switching import SWITCHING_COMPONENTS
 from insights.metrics.periods import quarters_between
 
 #: The five retention drivers, in the names of the snapshot columns.
 DRIVERS = ("satisfaction", "switching_cost", "depth", "breadth", "perceived_value")
 #: Every feature column of a snapshot.
-FEATURES = ("arr", "seats", "tenure_years", "revenue_growth", "utilisation", "depth", "breadth", "active_share",
-            "satisfaction", "csat_180d", "perceived_value", "price_per_active_user", "integrations", "admins",
-            "data_volume", "switching_cost", "support_burden", "urgent_share", "onboarding_engagement",
-            "save_play_active", "cancellation_requested", "days_to_renewal")
+FEATURES = (
+    "arr",
+    "seats",
+    "tenure_years",
+    "revenue_growth",
+    "utilisation",
+    "depth",
+    "breadth",
+    "active_share",
+    "satisfaction",
+    "csat_180d",
+    "perceived_value",
+    "price_per_active_user",
+    "integrations",
+    "admins",
+    "data_volume",
+    "switching_cost",
+    "support_burden",
+    "urgent_share",
+    "onboarding_engagement",
+    "save_play_active",
+    "cancellation_requested",
+    "days_to_renewal",
+)
 __all__ = ["DRIVERS", "FEATURES", "SWITCHING_COMPONENTS", "Windows", "build", "features_at", "observation_dates"]
 
 
-def features_at(tables: Tables, t, features_available: int, accounts=None,
-                windows: Windows = Windows()) -> pd.DataFrame:
+def features_at(
+    tables: Tables, t, features_available: int, accounts=None, windows: Windows = Windows()
+) -> pd.DataFrame:
     """Features of the accounts under contract just before ``t``, from data strictly before ``t``.
 
     The composition of the metric families of ``insights.metrics.features``.
@@ -107,14 +135,17 @@ def features_at(tables: Tables, t, features_available: int, accounts=None,
     t = pd.Timestamp(t).normalize()
     terms = contract_metrics(tables.contracts, tables.accounts, t, accounts, windows)
     ids = terms.index
-    out = pd.concat([
-        terms,
-        usage_metrics(tables.usage_monthly, terms, t, features_available, windows),
-        survey_metrics(tables.surveys, ids, t, windows),
-        support_metrics(tables.support_tickets, terms, t, windows),
-        switching_metrics(tables.integrations, tables.users, tables.usage_monthly, terms, t, windows),
-        activity_metrics(tables.cs_activities, tables.accounts, ids, t, windows),
-    ], axis=1)
+    out = pd.concat(
+        [
+            terms,
+            usage_metrics(tables.usage_monthly, terms, t, features_available, windows),
+            survey_metrics(tables.surveys, ids, t, windows),
+            support_metrics(tables.support_tickets, terms, t, windows),
+            switching_metrics(tables.integrations, tables.users, tables.usage_monthly, terms, t, windows),
+            activity_metrics(tables.cs_activities, tables.accounts, ids, t, windows),
+        ],
+        axis=1,
+    )
     return out[["contract_id", "renewal_date", *FEATURES]]
 
 
@@ -139,8 +170,14 @@ def observation_dates(tables: Tables, first=None, last=None) -> list[pd.Timestam
     return [q.end for q in quarters_between(first, last) if first <= q.end <= last]
 
 
-def build(tables: Tables, dates=None, horizon_days: int = 365, grace_days: int = 30,
-          features_available: int = 24, windows: Windows = Windows()) -> pd.DataFrame:
+def build(
+    tables: Tables,
+    dates=None,
+    horizon_days: int = 365,
+    grace_days: int = 30,
+    features_available: int = 24,
+    windows: Windows = Windows(),
+) -> pd.DataFrame:
     """Account x observation-date snapshots with the outcome at the next renewal.
 
     Parameters
@@ -175,8 +212,9 @@ def build(tables: Tables, dates=None, horizon_days: int = 365, grace_days: int =
     dates = observation_dates(tables) if dates is None else [pd.Timestamp(d) for d in dates]
     late = [d for d in dates if d > tables.as_of]
     if late:
-        raise ParameterError(f"observation dates after the data end ({tables.as_of:%Y-%m-%d}): "
-                             f"{[f'{d:%Y-%m-%d}' for d in late]}.")
+        raise ParameterError(
+            f"observation dates after the data end ({tables.as_of:%Y-%m-%d}): {[f'{d:%Y-%m-%d}' for d in late]}."
+        )
     outcomes = churn.contract_outcomes(tables.contracts, grace_days, tables.as_of).set_index("contract_id")
     frames = []
     for t in dates:

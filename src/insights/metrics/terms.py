@@ -46,8 +46,10 @@ def current_terms(contracts: pd.DataFrame, on, until=None) -> pd.DataFrame:
     """
     missing = [c for c in TERM_COLUMNS if c not in contracts.columns]
     if missing:
-        raise ParameterError(f"current_terms needs the contract columns {missing}; pass the contracts table "
-                             "(insights.data.loading.load_tables).")
+        raise ParameterError(
+            f"current_terms needs the contract columns {missing}; pass the contracts table "
+            "(insights.data.loading.load_tables)."
+        )
     first = pd.Timestamp(on)
     last = first if until is None else pd.Timestamp(until)
     if last < first:

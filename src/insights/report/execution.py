@@ -132,16 +132,35 @@ def run_notebook(spec: NotebookSpec, out_path: Path, parameters: dict) -> Notebo
         papermill_engines.register(ENGINE, _engine())
     start = time.perf_counter()
     try:
-        pm.execute_notebook(str(paths.notebooks_dir() / spec.file), str(out_path), parameters=parameters,
-                            kernel_name=KERNEL, cwd=str(paths.project_root()), progress_bar=False,
-                            request_save_on_cell_execute=False, engine_name=ENGINE, progress_name=spec.file,
-                            extra_arguments=KERNEL_ARGUMENTS)
+        pm.execute_notebook(
+            str(paths.notebooks_dir() / spec.file),
+            str(out_path),
+            parameters=parameters,
+            kernel_name=KERNEL,
+            cwd=str(paths.project_root()),
+            progress_bar=False,
+            request_save_on_cell_execute=False,
+            engine_name=ENGINE,
+            progress_name=spec.file,
+            extra_arguments=KERNEL_ARGUMENTS,
+        )
     except pm.PapermillExecutionError as exc:
-        return NotebookResult(spec.file, spec.title, "failed", round(time.perf_counter() - start, 2),
-                              f"{exc.ename}: {exc.evalue}"[:2000], exc.cell_index)
+        return NotebookResult(
+            spec.file,
+            spec.title,
+            "failed",
+            round(time.perf_counter() - start, 2),
+            f"{exc.ename}: {exc.evalue}"[:2000],
+            exc.cell_index,
+        )
     except Exception as exc:  # noqa: BLE001 - kernel death etc.: recorded, the run goes on
-        return NotebookResult(spec.file, spec.title, "failed", round(time.perf_counter() - start, 2),
-                              f"{type(exc).__name__}: {exc}"[:2000])
+        return NotebookResult(
+            spec.file,
+            spec.title,
+            "failed",
+            round(time.perf_counter() - start, 2),
+            f"{type(exc).__name__}: {exc}"[:2000],
+        )
     return NotebookResult(spec.file, spec.title, "ok", round(time.perf_counter() - start, 2))
 
 
@@ -182,7 +201,7 @@ def export_figures(ipynb: Path, folder: Path) -> list[str]:
 def _kernel_threads():
     """One BLAS/OpenMP thread in the kernels started inside (unless the environment sets it)."""
     unset = [var for var in THREAD_VARS if var not in os.environ]
-    os.environ.update({var: "1" for var in unset})
+    os.environ.update(dict.fromkeys(unset, "1"))
     try:
         yield
     finally:
@@ -202,12 +221,18 @@ def execute(task: Task) -> NotebookResult:
             export_html(out_nb, task.out_dir / f"{spec.stem}.html", task.demo)
             export_figures(out_nb, task.out_dir / "figures")
         except Exception as exc:  # noqa: BLE001 - recorded as this notebook's failure; the others go on
-            result = NotebookResult(spec.file, spec.title, "failed", result.duration_s,
-                                    f"the notebook ran but its page could not be written: "
-                                    f"{type(exc).__name__}: {exc}"[:2000])
+            result = NotebookResult(
+                spec.file,
+                spec.title,
+                "failed",
+                result.duration_s,
+                f"the notebook ran but its page could not be written: {type(exc).__name__}: {exc}"[:2000],
+            )
     where = f" at cell {result.failed_cell}" if result.failed_cell is not None else ""
-    _say(f"{task.label} {spec.file} {'ok' if result.status == 'ok' else 'FAILED' + where} in {result.duration_s:.1f} s"
-         + (f": {result.error.splitlines()[0]}" if result.error else ""))
+    _say(
+        f"{task.label} {spec.file} {'ok' if result.status == 'ok' else 'FAILED' + where} in {result.duration_s:.1f} s"
+        + (f": {result.error.splitlines()[0]}" if result.error else "")
+    )
     return result
 
 
@@ -250,8 +275,13 @@ def run_all(tasks: list[Task], jobs: int = 1, expected: dict[str, float] | None 
                     broken.append(i)
                 except Exception as exc:  # noqa: BLE001 - e.g. a result that cannot travel back: this notebook fails
                     spec = tasks[i].spec
-                    results[i] = NotebookResult(spec.file, spec.title, "failed", 0.0,
-                                                f"the worker process failed: {type(exc).__name__}: {exc}"[:2000])
+                    results[i] = NotebookResult(
+                        spec.file,
+                        spec.title,
+                        "failed",
+                        0.0,
+                        f"the worker process failed: {type(exc).__name__}: {exc}"[:2000],
+                    )
                     _say(f"{tasks[i].label} {spec.file} FAILED: {results[i].error}")
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
@@ -267,7 +297,8 @@ def _isolated(task: Task) -> NotebookResult:
             return pool.submit(execute, task).result()
         except BrokenProcessPool as exc:
             spec = task.spec
-            result = NotebookResult(spec.file, spec.title, "failed", 0.0,
-                                    f"the worker process running the notebook died ({exc})"[:2000])
+            result = NotebookResult(
+                spec.file, spec.title, "failed", 0.0, f"the worker process running the notebook died ({exc})"[:2000]
+            )
             _say(f"{task.label} {spec.file} FAILED: {result.error}")
             return result

@@ -33,8 +33,7 @@ def _plain(value):
     return value
 
 
-def save(output_dir, section: str, title: str, items: dict, table: pd.DataFrame | None = None,
-         note: str = "") -> Path:
+def save(output_dir, section: str, title: str, items: dict, table: pd.DataFrame | None = None, note: str = "") -> Path:
     """Write one notebook's headlines as ``<output_dir>/headlines/<section>.json`` (atomic).
 
     Parameters
@@ -57,8 +56,10 @@ def save(output_dir, section: str, title: str, items: dict, table: pd.DataFrame 
     doc = {"section": section, "title": title, "items": {str(k): str(v) for k, v in items.items()}, "note": note}
     if table is not None:
         t = table.reset_index()
-        doc["table"] = {"columns": [str(c) for c in t.columns],
-                        "rows": [[_plain(v) for v in row] for row in t.itertuples(index=False)]}
+        doc["table"] = {
+            "columns": [str(c) for c in t.columns],
+            "rows": [[_plain(v) for v in row] for row in t.itertuples(index=False)],
+        }
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{section}.")
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         json.dump(doc, fh, indent=1, default=str)

@@ -24,8 +24,12 @@ def headline_cell(value) -> str:
 @cache
 def environment() -> jinja2.Environment:
     """The template environment: files under ``templates/``, autoescaping, undefined names are errors."""
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
-                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
     env.filters["cell"] = headline_cell
     return env
 

@@ -17,19 +17,18 @@ import os
 import shutil
 import sys
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
-from insights.data.config_files import read_mapping
-
 from insights import __version__
-from insights.report import headlines, pages
-from insights.data import paths
 from insights.context import ensure_data, is_demo, resolve_quarter
-from insights.errors import ConfigError, ParameterError, ReportExistsError
+from insights.data import paths
+from insights.data.config_files import read_mapping
 from insights.data.loading import cache_tables, cached_tables, load_tables
-from insights.report.execution import NotebookResult, NotebookSpec, Task, default_jobs, run_all
 from insights.data.table_cache import file_stats, hashes_and_stats
+from insights.errors import ConfigError, ParameterError, ReportExistsError
+from insights.report import headlines, pages
+from insights.report.execution import NotebookResult, NotebookSpec, Task, default_jobs, run_all
 
 MANIFEST = "manifest.json"
 
@@ -49,8 +48,11 @@ def load_report_spec(path: Path | None = None) -> list[NotebookSpec]:
         raise ConfigError(f"{path} must have a non-empty list `notebooks`.")
     specs, problems = [], []
     for i, item in enumerate(items, 1):
-        if not isinstance(item, dict) or not isinstance(item.get("file"), str) or not isinstance(
-                item.get("title"), str):
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("file"), str)
+            or not isinstance(item.get("title"), str)
+        ):
             problems.append(f"entry {i} needs `file` and `title` strings")
             continue
         unknown = set(item) - {"file", "title", "summary", "parameters", "requires"}
@@ -63,8 +65,9 @@ def load_report_spec(path: Path | None = None) -> list[NotebookSpec]:
             problems.append(f"entry {i}: `parameters` must be a mapping without quarter/data_dir")
         if item.get("requires") not in (None, "pilot"):
             problems.append(f"entry {i}: `requires` may only be 'pilot'")
-        specs.append(NotebookSpec(item["file"], item["title"], item.get("summary", ""), dict(params),
-                                  item.get("requires")))
+        specs.append(
+            NotebookSpec(item["file"], item["title"], item.get("summary", ""), dict(params), item.get("requires"))
+        )
     if problems:
         raise ConfigError(f"{path}: " + "; ".join(problems))
     return specs
@@ -73,8 +76,12 @@ def load_report_spec(path: Path | None = None) -> list[NotebookSpec]:
 def _fingerprint(quarter: str, hashes: dict, specs: list[NotebookSpec]) -> str:
     """Everything a report depends on: quarter, inputs, notebooks, configuration and package code."""
     digest = hashlib.sha256()
-    digest.update(json.dumps({"quarter": quarter, "inputs": hashes, "version": __version__,
-                              "notebooks": [asdict(s) for s in specs]}, sort_keys=True).encode())
+    digest.update(
+        json.dumps(
+            {"quarter": quarter, "inputs": hashes, "version": __version__, "notebooks": [asdict(s) for s in specs]},
+            sort_keys=True,
+        ).encode()
+    )
     for spec in specs:
         digest.update((paths.notebooks_dir() / spec.file).read_bytes())
     config = paths.config_dir()
@@ -110,16 +117,39 @@ def write_workbook(folder: Path) -> str | None:
     return WORKBOOK
 
 
-def write_index(folder: Path, quarter: str, results: list[NotebookResult], specs: list[NotebookSpec],
-                demo: bool, row_counts: dict[str, int]) -> None:
+def write_index(
+    folder: Path,
+    quarter: str,
+    results: list[NotebookResult],
+    specs: list[NotebookSpec],
+    demo: bool,
+    row_counts: dict[str, int],
+) -> None:
     """The report's front page: sections with status, links and the data summary."""
-    sections = [{"stem": spec.stem, "title": spec.title, "summary": spec.summary, "status": res.status,
-                 "error": res.error or "", "failed_cell": res.failed_cell, "duration_s": res.duration_s}
-                for spec, res in zip(specs, results)]
+    sections = [
+        {
+            "stem": spec.stem,
+            "title": spec.title,
+            "summary": spec.summary,
+            "status": res.status,
+            "error": res.error or "",
+            "failed_cell": res.failed_cell,
+            "duration_s": res.duration_s,
+        }
+        for spec, res in zip(specs, results)
+    ]
     files = [p.name for p in sorted(folder.glob("*.csv")) + sorted(folder.glob("*.xlsx"))]
-    page = pages.render("index.html.j2", quarter=str(quarter), demo=demo, headlines=headlines.load_all(folder),
-                        sections=sections, files=files, row_counts=row_counts, version=__version__,
-                        manifest=MANIFEST)
+    page = pages.render(
+        "index.html.j2",
+        quarter=str(quarter),
+        demo=demo,
+        headlines=headlines.load_all(folder),
+        sections=sections,
+        files=files,
+        row_counts=row_counts,
+        version=__version__,
+        manifest=MANIFEST,
+    )
     (folder / "index.html").write_text(page, encoding="utf-8")
 
 
@@ -142,14 +172,21 @@ class ReportOutcome:
         lines = [f"Report {self.quarter} written to {self.folder}"]
         for r in self.results:
             where = f" (cell {r.failed_cell})" if r.failed_cell is not None else ""
-            lines.append(f"  {r.status.upper():6} {r.file} {r.duration_s:.1f} s" +
-                         (f"{where}: {r.error.splitlines()[0] if r.error else ''}" if r.status != "ok" else ""))
+            lines.append(
+                f"  {r.status.upper():6} {r.file} {r.duration_s:.1f} s"
+                + (f"{where}: {r.error.splitlines()[0] if r.error else ''}" if r.status != "ok" else "")
+            )
         return "\n".join(lines)
 
 
-def run_report(quarter: str | None = None, data_dir: str | os.PathLike | None = None, force: bool = False,
-               specs: list[NotebookSpec] | None = None, pilot: str | None = None,
-               jobs: int | None = None) -> ReportOutcome:
+def run_report(
+    quarter: str | None = None,
+    data_dir: str | os.PathLike | None = None,
+    force: bool = False,
+    specs: list[NotebookSpec] | None = None,
+    pilot: str | None = None,
+    jobs: int | None = None,
+) -> ReportOutcome:
     """Run every notebook of the report for one quarter.
 
     Parameters
@@ -204,10 +241,15 @@ def run_report(quarter: str | None = None, data_dir: str | os.PathLike | None = 
             old = {}
         if old.get("fingerprint") == fingerprint and old.get("status") == "ok":
             return ReportOutcome(final, q, [NotebookResult(**r) for r in old.get("notebooks", [])], skipped=True)
-        why = ("had failed notebooks" if old.get("fingerprint") == fingerprint else
-               "was built from other inputs, configuration, notebooks or code")
-        raise ReportExistsError(f"{final} already exists and {why}; pass --force (make report FORCE=1) to replace "
-                                "it. The old report is kept until the new one is complete.")
+        why = (
+            "had failed notebooks"
+            if old.get("fingerprint") == fingerprint
+            else "was built from other inputs, configuration, notebooks or code"
+        )
+        raise ReportExistsError(
+            f"{final} already exists and {why}; pass --force (make report FORCE=1) to replace "
+            "it. The old report is kept until the new one is complete."
+        )
     # Cached only if no raw file changed while it was hashed and validated (else each notebook validates)
     if stats is not None and file_stats(folder) == stats:
         cache_tables(tables, hashes, stats)  # also (re)records the hashes for the notebooks' look-ups
@@ -215,7 +257,7 @@ def run_report(quarter: str | None = None, data_dir: str | os.PathLike | None = 
     tmp = root / f".{q}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     results: list[NotebookResult | None] = []
     tasks: list[Task] = []
     try:
@@ -241,11 +283,17 @@ def run_report(quarter: str | None = None, data_dir: str | os.PathLike | None = 
         counts = {name: len(frame) for name, frame in tables.frames.items()}
         write_index(tmp, q, results, specs, demo, counts)
         manifest = {
-            "quarter": q, "parameters": {"quarter": q, "data_dir": str(folder), "force": force, "pilot": pilot},
-            "package_version": __version__, "python": sys.version.split()[0], "demo_data": demo,
-            "inputs": hashes, "row_counts": counts, "seeds": _seeds(folder) if demo else {},
-            "fingerprint": fingerprint, "started_at": started.isoformat(timespec="seconds"),
-            "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "quarter": q,
+            "parameters": {"quarter": q, "data_dir": str(folder), "force": force, "pilot": pilot},
+            "package_version": __version__,
+            "python": sys.version.split()[0],
+            "demo_data": demo,
+            "inputs": hashes,
+            "row_counts": counts,
+            "seeds": _seeds(folder) if demo else {},
+            "fingerprint": fingerprint,
+            "started_at": started.isoformat(timespec="seconds"),
+            "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "notebooks": [asdict(r) for r in results],
             "outputs": sorted(p.relative_to(tmp).as_posix() for p in tmp.rglob("*") if p.is_file()),
             "status": "failed" if any(r.status == "failed" for r in results) else "ok",
@@ -263,8 +311,11 @@ def _last_durations(root: Path) -> dict[str, float]:
     manifests = sorted(root.glob(f"*/{MANIFEST}"), key=lambda p: p.stat().st_mtime, reverse=True)
     for manifest in manifests[:1]:
         try:
-            return {r["file"]: float(r["duration_s"]) for r in json.loads(manifest.read_text())["notebooks"]
-                    if r.get("status") == "ok"}
+            return {
+                r["file"]: float(r["duration_s"])
+                for r in json.loads(manifest.read_text())["notebooks"]
+                if r.get("status") == "ok"
+            }
         except (OSError, ValueError, KeyError, TypeError):
             return {}
     return {}

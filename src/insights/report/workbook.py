@@ -25,52 +25,69 @@ MAX_CELL = 32_767
 _RESERVED = {"history"}
 _INVALID_SHEET = re.compile(r"[\[\]:*?/\\]")
 
-_CONTENT_TYPES = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-                  '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-                  '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-                  '<Default Extension="xml" ContentType="application/xml"/>'
-                  '<Override PartName="/xl/workbook.xml" '
-                  'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-                  '<Override PartName="/xl/styles.xml" '
-                  'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
-                  '{sheets}</Types>')
-_SHEET_TYPE = ('<Override PartName="/xl/worksheets/sheet{n}.xml" '
-               'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>')
-_ROOT_RELS = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-              '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-              '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
-              'officeDocument" Target="xl/workbook.xml"/></Relationships>')
-_WORKBOOK = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-             '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
-             'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>{sheets}</sheets>'
-             '</workbook>')
-_WORKBOOK_RELS = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-                  '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">{rels}'
-                  '<Relationship Id="rIdStyles" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
-                  'relationships/styles" Target="styles.xml"/></Relationships>')
-_SHEET_REL = ('<Relationship Id="rId{n}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
-              'worksheet" Target="worksheets/sheet{n}.xml"/>')
-_STYLES = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-           '<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-           '<fonts count="2"><font><sz val="11"/><name val="Calibri"/></font>'
-           '<font><b/><sz val="11"/><name val="Calibri"/></font></fonts>'
-           '<fills count="2"><fill><patternFill patternType="none"/></fill>'
-           '<fill><patternFill patternType="gray125"/></fill></fills>'
-           '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
-           '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-           '<cellXfs count="3"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
-           '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
-           '<xf numFmtId="49" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>'
-           '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>')
-_SHEET_HEAD = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-               '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-               '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" '
-               'state="frozen"/></sheetView></sheetViews><sheetData>')
+_CONTENT_TYPES = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+    '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+    '<Default Extension="xml" ContentType="application/xml"/>'
+    '<Override PartName="/xl/workbook.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+    '<Override PartName="/xl/styles.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+    "{sheets}</Types>"
+)
+_SHEET_TYPE = (
+    '<Override PartName="/xl/worksheets/sheet{n}.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+)
+_ROOT_RELS = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+    'officeDocument" Target="xl/workbook.xml"/></Relationships>'
+)
+_WORKBOOK = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+    'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>{sheets}</sheets>'
+    "</workbook>"
+)
+_WORKBOOK_RELS = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">{rels}'
+    '<Relationship Id="rIdStyles" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+    'relationships/styles" Target="styles.xml"/></Relationships>'
+)
+_SHEET_REL = (
+    '<Relationship Id="rId{n}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+    'worksheet" Target="worksheets/sheet{n}.xml"/>'
+)
+_STYLES = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+    '<fonts count="2"><font><sz val="11"/><name val="Calibri"/></font>'
+    '<font><b/><sz val="11"/><name val="Calibri"/></font></fonts>'
+    '<fills count="2"><fill><patternFill patternType="none"/></fill>'
+    '<fill><patternFill patternType="gray125"/></fill></fills>'
+    '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+    '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+    '<cellXfs count="3"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+    '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
+    '<xf numFmtId="49" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>'
+    '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>'
+)
+_SHEET_HEAD = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+    '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" '
+    'state="frozen"/></sheetView></sheetViews><sheetData>'
+)
 
 
 def sheet_names(stems: list[str]) -> list[str]:
     """Valid, distinct Excel sheet names (at most 31 characters, no ``[]:*?/\\``, no ``'`` at either end,
-    not the reserved "History") for file stems."""
+    not the reserved "History") for file stems.
+    """
     out: list[str] = []
     for stem in stems:
         base = _INVALID_SHEET.sub("_", stem).strip("'")[:31].strip("'") or "sheet"  # no ' at either end
@@ -79,7 +96,7 @@ def sheet_names(stems: list[str]) -> list[str]:
         name, i = base, 2
         while name.lower() in {n.lower() for n in out}:
             suffix = f"_{i}"
-            name, i = base[:31 - len(suffix)] + suffix, i + 1
+            name, i = base[: 31 - len(suffix)] + suffix, i + 1
         out.append(name)
     return out
 
@@ -131,14 +148,24 @@ def write_workbook(csvs: list[Path], out: Path) -> Path:
     """
     names = sheet_names([p.stem for p in csvs])
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as book:
-        book.writestr("[Content_Types].xml", _CONTENT_TYPES.format(
-            sheets="".join(_SHEET_TYPE.format(n=n) for n in range(1, len(csvs) + 1))))
+        book.writestr(
+            "[Content_Types].xml",
+            _CONTENT_TYPES.format(sheets="".join(_SHEET_TYPE.format(n=n) for n in range(1, len(csvs) + 1))),
+        )
         book.writestr("_rels/.rels", _ROOT_RELS)
-        book.writestr("xl/workbook.xml", _WORKBOOK.format(sheets="".join(
-            f'<sheet name="{escape(name, {chr(34): "&quot;"})}" sheetId="{n}" r:id="rId{n}"/>'
-            for n, name in enumerate(names, 1))))
-        book.writestr("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS.format(
-            rels="".join(_SHEET_REL.format(n=n) for n in range(1, len(csvs) + 1))))
+        book.writestr(
+            "xl/workbook.xml",
+            _WORKBOOK.format(
+                sheets="".join(
+                    f'<sheet name="{escape(name, {chr(34): "&quot;"})}" sheetId="{n}" r:id="rId{n}"/>'
+                    for n, name in enumerate(names, 1)
+                )
+            ),
+        )
+        book.writestr(
+            "xl/_rels/workbook.xml.rels",
+            _WORKBOOK_RELS.format(rels="".join(_SHEET_REL.format(n=n) for n in range(1, len(csvs) + 1))),
+        )
         book.writestr("xl/styles.xml", _STYLES)
         for n, path in enumerate(csvs, 1):
             with book.open(f"xl/worksheets/sheet{n}.xml", "w") as part:

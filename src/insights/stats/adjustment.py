@@ -128,14 +128,20 @@ def ancova(y, treated, covariate, level: float = 0.95) -> AdjustedEffect:
     t_crit = float(stats.t.ppf(0.5 + level / 2, df))
     p_value = float(2 * stats.t.sf(abs(tau / se), df)) if se > 0 else math.nan
     pct = _level_pct(level)
-    adjusted = Interval(tau, tau - t_crit * se, tau + t_crit * se, level,
-                        f"ANCOVA (OLS on treatment + centred pre-period covariate), HC2 standard error, "
-                        f"t {pct} CI (df={df})")
+    adjusted = Interval(
+        tau,
+        tau - t_crit * se,
+        tau + t_crit * se,
+        level,
+        f"ANCOVA (OLS on treatment + centred pre-period covariate), HC2 standard error, t {pct} CI (df={df})",
+    )
 
     theta = float(np.cov(y, x, ddof=1)[0, 1] / x.var(ddof=1))
     y_cuped = y - theta * (x - x.mean())
     cuped = float(y_cuped[d == 1].mean() - y_cuped[d == 0].mean())
     reduction = 1 - var_tau / var_unadj if var_unadj > 0 else math.nan
-    method = ("ANCOVA with HC2 standard errors vs unadjusted Welch t; variance reduction = 1 - HC2 "
-              "Var(adjusted) / Welch Var(unadjusted); theta = CUPED cov(y, x)/var(x) pooled over arms")
+    method = (
+        "ANCOVA with HC2 standard errors vs unadjusted Welch t; variance reduction = 1 - HC2 "
+        "Var(adjusted) / Welch Var(unadjusted); theta = CUPED cov(y, x)/var(x) pooled over arms"
+    )
     return AdjustedEffect(adjusted, unadjusted, float(reduction), theta, method, cuped, p_value)

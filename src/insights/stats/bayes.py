@@ -55,8 +55,7 @@ def _is_whole(v: float) -> bool:
 def _prob_greater_sum(a1: float, b1: float, a0: float, b0: float) -> float:
     """P(X1 > X0), X1 ~ Beta(a1, b1) with integer a1, X0 ~ Beta(a0, b0) (Evan Miller's sum)."""
     i = np.arange(int(a1), dtype=float)
-    log_terms = (special.betaln(a0 + i, b0 + b1) - np.log(b1 + i) - special.betaln(1 + i, b1)
-                 - special.betaln(a0, b0))
+    log_terms = special.betaln(a0 + i, b0 + b1) - np.log(b1 + i) - special.betaln(1 + i, b1) - special.betaln(a0, b0)
     return float(np.exp(log_terms).sum())
 
 
@@ -64,10 +63,18 @@ def _prob_greater_quad(a1: float, b1: float, a0: float, b0: float) -> float:
     """P(X1 > X0) = integral of f1(p) F0(p) dp, by adaptive quadrature around the posterior mass."""
     lo = min(stats.beta.ppf(1e-12, a1, b1), stats.beta.ppf(1e-12, a0, b0))
     hi = max(stats.beta.isf(1e-12, a1, b1), stats.beta.isf(1e-12, a0, b0))
-    points = sorted({float(stats.beta.ppf(q, d_a, d_b)) for q in (0.01, 0.5, 0.99)
-                     for d_a, d_b in ((a1, b1), (a0, b0))})
-    value, _ = integrate.quad(lambda p: stats.beta.pdf(p, a1, b1) * stats.beta.cdf(p, a0, b0), lo, hi,
-                              points=[p for p in points if lo < p < hi], limit=200, epsabs=1e-13, epsrel=1e-11)
+    points = sorted(
+        {float(stats.beta.ppf(q, d_a, d_b)) for q in (0.01, 0.5, 0.99) for d_a, d_b in ((a1, b1), (a0, b0))}
+    )
+    value, _ = integrate.quad(
+        lambda p: stats.beta.pdf(p, a1, b1) * stats.beta.cdf(p, a0, b0),
+        lo,
+        hi,
+        points=[p for p in points if lo < p < hi],
+        limit=200,
+        epsabs=1e-13,
+        epsrel=1e-11,
+    )
     return float(value)
 
 
@@ -125,7 +132,10 @@ def beta_binomial(x1: int, n1: int, x0: int, n0: int, prior: tuple[float, float]
     p_q1_gt_p0, _ = _prob_greater(a1 + 1, b1, a0, b0)
     p_p1_gt_q0, _ = _prob_greater(a1, b1, a0 + 1, b0)
     loss_control = mean1 * p_q1_gt_p0 - mean0 * p_p1_gt_q0
-    method = (f"Beta-Binomial, independent Beta({pa:g}, {pb:g}) priors; P(p1 > p0) and expected losses "
-              f"exact ({how}, Evan Miller's formula for integer parameters), no simulation")
-    return BayesResult(min(max(p_better, 0.0), 1.0), max(loss_treatment, 0.0), max(loss_control, 0.0),
-                       (a1, b1), (a0, b0), method)
+    method = (
+        f"Beta-Binomial, independent Beta({pa:g}, {pb:g}) priors; P(p1 > p0) and expected losses "
+        f"exact ({how}, Evan Miller's formula for integer parameters), no simulation"
+    )
+    return BayesResult(
+        min(max(p_better, 0.0), 1.0), max(loss_treatment, 0.0), max(loss_control, 0.0), (a1, b1), (a0, b0), method
+    )

@@ -45,8 +45,10 @@ def cluster_bootstrap_counts(clusters, n_boot: int, seed: int) -> np.ndarray:
     if series.empty:
         raise ParameterError("the cluster bootstrap needs at least one row.")
     if series.isna().any():
-        raise ParameterError(f"the cluster column has {int(series.isna().sum())} missing value(s): give every row a "
-                             "cluster (for example its account id) or drop those rows.")
+        raise ParameterError(
+            f"the cluster column has {int(series.isna().sum())} missing value(s): give every row a "
+            "cluster (for example its account id) or drop those rows."
+        )
     if int(n_boot) < 1:
         raise ParameterError(f"n_boot must be at least 1, got {n_boot}.")
     codes, uniq = pd.factorize(series, sort=True)

@@ -55,8 +55,15 @@ def auc_delong(y, risk, level: float = 0.95) -> dict:
     r = np.asarray(risk, dtype=float)
     pos, neg = r[y == 1], r[y == 0]
     m, n = len(pos), len(neg)
-    out = {"auc": np.nan, "low": np.nan, "high": np.nan, "se": np.nan, "n": m + n, "events": m,
-           "method": f"DeLong {_level_pct(level)} CI"}
+    out = {
+        "auc": np.nan,
+        "low": np.nan,
+        "high": np.nan,
+        "se": np.nan,
+        "n": m + n,
+        "events": m,
+        "method": f"DeLong {_level_pct(level)} CI",
+    }
     if m == 0 or n == 0:
         return out
     tz = stats.rankdata(np.concatenate([pos, neg]))
@@ -113,8 +120,9 @@ def _weighted_auc_codes(y: np.ndarray, codes: np.ndarray, n_unique: int, w: np.n
     return float((w1 * (below + 0.5 * w0)).sum() / (t1 * t0))
 
 
-def auc_bootstrap(y, risks: dict, clusters, level: float = 0.95, n_boot: int = 1000, seed: int = 0,
-                  cluster_name: str = "cluster") -> pd.DataFrame:
+def auc_bootstrap(
+    y, risks: dict, clusters, level: float = 0.95, n_boot: int = 1000, seed: int = 0, cluster_name: str = "cluster"
+) -> pd.DataFrame:
     """AUC of one or more scores with a percentile cluster bootstrap (paired across scores).
 
     Clusters (not rows) are resampled with replacement (``cluster_bootstrap_counts``), so rows
@@ -236,8 +244,15 @@ def lift_table(y, p, n_bins: int = 10) -> pd.DataFrame:
     base = y.mean()
     rows = []
     for i, idx in enumerate(np.array_split(order, n_bins), 1):
-        rows.append((i, len(idx), int(y[idx].sum()), y[idx].mean() if len(idx) else np.nan,
-                     p[idx].mean() if len(idx) else np.nan))
+        rows.append(
+            (
+                i,
+                len(idx),
+                int(y[idx].sum()),
+                y[idx].mean() if len(idx) else np.nan,
+                p[idx].mean() if len(idx) else np.nan,
+            )
+        )
     out = pd.DataFrame(rows, columns=["group", "rows", "events", "event_rate", "mean_p"])
     out["lift"] = out["event_rate"] / base
     out["cum_share_rows"] = out["rows"].cumsum() / len(y)
@@ -277,12 +292,14 @@ def calibration_table(y, p, n_bins: int = 10, level: float = 0.95) -> pd.DataFra
         x = int(y[m].sum())
         ci = proportion_ci(x, n, level)
         rows.append((edges[b], edges[b + 1], n, x, p[m].mean(), x / n, ci.low, ci.high, ci.method))
-    return pd.DataFrame(rows, columns=["bin_low", "bin_high", "rows", "events", "mean_predicted", "observed", "low",
-                                       "high", "method"])
+    return pd.DataFrame(
+        rows, columns=["bin_low", "bin_high", "rows", "events", "mean_predicted", "observed", "low", "high", "method"]
+    )
 
 
-def held_out_metrics(y, p, clusters=None, level: float = 0.95, n_boot: int = 1000, seed: int = 0,
-                     cluster_name: str = "cluster") -> dict:
+def held_out_metrics(
+    y, p, clusters=None, level: float = 0.95, n_boot: int = 1000, seed: int = 0, cluster_name: str = "cluster"
+) -> dict:
     """ROC AUC with its interval, PR AUC, Brier score and top-decile lift of held-out probabilities.
 
     The AUC interval is a percentile cluster bootstrap (``auc_bootstrap``) when ``clusters`` is
@@ -323,8 +340,19 @@ def held_out_metrics(y, p, clusters=None, level: float = 0.95, n_boot: int = 100
     else:
         auc, low, high, method = d["auc"], d["low"], d["high"], d["method"]
         n_clusters = len(y)
-    return {"n": len(y), "events": int(y.sum()), "clusters": n_clusters,
-            "auc": auc, "auc_low": low, "auc_high": high, "auc_method": method,
-            "auc_delong_low": d["low"], "auc_delong_high": d["high"], "auc_delong_method": d["method"],
-            "pr_auc": average_precision_score(y, p), "base_rate": y.mean(), "brier": brier_score_loss(y, p),
-            "top_decile_lift": top_lift(y, p, 0.1)}
+    return {
+        "n": len(y),
+        "events": int(y.sum()),
+        "clusters": n_clusters,
+        "auc": auc,
+        "auc_low": low,
+        "auc_high": high,
+        "auc_method": method,
+        "auc_delong_low": d["low"],
+        "auc_delong_high": d["high"],
+        "auc_delong_method": d["method"],
+        "pr_auc": average_precision_score(y, p),
+        "base_rate": y.mean(),
+        "brier": brier_score_loss(y, p),
+        "top_decile_lift": top_lift(y, p, 0.1),
+    }

@@ -30,8 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from insights.errors import ParameterError
-from insights.stats.shapley import (  # noqa: F401 - subset_masks, shapley_* re-exported for callers
-    ShapleyDesign, exact_design, shapley_brute_force, shapley_from_values, subset_masks)
+from insights.stats.shapley import ShapleyDesign, exact_design, shapley_brute_force, shapley_from_values, subset_masks  # noqa: F401 - subset_masks, shapley_* re-exported for callers
 
 #: Rows summed at a time in the logistic fits (an (n_rows, 64 models) block of float64 then fits in cache).
 ROW_BLOCK = 4096
@@ -44,17 +43,26 @@ SAMPLED_TOL = 1e-7
 def _design_masks(masks: np.ndarray, blocks: list[list[int]], n_controls: int, n_cols: int) -> np.ndarray:
     """Column masks (n_subsets, n_cols): intercept and controls always in, block columns when the block is."""
     cols = np.zeros((len(masks), n_cols), bool)
-    cols[:, :1 + n_controls] = True
+    cols[:, : 1 + n_controls] = True
     for b, members in enumerate(blocks):
         for j in members:
             cols[:, 1 + n_controls + j] = masks[:, b]
     return cols
 
 
-def fit_logit_subsets(X: np.ndarray, y: np.ndarray, col_masks: np.ndarray, beta0: np.ndarray | None = None,
-                      weights: np.ndarray | None = None, tol: float = 1e-10, max_iter: int = 50,
-                      outer: np.ndarray | None = None, chunk: int = 64, n_jobs: int = 1,
-                      row_block: int = ROW_BLOCK):
+def fit_logit_subsets(
+    X: np.ndarray,
+    y: np.ndarray,
+    col_masks: np.ndarray,
+    beta0: np.ndarray | None = None,
+    weights: np.ndarray | None = None,
+    tol: float = 1e-10,
+    max_iter: int = 50,
+    outer: np.ndarray | None = None,
+    chunk: int = 64,
+    n_jobs: int = 1,
+    row_block: int = ROW_BLOCK,
+):
     """Maximum-likelihood logistic fits of many column subsets at once (batched Newton-Raphson).
 
     Every model takes Newton steps together (one matrix product over all rows for all gradients
@@ -113,15 +121,15 @@ def fit_logit_subsets(X: np.ndarray, y: np.ndarray, col_masks: np.ndarray, beta0
     beta = np.zeros((S, p)) if beta0 is None else np.array(beta0, float) * Mf
     iu, ju = np.triu_indices(p)
     if outer is None:
-        outer = design_products(X)                     # reused by every Hessian
+        outer = design_products(X)  # reused by every Hessian
     # With h = eta / 2 and t = tanh(h): mu = (1 + t) / 2, so the gradient X'w(y - mu) is
     # X'w(y - 1/2) - X'(w t)/2 and the Hessian X'w mu(1 - mu)X is (X'wX - X'(w t^2)X) / 4: the parts
     # that do not depend on beta are computed once, and each step costs two element-wise passes.
     wyh = w * (y - 0.5)
-    grad_const = X.T @ wyh                             # (p,)
+    grad_const = X.T @ wyh  # (p,)
     Xw = X * (-0.5 * w)[:, None]
     outer_w = outer * (0.25 * w)[:, None]
-    hess_const = outer_w.sum(axis=0)                   # (p(p+1)/2,)
+    hess_const = outer_w.sum(axis=0)  # (p(p+1)/2,)
     eye = np.eye(p)[None]
     ridge = 1e-10 * eye  # keeps a model with an all-zero column (a constant driver) solvable
     tol_abs = tol * max(1.0, float(w.sum()))
@@ -139,13 +147,13 @@ def fit_logit_subsets(X: np.ndarray, y: np.ndarray, col_masks: np.ndarray, beta0
             G = np.zeros((p, len(active)))
             Hsum = np.zeros((len(active), len(iu)))
             for r0 in range(0, n, row_block):  # rows a block at a time: the (rows, A) arrays stay in cache
-                t = X[r0:r0 + row_block] @ half                      # h = eta / 2
-                np.tanh(t, out=t)                                    # logistic through tanh: no overflow
-                G += Xw[r0:r0 + row_block].T @ t
+                t = X[r0 : r0 + row_block] @ half  # h = eta / 2
+                np.tanh(t, out=t)  # logistic through tanh: no overflow
+                G += Xw[r0 : r0 + row_block].T @ t
                 np.multiply(t, t, out=t)
-                Hsum += t.T @ outer_w[r0:r0 + row_block]
-            grad = (grad_const[None, :] + G.T) * Ma                  # (A, p)
-            Hu = hess_const[None, :] - Hsum                          # (A, p(p+1)/2)
+                Hsum += t.T @ outer_w[r0 : r0 + row_block]
+            grad = (grad_const[None, :] + G.T) * Ma  # (A, p)
+            Hu = hess_const[None, :] - Hsum  # (A, p(p+1)/2)
             H = np.empty((len(active), p, p))
             H[:, iu, ju] = Hu
             H[:, ju, iu] = Hu
@@ -165,7 +173,7 @@ def fit_logit_subsets(X: np.ndarray, y: np.ndarray, col_masks: np.ndarray, beta0
             done[active[ok]] = True
             # Non-finite steps, or creeping towards infinity (separation): the likelihood no longer changes.
             active = active[~ok & finite & ~creeping]
-        loglik[lo:lo + chunk] = _logit_loglik(X, y, w, beta[lo:lo + chunk], row_block)
+        loglik[lo : lo + chunk] = _logit_loglik(X, y, w, beta[lo : lo + chunk], row_block)
 
     starts = range(0, S, chunk)  # a chunk of models at a time: (n, chunk) work arrays stay small
     if n_jobs > 1 and len(starts) > 1:
@@ -180,8 +188,9 @@ def fit_logit_subsets(X: np.ndarray, y: np.ndarray, col_masks: np.ndarray, beta0
     return beta, loglik, converged
 
 
-def _logit_loglik(X: np.ndarray, y: np.ndarray, w: np.ndarray, beta: np.ndarray,
-                  row_block: int = ROW_BLOCK) -> np.ndarray:
+def _logit_loglik(
+    X: np.ndarray, y: np.ndarray, w: np.ndarray, beta: np.ndarray, row_block: int = ROW_BLOCK
+) -> np.ndarray:
     """Weighted log-likelihood of each row of ``beta``: sum w (y eta - log(1 + e^eta)).
 
     With h = eta / 2, log(1 + e^eta) = h + log 2 + log cosh h (exact; cosh overflows only for
@@ -192,12 +201,12 @@ def _logit_loglik(X: np.ndarray, y: np.ndarray, w: np.ndarray, beta: np.ndarray,
     logcosh = np.zeros(len(beta))
     half = (0.5 * beta).T
     for lo in range(0, len(y), row_block):
-        h = X[lo:lo + row_block] @ half
-        lin += wy[lo:lo + row_block] @ h
+        h = X[lo : lo + row_block] @ half
+        lin += wy[lo : lo + row_block] @ h
         with np.errstate(over="ignore"):  # separated fits: handled below
             c = np.cosh(h)
         np.log(c, out=c)
-        logcosh += w[lo:lo + row_block] @ c
+        logcosh += w[lo : lo + row_block] @ c
     loglik = (lin - np.log(2.0) * w.sum()) - logcosh
     bad = ~np.isfinite(loglik)
     if bad.any():
@@ -222,8 +231,9 @@ def mcfadden(loglik: np.ndarray, y: np.ndarray, weights: np.ndarray | None = Non
     return 1.0 - np.asarray(loglik) / ll0
 
 
-def ols_r2_subsets(X: np.ndarray, y: np.ndarray, col_masks: np.ndarray,
-                   weights: np.ndarray | None = None) -> np.ndarray:
+def ols_r2_subsets(
+    X: np.ndarray, y: np.ndarray, col_masks: np.ndarray, weights: np.ndarray | None = None
+) -> np.ndarray:
     """R² of the least-squares fit of every column subset (``X`` includes the intercept column)."""
     w = np.ones(len(y)) if weights is None else np.asarray(weights, float)
     xtx = (X * w[:, None]).T @ X
@@ -302,9 +312,20 @@ def _prepare(predictors, controls, blocks):
     return X, C.shape[1], blocks
 
 
-def dominance(predictors, y, controls=None, blocks=None, names=None, model: str = "logit",
-              weights=None, beta0=None, outer=None, design: ShapleyDesign | None = None,
-              tol: float | None = None, n_jobs: int = 1) -> Dominance:
+def dominance(
+    predictors,
+    y,
+    controls=None,
+    blocks=None,
+    names=None,
+    model: str = "logit",
+    weights=None,
+    beta0=None,
+    outer=None,
+    design: ShapleyDesign | None = None,
+    tol: float | None = None,
+    n_jobs: int = 1,
+) -> Dominance:
     """General dominance of predictors (or blocks of them) over controls that are always in the model.
 
     Parameters
@@ -373,8 +394,9 @@ def dominance(predictors, y, controls=None, blocks=None, names=None, model: str 
         if not np.isin(y, (0.0, 1.0)).all():
             raise ParameterError("a logistic dominance analysis needs a 0/1 outcome.")
         tol = (EXACT_TOL if design.method == "exact" else SAMPLED_TOL) if tol is None else tol
-        beta, loglik, ok = fit_logit_subsets(X, y, cols, beta0=beta0, weights=weights, outer=outer, tol=tol,
-                                             n_jobs=n_jobs)
+        beta, loglik, ok = fit_logit_subsets(
+            X, y, cols, beta0=beta0, weights=weights, outer=outer, tol=tol, n_jobs=n_jobs
+        )
         if not np.isfinite(loglik).all() and beta0 is not None:
             beta, loglik, ok = fit_logit_subsets(X, y, cols, weights=weights, outer=outer, tol=tol, n_jobs=n_jobs)
         # Without convergence (separation: a coefficient drifts to infinity) the log-likelihood has
@@ -392,12 +414,35 @@ def dominance(predictors, y, controls=None, blocks=None, names=None, model: str 
     valid = np.isfinite(total) and total > 0
     share = general / total if valid else np.full_like(general, np.nan)
     share_se = general_se / total if valid else np.full_like(general, np.nan)
-    return Dominance(block_names, general, share, float(fit[-1]), float(fit[0]), beta[-1], fit, masks, statistic,
-                     beta, bool(ok) if model == "logit" else True, general_se, share_se, design.describe())
+    return Dominance(
+        block_names,
+        general,
+        share,
+        float(fit[-1]),
+        float(fit[0]),
+        beta[-1],
+        fit,
+        masks,
+        statistic,
+        beta,
+        bool(ok) if model == "logit" else True,
+        general_se,
+        share_se,
+        design.describe(),
+    )
 
 
-def dominance_replicates(predictors, y, weights, controls=None, blocks=None, beta0=None, model: str = "logit",
-                         n_jobs: int | None = None, design: ShapleyDesign | None = None) -> list[Dominance]:
+def dominance_replicates(
+    predictors,
+    y,
+    weights,
+    controls=None,
+    blocks=None,
+    beta0=None,
+    model: str = "logit",
+    n_jobs: int | None = None,
+    design: ShapleyDesign | None = None,
+) -> list[Dominance]:
     """``dominance`` for each row of ``weights`` (bootstrap replicates as frequency weights), in threads.
 
     Parameters
@@ -430,8 +475,9 @@ def dominance_replicates(predictors, y, weights, controls=None, blocks=None, bet
     outer = design_products(_prepare(predictors, controls, blocks)[0]) if model == "logit" else None
 
     def one(w):
-        return dominance(predictors, y, controls, blocks, model=model, weights=w, beta0=beta0, outer=outer,
-                         design=design)
+        return dominance(
+            predictors, y, controls, blocks, model=model, weights=w, beta0=beta0, outer=outer, design=design
+        )
 
     if n_jobs == 1:
         return [one(w) for w in weights]

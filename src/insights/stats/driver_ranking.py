@@ -62,8 +62,8 @@ from threadpoolctl import threadpool_limits
 from insights.errors import ParameterError
 from insights.stats import dominance as dom
 from insights.stats.model_frame import ModelFrame, model_frame
-from insights.stats.table_checks import require_columns
 from insights.stats.shapley import MAX_EXACT_PLAYERS, ShapleyDesign, cyclic_design, exact_design
+from insights.stats.table_checks import require_columns
 
 #: Drivers closer than this on 1 - |Spearman rho| are grouped (complete linkage).
 GROUP_DISTANCE = 0.3
@@ -135,15 +135,31 @@ def _odds_ratio_table(mf: ModelFrame, level: float) -> pd.DataFrame:
         fit = model.fit(disp=0, cov_type="cluster", cov_kwds={"groups": mf.clusters})
         se_kind = f"SE clustered by {mf.cluster}"
     ci = fit.conf_int(alpha=round(1.0 - level, 10))
-    out = pd.DataFrame({"coef": fit.params, "se": fit.bse, "odds_ratio": np.exp(fit.params),
-                        "or_low": np.exp(ci[0]), "or_high": np.exp(ci[1]), "p": fit.pvalues}).drop(index="const")
+    out = pd.DataFrame(
+        {
+            "coef": fit.params,
+            "se": fit.bse,
+            "odds_ratio": np.exp(fit.params),
+            "or_low": np.exp(ci[0]),
+            "or_high": np.exp(ci[1]),
+            "p": fit.pvalues,
+        }
+    ).drop(index="const")
     out["method"] = f"logit, Wald {_level_parts(level)[2]} CI, {se_kind}; drivers per +1 SD"
     out.index.name = "term"
     return out
 
 
-def odds_ratios(frame: pd.DataFrame, outcome: str, drivers, controls=None, cluster: str | None = None,
-                transforms: dict | None = None, level: float = 0.95, min_events: int = 10) -> pd.DataFrame:
+def odds_ratios(
+    frame: pd.DataFrame,
+    outcome: str,
+    drivers,
+    controls=None,
+    cluster: str | None = None,
+    transforms: dict | None = None,
+    level: float = 0.95,
+    min_events: int = 10,
+) -> pd.DataFrame:
     """Odds ratios per +1 SD of each driver from one logistic regression with the controls.
 
     Parameters
@@ -273,8 +289,10 @@ def _shapley_design(n_blocks: int, shapley: str, max_exact: int, n_cycles: int, 
     if shapley not in ("auto", "exact", "sampled"):
         raise ParameterError(f"shapley must be 'auto', 'exact' or 'sampled', got {shapley!r}.")
     if shapley == "exact" and n_blocks > MAX_EXACT_PLAYERS:
-        raise ParameterError(f"shapley='exact' fits all 2**k subsets and takes at most {MAX_EXACT_PLAYERS} drivers or "
-                             f"blocks, got {n_blocks}; use shapley='auto' or 'sampled'.")
+        raise ParameterError(
+            f"shapley='exact' fits all 2**k subsets and takes at most {MAX_EXACT_PLAYERS} drivers or "
+            f"blocks, got {n_blocks}; use shapley='auto' or 'sampled'."
+        )
     if shapley == "exact" or (shapley == "auto" and n_blocks <= max_exact):
         return exact_design(n_blocks)
     if n_blocks < 2:
@@ -286,16 +304,32 @@ def _check_groups(groups, drivers: list[str]) -> list[list[str]]:
     groups = [list(g) for g in groups]
     flat = [d for g in groups for d in g]
     if sorted(flat) != sorted(drivers) or any(not g for g in groups):
-        raise ParameterError(f"groups must put every driver in exactly one non-empty group; got {groups} for "
-                             f"drivers {drivers}.")
+        raise ParameterError(
+            f"groups must put every driver in exactly one non-empty group; got {groups} for drivers {drivers}."
+        )
     return groups
 
 
-def rank_drivers(frame: pd.DataFrame, outcome: str, drivers, controls=None, cluster: str | None = None,
-                 transforms: dict | None = None, n_boot: int = 200, seed: int = 0, level: float = 0.95, *,
-                 groups=None, group_distance: float = GROUP_DISTANCE, tie_probability: float = TIE_PROBABILITY,
-                 min_events: int = 10, shapley: str = "auto", max_exact: int = MAX_EXACT_BLOCKS,
-                 n_cycles: int = N_CYCLES, n_jobs: int | None = None) -> DriverRanking:
+def rank_drivers(
+    frame: pd.DataFrame,
+    outcome: str,
+    drivers,
+    controls=None,
+    cluster: str | None = None,
+    transforms: dict | None = None,
+    n_boot: int = 200,
+    seed: int = 0,
+    level: float = 0.95,
+    *,
+    groups=None,
+    group_distance: float = GROUP_DISTANCE,
+    tie_probability: float = TIE_PROBABILITY,
+    min_events: int = 10,
+    shapley: str = "auto",
+    max_exact: int = MAX_EXACT_BLOCKS,
+    n_cycles: int = N_CYCLES,
+    n_jobs: int | None = None,
+) -> DriverRanking:
     """Rank the drivers of a 0/1 outcome by general dominance, with odds ratios and a bootstrap.
 
     Parameters
@@ -358,8 +392,9 @@ def rank_drivers(frame: pd.DataFrame, outcome: str, drivers, controls=None, clus
     q_low, q_high, pct = _level_parts(level)
     mf = model_frame(frame, outcome, drivers, controls, cluster, transforms, min_events)
     drivers = list(mf.drivers.columns)
-    groups = correlation_groups(mf.rows, drivers, group_distance)[1] if groups is None \
-        else _check_groups(groups, drivers)
+    groups = (
+        correlation_groups(mf.rows, drivers, group_distance)[1] if groups is None else _check_groups(groups, drivers)
+    )
     blocks = [[drivers.index(d) for d in g] for g in groups]
     block_names = [" + ".join(g) for g in groups]
     design = _shapley_design(len(blocks), shapley, max_exact, n_cycles, seed)
@@ -378,8 +413,9 @@ def rank_drivers(frame: pd.DataFrame, outcome: str, drivers, controls=None, clus
     threads = min(4, os.cpu_count() or 1) if n_jobs is None else int(n_jobs)
     with threadpool_limits(limits=1, user_api="blas"):  # subsets and replicates run in threads instead
         point = dom.dominance(P, y, C, blocks=blocks, names=drivers, design=design, n_jobs=threads)
-        replicates = dom.dominance_replicates(P, y, weights, C, blocks=blocks, beta0=point.beta_subsets,
-                                              n_jobs=n_jobs, design=design)
+        replicates = dom.dominance_replicates(
+            P, y, weights, C, blocks=blocks, beta0=point.beta_subsets, n_jobs=n_jobs, design=design
+        )
         for b, res in enumerate(replicates):
             shares[b] = res.share
             coefs[b] = res.beta_full[start:]
@@ -387,22 +423,36 @@ def rank_drivers(frame: pd.DataFrame, outcome: str, drivers, controls=None, clus
     ok = np.isfinite(shares).all(axis=1) & np.isfinite(coefs).all(axis=1)
     n_separated = int((ok & ~converged).sum())
     if ok.sum() < n_boot / 2:
-        raise ParameterError(f"only {int(ok.sum())} of {n_boot} bootstrap replicates could be fitted (too few "
-                             "events in the resamples); use more rows or fewer drivers.")
+        raise ParameterError(
+            f"only {int(ok.sum())} of {n_boot} bootstrap replicates could be fitted (too few "
+            "events in the resamples); use more rows or fewer drivers."
+        )
     shares, coefs = shares[ok], coefs[ok]
 
     k = len(blocks)
     order = np.argsort(-point.share, kind="stable")
     ranks = _ranks_from(shares)
-    rank_prob = pd.DataFrame([[np.mean(ranks[:, i] == r) for r in range(1, k + 1)] for i in range(k)],
-                             index=block_names, columns=range(1, k + 1))
+    rank_prob = pd.DataFrame(
+        [[np.mean(ranks[:, i] == r) for r in range(1, k + 1)] for i in range(k)],
+        index=block_names,
+        columns=range(1, k + 1),
+    )
     rank_prob.columns.name = "rank"
-    pairwise = pd.DataFrame([[np.mean(shares[:, i] > shares[:, j]) if i != j else np.nan for j in range(k)]
-                             for i in range(k)], index=block_names, columns=block_names)
-    imp = pd.DataFrame({"general_dominance": point.general, "share": point.share,
-                        "share_low": np.percentile(shares, q_low, axis=0),
-                        "share_high": np.percentile(shares, q_high, axis=0),
-                        "share_mc_se": point.share_mc_se}, index=block_names)
+    pairwise = pd.DataFrame(
+        [[np.mean(shares[:, i] > shares[:, j]) if i != j else np.nan for j in range(k)] for i in range(k)],
+        index=block_names,
+        columns=block_names,
+    )
+    imp = pd.DataFrame(
+        {
+            "general_dominance": point.general,
+            "share": point.share,
+            "share_low": np.percentile(shares, q_low, axis=0),
+            "share_high": np.percentile(shares, q_high, axis=0),
+            "share_mc_se": point.share_mc_se,
+        },
+        index=block_names,
+    )
     for col in ("odds_ratio", "or_low", "or_high", "or_boot_low", "or_boot_high"):
         imp[col] = np.nan
     for g, name in zip(groups, block_names):
@@ -418,24 +468,47 @@ def rank_drivers(frame: pd.DataFrame, outcome: str, drivers, controls=None, clus
     imp["tied_with_next"] = [bool(p < tie_probability) for p in p_next[:-1]] + [False]
     imp.insert(0, "rank", _rank_labels(list(imp["tied_with_next"])))
     resampled = f"resampling {mf.cluster}" if mf.cluster else "resampling rows"
-    mc_note = ("" if design.method == "exact" else
-               "; share_mc_se = Monte Carlo SE of the sampled share, not in the bootstrap intervals (same orderings "
-               "in every replicate)")
-    imp["method"] = (f"general dominance on McFadden pseudo-R2, {design.describe()}; percentile {pct} CIs from "
-                     f"{len(shares)} bootstrap replicates {resampled}{mc_note}; odds ratio per +1 SD: "
-                     f"{ors['method'].iloc[0].split(';')[0]}")
+    mc_note = (
+        ""
+        if design.method == "exact"
+        else "; share_mc_se = Monte Carlo SE of the sampled share, not in the bootstrap intervals (same orderings "
+        "in every replicate)"
+    )
+    imp["method"] = (
+        f"general dominance on McFadden pseudo-R2, {design.describe()}; percentile {pct} CIs from "
+        f"{len(shares)} bootstrap replicates {resampled}{mc_note}; odds ratio per +1 SD: "
+        f"{ors['method'].iloc[0].split(';')[0]}"
+    )
     imp.index.name = "driver"
 
     warnings = []
     if mf.clusters is not None and mf.n_clusters < FEW_CLUSTERS:
-        warnings.append(f"only {mf.n_clusters} clusters (< {FEW_CLUSTERS}): the cluster bootstrap and "
-                        "cluster-robust intervals are unreliable.")
+        warnings.append(
+            f"only {mf.n_clusters} clusters (< {FEW_CLUSTERS}): the cluster bootstrap and "
+            "cluster-robust intervals are unreliable."
+        )
     if design.method == "sampled":
         ratio = float(np.max(point.share_mc_se / np.maximum(shares.std(axis=0, ddof=1), 1e-300)))
         if ratio > MC_WARN_RATIO:
-            warnings.append(f"the Monte Carlo error of the sampled shares reaches {ratio:.0%} of their bootstrap SD "
-                            f"(it is not in the intervals); raise n_cycles (now {design.n_cycles}).")
-    return DriverRanking(imp, rank_prob.loc[imp.index], pairwise.loc[imp.index, imp.index],
-                         pd.DataFrame(shares, columns=block_names), mf.n_rows, mf.n_events, mf.n_clusters,
-                         int(ok.sum()), point.fit_full, point.fit_base, [list(g) for g in groups],
-                         " ".join(warnings) or None, n_separated, mf.n_dropped, design.describe(), level)
+            warnings.append(
+                f"the Monte Carlo error of the sampled shares reaches {ratio:.0%} of their bootstrap SD "
+                f"(it is not in the intervals); raise n_cycles (now {design.n_cycles})."
+            )
+    return DriverRanking(
+        imp,
+        rank_prob.loc[imp.index],
+        pairwise.loc[imp.index, imp.index],
+        pd.DataFrame(shares, columns=block_names),
+        mf.n_rows,
+        mf.n_events,
+        mf.n_clusters,
+        int(ok.sum()),
+        point.fit_full,
+        point.fit_base,
+        [list(g) for g in groups],
+        " ".join(warnings) or None,
+        n_separated,
+        mf.n_dropped,
+        design.describe(),
+        level,
+    )

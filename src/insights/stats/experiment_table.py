@@ -80,8 +80,9 @@ def arm_values(values: pd.Series, column: Hashable) -> list:
         except TypeError:
             pass
     if len(found) < 2:
-        raise ParameterError(f"column {column!r} holds a single arm {found}: a comparison needs a control and at "
-                             "least one treatment arm")
+        raise ParameterError(
+            f"column {column!r} holds a single arm {found}: a comparison needs a control and at least one treatment arm"
+        )
     return found
 
 
@@ -112,8 +113,9 @@ def resolve_arms(found: list, column: Hashable, control, treatments: Iterable | 
         is listed twice, or ``treatments`` is empty or a single string.
     """
     if control not in found:
-        raise ParameterError(f"control arm {control!r} is not in column {column!r}; its arms are {found}. "
-                             "Pass one of them as control=")
+        raise ParameterError(
+            f"control arm {control!r} is not in column {column!r}; its arms are {found}. Pass one of them as control="
+        )
     if treatments is None:
         return [control], [a for a in found if a != control]
     if isinstance(treatments, (str, bytes)) or not isinstance(treatments, Iterable):
@@ -158,12 +160,17 @@ def outcome_kind(values: pd.Series, column: Hashable, kind: str = "auto") -> str
         raise ParameterError(f"outcome_kind must be one of {list(OUTCOME_KINDS)}, got {kind!r}")
     if ptypes.is_bool_dtype(values.dtype):
         return "binary" if kind == "auto" else kind
-    y = _floats(values, f"outcome column {column!r}",
-                f"map it to 0/1 or to numbers first, e.g. frame[{column!r}].map({{...: 1, ...: 0}})")
+    y = _floats(
+        values,
+        f"outcome column {column!r}",
+        f"map it to 0/1 or to numbers first, e.g. frame[{column!r}].map({{...: 1, ...: 0}})",
+    )
     zero_one = bool(np.isin(y, (0.0, 1.0)).all())
     if kind == "binary" and not zero_one:
-        raise ParameterError(f"outcome_kind='binary' but column {column!r} holds values other than 0 and 1; "
-                             "use outcome_kind='numeric' or recode it")
+        raise ParameterError(
+            f"outcome_kind='binary' but column {column!r} holds values other than 0 and 1; "
+            "use outcome_kind='numeric' or recode it"
+        )
     if kind == "auto":
         return "binary" if zero_one else "numeric"
     return kind
@@ -188,19 +195,19 @@ def check_covariate(values: pd.Series, column: Hashable) -> np.ndarray:
     ParameterError
         If the covariate is not boolean or numeric, holds infinite values or is constant.
     """
-    x = _floats(values, f"covariate column {column!r}",
-                "pass a numeric pre-period measure or drop covariate=")
+    x = _floats(values, f"covariate column {column!r}", "pass a numeric pre-period measure or drop covariate=")
     if np.ptp(x) == 0:
-        raise ParameterError(f"covariate column {column!r} is constant, so it cannot adjust anything; "
-                             "drop covariate=")
+        raise ParameterError(f"covariate column {column!r} is constant, so it cannot adjust anything; drop covariate=")
     return x
 
 
 def _floats(values: pd.Series, what: str, fix: str) -> np.ndarray:
     """A boolean or numeric column as finite floats; ``what`` names it in the ParameterError, ``fix`` helps."""
     if not (ptypes.is_bool_dtype(values.dtype) or ptypes.is_numeric_dtype(values.dtype)):
-        raise ParameterError(f"{what} must be boolean or numeric (dtype {values.dtype}, values such as "
-                             f"{list(pd.unique(values))[:3]}); {fix}")
+        raise ParameterError(
+            f"{what} must be boolean or numeric (dtype {values.dtype}, values such as "
+            f"{list(pd.unique(values))[:3]}); {fix}"
+        )
     out = values.to_numpy(dtype=float)
     if np.isinf(out).any():
         raise ParameterError(f"{what} holds infinite values; drop or cap them first")

@@ -45,8 +45,18 @@ from insights.stats.intervals import (
 from insights.stats.stratified import ADJUST_METHODS, StratifiedResult, adjust_pvalues, stratified_proportions
 
 #: Columns of ``ArmComparison.comparisons``, one row per (treatment, quantity).
-COMPARISON_COLUMNS = ("treatment", "control", "quantity", "estimate", "low", "high", "statistic", "p_value",
-                      "p_adjusted", "method")
+COMPARISON_COLUMNS = (
+    "treatment",
+    "control",
+    "quantity",
+    "estimate",
+    "low",
+    "high",
+    "statistic",
+    "p_value",
+    "p_adjusted",
+    "method",
+)
 
 
 @dataclass(frozen=True)
@@ -143,19 +153,31 @@ class ArmComparison:
         """
         if treatment is None:
             if len(self.treatments) != 1:
-                raise ParameterError(f"there are {len(self.treatments)} treatments {list(self.treatments)}; "
-                                     "name the one you want")
+                raise ParameterError(
+                    f"there are {len(self.treatments)} treatments {list(self.treatments)}; name the one you want"
+                )
             treatment = self.treatments[0]
         if treatment not in self.contrasts:
             raise ParameterError(f"{treatment!r} is not a compared treatment; they are {list(self.treatments)}")
         return self.contrasts[treatment]
 
 
-def compare_arms(frame: pd.DataFrame, arm: Hashable, outcome: Hashable, control: Hashable,
-                 treatments: Iterable | None = None, *, strata: Hashable | None = None,
-                 covariate: Hashable | None = None, expected_shares: dict | None = None, level: float = 0.95,
-                 adjust: str = "holm", outcome_kind: str = "auto", min_expected: float = 5.0,
-                 prior: tuple[float, float] = (1.0, 1.0)) -> ArmComparison:
+def compare_arms(
+    frame: pd.DataFrame,
+    arm: Hashable,
+    outcome: Hashable,
+    control: Hashable,
+    treatments: Iterable | None = None,
+    *,
+    strata: Hashable | None = None,
+    covariate: Hashable | None = None,
+    expected_shares: dict | None = None,
+    level: float = 0.95,
+    adjust: str = "holm",
+    outcome_kind: str = "auto",
+    min_expected: float = 5.0,
+    prior: tuple[float, float] = (1.0, 1.0),
+) -> ArmComparison:
     """Compare every treatment arm of an experiment table with its control.
 
     Parameters
@@ -234,8 +256,9 @@ def compare_arms(frame: pd.DataFrame, arm: Hashable, outcome: Hashable, control:
     contrasts = {}
     for treatment in treatments:
         pair = frame[masks[control] | masks[treatment]]
-        contrasts[treatment] = _contrast(pair, arm, outcome, control, treatment, kind, strata, covariate,
-                                         level, min_expected, prior)
+        contrasts[treatment] = _contrast(
+            pair, arm, outcome, control, treatment, kind, strata, covariate, level, min_expected, prior
+        )
     p_adjusted = adjust_pvalues([contrasts[t].test.p_value for t in treatments], adjust)
     contrasts = {t: replace(contrasts[t], p_adjusted=float(p)) for t, p in zip(treatments, p_adjusted)}
     described = f"{ADJUST_METHODS[adjust]} across {len(treatments)} treatment-vs-control comparison(s)"
@@ -248,20 +271,26 @@ def compare_arms(frame: pd.DataFrame, arm: Hashable, outcome: Hashable, control:
 
 def _check_strata(frame: pd.DataFrame, strata: Hashable, kind: str, masks: dict) -> None:
     if kind != "binary":
-        raise ParameterError(f"strata= ({strata!r}) is for a binary outcome (Mantel-Haenszel, CMH); for a numeric "
-                             "outcome compare within each stratum (filter the table) or drop strata=")
+        raise ParameterError(
+            f"strata= ({strata!r}) is for a binary outcome (Mantel-Haenszel, CMH); for a numeric "
+            "outcome compare within each stratum (filter the table) or drop strata="
+        )
     used = frame.loc[np.logical_or.reduce(list(masks.values())), strata]
     if used.nunique() < 2:
-        raise ParameterError(f"strata column {strata!r} holds a single stratum {list(pd.unique(used))}; a "
-                             "stratified readout needs at least two. Drop strata=")
+        raise ParameterError(
+            f"strata column {strata!r} holds a single stratum {list(pd.unique(used))}; a "
+            "stratified readout needs at least two. Drop strata="
+        )
 
 
 def _srm(arms: pd.Series, column: Hashable, found: list, control, expected_shares) -> TestResult:
     if not isinstance(expected_shares, dict):
         raise ParameterError(f"expected_shares must be a dict of arm to planned share, got {expected_shares!r}")
     if set(expected_shares) != set(found):
-        raise ParameterError(f"expected_shares gives arms {sorted(map(str, expected_shares))} but column {column!r} "
-                             f"holds {found}; give one planned share per arm of the table")
+        raise ParameterError(
+            f"expected_shares gives arms {sorted(map(str, expected_shares))} but column {column!r} "
+            f"holds {found}; give one planned share per arm of the table"
+        )
     order = [control, *(a for a in found if a != control)]
     counts = arms.value_counts()
     return sample_ratio_mismatch({a: int(counts.get(a, 0)) for a in order}, {a: expected_shares[a] for a in order})
@@ -285,8 +314,19 @@ def _undefined(level: float, why: str) -> Interval:
     return Interval(math.nan, math.nan, math.nan, level, f"undefined ({why})")
 
 
-def _contrast(pair: pd.DataFrame, arm, outcome, control, treatment, kind: str, strata, covariate, level: float,
-              min_expected: float, prior) -> TreatmentContrast:
+def _contrast(
+    pair: pd.DataFrame,
+    arm,
+    outcome,
+    control,
+    treatment,
+    kind: str,
+    strata,
+    covariate,
+    level: float,
+    min_expected: float,
+    prior,
+) -> TreatmentContrast:
     treated = (pair[arm] == treatment).to_numpy()
     y = pair[outcome].to_numpy(dtype=float)
     y1, y0 = y[treated], y[~treated]
@@ -294,20 +334,25 @@ def _contrast(pair: pd.DataFrame, arm, outcome, control, treatment, kind: str, s
     if kind == "binary":
         x1, n1, x0, n0 = int(y1.sum()), y1.size, int(y0.sum()), y0.size
         difference = risk_difference(x1, n1, x0, n0, level)
-        lift = (relative_lift(x1, n1, x0, n0, level) if x1 and x0
-                else _undefined(level, "an arm has no success, so the risk ratio is 0 or infinite"))
+        lift = (
+            relative_lift(x1, n1, x0, n0, level)
+            if x1 and x0
+            else _undefined(level, "an arm has no success, so the risk ratio is 0 or infinite")
+        )
         test = compare_proportions(x1, n1, x0, n0, min_expected=min_expected)
         bayes = beta_binomial(x1, n1, x0, n0, prior)
         if strata is not None:
-            stratified = stratified_proportions(_stratum_counts(pair, arm, outcome, strata, control, treatment),
-                                                level=level)
+            stratified = stratified_proportions(
+                _stratum_counts(pair, arm, outcome, strata, control, treatment), level=level
+            )
     else:
         if np.ptp(y1) == 0 and np.ptp(y0) == 0:
-            raise ParameterError(f"outcome column {outcome!r} is constant within arms {control!r} and {treatment!r}, "
-                                 "so a comparison of means is undefined; check that it is the right column")
+            raise ParameterError(
+                f"outcome column {outcome!r} is constant within arms {control!r} and {treatment!r}, "
+                "so a comparison of means is undefined; check that it is the right column"
+            )
         difference, test = mean_difference(y1, y0, level)
-        lift = (relative_lift_means(y1, y0, level) if y0.mean() != 0
-                else _undefined(level, "the control mean is 0"))
+        lift = relative_lift_means(y1, y0, level) if y0.mean() != 0 else _undefined(level, "the control mean is 0")
     adjusted = None
     if covariate is not None:
         adjusted = ancova(y, treated, pair[covariate].to_numpy(dtype=float), level)
@@ -316,38 +361,72 @@ def _contrast(pair: pd.DataFrame, arm, outcome, control, treatment, kind: str, s
 
 def _stratum_counts(pair: pd.DataFrame, arm, outcome, strata, control, treatment) -> pd.DataFrame:
     """Successes and units per (stratum, arm), arms relabelled "control" / "treatment"."""
-    counts = (pair.groupby([strata, arm])[outcome].agg(successes="sum", n="size").reset_index()
-              .rename(columns={strata: "stratum", arm: "arm"}))
+    counts = (
+        pair.groupby([strata, arm])[outcome]
+        .agg(successes="sum", n="size")
+        .reset_index()
+        .rename(columns={strata: "stratum", arm: "arm"})
+    )
     counts["arm"] = counts["arm"].map({control: "control", treatment: "treatment"})
     return counts
 
 
 def _rows(c: TreatmentContrast) -> list[dict]:
     """The quantities of one contrast as rows of the tidy comparison table (before adjustment)."""
+
     def interval(quantity, iv, test=None):
-        return {"quantity": quantity, "estimate": iv.estimate, "low": iv.low, "high": iv.high,
-                "statistic": test.statistic if test else math.nan, "p_value": test.p_value if test else math.nan,
-                "method": iv.method}
+        return {
+            "quantity": quantity,
+            "estimate": iv.estimate,
+            "low": iv.low,
+            "high": iv.high,
+            "statistic": test.statistic if test else math.nan,
+            "p_value": test.p_value if test else math.nan,
+            "method": iv.method,
+        }
 
     def test_row(quantity, t):
-        return {"quantity": quantity, "estimate": math.nan, "low": math.nan, "high": math.nan,
-                "statistic": t.statistic, "p_value": t.p_value, "method": t.method}
+        return {
+            "quantity": quantity,
+            "estimate": math.nan,
+            "low": math.nan,
+            "high": math.nan,
+            "statistic": t.statistic,
+            "p_value": t.p_value,
+            "method": t.method,
+        }
 
     rows = [interval("difference", c.difference), interval("relative lift", c.lift), test_row("test", c.test)]
     if c.bayes is not None:
-        rows.append({"quantity": "probability treatment is better", "estimate": c.bayes.prob_treatment_better,
-                     "low": math.nan, "high": math.nan, "statistic": math.nan, "p_value": math.nan,
-                     "method": c.bayes.method})
+        rows.append(
+            {
+                "quantity": "probability treatment is better",
+                "estimate": c.bayes.prob_treatment_better,
+                "low": math.nan,
+                "high": math.nan,
+                "statistic": math.nan,
+                "p_value": math.nan,
+                "method": c.bayes.method,
+            }
+        )
     if c.adjusted is not None:
         row = interval("adjusted difference", c.adjusted.adjusted)
-        rows.append({**row, "p_value": c.adjusted.p_value,
-                     "method": f"{row['method']}; variance reduction {c.adjusted.variance_reduction:.1%} vs "
-                               "the unadjusted Welch difference"})
+        rows.append(
+            {
+                **row,
+                "p_value": c.adjusted.p_value,
+                "method": f"{row['method']}; variance reduction {c.adjusted.variance_reduction:.1%} vs "
+                "the unadjusted Welch difference",
+            }
+        )
     if c.stratified is not None:
         s = c.stratified
-        rows += [interval("stratified difference", s.risk_difference),
-                 interval("Mantel-Haenszel odds ratio", s.odds_ratio),
-                 test_row("CMH test", s.cmh), test_row("Breslow-Day test", s.breslow_day)]
+        rows += [
+            interval("stratified difference", s.risk_difference),
+            interval("Mantel-Haenszel odds ratio", s.odds_ratio),
+            test_row("CMH test", s.cmh),
+            test_row("Breslow-Day test", s.breslow_day),
+        ]
     return [{"treatment": c.treatment, "control": c.control, **r} for r in rows]
 
 

@@ -281,8 +281,9 @@ def risk_difference(x1: int, n1: int, x0: int, n0: int, level: float = 0.95) -> 
     x1, n1 = _check_count(x1, n1, "treatment")
     x0, n0 = _check_count(x0, n0, "control")
     d, low, high = _newcombe(x1, n1, x0, n0, _z(level))
-    return Interval(float(d), float(low), float(high), level,
-                    f"Newcombe hybrid score {_level_pct(level)} CI (method 10)")
+    return Interval(
+        float(d), float(low), float(high), level, f"Newcombe hybrid score {_level_pct(level)} CI (method 10)"
+    )
 
 
 def mean_difference(y1, y0, level: float = 0.95) -> tuple[Interval, TestResult]:
@@ -312,14 +313,17 @@ def mean_difference(y1, y0, level: float = 0.95) -> tuple[Interval, TestResult]:
     b = _as_values(y0, "control outcomes (y0)")
     d, se, df = _welch(a.mean(), a.var(ddof=1), a.size, b.mean(), b.var(ddof=1), b.size)
     if not se > 0:
-        raise ParameterError("both arms have constant outcomes, so the Welch t test is undefined; "
-                             "check that the outcome column is the right one")
+        raise ParameterError(
+            "both arms have constant outcomes, so the Welch t test is undefined; "
+            "check that the outcome column is the right one"
+        )
     d, se, df = float(d), float(se), float(df)
     t_crit = float(stats.t.ppf(0.5 + level / 2, df))
     t_stat = d / se
     p = float(2 * stats.t.sf(abs(t_stat), df))
-    interval = Interval(d, d - t_crit * se, d + t_crit * se, level,
-                        f"Welch t {_level_pct(level)} CI (Satterthwaite df={df:.1f})")
+    interval = Interval(
+        d, d - t_crit * se, d + t_crit * se, level, f"Welch t {_level_pct(level)} CI (Satterthwaite df={df:.1f})"
+    )
     return interval, TestResult(t_stat, p, f"Welch two-sample t test, two-sided (df={df:.1f})")
 
 
@@ -354,13 +358,20 @@ def relative_lift(x1: int, n1: int, x0: int, n0: int, level: float = 0.95) -> In
     x1, n1 = _check_count(x1, n1, "treatment")
     x0, n0 = _check_count(x0, n0, "control")
     if x1 == 0 or x0 == 0:
-        raise ParameterError("relative lift needs at least one success in each arm (the log risk ratio is "
-                             "undefined at 0); use risk_difference instead")
+        raise ParameterError(
+            "relative lift needs at least one success in each arm (the log risk ratio is "
+            "undefined at 0); use risk_difference instead"
+        )
     log_rr = math.log((x1 / n1) / (x0 / n0))
     se = math.sqrt(1 / x1 - 1 / n1 + 1 / x0 - 1 / n0)
     z = _z(level)
-    return Interval(math.exp(log_rr) - 1, math.exp(log_rr - z * se) - 1, math.exp(log_rr + z * se) - 1, level,
-                    f"delta method on the log risk-ratio scale (Katz), normal {_level_pct(level)} CI")
+    return Interval(
+        math.exp(log_rr) - 1,
+        math.exp(log_rr - z * se) - 1,
+        math.exp(log_rr + z * se) - 1,
+        level,
+        f"delta method on the log risk-ratio scale (Katz), normal {_level_pct(level)} CI",
+    )
 
 
 def relative_lift_means(y1, y0, level: float = 0.95) -> Interval:
@@ -397,8 +408,13 @@ def relative_lift_means(y1, y0, level: float = 0.95) -> Interval:
     var = a.var(ddof=1) / (a.size * m0**2) + m1**2 * b.var(ddof=1) / (b.size * m0**4)
     se = math.sqrt(var)
     z = _z(level)
-    return Interval(ratio - 1, ratio - 1 - z * se, ratio - 1 + z * se, level,
-                    f"delta method on the ratio-of-means scale, normal {_level_pct(level)} CI")
+    return Interval(
+        ratio - 1,
+        ratio - 1 - z * se,
+        ratio - 1 + z * se,
+        level,
+        f"delta method on the ratio-of-means scale, normal {_level_pct(level)} CI",
+    )
 
 
 def compare_proportions(x1: int, n1: int, x0: int, n0: int, min_expected: float = 5.0) -> TestResult:
@@ -438,21 +454,32 @@ def compare_proportions(x1: int, n1: int, x0: int, n0: int, min_expected: float 
     stat, p, smallest = _pearson_chi2(x1, n1, x0, n0)
     smallest = float(smallest)
     if x1 + x0 in (0, n1 + n0):
-        return TestResult(0.0, 1.0, "no test needed: every account had the same outcome, so the arms "
-                                    "cannot differ (p = 1)")
+        return TestResult(
+            0.0, 1.0, "no test needed: every account had the same outcome, so the arms cannot differ (p = 1)"
+        )
     if smallest >= min_expected:
-        return TestResult(float(stat), float(p), f"Pearson chi-square test without continuity correction "
-                                                 f"(smallest expected count {smallest:.1f} >= {min_expected:g})")
+        return TestResult(
+            float(stat),
+            float(p),
+            f"Pearson chi-square test without continuity correction "
+            f"(smallest expected count {smallest:.1f} >= {min_expected:g})",
+        )
     table = [[x1, n1 - x1], [x0, n0 - x0]]
     if n1 + n0 <= BARNARD_MAX_N:
         res = stats.barnard_exact(table, alternative="two-sided", pooled=True)
-        return TestResult(float(res.statistic), float(res.pvalue),
-                          f"Barnard's exact unconditional test, two-sided, pooled Wald statistic "
-                          f"(smallest expected count {smallest:.1f} < {min_expected:g})")
+        return TestResult(
+            float(res.statistic),
+            float(res.pvalue),
+            f"Barnard's exact unconditional test, two-sided, pooled Wald statistic "
+            f"(smallest expected count {smallest:.1f} < {min_expected:g})",
+        )
     res = stats.fisher_exact(table, alternative="two-sided")
-    return TestResult(float(res.statistic), float(res.pvalue),
-                      f"Fisher's exact test, two-sided (smallest expected count {smallest:.1f} < {min_expected:g}; "
-                      f"n = {n1 + n0} > {BARNARD_MAX_N}, too large for Barnard's test); statistic = sample odds ratio")
+    return TestResult(
+        float(res.statistic),
+        float(res.pvalue),
+        f"Fisher's exact test, two-sided (smallest expected count {smallest:.1f} < {min_expected:g}; "
+        f"n = {n1 + n0} > {BARNARD_MAX_N}, too large for Barnard's test); statistic = sample odds ratio",
+    )
 
 
 def sample_ratio_mismatch(observed: dict[str, int], expected_share: dict[str, float]) -> TestResult:
@@ -484,8 +511,9 @@ def sample_ratio_mismatch(observed: dict[str, int], expected_share: dict[str, fl
     if not isinstance(observed, dict) or not isinstance(expected_share, dict):
         raise ParameterError("observed and expected_share must be dicts keyed by arm name")
     if set(observed) != set(expected_share):
-        raise ParameterError(f"observed arms {sorted(observed)} and expected_share arms "
-                             f"{sorted(expected_share)} must be the same")
+        raise ParameterError(
+            f"observed arms {sorted(observed)} and expected_share arms {sorted(expected_share)} must be the same"
+        )
     arms = list(observed)
     if len(arms) < 2:
         raise ParameterError("a sample ratio check needs at least two arms")
@@ -505,11 +533,15 @@ def sample_ratio_mismatch(observed: dict[str, int], expected_share: dict[str, fl
         raise ParameterError("no accounts were assigned (all observed counts are 0)")
     if len(arms) == 2 and total < 1000:
         res = stats.binomtest(counts[0], total, float(shares[0]), alternative="two-sided")
-        return TestResult(float(counts[0]), float(res.pvalue),
-                          f"exact binomial test, two-sided, of {counts[0]} {arms[0]!s} of {total} accounts "
-                          f"against a planned share of {shares[0]:g} (n < 1000)")
+        return TestResult(
+            float(counts[0]),
+            float(res.pvalue),
+            f"exact binomial test, two-sided, of {counts[0]} {arms[0]!s} of {total} accounts "
+            f"against a planned share of {shares[0]:g} (n < 1000)",
+        )
     expected = total * shares
     res = stats.chisquare(counts, expected)
     why = "n >= 1000" if len(arms) == 2 else f"{len(arms)} arms"
-    return TestResult(float(res.statistic), float(res.pvalue),
-                      f"chi-square goodness-of-fit test, df={len(arms) - 1} ({why})")
+    return TestResult(
+        float(res.statistic), float(res.pvalue), f"chi-square goodness-of-fit test, df={len(arms) - 1} ({why})"
+    )

@@ -92,38 +92,69 @@ def _check_model(model):
     if model is None:
         return default_classifier()
     if not (hasattr(model, "fit") and hasattr(model, "predict_proba")):
-        raise ParameterError(f"model must be a scikit-learn classifier with fit and predict_proba, got "
-                             f"{type(model).__name__}.")
+        raise ParameterError(
+            f"model must be a scikit-learn classifier with fit and predict_proba, got {type(model).__name__}."
+        )
     return model
 
 
 def _fit_predict(model, X: np.ndarray, y: np.ndarray, train: np.ndarray, test: np.ndarray, where: str) -> np.ndarray:
     if np.unique(y[train]).size < 2:
-        raise ParameterError(f"the training rows of {where} ({len(train)} rows) do not hold both classes; the model "
-                             "cannot learn from them: use fewer folds, another cut-off or more data.")
+        raise ParameterError(
+            f"the training rows of {where} ({len(train)} rows) do not hold both classes; the model "
+            "cannot learn from them: use fewer folds, another cut-off or more data."
+        )
     fitted = clone(model).fit(X[train], y[train])
     return fitted.predict_proba(X[test])[:, 1]
 
 
-def _metrics_table(y: np.ndarray, p: np.ndarray, clusters, cluster: Hashable | None, level: float, n_boot: int,
-                   seed: int) -> pd.DataFrame:
+def _metrics_table(
+    y: np.ndarray, p: np.ndarray, clusters, cluster: Hashable | None, level: float, n_boot: int, seed: int
+) -> pd.DataFrame:
     m = held_out_metrics(y, p, clusters, level, n_boot, seed, cluster_name=str(cluster))
     rows = [("roc_auc", m["auc"], m["auc_low"], m["auc_high"], m["auc_method"])]
     if cluster is not None:
-        rows.append(("roc_auc_delong", m["auc"], m["auc_delong_low"], m["auc_delong_high"],
-                     f"{m['auc_delong_method']} (rows taken as independent)"))
-    rows += [("pr_auc", m["pr_auc"], np.nan, np.nan, "average precision (sklearn average_precision_score)"),
-             ("brier", m["brier"], np.nan, np.nan, "Brier score: mean squared error of the predicted probability"),
-             ("top_decile_lift", m["top_decile_lift"], np.nan, np.nan,
-              "event rate of the 10% highest-scored rows / overall event rate"),
-             ("base_rate", m["base_rate"], np.nan, np.nan, "share of evaluated rows with the event")]
+        rows.append(
+            (
+                "roc_auc_delong",
+                m["auc"],
+                m["auc_delong_low"],
+                m["auc_delong_high"],
+                f"{m['auc_delong_method']} (rows taken as independent)",
+            )
+        )
+    rows += [
+        ("pr_auc", m["pr_auc"], np.nan, np.nan, "average precision (sklearn average_precision_score)"),
+        ("brier", m["brier"], np.nan, np.nan, "Brier score: mean squared error of the predicted probability"),
+        (
+            "top_decile_lift",
+            m["top_decile_lift"],
+            np.nan,
+            np.nan,
+            "event rate of the 10% highest-scored rows / overall event rate",
+        ),
+        ("base_rate", m["base_rate"], np.nan, np.nan, "share of evaluated rows with the event"),
+    ]
     return pd.DataFrame(rows, columns=["metric", "estimate", "low", "high", "method"]).set_index("metric")
 
 
-def evaluate_classifier(frame: pd.DataFrame, features: Sequence[Hashable], target: Hashable, model=None, *,
-                        folds: int = 5, time: Hashable | None = None, cutoff=None, purge=0,
-                        label_time: Hashable | None = None, cluster: Hashable | None = None, level: float = 0.95,
-                        n_boot: int = 1000, seed: int = 0, n_bins: int = 10) -> ClassifierEvaluation:
+def evaluate_classifier(
+    frame: pd.DataFrame,
+    features: Sequence[Hashable],
+    target: Hashable,
+    model=None,
+    *,
+    folds: int = 5,
+    time: Hashable | None = None,
+    cutoff=None,
+    purge=0,
+    label_time: Hashable | None = None,
+    cluster: Hashable | None = None,
+    level: float = 0.95,
+    n_boot: int = 1000,
+    seed: int = 0,
+    n_bins: int = 10,
+) -> ClassifierEvaluation:
     """Held-out ROC AUC (with CI), PR AUC, Brier score, calibration and lift of a classifier on any features.
 
     Parameters
@@ -186,8 +217,10 @@ def evaluate_classifier(frame: pd.DataFrame, features: Sequence[Hashable], targe
     clusters = None
     if cluster is not None:
         if frame[cluster].isna().any():
-            raise ParameterError(f"cluster column {cluster!r} has {int(frame[cluster].isna().sum())} missing "
-                                 "value(s): give every row a cluster or drop those rows.")
+            raise ParameterError(
+                f"cluster column {cluster!r} has {int(frame[cluster].isna().sum())} missing "
+                "value(s): give every row a cluster or drop those rows."
+            )
         clusters = frame[cluster].to_numpy()
     p = np.full(len(frame), np.nan)
     fold = np.zeros(len(frame), dtype=int)
@@ -200,41 +233,61 @@ def evaluate_classifier(frame: pd.DataFrame, features: Sequence[Hashable], targe
         groups = pd.factorize(pd.Series(clusters))[0] if clusters is not None else None
         limit = min(smaller, int(groups.max()) + 1) if groups is not None else smaller
         if k < 2 or k > limit:
-            raise ParameterError(f"folds must be between 2 and {limit} (the rows of the smaller class"
-                                 f"{' or the clusters' if groups is not None else ''}), got {folds}.")
-        splitter = (StratifiedGroupKFold(k, shuffle=True, random_state=seed) if groups is not None
-                    else StratifiedKFold(k, shuffle=True, random_state=seed))
+            raise ParameterError(
+                f"folds must be between 2 and {limit} (the rows of the smaller class"
+                f"{' or the clusters' if groups is not None else ''}), got {folds}."
+            )
+        splitter = (
+            StratifiedGroupKFold(k, shuffle=True, random_state=seed)
+            if groups is not None
+            else StratifiedKFold(k, shuffle=True, random_state=seed)
+        )
         for i, (train, test) in enumerate(splitter.split(X, y, groups), 1):
             p[test] = _fit_predict(model, X, y, train, test, f"fold {i}")
             fold[test] = i
             recs.append((i, len(train), len(test), int(y[test].sum())))
-        design = (f"stratified {k}-fold cross-validation (shuffled, seed {seed}"
-                  + (f", grouped by {cluster}" if cluster is not None else "") + "); the model "
-                  f"({_describe(model)}) is refitted on each training fold, preprocessing included, and "
-                  "the metrics pool the out-of-fold predictions")
+        design = (
+            f"stratified {k}-fold cross-validation (shuffled, seed {seed}"
+            + (f", grouped by {cluster}" if cluster is not None else "")
+            + "); the model "
+            f"({_describe(model)}) is refitted on each training fold, preprocessing included, and "
+            "the metrics pool the out-of-fold predictions"
+        )
     else:
         if cutoff is None:
             raise ParameterError("a time split needs cutoff= (the start of the test period).")
         split = purged_time_split(frame, time, cutoff, purge, label_time)
         train, test = np.flatnonzero(split.train), np.flatnonzero(split.test)
         if np.unique(y[test]).size < 2:
-            raise ParameterError(f"the test rows (observed from {cutoff}) hold {len(test)} row(s) without both "
-                                 "classes: move the cut-off earlier.")
+            raise ParameterError(
+                f"the test rows (observed from {cutoff}) hold {len(test)} row(s) without both "
+                "classes: move the cut-off earlier."
+            )
         p[test] = _fit_predict(model, X, y, train, test, f"the time split at {cutoff}")
         fold[test] = 1
         recs.append((1, len(train), len(test), int(y[test].sum())))
-        design = (f"time split: {split.method} ({int(split.purged.sum())} row(s) purged); the model "
-                  f"({_describe(model)}) is fitted once on the training rows, preprocessing included")
+        design = (
+            f"time split: {split.method} ({int(split.purged.sum())} row(s) purged); the model "
+            f"({_describe(model)}) is fitted once on the training rows, preprocessing included"
+        )
     done = fold > 0
     table = pd.DataFrame(recs, columns=["fold", "train_rows", "test_rows", "test_events"])
-    table["auc"] = [roc_auc_score(y[fold == f], p[fold == f]) if np.unique(y[fold == f]).size == 2 else np.nan
-                    for f in table["fold"]]
+    table["auc"] = [
+        roc_auc_score(y[fold == f], p[fold == f]) if np.unique(y[fold == f]).size == 2 else np.nan
+        for f in table["fold"]
+    ]
     yd, pd_ = y[done], p[done]
     predictions = pd.DataFrame({target: yd.astype(int), "p": pd_, "fold": fold[done]}, index=frame.index[done])
     return ClassifierEvaluation(
         metrics=_metrics_table(yd, pd_, None if clusters is None else clusters[done], cluster, level, n_boot, seed),
-        folds=table, predictions=predictions, calibration=calibration_table(yd, pd_, n_bins, level),
-        lift=lift_table(yd, pd_, n_bins), design=design, n=int(done.sum()), events=int(yd.sum()))
+        folds=table,
+        predictions=predictions,
+        calibration=calibration_table(yd, pd_, n_bins, level),
+        lift=lift_table(yd, pd_, n_bins),
+        design=design,
+        n=int(done.sum()),
+        events=int(yd.sum()),
+    )
 
 
 def _describe(model) -> str:

@@ -103,7 +103,9 @@ def _names(value, role: str) -> list[str]:
 
 
 def _is_numeric(s: pd.Series) -> bool:
-    return pd.api.types.is_bool_dtype(s) or (pd.api.types.is_numeric_dtype(s) and not isinstance(s.dtype, pd.CategoricalDtype))
+    return pd.api.types.is_bool_dtype(s) or (
+        pd.api.types.is_numeric_dtype(s) and not isinstance(s.dtype, pd.CategoricalDtype)
+    )
 
 
 def _transform(x: pd.Series, how, column: str) -> tuple[pd.Series, str]:
@@ -115,12 +117,16 @@ def _transform(x: pd.Series, how, column: str) -> tuple[pd.Series, str]:
         valid = ok(x)
         if not valid.all():
             bad = x[~valid]
-            raise ParameterError(f"transform {how!r} of column {column!r} needs {domain}; {len(bad)} row(s) are "
-                                 f"outside (e.g. {bad.iloc[0]!r}); fix the values or choose another transform.")
+            raise ParameterError(
+                f"transform {how!r} of column {column!r} needs {domain}; {len(bad)} row(s) are "
+                f"outside (e.g. {bad.iloc[0]!r}); fix the values or choose another transform."
+            )
         out, name = fn(x), how
     else:
-        raise ParameterError(f"unknown transform {how!r} for column {column!r}; use one of {sorted(TRANSFORMS)} "
-                             "or a function of a Series.")
+        raise ParameterError(
+            f"unknown transform {how!r} for column {column!r}; use one of {sorted(TRANSFORMS)} "
+            "or a function of a Series."
+        )
     if not np.isfinite(out).all():
         raise ParameterError(f"transform {name!r} of column {column!r} gives non-finite values; fix the values.")
     return out, name
@@ -161,8 +167,10 @@ def standardise(frame: pd.DataFrame, columns, transforms: dict | None = None) ->
             continue
         out[c] = (x - x.mean()) / sd
     if constant:
-        raise ParameterError(f"column(s) {constant} are constant over the {len(frame)} rows analysed, so they "
-                             "cannot explain anything; drop them.")
+        raise ParameterError(
+            f"column(s) {constant} are constant over the {len(frame)} rows analysed, so they "
+            "cannot explain anything; drop them."
+        )
     return out
 
 
@@ -176,15 +184,19 @@ def _encode_controls(data: pd.DataFrame, controls: list[str], transforms: dict) 
             parts.append((_transform(x, transforms[c], c)[0] if c in transforms else x).rename(c))
         else:
             if c in transforms:
-                raise ParameterError(f"control {c!r} is categorical, so transform {transforms[c]!r} cannot apply; "
-                                     "drop the transform or make the column numeric.")
+                raise ParameterError(
+                    f"control {c!r} is categorical, so transform {transforms[c]!r} cannot apply; "
+                    "drop the transform or make the column numeric."
+                )
             try:
                 levels = sorted(s.unique())
             except TypeError:  # mixed types: order by their text
                 levels = sorted(s.unique(), key=str)
             if len(levels) < 2:
-                raise ParameterError(f"categorical control {c!r} has a single level ({levels[0]!r}) in the rows "
-                                     "analysed; drop it from controls.")
+                raise ParameterError(
+                    f"categorical control {c!r} has a single level ({levels[0]!r}) in the rows "
+                    "analysed; drop it from controls."
+                )
             parts.extend((s == lev).astype(float).rename(f"{c}[{lev}]") for lev in levels[1:])
     return pd.concat(parts, axis=1) if parts else pd.DataFrame(index=data.index)
 
@@ -210,7 +222,7 @@ def collinear_columns(matrix: pd.DataFrame) -> tuple[list[str], int]:
     if A.shape[1] == 0:
         return [], 0
     A = A - A.mean(axis=0)
-    A = A / np.sqrt((A ** 2).mean(axis=0))
+    A = A / np.sqrt((A**2).mean(axis=0))
     _, s, vt = np.linalg.svd(A, full_matrices=False)
     null = vt[s <= s.max() * max(A.shape) * np.finfo(float).eps]
     if not len(null):
@@ -219,8 +231,15 @@ def collinear_columns(matrix: pd.DataFrame) -> tuple[list[str], int]:
     return [str(c) for c, w in zip(matrix.columns, weight) if w > 1e-6], len(null)
 
 
-def model_frame(frame: pd.DataFrame, outcome: str, drivers, controls=None, cluster: str | None = None,
-                transforms: dict | None = None, min_events: int = 10) -> ModelFrame:
+def model_frame(
+    frame: pd.DataFrame,
+    outcome: str,
+    drivers,
+    controls=None,
+    cluster: str | None = None,
+    transforms: dict | None = None,
+    min_events: int = 10,
+) -> ModelFrame:
     """Check a table and build the standardised design of a logistic model of ``outcome``.
 
     Parameters
@@ -264,7 +283,9 @@ def model_frame(frame: pd.DataFrame, outcome: str, drivers, controls=None, clust
     roles = [outcome, *drivers, *controls] + ([cluster] if cluster else [])
     twice = sorted({c for c in roles if roles.count(c) > 1})
     if twice:
-        raise ParameterError(f"column(s) {twice} have two roles (outcome, driver, control, cluster); give each one role.")
+        raise ParameterError(
+            f"column(s) {twice} have two roles (outcome, driver, control, cluster); give each one role."
+        )
     require_columns(frame, roles)
     transforms = dict(transforms or {})
     stray = [c for c in transforms if c not in drivers and c not in controls]
@@ -275,9 +296,11 @@ def model_frame(frame: pd.DataFrame, outcome: str, drivers, controls=None, clust
 
     not_numeric = [c for c in drivers if not _is_numeric(frame[c])]
     if not_numeric:
-        raise ParameterError(f"driver column(s) {not_numeric} are not numeric "
-                             f"({', '.join(str(frame[c].dtype) for c in not_numeric)}); encode them as numbers, "
-                             "or pass a categorical column as a control (it is dummy-encoded).")
+        raise ParameterError(
+            f"driver column(s) {not_numeric} are not numeric "
+            f"({', '.join(str(frame[c].dtype) for c in not_numeric)}); encode them as numbers, "
+            "or pass a categorical column as a control (it is dummy-encoded)."
+        )
     data = frame[roles].dropna()
     n_dropped = len(frame) - len(data)
     if data.empty:
@@ -287,18 +310,22 @@ def model_frame(frame: pd.DataFrame, outcome: str, drivers, controls=None, clust
     C = _encode_controls(data, controls, transforms)
     constant = [c for c in C.columns if not C[c].std(ddof=0) > 0]
     if constant:
-        raise ParameterError(f"control term(s) {constant} are constant over the {len(data)} rows analysed; "
-                             "drop them from controls.")
+        raise ParameterError(
+            f"control term(s) {constant} are constant over the {len(data)} rows analysed; drop them from controls."
+        )
     involved, deficiency = collinear_columns(pd.concat([Z, C], axis=1))
     if deficiency:
-        raise ParameterError(f"column(s) {involved} are exactly collinear: {deficiency} of them "
-                             f"{'is a linear combination' if deficiency == 1 else 'are linear combinations'} of the "
-                             "others (and the intercept), so their effects cannot be told apart; drop "
-                             f"{deficiency} of them or combine them.")
+        raise ParameterError(
+            f"column(s) {involved} are exactly collinear: {deficiency} of them "
+            f"{'is a linear combination' if deficiency == 1 else 'are linear combinations'} of the "
+            "others (and the intercept), so their effects cannot be told apart; drop "
+            f"{deficiency} of them or combine them."
+        )
     clusters = pd.factorize(data[cluster])[0] if cluster else None
     if clusters is not None and clusters.max() < 1:
-        raise ParameterError(f"cluster column {cluster!r} has a single value; pass cluster=None or a column with "
-                             "several clusters.")
+        raise ParameterError(
+            f"cluster column {cluster!r} has a single value; pass cluster=None or a column with several clusters."
+        )
     names = {c: (getattr(t, "__name__", "function") if callable(t) else t) for c, t in transforms.items()}
     return ModelFrame(y, Z, C, clusters, cluster, int(n_dropped), names, data)
 
@@ -309,14 +336,20 @@ def _binary_outcome(s: pd.Series, name: str, min_events: int) -> pd.Series:
         y = s.astype(float)  # numbers 0/1, booleans (also in an object column)
     else:
         found = ", ".join(map(str, pd.unique(s)[:5]))
-        raise ParameterError(f"outcome {name!r} must be 0/1 (or False/True); found values such as {found}; recode "
-                             f"it, e.g. (frame[{name!r}] == 'yes').astype(int).")
+        raise ParameterError(
+            f"outcome {name!r} must be 0/1 (or False/True); found values such as {found}; recode "
+            f"it, e.g. (frame[{name!r}] == 'yes').astype(int)."
+        )
     events = int(y.sum())
     fewer = min(events, len(y) - events)
     if fewer == 0:
-        raise ParameterError(f"outcome {name!r} has a single class ({len(y)} rows, all {int(y.iloc[0])}); "
-                             "comparing drivers needs rows with both outcomes.")
+        raise ParameterError(
+            f"outcome {name!r} has a single class ({len(y)} rows, all {int(y.iloc[0])}); "
+            "comparing drivers needs rows with both outcomes."
+        )
     if fewer < min_events:
-        raise ParameterError(f"outcome {name!r} has {events} events (1) and {len(y) - events} non-events (0); "
-                             f"at least {min_events} of each are needed (min_events); use more rows.")
+        raise ParameterError(
+            f"outcome {name!r} has {events} events (1) and {len(y) - events} non-events (0); "
+            f"at least {min_events} of each are needed (min_events); use more rows."
+        )
     return y

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from insights.errors import ParameterError
-from insights.stats.table_checks import require_columns
 from insights.stats.intervals import _check_level, _wilson, _z, wilson_method
+from insights.stats.table_checks import require_columns
 
 #: Label of the row that covers all rows (all accounts) in every grouped table.
 TOTAL = "All accounts"
@@ -55,23 +55,36 @@ def _flag(frame: pd.DataFrame, column: str, what: str, allow_missing: bool) -> p
     elif col.dropna().map(lambda v: isinstance(v, (bool, np.bool_))).all():  # True/False with gaps
         values = col.map({True: 1.0, False: 0.0}).astype("Float64")
     else:
-        raise ParameterError(f"{what} column {column!r} must hold 0/1 or True/False, not {col.dtype} values "
-                             f"(e.g. {list(col.dropna().unique()[:3])}); recode it first, e.g. "
-                             f"frame[{column!r}].eq('Yes').")
+        raise ParameterError(
+            f"{what} column {column!r} must hold 0/1 or True/False, not {col.dtype} values "
+            f"(e.g. {list(col.dropna().unique()[:3])}); recode it first, e.g. "
+            f"frame[{column!r}].eq('Yes')."
+        )
     values = values.astype(float)
     if not allow_missing and values.isna().any():
-        raise ParameterError(f"{what} column {column!r} has {int(values.isna().sum())} missing value(s); "
-                             "say for every row whether it counts (True/False).")
+        raise ParameterError(
+            f"{what} column {column!r} has {int(values.isna().sum())} missing value(s); "
+            "say for every row whether it counts (True/False)."
+        )
     bad = values.notna() & ~values.isin([0.0, 1.0])
     if bad.any():
-        raise ParameterError(f"{what} column {column!r} must hold only 0 and 1 (or True/False); found "
-                             f"{sorted(values[bad].unique().tolist())[:5]}.")
+        raise ParameterError(
+            f"{what} column {column!r} must hold only 0 and 1 (or True/False); found "
+            f"{sorted(values[bad].unique().tolist())[:5]}."
+        )
     return values
 
 
-def churn_rate(frame: pd.DataFrame, outcome: str = "churned", by: str | None = None, settled: str | None = None,
-               level: float = 0.95, order=None, total: str | None = TOTAL,
-               complete_only: bool = False) -> pd.DataFrame:
+def churn_rate(
+    frame: pd.DataFrame,
+    outcome: str = "churned",
+    by: str | None = None,
+    settled: str | None = None,
+    level: float = 0.95,
+    order=None,
+    total: str | None = TOTAL,
+    complete_only: bool = False,
+) -> pd.DataFrame:
     """Share of rows with outcome 1, per group and in total, with a Wilson score interval.
 
     A row counts when its outcome is not missing and, given ``settled``, when it is settled.

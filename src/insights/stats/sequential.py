@@ -67,8 +67,9 @@ def _check_information(information) -> np.ndarray:
     return t
 
 
-def spending_boundaries(information: list[float], alpha: float = 0.05, spending: str = "obrien_fleming",
-                        two_sided: bool = True) -> pd.DataFrame:
+def spending_boundaries(
+    information: list[float], alpha: float = 0.05, spending: str = "obrien_fleming", two_sided: bool = True
+) -> pd.DataFrame:
     """Lan-DeMets alpha-spending z boundaries for planned looks.
 
     Parameters
@@ -148,18 +149,22 @@ def spending_boundaries(information: list[float], alpha: float = 0.05, spending:
     bounds = np.array(bounds)
     nominal = stats.norm.sf(bounds) * sides
     side_text = f"two-sided (alpha/2 = {alpha_side:g} per side)" if two_sided else "one-sided (upper)"
-    method = (f"Lan-DeMets {SPENDING[spending]} alpha spending, {side_text}, overall alpha {alpha:g}; "
-              f"boundaries by recursive numerical integration")
-    return pd.DataFrame({
-        "look": np.arange(1, t.size + 1),
-        "information": t,
-        "cumulative_alpha": cumulative_side * sides,
-        "alpha_spent": increments * sides,
-        "z_boundary": bounds,
-        "nominal_p": nominal,
-        "two_sided": two_sided,
-        "method": method,
-    })
+    method = (
+        f"Lan-DeMets {SPENDING[spending]} alpha spending, {side_text}, overall alpha {alpha:g}; "
+        f"boundaries by recursive numerical integration"
+    )
+    return pd.DataFrame(
+        {
+            "look": np.arange(1, t.size + 1),
+            "information": t,
+            "cumulative_alpha": cumulative_side * sides,
+            "alpha_spent": increments * sides,
+            "z_boundary": bounds,
+            "nominal_p": nominal,
+            "two_sided": two_sided,
+            "method": method,
+        }
+    )
 
 
 def sequential_test(z_values: list[float], boundaries: pd.DataFrame) -> pd.DataFrame:
@@ -217,15 +222,17 @@ def sequential_test(z_values: list[float], boundaries: pd.DataFrame) -> pd.DataF
         else:
             decisions.append("continue")
     method = boundaries["method"].iloc[0] if "method" in boundaries else "group-sequential boundaries"
-    out = pd.DataFrame({
-        "look": b["look"].to_numpy()[: last + 1],
-        "information": b["information"].to_numpy()[: last + 1],
-        "z": z[: last + 1],
-        "boundary": bound[: last + 1],
-        "crossed": crossed[: last + 1],
-        "stop": [stop_at is not None and i == stop_at for i in range(last + 1)],
-        "decision": decisions,
-        "method": ("|z| >= boundary; " if two_sided else "z >= boundary; ") + method,
-    })
+    out = pd.DataFrame(
+        {
+            "look": b["look"].to_numpy()[: last + 1],
+            "information": b["information"].to_numpy()[: last + 1],
+            "z": z[: last + 1],
+            "boundary": bound[: last + 1],
+            "crossed": crossed[: last + 1],
+            "stop": [stop_at is not None and i == stop_at for i in range(last + 1)],
+            "decision": decisions,
+            "method": ("|z| >= boundary; " if two_sided else "z >= boundary; ") + method,
+        }
+    )
     out.attrs["stopped_at"] = None if stop_at is None else stop_at + 1
     return out

@@ -63,10 +63,12 @@ def subset_masks(n_blocks: int) -> np.ndarray:
         If ``n_blocks`` is below 1 or above ``MAX_EXACT_PLAYERS``.
     """
     if n_blocks < 1 or n_blocks > MAX_EXACT_PLAYERS:
-        raise ParameterError(f"exact dominance analysis needs 1 to {MAX_EXACT_PLAYERS} predictors or blocks, got "
-                             f"{n_blocks}; use the sampled estimate (cyclic_design) or group correlated "
-                             "predictors into blocks.")
-    codes = np.arange(2 ** n_blocks)
+        raise ParameterError(
+            f"exact dominance analysis needs 1 to {MAX_EXACT_PLAYERS} predictors or blocks, got "
+            f"{n_blocks}; use the sampled estimate (cyclic_design) or group correlated "
+            "predictors into blocks."
+        )
+    codes = np.arange(2**n_blocks)
     return ((codes[:, None] >> np.arange(n_blocks)[None, :]) & 1).astype(bool)
 
 
@@ -160,8 +162,10 @@ class ShapleyDesign:
         """How the Shapley values are computed, for a ``method`` column."""
         if self.method == "exact":
             return f"exact over all {len(self.masks)} subsets"
-        return (f"sampled: {self.n_cycles} random cyclic orders x {2 * self.n_players} shifts and reversals "
-                f"= {self.n_permutations} permutations, {len(self.masks)} subsets")
+        return (
+            f"sampled: {self.n_cycles} random cyclic orders x {2 * self.n_players} shifts and reversals "
+            f"= {self.n_permutations} permutations, {len(self.masks)} subsets"
+        )
 
     def estimate(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Shapley values and their Monte Carlo standard errors from the subsets' values.
@@ -185,8 +189,9 @@ class ShapleyDesign:
         """
         values = np.asarray(values, float)
         if values.shape[0] != len(self.masks):
-            raise ParameterError(f"values must have one entry per subset of the design ({len(self.masks)}), "
-                                 f"got {values.shape[0]}.")
+            raise ParameterError(
+                f"values must have one entry per subset of the design ({len(self.masks)}), got {values.shape[0]}."
+            )
         if self.method == "exact":
             phi = shapley_from_values(values, self.masks)
             return phi, np.zeros_like(phi)
@@ -242,17 +247,17 @@ def cyclic_design(n_players: int, n_cycles: int, rng: np.random.Generator) -> Sh
         raise ParameterError(f"a sampled Shapley design needs 2 to 62 players, got {m}.")
     if R < 2:
         raise ParameterError(f"n_cycles must be at least 2 (the Monte Carlo error needs two), got {n_cycles}.")
-    orders = np.stack([rng.permutation(m) for _ in range(R)])                    # (R, m)
-    pos = (np.arange(m)[:, None] + np.arange(m)[None, :]) % m                    # start a, offset j
-    bits = np.left_shift(np.int64(1), orders[:, pos].astype(np.int64))          # (R, a, j)
+    orders = np.stack([rng.permutation(m) for _ in range(R)])  # (R, m)
+    pos = (np.arange(m)[:, None] + np.arange(m)[None, :]) % m  # start a, offset j
+    bits = np.left_shift(np.int64(1), orders[:, pos].astype(np.int64))  # (R, a, j)
     codes = np.concatenate([np.zeros((R, m, 1), np.int64), np.cumsum(bits, axis=2)], axis=2)  # (R, a, L)
     unique, inverse = np.unique(codes, return_inverse=True)
-    row = inverse.reshape(codes.shape)                                           # row of interval (r, a, L)
+    row = inverse.reshape(codes.shape)  # row of interval (r, a, L)
     masks = ((unique[:, None] >> np.arange(m)[None, :]) & 1).astype(bool)
     # Player at position p of ordering r. Forward (shift starting at a = p - s): predecessors are the
     # interval (a, s); with the player, (a, s + 1). Reversed: the s players after p, interval (p + 1, s);
     # with the player, (p, s + 1).
-    where = np.argsort(orders, axis=1)                                           # (R, player) -> position
+    where = np.argsort(orders, axis=1)  # (R, player) -> position
     s = np.arange(m)[None, None, :]
     p = where[:, :, None]
     r = np.arange(R)[:, None, None]

@@ -67,8 +67,10 @@ class TimeFold(NamedTuple):
 def _times(frame: pd.DataFrame, column: Hashable) -> pd.Series:
     values = frame[column]
     if not (ptypes.is_datetime64_any_dtype(values) or ptypes.is_numeric_dtype(values)) or ptypes.is_bool_dtype(values):
-        raise ParameterError(f"time column {column!r} must hold dates or numbers, got {values.dtype}; convert it with "
-                             "pd.to_datetime or to a number of periods.")
+        raise ParameterError(
+            f"time column {column!r} must hold dates or numbers, got {values.dtype}; convert it with "
+            "pd.to_datetime or to a number of periods."
+        )
     return values
 
 
@@ -92,8 +94,10 @@ def _gap(times: pd.Series, purge):
         except (TypeError, ValueError):
             gap = None
         if gap is None or gap is pd.NaT:
-            raise ParameterError(f"purge must be a time span for a date column, got {purge!r}: pass for example "
-                                 "pd.Timedelta(days=365) or '365D'.")
+            raise ParameterError(
+                f"purge must be a time span for a date column, got {purge!r}: pass for example "
+                "pd.Timedelta(days=365) or '365D'."
+            )
         zero = pd.Timedelta(0)
     else:
         if not number:
@@ -104,8 +108,15 @@ def _gap(times: pd.Series, purge):
     return gap
 
 
-def purged_time_split(frame: pd.DataFrame, time: Hashable, cutoff, purge=0, label_time: Hashable | None = None,
-                      train_until=None, label: Hashable | None = None) -> TimeSplit:
+def purged_time_split(
+    frame: pd.DataFrame,
+    time: Hashable,
+    cutoff,
+    purge=0,
+    label_time: Hashable | None = None,
+    train_until=None,
+    label: Hashable | None = None,
+) -> TimeSplit:
     """Split rows by time: train before ``cutoff`` on labels decided before it, test from ``cutoff`` on.
 
     Parameters
@@ -156,14 +167,18 @@ def purged_time_split(frame: pd.DataFrame, time: Hashable, cutoff, purge=0, labe
     settled = ((decided + gap) < cutoff).to_numpy()
     train = known & before & settled
     cut = _show(cutoff)
-    rule = (f"train on rows observed before {cut}" + (f" up to {_show(train_until)}" if train_until is not None else "")
-            + f" whose label time{'' if label_time is None else f' ({label_time})'} plus a purge gap of {_show(gap)} "
-            f"falls before {cut}; test on rows observed from {cut}")
+    rule = (
+        f"train on rows observed before {cut}"
+        + (f" up to {_show(train_until)}" if train_until is not None else "")
+        + f" whose label time{'' if label_time is None else f' ({label_time})'} plus a purge gap of {_show(gap)} "
+        f"falls before {cut}; test on rows observed from {cut}"
+    )
     return TimeSplit(train, known & (times >= cutoff).to_numpy(), known & before & ~settled, rule)
 
 
-def expanding_time_folds(frame: pd.DataFrame, time: Hashable, purge=0, label_time: Hashable | None = None,
-                         label: Hashable | None = None) -> list[TimeFold]:
+def expanding_time_folds(
+    frame: pd.DataFrame, time: Hashable, purge=0, label_time: Hashable | None = None, label: Hashable | None = None
+) -> list[TimeFold]:
     """Expanding-window folds: validate on each observation time after the first, fit on the rows purged at it.
 
     Each fold validates on the rows observed at one time ``t`` and fits on

@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from insights.stats.table_checks import require_columns
 from insights.errors import ParameterError
 from insights.stats.intervals import (
     Interval,
@@ -29,6 +28,7 @@ from insights.stats.intervals import (
     compare_proportions,
     risk_difference,
 )
+from insights.stats.table_checks import require_columns
 
 ADJUST_METHODS = {"holm": "Holm step-down", "fdr_bh": "Benjamini-Hochberg FDR"}
 REQUIRED_COLUMNS = ("stratum", "arm", "successes", "n")
@@ -105,8 +105,7 @@ def _mh_odds_ratio(a, n1, c, n0, z):
     if big_r == 0 or big_s == 0:
         estimate = 0.0 if big_r == 0 and big_s > 0 else (math.inf if big_s == 0 and big_r > 0 else math.nan)
         return estimate, math.nan, math.nan
-    var = ((p * r).sum() / (2 * big_r**2) + (p * s + q * r).sum() / (2 * big_r * big_s)
-           + (q * s).sum() / (2 * big_s**2))
+    var = (p * r).sum() / (2 * big_r**2) + (p * s + q * r).sum() / (2 * big_r * big_s) + (q * s).sum() / (2 * big_s**2)
     log_or = math.log(big_r / big_s)
     se = math.sqrt(var)
     return big_r / big_s, math.exp(log_or - z * se), math.exp(log_or + z * se)
@@ -206,8 +205,12 @@ def adjust_pvalues(p_values, method: str = "holm") -> np.ndarray:
 
 
 def _wide_counts(counts: pd.DataFrame) -> pd.DataFrame:
-    require_columns(counts, list(REQUIRED_COLUMNS), what="counts",
-                    fix="Expected one row per (stratum, arm) with columns stratum, arm, successes, n.")
+    require_columns(
+        counts,
+        list(REQUIRED_COLUMNS),
+        what="counts",
+        fix="Expected one row per (stratum, arm) with columns stratum, arm, successes, n.",
+    )
     if counts.empty:
         raise ParameterError("counts has no rows")
     bad_arms = sorted(set(counts["arm"].astype(str)) - set(ARMS))
@@ -274,43 +277,85 @@ def stratified_proportions(counts: pd.DataFrame, level: float = 0.95, adjust: st
     records = []
     for stratum, row in wide.iterrows():
         x1, n1, x0, n0 = int(row.x1), int(row.n1), int(row.x0), int(row.n0)
-        rec = {"stratum": stratum, "n_treatment": n1, "n_control": n0,
-               "p_treatment": x1 / n1 if n1 else np.nan, "p_control": x0 / n0 if n0 else np.nan}
+        rec = {
+            "stratum": stratum,
+            "n_treatment": n1,
+            "n_control": n0,
+            "p_treatment": x1 / n1 if n1 else np.nan,
+            "p_control": x0 / n0 if n0 else np.nan,
+        }
         if n1 == 0 or n0 == 0:
             empty = " and ".join(a for a, m in (("treatment", n1), ("control", n0)) if m == 0)
-            rec.update(difference=np.nan, low=np.nan, high=np.nan, p_value=np.nan,
-                       method=f"not compared: the {empty} arm is empty (left out of the pooled estimates)")
+            rec.update(
+                difference=np.nan,
+                low=np.nan,
+                high=np.nan,
+                p_value=np.nan,
+                method=f"not compared: the {empty} arm is empty (left out of the pooled estimates)",
+            )
         else:
             ci = risk_difference(x1, n1, x0, n0, level)
             test = compare_proportions(x1, n1, x0, n0)
-            rec.update(difference=ci.estimate, low=ci.low, high=ci.high, p_value=test.p_value,
-                       method=f"{ci.method}; {test.method}")
+            rec.update(
+                difference=ci.estimate,
+                low=ci.low,
+                high=ci.high,
+                p_value=test.p_value,
+                method=f"{ci.method}; {test.method}",
+            )
         records.append(rec)
     per = pd.DataFrame.from_records(records)
     per["p_adjusted"] = adjust_pvalues(per["p_value"].to_numpy(), adjust)
-    per = per[["stratum", "n_treatment", "n_control", "p_treatment", "p_control", "difference", "low", "high",
-               "p_value", "p_adjusted", "method"]]
+    per = per[
+        [
+            "stratum",
+            "n_treatment",
+            "n_control",
+            "p_treatment",
+            "p_control",
+            "difference",
+            "low",
+            "high",
+            "p_value",
+            "p_adjusted",
+            "method",
+        ]
+    ]
     per.attrs["p_adjusted_method"] = ADJUST_METHODS[adjust]
 
     used = wide[(wide.n1 > 0) & (wide.n0 > 0)]
     if used.empty:
-        raise ParameterError("no stratum has accounts in both arms, so nothing can be compared; "
-                             "check the arm labels and the assignment")
+        raise ParameterError(
+            "no stratum has accounts in both arms, so nothing can be compared; check the arm labels and the assignment"
+        )
     a, n1, c, n0 = (used[k].to_numpy(dtype=float) for k in ("x1", "n1", "x0", "n0"))
     k = len(used)
     or_est, or_low, or_high = _mh_odds_ratio(a, n1, c, n0, z)
-    odds_ratio = Interval(float(or_est), float(or_low), float(or_high), level,
-                          f"Mantel-Haenszel common odds ratio, Robins-Breslow-Greenland {pct} CI ({k} strata)")
+    odds_ratio = Interval(
+        float(or_est),
+        float(or_low),
+        float(or_high),
+        level,
+        f"Mantel-Haenszel common odds ratio, Robins-Breslow-Greenland {pct} CI ({k} strata)",
+    )
     rd, rd_low, rd_high = _mh_risk_difference(a, n1, c, n0, z)
-    rdiff = Interval(float(rd), float(rd_low), float(rd_high), level,
-                     f"Mantel-Haenszel weighted risk difference, Sato (1989) variance, Wald {pct} CI ({k} strata)")
+    rdiff = Interval(
+        float(rd),
+        float(rd_low),
+        float(rd_high),
+        level,
+        f"Mantel-Haenszel weighted risk difference, Sato (1989) variance, Wald {pct} CI ({k} strata)",
+    )
     stat, p = _cmh(a, n1, c, n0)
-    cmh = TestResult(float(stat), float(p),
-                     f"Cochran-Mantel-Haenszel chi-square test, df=1, no continuity correction ({k} strata)")
+    cmh = TestResult(
+        float(stat), float(p), f"Cochran-Mantel-Haenszel chi-square test, df=1, no continuity correction ({k} strata)"
+    )
     bd_stat, bd_p, df = _breslow_day(a, n1, c, n0, float(or_est), tarone=True)
     if math.isnan(bd_stat):
-        bd_method = "Breslow-Day test with Tarone's adjustment: not computed (needs >= 2 informative strata " \
-                    "and a finite, positive common odds ratio)"
+        bd_method = (
+            "Breslow-Day test with Tarone's adjustment: not computed (needs >= 2 informative strata "
+            "and a finite, positive common odds ratio)"
+        )
     else:
         bd_method = f"Breslow-Day test of homogeneous odds ratios with Tarone's adjustment, df={df}"
     breslow = TestResult(bd_stat, bd_p, bd_method)

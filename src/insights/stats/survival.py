@@ -44,8 +44,9 @@ class SurvivalData:
     entry: np.ndarray | None
 
 
-def survival_data(frame, time: Hashable, event: Hashable, entry: Hashable | None = None,
-                  extra: Sequence[Hashable] = ()) -> SurvivalData:
+def survival_data(
+    frame, time: Hashable, event: Hashable, entry: Hashable | None = None, extra: Sequence[Hashable] = ()
+) -> SurvivalData:
     """Check a survival table and return its time, event and entry arrays.
 
     Parameters
@@ -72,20 +73,26 @@ def survival_data(frame, time: Hashable, event: Hashable, entry: Hashable | None
     t = numeric_values(frame, [time])[:, 0]
     if (t < 0).any():
         rows = list(frame.index[t < 0][:5])
-        raise ParameterError(f"column {time!r} has {int((t < 0).sum())} negative time(s) (rows {rows}); a follow-up "
-                             "time is a duration from the time origin: fix or drop those rows.")
+        raise ParameterError(
+            f"column {time!r} has {int((t < 0).sum())} negative time(s) (rows {rows}); a follow-up "
+            "time is a duration from the time origin: fix or drop those rows."
+        )
     e = binary_values(frame, event, both=False)
     start = None
     if entry is not None:
         start = numeric_values(frame, [entry])[:, 0]
         if (start < 0).any():
-            raise ParameterError(f"column {entry!r} has {int((start < 0).sum())} negative entry time(s); entry times "
-                                 "are measured from the same origin as the times: fix or drop those rows.")
+            raise ParameterError(
+                f"column {entry!r} has {int((start < 0).sum())} negative entry time(s); entry times "
+                "are measured from the same origin as the times: fix or drop those rows."
+            )
         late = t <= start
         if late.any():
             rows = list(frame.index[late][:5])
-            raise ParameterError(f"{int(late.sum())} row(s) have {time!r} <= {entry!r} (rows {rows}); a subject must "
-                                 f"be followed for some time after it enters: drop those rows or fix {entry!r}.")
+            raise ParameterError(
+                f"{int(late.sum())} row(s) have {time!r} <= {entry!r} (rows {rows}); a subject must "
+                f"be followed for some time after it enters: drop those rows or fix {entry!r}."
+            )
     return SurvivalData(t, e, start)
 
 
@@ -129,8 +136,15 @@ class KaplanMeier:
     method: str
 
 
-def kaplan_meier(frame, time: Hashable, event: Hashable, entry: Hashable | None = None,
-                 group: Hashable | None = None, horizons: Sequence[float] = (), level: float = 0.95) -> KaplanMeier:
+def kaplan_meier(
+    frame,
+    time: Hashable,
+    event: Hashable,
+    entry: Hashable | None = None,
+    group: Hashable | None = None,
+    horizons: Sequence[float] = (),
+    level: float = 0.95,
+) -> KaplanMeier:
     """Kaplan-Meier estimate of S(t), with or without entry times, per group, at any horizons.
 
     The product-limit estimate of ``statsmodels.duration.survfunc.SurvfuncRight`` with Greenwood
@@ -170,11 +184,14 @@ def kaplan_meier(frame, time: Hashable, event: Hashable, entry: Hashable | None 
     if any(h < 0 for h in horizons):
         raise ParameterError(f"horizons must be >= 0, got {horizons}.")
     if group is not None and frame[group].isna().any():
-        raise ParameterError(f"group column {group!r} has {int(frame[group].isna().sum())} missing value(s): fill or "
-                             "drop them.")
+        raise ParameterError(
+            f"group column {group!r} has {int(frame[group].isna().sum())} missing value(s): fill or drop them."
+        )
     z = float(stats.norm.ppf(0.5 + level / 2))
-    method = (f"Kaplan-Meier{' with left truncation' if entry is not None else ''}; pointwise {_level_pct(level)} CI, "
-              "log-log, Greenwood SE")
+    method = (
+        f"Kaplan-Meier{' with left truncation' if entry is not None else ''}; pointwise {_level_pct(level)} CI, "
+        "log-log, Greenwood SE"
+    )
     labels = frame[group].to_numpy() if group is not None else np.full(len(frame), "all", dtype=object)
     name = group if group is not None else "group"
     curves, rows = [], []
@@ -183,8 +200,15 @@ def kaplan_meier(frame, time: Hashable, event: Hashable, entry: Hashable | None 
         sf = SurvfuncRight(data.time[m], data.event[m], entry=None if data.entry is None else data.entry[m])
         t, s, se = sf.surv_times, sf.surv_prob, sf.surv_prob_se
         low, high = _loglog_band(s, se, z)
-        curve = pd.DataFrame({"time": np.r_[0.0, t], "survival": np.r_[1.0, s], "low": np.r_[1.0, low],
-                              "high": np.r_[1.0, high], "at_risk": np.r_[np.nan, sf.n_risk]})
+        curve = pd.DataFrame(
+            {
+                "time": np.r_[0.0, t],
+                "survival": np.r_[1.0, s],
+                "low": np.r_[1.0, low],
+                "high": np.r_[1.0, high],
+                "at_risk": np.r_[np.nan, sf.n_risk],
+            }
+        )
         if group is not None:
             curve.insert(0, group, g)
         curves.append(curve)
@@ -229,18 +253,24 @@ def log_rank(frame, time: Hashable, event: Hashable, group: Hashable, entry: Has
     data = survival_data(frame, time, event, entry, [group])
     labels = frame[group]
     if labels.isna().any():
-        raise ParameterError(f"group column {group!r} has {int(labels.isna().sum())} missing value(s): fill or drop "
-                             "them.")
+        raise ParameterError(
+            f"group column {group!r} has {int(labels.isna().sum())} missing value(s): fill or drop them."
+        )
     k = labels.nunique()
     if k < 2:
-        raise ParameterError(f"group column {group!r} holds a single group ({labels.iloc[0]!r} only); the log-rank "
-                             "test compares two or more groups.")
+        raise ParameterError(
+            f"group column {group!r} holds a single group ({labels.iloc[0]!r} only); the log-rank "
+            "test compares two or more groups."
+        )
     if data.event.sum() == 0:
         raise ParameterError(f"no row has the event ({event!r} is all 0): the log-rank test needs events.")
     stat, p = survdiff(data.time, data.event, labels.to_numpy(), entry=data.entry)
-    return {"statistic": float(stat), "df": int(k - 1), "p": float(p),
-            "method": "log-rank chi-square test (statsmodels survdiff)" + (", left-truncated" if entry is not None
-                                                                            else "")}
+    return {
+        "statistic": float(stat),
+        "df": int(k - 1),
+        "p": float(p),
+        "method": "log-rank chi-square test (statsmodels survdiff)" + (", left-truncated" if entry is not None else ""),
+    }
 
 
 # --------------------------------------------------------------------------- Cox model
@@ -277,7 +307,7 @@ def harrell_c(time, event, risk) -> float:
     num = den = 0.0
     idx = np.flatnonzero(e)
     for start in range(0, len(idx), 512):
-        i = idx[start:start + 512]
+        i = idx[start : start + 512]
         comparable = (t[i, None] < t[None, :]) | ((t[i, None] == t[None, :]) & ~e[None, :])
         diff = r[i, None] - r[None, :]
         num += np.sum(comparable * ((diff > 0) + 0.5 * (diff == 0)))
@@ -373,8 +403,15 @@ class CoxResult:
     result: object
 
 
-def cox_ph(frame, time: Hashable, event: Hashable, covariates: Sequence[Hashable], entry: Hashable | None = None,
-           ties: str = "breslow", level: float = 0.95) -> CoxResult:
+def cox_ph(
+    frame,
+    time: Hashable,
+    event: Hashable,
+    covariates: Sequence[Hashable],
+    entry: Hashable | None = None,
+    ties: str = "breslow",
+    level: float = 0.95,
+) -> CoxResult:
     """Cox proportional hazards (statsmodels ``PHReg``) with hazard ratios, Harrell's C and the PH check.
 
     Parameters
@@ -415,14 +452,26 @@ def cox_ph(frame, time: Hashable, event: Hashable, covariates: Sequence[Hashable
     check_full_rank(X, covariates, "covariate")
     events = int(data.event.sum())
     if events < max(2, len(covariates) + 1):
-        raise ParameterError(f"only {events} event(s) for {len(covariates)} covariate(s): a Cox model needs more "
-                             "events than covariates; use fewer covariates or more data.")
+        raise ParameterError(
+            f"only {events} event(s) for {len(covariates)} covariate(s): a Cox model needs more "
+            "events than covariates; use fewer covariates or more data."
+        )
     res = PHReg(data.time, X, status=data.event, entry=data.entry, ties=ties).fit()
     ci = res.conf_int(alpha=1 - level)
-    table = pd.DataFrame({"coef": res.params, "se": res.bse, "hazard_ratio": np.exp(res.params),
-                          "hr_low": np.exp(ci[:, 0]), "hr_high": np.exp(ci[:, 1]), "p": res.pvalues},
-                         index=pd.Index(covariates, name="covariate"))
-    table["method"] = (f"Cox PH (statsmodels PHReg, {ties} ties{', left-truncated' if entry is not None else ''}), "
-                       f"Wald {_level_pct(level)} CI")
+    table = pd.DataFrame(
+        {
+            "coef": res.params,
+            "se": res.bse,
+            "hazard_ratio": np.exp(res.params),
+            "hr_low": np.exp(ci[:, 0]),
+            "hr_high": np.exp(ci[:, 1]),
+            "p": res.pvalues,
+        },
+        index=pd.Index(covariates, name="covariate"),
+    )
+    table["method"] = (
+        f"Cox PH (statsmodels PHReg, {ties} ties{', left-truncated' if entry is not None else ''}), "
+        f"Wald {_level_pct(level)} CI"
+    )
     c = harrell_c(data.time, data.event, X @ res.params)
     return CoxResult(table, c, ph_check(res, data.time, data.event.astype(bool), covariates), len(frame), events, res)

@@ -15,8 +15,12 @@ from pandas.api import types as ptypes
 from insights.errors import ParameterError
 
 
-def require_columns(frame, columns: Sequence[Hashable] | Mapping[str, Hashable | None],
-                    what: str = "the table", fix: str = "Pass the names of existing columns.") -> None:
+def require_columns(
+    frame,
+    columns: Sequence[Hashable] | Mapping[str, Hashable | None],
+    what: str = "the table",
+    fix: str = "Pass the names of existing columns.",
+) -> None:
     """Check that ``frame`` is a DataFrame holding every column of ``columns``.
 
     Parameters
@@ -44,8 +48,11 @@ def require_columns(frame, columns: Sequence[Hashable] | Mapping[str, Hashable |
     wanted = roles.values() if roles else columns
     missing = list(dict.fromkeys(c for c in wanted if c is not None and c not in frame.columns))
     if missing:
-        named = (f" for {', '.join(f'{role}={col!r}' for role, col in roles.items() if col in missing)}" if roles
-                 else f"(s) {missing}")
+        named = (
+            f" for {', '.join(f'{role}={col!r}' for role, col in roles.items() if col in missing)}"
+            if roles
+            else f"(s) {missing}"
+        )
         raise ParameterError(f"{what} has no column{named}; its columns are {list(frame.columns)}. {fix}")
 
 
@@ -75,14 +82,17 @@ def numeric_values(frame: pd.DataFrame, columns: Sequence[Hashable], allow_missi
     bad = [c for c in columns if not (ptypes.is_numeric_dtype(frame[c]) or ptypes.is_bool_dtype(frame[c]))]
     if bad:
         kinds = {c: str(frame[c].dtype) for c in bad}
-        raise ParameterError(f"column(s) {bad} are not numeric ({kinds}); encode them as numbers first (for example "
-                             "pd.get_dummies for a category, or a number of days for a date).")
+        raise ParameterError(
+            f"column(s) {bad} are not numeric ({kinds}); encode them as numbers first (for example "
+            "pd.get_dummies for a category, or a number of days for a date)."
+        )
     values = frame[columns].astype(float).to_numpy()
     if not allow_missing:
         holes = {c: int(n) for c, n in zip(columns, (~np.isfinite(values)).sum(axis=0)) if n}
         if holes:
-            raise ParameterError(f"missing or infinite values in {holes} (column: rows); drop or impute those rows "
-                                 "first.")
+            raise ParameterError(
+                f"missing or infinite values in {holes} (column: rows); drop or impute those rows first."
+            )
     return values
 
 
@@ -111,12 +121,15 @@ def binary_values(frame: pd.DataFrame, column: Hashable, both: bool = True) -> n
     values = numeric_values(frame, [column])[:, 0]
     other = np.unique(values[(values != 0) & (values != 1)])
     if other.size:
-        raise ParameterError(f"column {column!r} must be 0/1 (or True/False), but holds {other[:5].tolist()}; recode "
-                             "it, for example (frame[col] > 0).astype(int).")
+        raise ParameterError(
+            f"column {column!r} must be 0/1 (or True/False), but holds {other[:5].tolist()}; recode "
+            "it, for example (frame[col] > 0).astype(int)."
+        )
     if both and np.unique(values).size < 2:
         only = int(values[0]) if values.size else "nothing"
-        raise ParameterError(f"column {column!r} holds a single class (only {only}); a comparison needs rows with "
-                             "both 0 and 1.")
+        raise ParameterError(
+            f"column {column!r} holds a single class (only {only}); a comparison needs rows with both 0 and 1."
+        )
     return values
 
 
@@ -147,8 +160,9 @@ def check_full_rank(values: np.ndarray, names: Sequence[Hashable], what: str = "
     centred = x - x.mean(axis=0)
     constant = [n for n, s in zip(names, np.abs(centred).max(axis=0, initial=0.0)) if s == 0]
     if constant:
-        raise ParameterError(f"{what}(s) {constant} are constant; a constant {what} has no effect to estimate: drop "
-                             "it.")
+        raise ParameterError(
+            f"{what}(s) {constant} are constant; a constant {what} has no effect to estimate: drop it."
+        )
     scale = np.linalg.norm(centred, axis=0)
     unit = centred / scale
     kept: list[int] = []
@@ -159,6 +173,8 @@ def check_full_rank(values: np.ndarray, names: Sequence[Hashable], what: str = "
             basis = unit[:, kept]
             coef, *_ = np.linalg.lstsq(basis, unit[:, j], rcond=None)
             partners = [names[k] for k, c in zip(kept, coef) if abs(c) > 1e-8]
-            raise ParameterError(f"{what} {names[j]!r} is an exact linear combination of {partners}; the model "
-                                 f"cannot separate them: drop one of them or combine them into one {what}.")
+            raise ParameterError(
+                f"{what} {names[j]!r} is an exact linear combination of {partners}; the model "
+                f"cannot separate them: drop one of them or combine them into one {what}."
+            )
         kept.append(j)

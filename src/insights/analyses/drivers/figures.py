@@ -10,9 +10,14 @@ import seaborn as sns
 from insights.analyses.drivers.ranking import DriverRanking
 
 
-def forest(table: pd.DataFrame, estimate: str = "odds_ratio", low: str = "or_low", high: str = "or_high",
-           title: str = "Odds ratio of churn per +1 SD (95% CI, SE clustered by account)",
-           xlabel: str = "odds ratio (log scale; < 1 = protective)"):
+def forest(
+    table: pd.DataFrame,
+    estimate: str = "odds_ratio",
+    low: str = "or_low",
+    high: str = "or_high",
+    title: str = "Odds ratio of churn per +1 SD (95% CI, SE clustered by account)",
+    xlabel: str = "odds ratio (log scale; < 1 = protective)",
+):
     """Forest plot of ratios with intervals on a log axis (rows of ``table`` with a finite estimate)."""
     data = table[np.isfinite(table[estimate].astype(float))].iloc[::-1]
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(data) + 1.5))
@@ -49,8 +54,7 @@ def rank_stability(ranking: DriverRanking, title: str | None = None):
     """Heatmap of P(driver holds rank r) over the bootstrap replicates."""
     prob = ranking.rank_probability
     fig, ax = plt.subplots(figsize=(1.1 * prob.shape[1] + 3.5, 0.5 * len(prob) + 1.5))
-    sns.heatmap(prob, annot=True, fmt=".2f", cmap="Blues", vmin=0, vmax=1, cbar_kws={"label": "probability"},
-                ax=ax)
+    sns.heatmap(prob, annot=True, fmt=".2f", cmap="Blues", vmin=0, vmax=1, cbar_kws={"label": "probability"}, ax=ax)
     ax.set_xlabel("rank")
     ax.set_ylabel("")
     ax.set_title(title or "Rank stability: probability of each rank (account bootstrap)")
@@ -63,8 +67,10 @@ def correlation_heatmap(corr: pd.DataFrame, groups: list):
     fig, ax = plt.subplots(figsize=(7, 5.5))
     sns.heatmap(corr, annot=True, fmt=".2f", cmap="RdBu_r", vmin=-1, vmax=1, square=True, ax=ax)
     multi = [" + ".join(g) for g in groups if len(g) > 1]
-    ax.set_title("Spearman correlation of the drivers\n" +
-                 ("groups: " + "; ".join(multi) if multi else "no group (every |rho| < 0.7)"))
+    ax.set_title(
+        "Spearman correlation of the drivers\n"
+        + ("groups: " + "; ".join(multi) if multi else "no group (every |rho| < 0.7)")
+    )
     fig.tight_layout()
     return fig
 
@@ -106,14 +112,21 @@ def km_curves(km, group: str = "segment"):
     for m in (12, 24):
         ax.axvline(m, color="grey", lw=0.8, ls=":")
     ax.legend(title=group)
-    ax.set_title(f"Kaplan-Meier retention (left-truncated), pointwise 95% bands\n"
-                 f"log-rank chi2 = {lr['statistic']:.1f} on {lr['df']} df, p = {lr['p']:.3g}")
+    ax.set_title(
+        f"Kaplan-Meier retention (left-truncated), pointwise 95% bands\n"
+        f"log-rank chi2 = {lr['statistic']:.1f} on {lr['df']} df, p = {lr['p']:.3g}"
+    )
     fig.tight_layout()
     return fig
 
 
 def cox_forest(cox):
     """Hazard ratios of the Cox model (Wald 95% CIs), with the C-index in the title."""
-    return forest(cox.table, "hazard_ratio", "hr_low", "hr_high",
-                  title=f"Cox model: hazard ratio of churn (95% CI); Harrell's C = {cox.c_index:.3f}",
-                  xlabel="hazard ratio (log scale; < 1 = protective)")
+    return forest(
+        cox.table,
+        "hazard_ratio",
+        "hr_low",
+        "hr_high",
+        title=f"Cox model: hazard ratio of churn (95% CI); Harrell's C = {cox.c_index:.3f}",
+        xlabel="hazard ratio (log scale; < 1 = protective)",
+    )

@@ -39,7 +39,7 @@ import pandas as pd
 from insights.errors import ParameterError
 from insights.metrics.snapshots import DRIVERS
 from insights.stats import driver_ranking as toolkit
-from insights.stats.driver_ranking import GROUP_DISTANCE, TIE_PROBABILITY, DriverRanking  # noqa: F401 - re-exported
+from insights.stats.driver_ranking import GROUP_DISTANCE, TIE_PROBABILITY, DriverRanking
 from insights.stats.model_frame import standardise as _standardise
 
 #: A renewal is analysed from the snapshot 0..WINDOW_DAYS days before it (the last look before it).
@@ -76,7 +76,9 @@ def analysis_rows(snap: pd.DataFrame, window_days: int = WINDOW_DAYS, drivers=DR
     need = {"account_id", "obs_date", "contract_id", "renewal_date", "churned", "tenure_years", *drivers}
     missing = sorted(need - set(snap.columns))
     if missing:
-        raise ParameterError(f"snapshot table lacks column(s) {missing}; build it with insights.metrics.snapshots.build.")
+        raise ParameterError(
+            f"snapshot table lacks column(s) {missing}; build it with insights.metrics.snapshots.build."
+        )
     if window_days < 0:
         raise ParameterError(f"window_days must be >= 0, got {window_days}.")
     days = (snap["renewal_date"] - snap["obs_date"]).dt.days
@@ -85,11 +87,14 @@ def analysis_rows(snap: pd.DataFrame, window_days: int = WINDOW_DAYS, drivers=DR
     rows = rows.sort_values(["contract_id", "obs_date"]).groupby("contract_id").tail(1)
     complete = rows.dropna(subset=list(drivers))
     if complete.empty:
-        raise ParameterError(f"no settled renewal lies 0-{window_days} days after an observation date; "
-                             "use more quarters of data or a larger window.")
+        raise ParameterError(
+            f"no settled renewal lies 0-{window_days} days after an observation date; "
+            "use more quarters of data or a larger window."
+        )
     complete = complete.sort_values(["obs_date", "account_id"]).reset_index(drop=True)
-    complete["first_renewal"] = ((complete["tenure_years"] + complete["days_to_renewal"] / 365.25)
-                                 < FIRST_RENEWAL_YEARS).astype(float)
+    complete["first_renewal"] = (
+        (complete["tenure_years"] + complete["days_to_renewal"] / 365.25) < FIRST_RENEWAL_YEARS
+    ).astype(float)
     complete = pd.concat([complete, standardise(complete, drivers)], axis=1)
     complete.attrs["dropped"] = int(len(rows) - len(complete))
     return complete
@@ -193,13 +198,21 @@ def odds_ratios(rows: pd.DataFrame, drivers=DRIVERS, segment_dummies: bool = Tru
     """
     drivers = list(drivers)
     table, controls = _model_table(rows, drivers, segment_dummies)
-    return toolkit.odds_ratios(table, "churned", drivers, controls, cluster="account_id", transforms=TRANSFORMS,
-                               min_events=1)
+    return toolkit.odds_ratios(
+        table, "churned", drivers, controls, cluster="account_id", transforms=TRANSFORMS, min_events=1
+    )
 
 
-def rank_drivers(rows: pd.DataFrame, drivers=DRIVERS, n_boot: int = 500, seed: int = 7,
-                 segment_dummies: bool = True, groups=None, min_events: int = MIN_EVENTS,
-                 tie_probability: float = TIE_PROBABILITY) -> DriverRanking:
+def rank_drivers(
+    rows: pd.DataFrame,
+    drivers=DRIVERS,
+    n_boot: int = 500,
+    seed: int = 7,
+    segment_dummies: bool = True,
+    groups=None,
+    min_events: int = MIN_EVENTS,
+    tie_probability: float = TIE_PROBABILITY,
+) -> DriverRanking:
     """Rank the drivers of churn at renewal (``insights.stats.driver_ranking.rank_drivers`` with the renewal controls).
 
     Parameters
@@ -235,18 +248,37 @@ def rank_drivers(rows: pd.DataFrame, drivers=DRIVERS, n_boot: int = 500, seed: i
     if n_events == 0 or n_events == len(rows):
         raise ParameterError("ranking drivers needs both churned and renewed renewals in the rows.")
     table, controls = _model_table(rows, drivers, segment_dummies)
-    ranking = toolkit.rank_drivers(table, "churned", drivers, controls, cluster="account_id", transforms=TRANSFORMS,
-                                   n_boot=n_boot, seed=seed, groups=groups, tie_probability=tie_probability,
-                                   min_events=1)
+    ranking = toolkit.rank_drivers(
+        table,
+        "churned",
+        drivers,
+        controls,
+        cluster="account_id",
+        transforms=TRANSFORMS,
+        n_boot=n_boot,
+        seed=seed,
+        groups=groups,
+        tie_probability=tie_probability,
+        min_events=1,
+    )
     if n_events < min_events:
-        few = (f"only {n_events} churn events (< {min_events}): too few to rank the drivers reliably; "
-               "treat this ranking as unknown.")
+        few = (
+            f"only {n_events} churn events (< {min_events}): too few to rank the drivers reliably; "
+            "treat this ranking as unknown."
+        )
         ranking.warning = few if ranking.warning is None else f"{few} {ranking.warning}"
     return ranking
 
 
-def rank_by_segment(rows: pd.DataFrame, drivers=DRIVERS, n_boot: int = 500, seed: int = 7,
-                    min_events: int = MIN_EVENTS, groups=None, rank_anyway: bool = False) -> dict:
+def rank_by_segment(
+    rows: pd.DataFrame,
+    drivers=DRIVERS,
+    n_boot: int = 500,
+    seed: int = 7,
+    min_events: int = MIN_EVENTS,
+    groups=None,
+    rank_anyway: bool = False,
+) -> dict:
     """``rank_drivers`` within each contract-value tier (drivers re-standardised within the tier, no tier control).
 
     Parameters
@@ -274,18 +306,22 @@ def rank_by_segment(rows: pd.DataFrame, drivers=DRIVERS, n_boot: int = 500, seed
         If ``rows`` has no segment column, or a tier cannot be ranked (unless ``rank_anyway``).
     """
     if "segment" not in rows:
-        raise ParameterError("rows need a `segment` column; add it with insights.analyses.segments.rules.rule_segments.")
+        raise ParameterError(
+            "rows need a `segment` column; add it with insights.analyses.segments.rules.rule_segments."
+        )
     out = {}
     for s in sorted(rows["segment"].dropna().unique()):
         sub = rows[rows["segment"] == s]
         events = int(sub["churned"].sum())
         if events < min_events and not (rank_anyway and 0 < events < len(sub)):
-            out[s] = (f"{s}: only {events} churn events (< {min_events}) in {len(sub)} renewals; "
-                      "too few to rank the drivers.")
+            out[s] = (
+                f"{s}: only {events} churn events (< {min_events}) in {len(sub)} renewals; too few to rank the drivers."
+            )
             continue
         try:
-            out[s] = rank_drivers(sub, drivers, n_boot=n_boot, seed=seed, segment_dummies=False, groups=groups,
-                                  min_events=min_events)
+            out[s] = rank_drivers(
+                sub, drivers, n_boot=n_boot, seed=seed, segment_dummies=False, groups=groups, min_events=min_events
+            )
         except ParameterError as exc:
             if not rank_anyway:
                 raise
@@ -302,11 +338,28 @@ def segment_summary(by_segment: dict, rows: pd.DataFrame | None = None) -> pd.Da
     for s, r in by_segment.items():
         if isinstance(r, str):
             sub = rows[rows["segment"] == s] if rows is not None else None
-            recs.append({"segment": s, "renewals": len(sub) if sub is not None else np.nan,
-                         "events": int(sub["churned"].sum()) if sub is not None else np.nan, "ranking": None,
-                         "top": None, "p_top": np.nan, "warning": r})
+            recs.append(
+                {
+                    "segment": s,
+                    "renewals": len(sub) if sub is not None else np.nan,
+                    "events": int(sub["churned"].sum()) if sub is not None else np.nan,
+                    "ranking": None,
+                    "top": None,
+                    "p_top": np.nan,
+                    "warning": r,
+                }
+            )
         else:
             top = r.order[0]
-            recs.append({"segment": s, "renewals": r.n_rows, "events": r.n_events, "ranking": r.headline(),
-                         "top": top, "p_top": float(r.rank_probability.loc[top, 1]), "warning": r.warning})
+            recs.append(
+                {
+                    "segment": s,
+                    "renewals": r.n_rows,
+                    "events": r.n_events,
+                    "ranking": r.headline(),
+                    "top": top,
+                    "p_top": float(r.rank_probability.loc[top, 1]),
+                    "warning": r.warning,
+                }
+            )
     return pd.DataFrame(recs).set_index("segment")

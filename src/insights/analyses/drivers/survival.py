@@ -24,10 +24,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from insights.metrics import churn
-from insights.errors import ParameterError
-from insights.data.loading import Tables
 from insights.analyses.segments.rules import value_tier
+from insights.data.loading import Tables
+from insights.errors import ParameterError
+from insights.metrics import churn
 from insights.metrics.snapshots import DRIVERS
 from insights.stats import survival
 from insights.stats.survival import CoxResult
@@ -67,11 +67,15 @@ def lifetimes(tables: Tables, grace_days: int = 30, tiers=None) -> pd.DataFrame:
     end = first_churn.reindex(first.index)
     churned = end.notna() & (end <= known_until)
     stop = end.where(churned, known_until)
-    out = pd.DataFrame({"account_id": first.index,
-                        "segment": value_tier(first["arr"], tiers).to_numpy(),
-                        "entry": np.maximum(_months(history_start - created).to_numpy(), 0.0),
-                        "time": _months(stop - created).to_numpy(),
-                        "churned": churned.astype(int).to_numpy()})
+    out = pd.DataFrame(
+        {
+            "account_id": first.index,
+            "segment": value_tier(first["arr"], tiers).to_numpy(),
+            "entry": np.maximum(_months(history_start - created).to_numpy(), 0.0),
+            "time": _months(stop - created).to_numpy(),
+            "churned": churned.astype(int).to_numpy(),
+        }
+    )
     out = out[out["time"] > out["entry"]].reset_index(drop=True)
     return out
 

@@ -71,8 +71,9 @@ def score_distribution(scored: pd.DataFrame, health: str = "health", config: Hea
         for cut in (config.red, config.green):
             ax.axvline(cut, color="black", ls="--", lw=1)
         ax.text(config.red / 2, 0.98, "red", transform=ax.get_xaxis_transform(), ha="center", va="top")
-        ax.text((config.red + config.green) / 2, 0.98, "amber", transform=ax.get_xaxis_transform(), ha="center",
-                va="top")
+        ax.text(
+            (config.red + config.green) / 2, 0.98, "amber", transform=ax.get_xaxis_transform(), ha="center", va="top"
+        )
         ax.text((config.green + 100) / 2, 0.98, "green", transform=ax.get_xaxis_transform(), ha="center", va="top")
     ax.set_xlim(0, 100)
     ax.set_xlabel(f"{health} (0-100, segment-relative)")
@@ -100,8 +101,9 @@ def roc_curves(frame: pd.DataFrame, scores: dict | None = None, comparison: pd.D
     -------
     matplotlib.figure.Figure
     """
-    scores = scores or {k: v for k, v in {"configured": "health", "fitted": "health_fitted"}.items()
-                        if v in frame.columns}
+    scores = scores or {
+        k: v for k, v in {"configured": "health", "fitted": "health_fitted"}.items() if v in frame.columns
+    }
     fig, ax = plt.subplots(figsize=(5, 5))
     for label, col in scores.items():
         rows = frame[frame["churned"].notna() & frame[col].notna()]

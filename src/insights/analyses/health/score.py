@@ -26,25 +26,32 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from insights.data.config_files import read_mapping
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss, roc_auc_score
 
-from insights.data import paths
 from insights.analyses.segments.benchmarks import DIRECTION, segment_benchmarks
+from insights.data import paths
+from insights.data.config_files import read_mapping
 from insights.errors import ConfigError, ParameterError
+from insights.metrics.snapshots import FEATURES
 from insights.stats.classification import auc_bootstrap, auc_delong
 from insights.stats.intervals import proportion_ci, wilson_method
 from insights.stats.rates import churn_rate
 from insights.stats.splits import expanding_time_folds, purged_time_split
-from insights.metrics.snapshots import FEATURES
 
 #: Band names from worst to best.
 BANDS = ("red", "amber", "green")
 #: Defaults used when ``config/health.yaml`` or one of its sections is missing.
 DEFAULTS = {
-    "components": {"utilisation": 25.0, "breadth": 15.0, "depth": 10.0, "satisfaction": 20.0,
-                   "perceived_value": 10.0, "support_burden": 10.0, "switching_cost": 10.0},
+    "components": {
+        "utilisation": 25.0,
+        "breadth": 15.0,
+        "depth": 10.0,
+        "satisfaction": 20.0,
+        "perceived_value": 10.0,
+        "support_burden": 10.0,
+        "switching_cost": 10.0,
+    },
     "bands": {"red": 40.0, "green": 70.0},
     "benchmarks": {"min_segment_size": 30},
 }
@@ -92,7 +99,7 @@ class HealthConfig:
         total = sum(self.weights.values())
         return {k: v / total for k, v in self.weights.items()}
 
-    def with_weights(self, weights: dict, source: str = "fitted") -> "HealthConfig":
+    def with_weights(self, weights: dict, source: str = "fitted") -> HealthConfig:
         """The same bands and benchmark settings with other weights (validated like the file).
 
         Raises
@@ -103,8 +110,9 @@ class HealthConfig:
         return make_config(weights, self.red, self.green, self.min_segment_size, source)
 
 
-def make_config(weights: dict, red: float = 40.0, green: float = 70.0, min_segment_size: int = 30,
-                source: str = "health config") -> HealthConfig:
+def make_config(
+    weights: dict, red: float = 40.0, green: float = 70.0, min_segment_size: int = 30, source: str = "health config"
+) -> HealthConfig:
     """Validate health-score settings and return them as a ``HealthConfig``.
 
     Parameters
@@ -136,8 +144,10 @@ def make_config(weights: dict, red: float = 40.0, green: float = 70.0, min_segme
         weights = {}
     unknown = [str(k) for k in weights if k not in ALLOWED_COMPONENTS]
     if unknown:
-        problems.append(f"unknown component metric(s) {unknown}: use snapshot features with a direction, one of "
-                        f"{list(ALLOWED_COMPONENTS)}")
+        problems.append(
+            f"unknown component metric(s) {unknown}: use snapshot features with a direction, one of "
+            f"{list(ALLOWED_COMPONENTS)}"
+        )
     for name, w in weights.items():
         try:
             value = float(w)
@@ -147,8 +157,10 @@ def make_config(weights: dict, red: float = 40.0, green: float = 70.0, min_segme
         if not np.isfinite(value):
             problems.append(f"weight of {name} must be finite, got {w!r}")
         elif value < 0:
-            problems.append(f"weight of {name} is negative ({value:g}): weights must be >= 0 (a metric that "
-                            "hurts health is oriented by its direction, not by a negative weight)")
+            problems.append(
+                f"weight of {name} is negative ({value:g}): weights must be >= 0 (a metric that "
+                "hurts health is oriented by its direction, not by a negative weight)"
+            )
         else:
             clean[str(name)] = value
     if weights and len(clean) == len(weights) and sum(clean.values()) <= 0:
@@ -156,8 +168,7 @@ def make_config(weights: dict, red: float = 40.0, green: float = 70.0, min_segme
     try:
         red_f, green_f = float(red), float(green)
         if not 0 < red_f < green_f <= 100:
-            problems.append(f"bands out of order: need 0 < red < green <= 100, got red={red_f:g}, "
-                            f"green={green_f:g}")
+            problems.append(f"bands out of order: need 0 < red < green <= 100, got red={red_f:g}, green={green_f:g}")
     except (TypeError, ValueError):
         problems.append(f"band cut-offs must be numbers, got red={red!r}, green={green!r}")
         red_f = green_f = float("nan")
@@ -197,8 +208,9 @@ def load_config(path: Path | None = None) -> HealthConfig:
     bands = data.get("bands") or {}
     bench = data.get("benchmarks") or {}
     if not isinstance(bands, dict) or not isinstance(bench, dict):
-        raise ConfigError(f"{path}: `bands` and `benchmarks` must be mappings (bands: red, green; "
-                          "benchmarks: min_segment_size).")
+        raise ConfigError(
+            f"{path}: `bands` and `benchmarks` must be mappings (bands: red, green; benchmarks: min_segment_size)."
+        )
     bands = {**DEFAULTS["bands"], **bands}
     bench = {**DEFAULTS["benchmarks"], **bench}
     return make_config(components, bands["red"], bands["green"], bench["min_segment_size"], source)
@@ -253,12 +265,15 @@ def combine(scored: pd.DataFrame, weights: dict) -> tuple[pd.Series, pd.Series]:
     num = (np.nan_to_num(s) * w).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         health = np.where(wsum > 0, num / np.where(wsum > 0, wsum, 1), np.nan)
-    return (pd.Series(health, index=scored.index, name="health"),
-            pd.Series((~present).sum(axis=1), index=scored.index, name="n_missing"))
+    return (
+        pd.Series(health, index=scored.index, name="health"),
+        pd.Series((~present).sum(axis=1), index=scored.index, name="n_missing"),
+    )
 
 
-def score(snap: pd.DataFrame, config: HealthConfig | None = None, segment: str = "segment",
-          parent: str | None = None) -> pd.DataFrame:
+def score(
+    snap: pd.DataFrame, config: HealthConfig | None = None, segment: str = "segment", parent: str | None = None
+) -> pd.DataFrame:
     """Health score of every account x observation date, relative to the account's segment.
 
     Each component metric becomes the account's mid-rank percentile within its segment on the
@@ -300,11 +315,16 @@ def score(snap: pd.DataFrame, config: HealthConfig | None = None, segment: str =
     need = ["obs_date", segment, *config.components, *([parent] if parent else [])]
     missing = [c for c in need if c not in snap.columns]
     if missing:
-        hint = (" Add the segment first, e.g. snap['segment'] = insights.analyses.segments.rules.value_tier(snap['arr'])"
-                ".to_numpy()." if segment in missing else "")
+        hint = (
+            " Add the segment first, e.g. snap['segment'] = insights.analyses.segments.rules.value_tier(snap['arr'])"
+            ".to_numpy()."
+            if segment in missing
+            else ""
+        )
         raise ParameterError(f"columns {missing} are not in the snapshot table.{hint}")
-    bench = segment_benchmarks(snap, config.components, segment, parent=parent, by="obs_date",
-                               min_size=config.min_segment_size)
+    bench = segment_benchmarks(
+        snap, config.components, segment, parent=parent, by="obs_date", min_size=config.min_segment_size
+    )
     out = snap.copy()
     for m in config.components:
         pct = bench[f"{m}_pct"].astype(float)
@@ -384,8 +404,10 @@ def band_churn(scored: pd.DataFrame, band: str = "band", level: float = 0.95) ->
     """
     lab = _labelled(scored, band)
     if "settled" not in lab.columns:
-        raise ParameterError("column settled is missing: pass the output of insights.analyses.health.score.score "
-                             "on a snapshot of insights.metrics.snapshots.build.")
+        raise ParameterError(
+            "column settled is missing: pass the output of insights.analyses.health.score.score "
+            "on a snapshot of insights.metrics.snapshots.build."
+        )
     lab = lab[lab[band].notna()]
     parts = [(d, "date", g) for d, g in lab.groupby("obs_date", sort=True)] + [(pd.NaT, "pooled", lab)]
     frames, keys = [], []
@@ -393,15 +415,17 @@ def band_churn(scored: pd.DataFrame, band: str = "band", level: float = 0.95) ->
         rates = churn_rate(g, outcome="churned", by=band, settled="settled", level=level, order=BANDS, total=None)
         frames.append(rates.reset_index(names="band"))
         keys += [(d, scope)] * len(rates)
-    out = pd.concat([pd.DataFrame(keys, columns=["obs_date", "scope"]), pd.concat(frames, ignore_index=True)],
-                    axis=1).rename(columns={"n": "accounts", "events": "churned", "rate": "churn_rate"})
+    out = pd.concat(
+        [pd.DataFrame(keys, columns=["obs_date", "scope"]), pd.concat(frames, ignore_index=True)], axis=1
+    ).rename(columns={"n": "accounts", "events": "churned", "rate": "churn_rate"})
     out = out[["obs_date", "scope", "band", "accounts", "churned", "churn_rate", "low", "high", "method"]]
     out["band"] = out["band"].astype(_BAND_DTYPE)
     return out
 
 
-def watermelon(scored: pd.DataFrame, band: str = "band", level: float = 0.95, n_boot: int = 1000,
-               seed: int = 0) -> pd.DataFrame:
+def watermelon(
+    scored: pd.DataFrame, band: str = "band", level: float = 0.95, n_boot: int = 1000, seed: int = 0
+) -> pd.DataFrame:
     """Watermelon rate: the share of churned ARR that the score showed green just before the churn.
 
     Definition. A *churn event* is a contract term (``contract_id``) whose renewal was a churn
@@ -454,22 +478,61 @@ def watermelon(scored: pd.DataFrame, band: str = "band", level: float = 0.95, n_
         if n and total > 0:
             draw = rng.integers(0, n, size=(n_boot, n))
             num, den = (arr * g)[draw].sum(axis=1), arr[draw].sum(axis=1)
-            lo, hi = np.nanquantile(np.where(den > 0, num / np.where(den > 0, den, 1), np.nan),
-                                    [(1 - level) / 2, (1 + level) / 2])
+            lo, hi = np.nanquantile(
+                np.where(den > 0, num / np.where(den > 0, den, 1), np.nan), [(1 - level) / 2, (1 + level) / 2]
+            )
         else:
             lo = hi = np.nan
         ci = proportion_ci(int(g.sum()), n, level) if n else None
-        rows.append((d, scope, n, total, int(g.sum()), arr[g].sum(), int(last.loc[sel, band].isna().sum()), rate,
-                     lo, hi, boot_method, ci.estimate if ci else np.nan, ci.low if ci else np.nan,
-                     ci.high if ci else np.nan, wilson_method(level)))
-    return pd.DataFrame(rows, columns=["obs_date", "scope", "churned_accounts", "churned_arr", "green_accounts",
-                                       "green_arr", "unscored_accounts", "watermelon_rate", "low", "high",
-                                       "method", "account_share", "account_low", "account_high",
-                                       "account_method"])
+        rows.append(
+            (
+                d,
+                scope,
+                n,
+                total,
+                int(g.sum()),
+                arr[g].sum(),
+                int(last.loc[sel, band].isna().sum()),
+                rate,
+                lo,
+                hi,
+                boot_method,
+                ci.estimate if ci else np.nan,
+                ci.low if ci else np.nan,
+                ci.high if ci else np.nan,
+                wilson_method(level),
+            )
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "obs_date",
+            "scope",
+            "churned_accounts",
+            "churned_arr",
+            "green_accounts",
+            "green_arr",
+            "unscored_accounts",
+            "watermelon_rate",
+            "low",
+            "high",
+            "method",
+            "account_share",
+            "account_low",
+            "account_high",
+            "account_method",
+        ],
+    )
 
 
-def backtest(scored: pd.DataFrame, health: str = "health", band: str = "band", level: float = 0.95,
-             n_boot: int = 1000, seed: int = 0) -> Backtest:
+def backtest(
+    scored: pd.DataFrame,
+    health: str = "health",
+    band: str = "band",
+    level: float = 0.95,
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> Backtest:
     """Check whether the health score predicted churn at the next renewal.
 
     On every observation date with settled labels (``churned`` not NaN) and pooled over them:
@@ -506,21 +569,38 @@ def backtest(scored: pd.DataFrame, health: str = "health", band: str = "band", l
     for d, g in lab.groupby("obs_date", sort=True):
         ok = g[health].notna()
         r = auc_delong(g.loc[ok, "churned"], 100 - g.loc[ok, health], level)
-        sk = (roc_auc_score(g.loc[ok, "churned"], 100 - g.loc[ok, health])
-              if g.loc[ok, "churned"].nunique() == 2 else np.nan)
-        rows.append((d, "date", r["n"], r["events"], int((~ok).sum()), r["auc"], sk, r["low"], r["high"],
-                     r["method"]))
+        sk = (
+            roc_auc_score(g.loc[ok, "churned"], 100 - g.loc[ok, health])
+            if g.loc[ok, "churned"].nunique() == 2
+            else np.nan
+        )
+        rows.append((d, "date", r["n"], r["events"], int((~ok).sum()), r["auc"], sk, r["low"], r["high"], r["method"]))
     ok = lab[health].notna()
     g = lab[ok]
-    b = auc_bootstrap(g["churned"], {health: 100 - g[health]}, g["account_id"], level, n_boot, seed,
-                      cluster_name="account").iloc[0]
+    b = auc_bootstrap(
+        g["churned"], {health: 100 - g[health]}, g["account_id"], level, n_boot, seed, cluster_name="account"
+    ).iloc[0]
     sk = roc_auc_score(g["churned"], 100 - g[health]) if g["churned"].nunique() == 2 else np.nan
-    rows.append((pd.NaT, "pooled", len(g), int(g["churned"].sum()), int((~ok).sum()), b["auc"], sk, b["low"],
-                 b["high"], b["method"]))
-    auc = pd.DataFrame(rows, columns=["obs_date", "scope", "n", "churned", "unscored", "auc", "auc_sklearn", "low",
-                                      "high", "method"])
-    return Backtest(auc=auc, bands=band_churn(scored, band, level),
-                    watermelon=watermelon(scored, band, level, n_boot, seed))
+    rows.append(
+        (
+            pd.NaT,
+            "pooled",
+            len(g),
+            int(g["churned"].sum()),
+            int((~ok).sum()),
+            b["auc"],
+            sk,
+            b["low"],
+            b["high"],
+            b["method"],
+        )
+    )
+    auc = pd.DataFrame(
+        rows, columns=["obs_date", "scope", "n", "churned", "unscored", "auc", "auc_sklearn", "low", "high", "method"]
+    )
+    return Backtest(
+        auc=auc, bands=band_churn(scored, band, level), watermelon=watermelon(scored, band, level, n_boot, seed)
+    )
 
 
 # ----------------------------------------------------------------------------- fitted weights
@@ -588,9 +668,17 @@ def _fit(frame: pd.DataFrame, components, C: float) -> LogisticRegression:
     return model.fit(_design(frame, components), frame["churned"].to_numpy(dtype=int))
 
 
-def fit_weights(scored: pd.DataFrame, train_until, test_dates, config: HealthConfig | None = None,
-                Cs=DEFAULT_CS, purge_days: int | None = None, level: float = 0.95, n_boot: int = 1000,
-                seed: int = 0) -> WeightFit:
+def fit_weights(
+    scored: pd.DataFrame,
+    train_until,
+    test_dates,
+    config: HealthConfig | None = None,
+    Cs=DEFAULT_CS,
+    purge_days: int | None = None,
+    level: float = 0.95,
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> WeightFit:
     """Fit health weights from churn and compare them with the configured weights on later quarters.
 
     Training rows: labelled rows with ``obs_date <= train_until`` whose label was settled before
@@ -652,8 +740,9 @@ def fit_weights(scored: pd.DataFrame, train_until, test_dates, config: HealthCon
     if not test_dates:
         raise ParameterError("give at least one test (holdout) observation date.")
     if test_dates[0] <= train_until:
-        raise ParameterError(f"test dates must come after train_until ({train_until:%Y-%m-%d}); got "
-                             f"{test_dates[0]:%Y-%m-%d}.")
+        raise ParameterError(
+            f"test dates must come after train_until ({train_until:%Y-%m-%d}); got {test_dates[0]:%Y-%m-%d}."
+        )
     lab = _labelled(scored, "health")
     if "renewal_date" not in lab.columns:
         raise ParameterError("column renewal_date is missing: pass the output of insights.analyses.health.score.score.")
@@ -667,20 +756,27 @@ def fit_weights(scored: pd.DataFrame, train_until, test_dates, config: HealthCon
     n_purged = int(split.purged.sum())
     test = scored[scored["obs_date"].isin(test_dates) & scored["churned"].notna()]
     if test.empty or test["churned"].nunique() < 2:
-        raise ParameterError(f"the test dates {[f'{d:%Y-%m-%d}' for d in test_dates]} need labelled churned and "
-                             "renewed accounts.")
+        raise ParameterError(
+            f"the test dates {[f'{d:%Y-%m-%d}' for d in test_dates]} need labelled churned and renewed accounts."
+        )
     if train["churned"].nunique() < 2:
-        raise ParameterError(f"no churned and renewed training rows up to {train_until:%Y-%m-%d} settled before "
-                             f"{first_test:%Y-%m-%d}: move train_until earlier or the test dates later.")
+        raise ParameterError(
+            f"no churned and renewed training rows up to {train_until:%Y-%m-%d} settled before "
+            f"{first_test:%Y-%m-%d}: move train_until earlier or the test dates later."
+        )
 
     # expanding-window time-series cross-validation over training dates, purged at each fold
     Cs = sorted(float(c) for c in Cs)
-    folds = {f.cutoff: (train[f.fit], train[f.validation])
-             for f in expanding_time_folds(train, "obs_date", purge, "renewal_date", label="churned")}
+    folds = {
+        f.cutoff: (train[f.fit], train[f.validation])
+        for f in expanding_time_folds(train, "obs_date", purge, "renewal_date", label="churned")
+    }
     if not folds:
-        raise ParameterError("time-series cross-validation needs at least two training observation dates, the "
-                             "later with churned and renewed accounts and the earlier with labels settled before "
-                             "it: move train_until later.")
+        raise ParameterError(
+            "time-series cross-validation needs at least two training observation dates, the "
+            "later with churned and renewed accounts and the earlier with labels settled before "
+            "it: move train_until later."
+        )
     cv = pd.DataFrame(index=pd.Index(Cs, name="C"))
     for d, (fit_rows, val) in folds.items():
         losses = []
@@ -696,12 +792,21 @@ def fit_weights(scored: pd.DataFrame, train_until, test_dates, config: HealthCon
     protective = -model.coef_[0]
     positive = np.clip(protective, 0, None)
     if positive.sum() <= 0:
-        raise ParameterError("no component came out protective (every coefficient says healthier = more churn): "
-                             "the fitted weights are undefined; check the components and the labels.")
+        raise ParameterError(
+            "no component came out protective (every coefficient says healthier = more churn): "
+            "the fitted weights are undefined; check the components and the labels."
+        )
     fitted = positive / positive.sum()
     index = pd.Index(comps, name="component")
-    weights = pd.DataFrame({"configured": pd.Series(config.normalised).reindex(index).fillna(0.0).to_numpy(),
-                            "fitted": fitted, "coefficient": protective, "protective": protective > 0}, index=index)
+    weights = pd.DataFrame(
+        {
+            "configured": pd.Series(config.normalised).reindex(index).fillna(0.0).to_numpy(),
+            "fitted": fitted,
+            "coefficient": protective,
+            "protective": protective > 0,
+        },
+        index=index,
+    )
     negative = tuple(c for c, p in zip(comps, protective) if p <= 0)
     fitted_config = config.with_weights({c: float(w) for c, w in zip(comps, fitted) if w > 0}, source="fitted")
 
@@ -710,27 +815,52 @@ def fit_weights(scored: pd.DataFrame, train_until, test_dates, config: HealthCon
     hold["band_fitted"] = bands_of(hold["health_fitted"], fitted_config)
     ok = hold["health"].notna() & hold["health_fitted"].notna()
     h = hold[ok]
-    comparison = auc_bootstrap(h["churned"], {"configured": 100 - h["health"], "fitted": 100 - h["health_fitted"]},
-                               h["account_id"], level, n_boot, seed, cluster_name="account")
+    comparison = auc_bootstrap(
+        h["churned"],
+        {"configured": 100 - h["health"], "fitted": 100 - h["health_fitted"]},
+        h["account_id"],
+        level,
+        n_boot,
+        seed,
+        cluster_name="account",
+    )
     comparison = comparison.rename(columns={"events": "churned", "clusters": "accounts"})
     diff = comparison.iloc[2]
     lvl = _level_pct(level)
     span = f"{diff['auc']:+.3f} (paired bootstrap by account {lvl} CI {diff['low']:+.3f} to {diff['high']:+.3f})"
-    aucs = (f"holdout AUC fitted {comparison.loc['fitted', 'auc']:.3f} vs configured "
-            f"{comparison.loc['configured', 'auc']:.3f}")
+    aucs = (
+        f"holdout AUC fitted {comparison.loc['fitted', 'auc']:.3f} vs configured "
+        f"{comparison.loc['configured', 'auc']:.3f}"
+    )
     if diff["low"] > 0:
         verdict = f"The fitted weights beat the configured weights: {aucs}, difference {span}."
     elif diff["high"] < 0:
         verdict = f"The configured weights beat the fitted weights: {aucs}, difference {span}."
     else:
-        verdict = (f"No clear difference between fitted and configured weights: {aucs}, difference {span}; the "
-                   "interval includes 0.")
-    backtests = {"configured": backtest(hold, "health", "band", level, n_boot, seed),
-                 "fitted": backtest(hold, "health_fitted", "band_fitted", level, n_boot, seed)}
+        verdict = (
+            f"No clear difference between fitted and configured weights: {aucs}, difference {span}; the "
+            "interval includes 0."
+        )
+    backtests = {
+        "configured": backtest(hold, "health", "band", level, n_boot, seed),
+        "fitted": backtest(hold, "health_fitted", "band_fitted", level, n_boot, seed),
+    }
     train_dates = sorted(pd.Timestamp(d) for d in train["obs_date"].unique())
-    return WeightFit(weights=weights, negative=negative, C=best, cv=cv, comparison=comparison, holdout=hold,
-                     fitted_config=fitted_config, holdout_backtest=backtests, train_dates=train_dates,
-                     test_dates=test_dates, n_train=len(train), n_purged=n_purged, verdict=verdict)
+    return WeightFit(
+        weights=weights,
+        negative=negative,
+        C=best,
+        cv=cv,
+        comparison=comparison,
+        holdout=hold,
+        fitted_config=fitted_config,
+        holdout_backtest=backtests,
+        train_dates=train_dates,
+        test_dates=test_dates,
+        n_train=len(train),
+        n_purged=n_purged,
+        verdict=verdict,
+    )
 
 
 def holdout_split(quarter, train_gap: int = 2, holdout: int = 2) -> tuple[pd.Timestamp, list[pd.Timestamp]]:

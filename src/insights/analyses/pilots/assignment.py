@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from insights.errors import ParameterError
 from insights.data.raw_files import PILOTS_FOLDER
+from insights.errors import ParameterError
 
 ARMS = ("control", "treatment")
 _PILOT_ID = re.compile(r"^[a-z0-9][a-z0-9_\-]{1,63}$")
@@ -109,8 +109,9 @@ def _draw_codes(groups: list[np.ndarray], n: int, block: np.ndarray, rng: np.ran
     return codes
 
 
-def blocked_assignment(strata: pd.Series, arms=ARMS, shares=(0.5, 0.5), rng: np.random.Generator | None = None
-                       ) -> pd.Series:
+def blocked_assignment(
+    strata: pd.Series, arms=ARMS, shares=(0.5, 0.5), rng: np.random.Generator | None = None
+) -> pd.Series:
     """Randomise within each stratum in permuted blocks.
 
     Each block holds the arms in the proportions of ``shares`` (e.g. one control and one
@@ -148,8 +149,7 @@ def _smd_matrix(x: np.ndarray, treated: np.ndarray) -> np.ndarray:
     return np.where(pooled == 0, np.where(same, 0.0, np.inf), d)
 
 
-def standardized_differences(covariates: pd.DataFrame, arm: pd.Series, control: str, treatment: str
-                             ) -> pd.Series:
+def standardized_differences(covariates: pd.DataFrame, arm: pd.Series, control: str, treatment: str) -> pd.Series:
     """Standardised mean difference per covariate: (mean_t - mean_c) / sqrt((var_t + var_c) / 2).
 
     Missing values are left out per covariate; a covariate that does not vary gets 0 and
@@ -171,13 +171,14 @@ class Assignment:
     """A drawn assignment and its balance."""
 
     plan: PilotPlan
-    record: pd.DataFrame          # pilot_id, account_id, arm, stratum, assigned_at, seed
-    balance: pd.DataFrame         # covariate x (smd, within-stratum max |smd|)
+    record: pd.DataFrame  # pilot_id, account_id, arm, stratum, assigned_at, seed
+    balance: pd.DataFrame  # covariate x (smd, within-stratum max |smd|)
     attempts: int
 
 
-def draw(plan: PilotPlan, accounts: pd.DataFrame, covariates: pd.DataFrame | None = None,
-         max_attempts: int = 1000) -> Assignment:
+def draw(
+    plan: PilotPlan, accounts: pd.DataFrame, covariates: pd.DataFrame | None = None, max_attempts: int = 1000
+) -> Assignment:
     """Draw a stratified assignment, re-randomising while covariates are out of balance.
 
     Parameters
@@ -231,24 +232,35 @@ def draw(plan: PilotPlan, accounts: pd.DataFrame, covariates: pd.DataFrame | Non
         if score <= plan.max_abs_smd:
             break
     best = pd.Series(np.asarray(plan.arms, dtype=object)[best], index=strata.index, dtype="str")
-    record = pd.DataFrame({"pilot_id": plan.pilot_id, "account_id": best.index, "arm": best.to_numpy(),
-                           "stratum": strata.reindex(best.index).to_numpy(), "assigned_at": plan.assigned_at,
-                           "seed": plan.seed})
-    balance = (balance_table(record, covariates, plan.arms[0], plan.arms[1]) if covariates is not None
-               else pd.DataFrame())
+    record = pd.DataFrame(
+        {
+            "pilot_id": plan.pilot_id,
+            "account_id": best.index,
+            "arm": best.to_numpy(),
+            "stratum": strata.reindex(best.index).to_numpy(),
+            "assigned_at": plan.assigned_at,
+            "seed": plan.seed,
+        }
+    )
+    balance = (
+        balance_table(record, covariates, plan.arms[0], plan.arms[1]) if covariates is not None else pd.DataFrame()
+    )
     return Assignment(plan=plan, record=record, balance=balance, attempts=attempts)
 
 
-def balance_table(record: pd.DataFrame, covariates: pd.DataFrame, control: str = ARMS[0],
-                  treatment: str = ARMS[1]) -> pd.DataFrame:
+def balance_table(
+    record: pd.DataFrame, covariates: pd.DataFrame, control: str = ARMS[0], treatment: str = ARMS[1]
+) -> pd.DataFrame:
     """Per covariate: arm means, overall SMD and the largest |SMD| within a stratum."""
     arm = record.set_index("account_id")["arm"]
     cov = covariates.reindex(arm.index)
-    rows = pd.DataFrame({
-        f"mean_{control}": cov[arm == control].mean(),
-        f"mean_{treatment}": cov[arm == treatment].mean(),
-        "smd": standardized_differences(cov, arm, control, treatment),
-    })
+    rows = pd.DataFrame(
+        {
+            f"mean_{control}": cov[arm == control].mean(),
+            f"mean_{treatment}": cov[arm == treatment].mean(),
+            "smd": standardized_differences(cov, arm, control, treatment),
+        }
+    )
     within = []
     strata = record.set_index("account_id")["stratum"]
     for _, ids in strata.groupby(strata):
@@ -283,8 +295,10 @@ def _write_new(path: Path, text: str) -> None:
 
 def plan_document(plan: PilotPlan, attempts: int, balance: pd.DataFrame) -> str:
     """The JSON stored next to an assignment record: the plan, draws made and balance."""
-    doc = asdict(plan) | {"attempts": attempts,
-                          "balance": json.loads(balance.to_json(orient="index")) if not balance.empty else {}}
+    doc = asdict(plan) | {
+        "attempts": attempts,
+        "balance": json.loads(balance.to_json(orient="index")) if not balance.empty else {},
+    }
     return json.dumps(doc, indent=1, sort_keys=True, default=str) + "\n"
 
 
@@ -299,8 +313,10 @@ def record(assignment: Assignment, data_dir: Path) -> Path:
     plan = assignment.plan
     csv, meta = pilot_files(data_dir, plan.pilot_id)
     if plan.pilot_id in existing_pilots(data_dir) or meta.exists():
-        raise PilotExistsError(f"pilot {plan.pilot_id!r} is already assigned ({csv}); an assignment is never "
-                               "re-drawn or overwritten. Read it out, or choose a new pilot id.")
+        raise PilotExistsError(
+            f"pilot {plan.pilot_id!r} is already assigned ({csv}); an assignment is never "
+            "re-drawn or overwritten. Read it out, or choose a new pilot id."
+        )
     csv.parent.mkdir(parents=True, exist_ok=True)
     try:
         _write_new(csv, assignment.record.to_csv(index=False, lineterminator="\n"))

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-from insights.metrics import snapshots
 from insights.data.loading import Tables
 from insights.data.settings import load_settings
+from insights.metrics import snapshots
 
 #: Snapshot metrics used as pre-period covariates.
-COVARIATES = ("arr", "seats", "utilisation", "depth", "breadth", "satisfaction", "perceived_value",
-              "support_burden")
+COVARIATES = ("arr", "seats", "utilisation", "depth", "breadth", "satisfaction", "perceived_value", "support_burden")
 
 
 def pre_period(tables: Tables, as_of, account_ids=None) -> pd.DataFrame:

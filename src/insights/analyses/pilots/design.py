@@ -12,10 +12,10 @@ import pandas as pd
 from scipy import optimize, stats
 from statsmodels.stats.power import TTestIndPower
 
-from insights.metrics import churn
 from insights.analyses.segments import rules as segments
-from insights.errors import ParameterError
 from insights.data.loading import Tables
+from insights.errors import ParameterError
+from insights.metrics import churn
 from insights.metrics.periods import quarter_of
 from insights.stats.rates import TOTAL, churn_rate
 
@@ -44,8 +44,9 @@ def power_proportions(n: float, p1: float, p2: float, alpha: float = 0.05) -> fl
     qa = stats.norm.isf(alpha / 2)
     q1, q2 = 1 - p1, 1 - p2
     d = abs(p1 - p2)
-    return float(stats.norm.cdf((np.sqrt(n * d * d) - qa * np.sqrt((p1 + p2) * (q1 + q2) / 2))
-                                / np.sqrt(p1 * q1 + p2 * q2)))
+    return float(
+        stats.norm.cdf((np.sqrt(n * d * d) - qa * np.sqrt((p1 + p2) * (q1 + q2) / 2)) / np.sqrt(p1 * q1 + p2 * q2))
+    )
 
 
 def sample_size_proportions(p1: float, p2: float, alpha: float = 0.05, power: float = 0.8) -> float:
@@ -69,8 +70,7 @@ def sample_size_proportions(p1: float, p2: float, alpha: float = 0.05, power: fl
     return float((num / abs(p1 - p2)) ** 2)
 
 
-def mde_proportions(n: float, p_control: float, alpha: float = 0.05, power: float = 0.8,
-                    direction: int = 1) -> float:
+def mde_proportions(n: float, p_control: float, alpha: float = 0.05, power: float = 0.8, direction: int = 1) -> float:
     """Smallest difference in proportions detectable with ``n`` accounts per arm.
 
     Parameters
@@ -145,8 +145,9 @@ def renewal_baselines(tables: Tables, as_of, grace_days: int, quarters: int = 4)
     out = churn.contract_outcomes(tables.contracts, grace_days, as_of)
     first = quarter_of(as_of).shift(-(quarters - 1)).start
     window = out[out["end_date"] >= first]
-    window = window.assign(segment=segments.value_tier(window["arr"]).to_numpy(),
-                           renewed=1.0 - churn.churned_flag(window["outcome"]))
+    window = window.assign(
+        segment=segments.value_tier(window["arr"]).to_numpy(), renewed=1.0 - churn.churned_flag(window["outcome"])
+    )
     rates = churn_rate(window, outcome="renewed", by="segment", settled="settled", order=segments.tier_names())
     rates = rates.rename(columns={"n": "renewals", "events": "renewed"})
     return rates[["renewals", "renewed", "rate", "low", "high", "method"]]
@@ -171,13 +172,29 @@ def renewal_calendar(tables: Tables, start, quarters: int = 4) -> pd.DataFrame:
         end = q0.shift(k - 1).end
         inside = running[(running["end_date"] >= start) & (running["end_date"] <= end)]
         for name, part in [*inside.groupby("segment", sort=False), (TOTAL, inside)]:
-            rows.append({"segment": name, "quarters": k, "window_end": end, "accounts": len(part),
-                         "arr": float(part["arr"].sum())})
+            rows.append(
+                {
+                    "segment": name,
+                    "quarters": k,
+                    "window_end": end,
+                    "accounts": len(part),
+                    "arr": float(part["arr"].sum()),
+                }
+            )
     return pd.DataFrame(rows)
 
 
-def design_table(tables: Tables, start, mde: float, grace_days: int, alpha: float = 0.05, power: float = 0.8,
-                 quarters: int = 4, enrol_share: float = 1.0, treatment_share: float = 0.5) -> pd.DataFrame:
+def design_table(
+    tables: Tables,
+    start,
+    mde: float,
+    grace_days: int,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    quarters: int = 4,
+    enrol_share: float = 1.0,
+    treatment_share: float = 0.5,
+) -> pd.DataFrame:
     """What a renewal pilot starting on ``start`` can detect, per segment and window length.
 
     Parameters
@@ -225,14 +242,24 @@ def design_table(tables: Tables, start, mde: float, grace_days: int, alpha: floa
         usable = 0 < p0 < 1  # a segment where every term renewed (or churned) gives no usable baseline
         needed = sample_size_proportions(p0, p0 + mde, alpha, power) if usable and p0 + mde < 1 else np.nan
         achievable = mde_proportions(n_eff, p0, alpha, power) if usable else np.nan
-        rows.append({"segment": r["segment"], "quarters": int(r["quarters"]), "window_end": r["window_end"],
-                     "baseline_rate": p0, "eligible": int(r["accounts"]), "per_arm": n_eff,
-                     "achievable_mde": achievable, "needed_per_arm": needed,
-                     "enough": bool(np.isfinite(needed) and n_eff >= needed)})
+        rows.append(
+            {
+                "segment": r["segment"],
+                "quarters": int(r["quarters"]),
+                "window_end": r["window_end"],
+                "baseline_rate": p0,
+                "eligible": int(r["accounts"]),
+                "per_arm": n_eff,
+                "achievable_mde": achievable,
+                "needed_per_arm": needed,
+                "enough": bool(np.isfinite(needed) and n_eff >= needed),
+            }
+        )
     out = pd.DataFrame(rows)
     order = {name: i for i, name in enumerate([*segments.tier_names(), TOTAL])}
-    out = out.sort_values(["segment", "quarters"], key=lambda s: s.map(order) if s.name == "segment" else s,
-                          kind="stable").reset_index(drop=True)
+    out = out.sort_values(
+        ["segment", "quarters"], key=lambda s: s.map(order) if s.name == "segment" else s, kind="stable"
+    ).reset_index(drop=True)
     out.attrs["method"] = f"{POWER_METHOD}; alpha {alpha}, power {power}"
     return out
 
@@ -242,9 +269,14 @@ def implied_duration(design: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for seg, part in design.groupby("segment", sort=False):
         ok = part[part["enough"]]
-        rows.append({"segment": seg, "quarters_needed": int(ok["quarters"].min()) if len(ok) else pd.NA,
-                     "window_end": ok["window_end"].min() if len(ok) else pd.NaT,
-                     "best_achievable_mde": float(part["achievable_mde"].min())})
+        rows.append(
+            {
+                "segment": seg,
+                "quarters_needed": int(ok["quarters"].min()) if len(ok) else pd.NA,
+                "window_end": ok["window_end"].min() if len(ok) else pd.NaT,
+                "best_achievable_mde": float(part["achievable_mde"].min()),
+            }
+        )
     out = pd.DataFrame(rows).set_index("segment")
     out["quarters_needed"] = out["quarters_needed"].astype("Int64")
     return out

@@ -14,8 +14,14 @@ def baselines(base: pd.DataFrame):
     """Historical renewal rate per segment with its interval."""
     fig, ax = plt.subplots(figsize=(7, 3.2))
     y = np.arange(len(base))
-    ax.errorbar(base["rate"], y, xerr=[base["rate"] - base["low"], base["high"] - base["rate"]], fmt="o",
-                color="tab:blue", capsize=4)
+    ax.errorbar(
+        base["rate"],
+        y,
+        xerr=[base["rate"] - base["low"], base["high"] - base["rate"]],
+        fmt="o",
+        color="tab:blue",
+        capsize=4,
+    )
     ax.set_yticks(y, [f"{s} (n={n})" for s, n in zip(base.index, base["renewals"])])
     ax.invert_yaxis()
     ax.set_xlabel(f"renewal rate ({base['method'].iloc[0] if len(base) else ''})")
@@ -58,8 +64,14 @@ def arm_rates(per_arm: pd.DataFrame):
     """Renewal rate per arm with its interval."""
     fig, ax = plt.subplots(figsize=(6, 2.6))
     y = np.arange(len(per_arm))
-    ax.errorbar(per_arm["rate"], y, xerr=[per_arm["rate"] - per_arm["low"], per_arm["high"] - per_arm["rate"]],
-                fmt="o", capsize=5, color="tab:blue")
+    ax.errorbar(
+        per_arm["rate"],
+        y,
+        xerr=[per_arm["rate"] - per_arm["low"], per_arm["high"] - per_arm["rate"]],
+        fmt="o",
+        capsize=5,
+        color="tab:blue",
+    )
     ax.set_yticks(y, [f"{a} (n={n})" for a, n in zip(per_arm.index, per_arm["accounts"])])
     ax.set_xlabel(f"renewal rate ({per_arm['method'].iloc[0]})")
     ax.set_title("Renewal rate by arm")

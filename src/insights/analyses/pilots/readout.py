@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from insights.metrics import churn
-from insights.errors import ParameterError
-from insights.data.loading import Tables
-from insights.stats import adjustment, bayes, experiments, intervals, sequential, stratified
 from insights.analyses.pilots.assignment import ARMS, PilotPlan, load_plan
 from insights.analyses.pilots.covariates import pre_period
+from insights.data.loading import Tables
+from insights.errors import ParameterError
+from insights.metrics import churn
+from insights.stats import adjustment, bayes, experiments, intervals, sequential, stratified
 
 SRM_ALPHA = 0.001  # a sample-ratio mismatch this unlikely means the assignment is broken
 
@@ -35,11 +35,13 @@ def assignment_of(tables: Tables, pilot_id: str) -> pd.DataFrame:
     rec = pilots[pilots["pilot_id"] == pilot_id]
     if rec.empty:
         known = sorted(pilots["pilot_id"].unique())
-        raise ParameterError(f"unknown pilot {pilot_id!r}; pilots with an assignment record: "
-                             f"{', '.join(known) if known else 'none'}.")
+        raise ParameterError(
+            f"unknown pilot {pilot_id!r}; pilots with an assignment record: {', '.join(known) if known else 'none'}."
+        )
     if rec["arm"].nunique() < 2:
-        raise ParameterError(f"pilot {pilot_id!r} has only the arm(s) {sorted(rec['arm'].unique())}: a readout "
-                             "needs at least two arms.")
+        raise ParameterError(
+            f"pilot {pilot_id!r} has only the arm(s) {sorted(rec['arm'].unique())}: a readout needs at least two arms."
+        )
     return rec.reset_index(drop=True)
 
 
@@ -53,9 +55,14 @@ def plan_of(tables: Tables, pilot_id: str) -> PilotPlan:
     arms = tuple(a for a in ARMS if a in set(rec["arm"])) or tuple(sorted(rec["arm"].unique()))
     if len(arms) < 2:
         arms = tuple(sorted(rec["arm"].unique()))
-    return PilotPlan(pilot_id=pilot_id, description="(no plan stored)", assigned_at=str(start.date()),
-                     window=(str(start.date()), str((start + pd.DateOffset(years=1)).date())), arms=arms,
-                     shares=tuple([1 / len(arms)] * len(arms)))
+    return PilotPlan(
+        pilot_id=pilot_id,
+        description="(no plan stored)",
+        assigned_at=str(start.date()),
+        window=(str(start.date()), str((start + pd.DateOffset(years=1)).date())),
+        arms=arms,
+        shares=tuple([1 / len(arms)] * len(arms)),
+    )
 
 
 def latest_pilot(tables: Tables) -> str | None:
@@ -66,8 +73,9 @@ def latest_pilot(tables: Tables) -> str | None:
     return str(pilots.sort_values(["assigned_at", "pilot_id"])["pilot_id"].iloc[-1])
 
 
-def pilot_outcomes(tables: Tables, pilot_id: str, grace_days: int, outcomes: pd.DataFrame | None = None
-                   ) -> pd.DataFrame:
+def pilot_outcomes(
+    tables: Tables, pilot_id: str, grace_days: int, outcomes: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """One row per assigned account: arm, stratum, its renewal in the window and the outcomes.
 
     Parameters
@@ -96,23 +104,33 @@ def pilot_outcomes(tables: Tables, pilot_id: str, grace_days: int, outcomes: pd.
     if outcomes is not None:
         stray = set(outcomes["account_id"]) - set(rec["account_id"])
         if stray:
-            raise ParameterError(f"outcomes given for {len(stray)} account(s) not assigned in pilot {pilot_id!r}, "
-                                 f"e.g. {sorted(stray)[:5]}; remove them.")
+            raise ParameterError(
+                f"outcomes given for {len(stray)} account(s) not assigned in pilot {pilot_id!r}, "
+                f"e.g. {sorted(stray)[:5]}; remove them."
+            )
     assigned = rec["assigned_at"].min()
     lo, hi = (pd.Timestamp(d) for d in plan.window)
     terms = churn.contract_outcomes(tables.contracts, grace_days, tables.as_of)
-    terms = terms[terms["account_id"].isin(rec["account_id"]) & (terms["end_date"] >= lo) & (terms["end_date"] <= hi)
-                  & (terms["start_date"] <= assigned)]
+    terms = terms[
+        terms["account_id"].isin(rec["account_id"])
+        & (terms["end_date"] >= lo)
+        & (terms["end_date"] <= hi)
+        & (terms["start_date"] <= assigned)
+    ]
     terms = terms.sort_values("end_date").groupby("account_id").head(1)
     succ_arr = tables.contracts.set_index("contract_id")["arr"]
     out = rec[["account_id", "arm", "stratum"]].merge(
-        terms[["account_id", "contract_id", "end_date", "outcome", "successor_id", "arr"]], on="account_id", how="left")
+        terms[["account_id", "contract_id", "end_date", "outcome", "successor_id", "arr"]], on="account_id", how="left"
+    )
     # An outcome counts once the renewal is settled (its grace period is over), for renewals and churns
     # alike: a renewal shows at once but a churn only after the grace period, so counting early
     # renewals would bias an interim renewal rate upward.
     known = churn.settled(out["end_date"], grace_days, tables.as_of)
-    out["status"] = np.select([out["outcome"].isna(), out["end_date"] > tables.as_of, ~known],
-                              ["no_renewal_in_window", "not_yet_due", "inside_grace"], "resolved")
+    out["status"] = np.select(
+        [out["outcome"].isna(), out["end_date"] > tables.as_of, ~known],
+        ["no_renewal_in_window", "not_yet_due", "inside_grace"],
+        "resolved",
+    )
     resolved = out["status"] == "resolved"
     out["renewed"] = np.where(resolved, (out["outcome"] == churn.RENEWED).astype(float), np.nan)
     next_arr = out["successor_id"].map(succ_arr)
@@ -154,23 +172,28 @@ class Readout:
     def headline(self) -> dict:
         """Front-page items: the pilot, its effect and the decision."""
         d = self.difference
-        return {"pilot": f"{self.pilot_id}: {self.plan.description}",
-                "renewal rate, treatment - control": f"{100 * d.estimate:+.1f} points ({d.method}: "
-                                                     f"{100 * d.low:+.1f} to {100 * d.high:+.1f})",
-                "decision": f"{self.decision.upper()} — {self.reason}"}
+        return {
+            "pilot": f"{self.pilot_id}: {self.plan.description}",
+            "renewal rate, treatment - control": f"{100 * d.estimate:+.1f} points ({d.method}: "
+            f"{100 * d.low:+.1f} to {100 * d.high:+.1f})",
+            "decision": f"{self.decision.upper()} — {self.reason}",
+        }
 
     def summary(self) -> pd.DataFrame:
         """The headline numbers as a table (estimate, interval, method)."""
-        rows = [("renewal rate difference (treatment - control)", self.difference),
-                ("relative lift in renewal rate", self.lift)]
+        rows = [
+            ("renewal rate difference (treatment - control)", self.difference),
+            ("relative lift in renewal rate", self.lift),
+        ]
         if self.adjusted is not None:
             rows.append(("difference adjusted for the pre-period covariate", self.adjusted.adjusted))
         if self.stratified is not None:
             rows.append(("stratified difference across segments", self.stratified.risk_difference))
         if self.arr_change is not None:
             rows.append(("net ARR change at renewal, difference", self.arr_change[0]))
-        return pd.DataFrame([{"quantity": q, "estimate": i.estimate, "low": i.low, "high": i.high,
-                              "method": i.method} for q, i in rows]).set_index("quantity")
+        return pd.DataFrame(
+            [{"quantity": q, "estimate": i.estimate, "low": i.low, "high": i.high, "method": i.method} for q, i in rows]
+        ).set_index("quantity")
 
 
 def _look_table(data: pd.DataFrame, plan: PilotPlan, control: str, treatment: str) -> pd.DataFrame:
@@ -200,18 +223,33 @@ def _look_table(data: pd.DataFrame, plan: PilotPlan, control: str, treatment: st
             p = (x1 + x0) / (n1 + n0)
             se = np.sqrt(p * (1 - p) * (1 / n1 + 1 / n0))
             z = (x1 / n1 - x0 / n0) / se if se > 0 else 0.0
-        rows.append({"look": k, "information": fraction, "outcomes": need, "reached": reached,
-                     "date": part["end_date"].max() if reached and len(part) else pd.NaT, "z": z,
-                     "z_boundary": float(bounds["z_boundary"].iloc[k - 1])})
+        rows.append(
+            {
+                "look": k,
+                "information": fraction,
+                "outcomes": need,
+                "reached": reached,
+                "date": part["end_date"].max() if reached and len(part) else pd.NaT,
+                "z": z,
+                "z_boundary": float(bounds["z_boundary"].iloc[k - 1]),
+            }
+        )
     looks = pd.DataFrame(rows)
     looks["crossed"] = looks["reached"] & (looks["z"].abs() >= looks["z_boundary"])
-    looks.attrs["method"] = ("Lan-DeMets O'Brien-Fleming-type alpha spending at planned information fractions, "
-                             "pooled two-proportion z")
+    looks.attrs["method"] = (
+        "Lan-DeMets O'Brien-Fleming-type alpha spending at planned information fractions, pooled two-proportion z"
+    )
     return looks
 
 
-def readout(tables: Tables, pilot_id: str, grace_days: int, level: float = 0.95, covariate: str = "utilisation",
-            outcomes: pd.DataFrame | None = None) -> Readout:
+def readout(
+    tables: Tables,
+    pilot_id: str,
+    grace_days: int,
+    level: float = 0.95,
+    covariate: str = "utilisation",
+    outcomes: pd.DataFrame | None = None,
+) -> Readout:
     """Read out a renewal pilot.
 
     Parameters
@@ -254,27 +292,42 @@ def readout(tables: Tables, pilot_id: str, grace_days: int, level: float = 0.95,
     counts["assigned"] = counts.sum(axis=1)
     observed = {a: int(counts.loc[a, "assigned"]) if a in counts.index else 0 for a in plan.arms}
     srm = intervals.sample_ratio_mismatch(observed, dict(zip(plan.arms, plan.shares)))
-    for status, text in (("inside_grace", "renewed or churned less than the grace period ago"),
-                         ("not_yet_due", "renewal date still ahead")):
+    for status, text in (
+        ("inside_grace", "renewed or churned less than the grace period ago"),
+        ("not_yet_due", "renewal date still ahead"),
+    ):
         if status in counts and counts[status].sum():
             notes.append(f"{int(counts[status].sum())} account(s) not counted yet ({text}).")
     if "no_renewal_in_window" in counts and counts["no_renewal_in_window"].sum():
-        notes.append(f"{int(counts['no_renewal_in_window'].sum())} assigned account(s) have no renewal inside the "
-                     "pilot window; they are left out of the renewal outcome.")
+        notes.append(
+            f"{int(counts['no_renewal_in_window'].sum())} assigned account(s) have no renewal inside the "
+            "pilot window; they are left out of the renewal outcome."
+        )
     res = data[data["status"] == "resolved"]
     t, c = res[res["arm"] == treatment], res[res["arm"] == control]
     if len(t) == 0 or len(c) == 0:
-        raise ParameterError(f"pilot {pilot_id!r} has no resolved renewal in arm "
-                             f"{treatment if len(t) == 0 else control} yet; read it out after the window closes.")
+        raise ParameterError(
+            f"pilot {pilot_id!r} has no resolved renewal in arm "
+            f"{treatment if len(t) == 0 else control} yet; read it out after the window closes."
+        )
     pair = res[res["arm"].isin([control, treatment])]
     with_covariate = covariate in res and res[covariate].notna().sum() > 10
     complete = with_covariate and bool(res[covariate].notna().all())
     compared = experiments.compare_arms(
-        res, "arm", "renewed", control, [treatment], strata="stratum" if pair["stratum"].nunique() > 1 else None,
-        covariate=covariate if complete else None, level=level, outcome_kind="binary")
+        res,
+        "arm",
+        "renewed",
+        control,
+        [treatment],
+        strata="stratum" if pair["stratum"].nunique() > 1 else None,
+        covariate=covariate if complete else None,
+        level=level,
+        outcome_kind="binary",
+    )
     contrast = compared.contrast(treatment)
-    per_arm = (compared.arms.set_index("arm")[["units", "successes", "estimate", "low", "high", "method"]]
-               .rename(columns={"units": "accounts", "successes": "renewed", "estimate": "rate"}))
+    per_arm = compared.arms.set_index("arm")[["units", "successes", "estimate", "low", "high", "method"]].rename(
+        columns={"units": "accounts", "successes": "renewed", "estimate": "rate"}
+    )
     diff, lift, test = contrast.difference, contrast.lift, contrast.test
     if np.isnan(lift.estimate):  # an arm without a single renewal: the ratio is undefined
         lift = intervals.Interval(np.nan, np.nan, np.nan, level, "undefined (an arm has no renewal)")
@@ -282,10 +335,16 @@ def readout(tables: Tables, pilot_id: str, grace_days: int, level: float = 0.95,
     adjusted = contrast.adjusted
     if with_covariate and not complete:
         ok = res[res[covariate].notna()]
-        adjusted = experiments.compare_arms(ok, "arm", "renewed", control, [treatment], covariate=covariate,
-                                            level=level, outcome_kind="binary").contrast(treatment).adjusted
-        notes.append(f"covariate {covariate} missing for {len(res) - len(ok)} account(s): adjusted estimate "
-                     "uses the rest.")
+        adjusted = (
+            experiments.compare_arms(
+                ok, "arm", "renewed", control, [treatment], covariate=covariate, level=level, outcome_kind="binary"
+            )
+            .contrast(treatment)
+            .adjusted
+        )
+        notes.append(
+            f"covariate {covariate} missing for {len(res) - len(ok)} account(s): adjusted estimate uses the rest."
+        )
 
     strat = contrast.stratified
     bayes_view = contrast.bayes
@@ -293,8 +352,9 @@ def readout(tables: Tables, pilot_id: str, grace_days: int, level: float = 0.95,
 
     arr_change = None
     if res["arr_change"].notna().all():
-        arr = experiments.compare_arms(res, "arm", "arr_change", control, [treatment], level=level,
-                                       outcome_kind="numeric").contrast(treatment)
+        arr = experiments.compare_arms(
+            res, "arm", "arr_change", control, [treatment], level=level, outcome_kind="numeric"
+        ).contrast(treatment)
         arr_change = (arr.difference, arr.test)
 
     tickets_t = data.loc[data["arm"] == treatment, "tickets"].to_numpy(float)
@@ -303,23 +363,58 @@ def readout(tables: Tables, pilot_id: str, grace_days: int, level: float = 0.95,
         tickets_diff = intervals.Interval(0.0, 0.0, 0.0, level, "no variation in either arm")
         tickets_test = intervals.TestResult(0.0, 1.0, "no variation in either arm")
     else:
-        tickets = experiments.compare_arms(data, "arm", "tickets", control, [treatment], level=level,
-                                           outcome_kind="numeric").contrast(treatment)
+        tickets = experiments.compare_arms(
+            data, "arm", "tickets", control, [treatment], level=level, outcome_kind="numeric"
+        ).contrast(treatment)
         tickets_diff, tickets_test = tickets.difference, tickets.test
-    breached = bool(tickets_test.p_value < plan.alpha and tickets_diff.estimate > 0
-                    and tickets_t.mean() > 1.2 * max(tickets_c.mean(), 1e-9))
-    guardrail = {"metric": "support tickets per account during the pilot", "treatment": float(tickets_t.mean()),
-                 "control": float(tickets_c.mean()), "difference": tickets_diff, "test": tickets_test,
-                 "breached": breached}
+    breached = bool(
+        tickets_test.p_value < plan.alpha
+        and tickets_diff.estimate > 0
+        and tickets_t.mean() > 1.2 * max(tickets_c.mean(), 1e-9)
+    )
+    guardrail = {
+        "metric": "support tickets per account during the pilot",
+        "treatment": float(tickets_t.mean()),
+        "control": float(tickets_c.mean()),
+        "difference": tickets_diff,
+        "test": tickets_test,
+        "breached": breached,
+    }
 
     final = not data["status"].isin(["inside_grace", "not_yet_due"]).any()
     decision, reason = decide(diff, srm, guardrail, bayes_view, plan, looks, final=final)
-    return Readout(pilot_id, plan, data, counts, srm, per_arm, diff, lift, test, adjusted, strat, bayes_view, looks,
-                   arr_change, guardrail, decision, reason, notes, compared)
+    return Readout(
+        pilot_id,
+        plan,
+        data,
+        counts,
+        srm,
+        per_arm,
+        diff,
+        lift,
+        test,
+        adjusted,
+        strat,
+        bayes_view,
+        looks,
+        arr_change,
+        guardrail,
+        decision,
+        reason,
+        notes,
+        compared,
+    )
 
 
-def decide(diff: intervals.Interval, srm: intervals.TestResult, guardrail: dict, bayes_view: bayes.BayesResult,
-           plan: PilotPlan, looks: pd.DataFrame, final: bool = True) -> tuple[str, str]:
+def decide(
+    diff: intervals.Interval,
+    srm: intervals.TestResult,
+    guardrail: dict,
+    bayes_view: bayes.BayesResult,
+    plan: PilotPlan,
+    looks: pd.DataFrame,
+    final: bool = True,
+) -> tuple[str, str]:
     """Ship, extend or stop, with the reason in plain words.
 
     Rules, in order: a sample-ratio mismatch (p < 0.001) or a breached guardrail stops
@@ -334,23 +429,31 @@ def decide(diff: intervals.Interval, srm: intervals.TestResult, guardrail: dict,
     ci = f"{pts(diff.estimate)} ({diff.method}: {pts(diff.low)} to {pts(diff.high)})"
     prob = f"probability the playbook is better {bayes_view.prob_treatment_better:.0%}"
     if srm.p_value < SRM_ALPHA:
-        return "stop", (f"The arms are not the sizes the plan said (sample ratio mismatch, {srm.method}, "
-                        f"p = {srm.p_value:.2g}); the assignment or the data is broken. Fix that before reading "
-                        "any effect.")
+        return "stop", (
+            f"The arms are not the sizes the plan said (sample ratio mismatch, {srm.method}, "
+            f"p = {srm.p_value:.2g}); the assignment or the data is broken. Fix that before reading "
+            "any effect."
+        )
     if guardrail["breached"]:
-        return "stop", (f"Guardrail breached: {guardrail['metric']} {guardrail['treatment']:.2f} vs "
-                        f"{guardrail['control']:.2f} (p = {guardrail['test'].p_value:.2g}).")
+        return "stop", (
+            f"Guardrail breached: {guardrail['metric']} {guardrail['treatment']:.2f} vs "
+            f"{guardrail['control']:.2f} (p = {guardrail['test'].p_value:.2g})."
+        )
     if not final:
         crossed = looks[looks["crossed"]] if not looks.empty else looks
         known = int(looks.loc[looks["reached"], "outcomes"].max()) if not looks.empty and looks["reached"].any() else 0
         if not crossed.empty:
             first = crossed.iloc[0]
             verdict = "ship" if first["z"] > 0 else "stop"
-            return verdict, (f"Interim look {int(first['look'])}: z = {first['z']:.2f} crossed the "
-                             f"O'Brien-Fleming-type boundary {first['z_boundary']:.2f}; {ci}.")
-        return "extend", (f"Interim: not every renewal in the window is known yet (last planned look reached holds "
-                          f"{known} outcomes) and no group-sequential boundary was crossed; {ci}, {prob}. "
-                          "Wait for the window and its grace period to close.")
+            return verdict, (
+                f"Interim look {int(first['look'])}: z = {first['z']:.2f} crossed the "
+                f"O'Brien-Fleming-type boundary {first['z_boundary']:.2f}; {ci}."
+            )
+        return "extend", (
+            f"Interim: not every renewal in the window is known yet (last planned look reached holds "
+            f"{known} outcomes) and no group-sequential boundary was crossed; {ci}, {prob}. "
+            "Wait for the window and its grace period to close."
+        )
     if diff.low > 0:
         early = ""
         if not looks.empty and looks["crossed"].any():
@@ -359,7 +462,11 @@ def decide(diff: intervals.Interval, srm: intervals.TestResult, guardrail: dict,
     if diff.high < 0:
         return "stop", f"The playbook lowered renewals: {ci}, {prob}."
     if diff.high < plan.min_worthwhile:
-        return "stop", (f"No effect worth having: {ci}; even the upper end is below the smallest worthwhile "
-                        f"change of {pts(plan.min_worthwhile)}.")
-    return "extend", (f"Inconclusive: {ci}, {prob}. The interval still includes no effect and effects worth "
-                      "having; enrol more accounts or run another renewal window.")
+        return "stop", (
+            f"No effect worth having: {ci}; even the upper end is below the smallest worthwhile "
+            f"change of {pts(plan.min_worthwhile)}."
+        )
+    return "extend", (
+        f"Inconclusive: {ci}, {prob}. The interval still includes no effect and effects worth "
+        "having; enrol more accounts or run another renewal window."
+    )

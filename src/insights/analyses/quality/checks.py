@@ -4,17 +4,25 @@ from __future__ import annotations
 
 import pandas as pd
 
-from insights.metrics import churn
 from insights.data import contract
 from insights.data.loading import Tables
-from insights.data.validation import violations_frame, Violation
+from insights.data.validation import Violation, violations_frame
+from insights.metrics import churn
 from insights.stats.rates import churn_rate
 
 #: The date column that places each table's rows in time.
-DATE_COLUMNS = {"accounts": "created_at", "contracts": "start_date", "users": "invited_at",
-                "usage_monthly": "month", "support_tickets": "created_at", "surveys": "responded_at",
-                "cs_activities": "date", "integrations": "connected_at", "pilot_assignments": "assigned_at",
-                "usage_events": "ts"}
+DATE_COLUMNS = {
+    "accounts": "created_at",
+    "contracts": "start_date",
+    "users": "invited_at",
+    "usage_monthly": "month",
+    "support_tickets": "created_at",
+    "surveys": "responded_at",
+    "cs_activities": "date",
+    "integrations": "connected_at",
+    "pilot_assignments": "assigned_at",
+    "usage_events": "ts",
+}
 
 
 def row_counts(tables: Tables) -> pd.DataFrame:
@@ -29,10 +37,16 @@ def row_counts(tables: Tables) -> pd.DataFrame:
     for name, frame in tables.frames.items():
         date_col = DATE_COLUMNS.get(name)
         dates = frame[date_col] if date_col in frame else pd.Series(dtype="datetime64[ns]")
-        out.append({"table": name, "rows": len(frame),
-                    "accounts": frame["account_id"].nunique() if "account_id" in frame else None,
-                    "key": "+".join(contract.TABLES[name].key) or "(none)",
-                    "first": dates.min(), "last": dates.max()})
+        out.append(
+            {
+                "table": name,
+                "rows": len(frame),
+                "accounts": frame["account_id"].nunique() if "account_id" in frame else None,
+                "key": "+".join(contract.TABLES[name].key) or "(none)",
+                "first": dates.min(),
+                "last": dates.max(),
+            }
+        )
     return pd.DataFrame(out).set_index("table")
 
 
@@ -59,8 +73,15 @@ def missingness(tables: Tables) -> pd.DataFrame:
         for col in contract.TABLES[name].columns:
             if col.name in frame:
                 missing = int(frame[col.name].isna().sum())
-                out.append({"table": name, "column": col.name, "missing": missing,
-                            "share": missing / len(frame) if len(frame) else 0.0, "allowed": col.nullable})
+                out.append(
+                    {
+                        "table": name,
+                        "column": col.name,
+                        "missing": missing,
+                        "share": missing / len(frame) if len(frame) else 0.0,
+                        "allowed": col.nullable,
+                    }
+                )
     return pd.DataFrame(out)
 
 
@@ -79,7 +100,8 @@ def consistency_warnings(tables: Tables, grace_days: int) -> pd.DataFrame:
     checks: dict[str, pd.Series] = {}
     checks["accounts without any contract"] = accounts[~accounts.isin(contracts["account_id"])]
     checks["accounts under contract with no usage rows"] = pd.Series(
-        sorted(set(contracts["account_id"]) - set(usage["account_id"])), dtype="str")
+        sorted(set(contracts["account_id"]) - set(usage["account_id"])), dtype="str"
+    )
     # usage in months that no contract term covers (e.g. after churn, or a missing term)
     terms = contracts[["account_id", "start_date", "end_date"]].copy()
     terms["first"] = terms["start_date"].dt.to_period("M")
@@ -96,8 +118,10 @@ def consistency_warnings(tables: Tables, grace_days: int) -> pd.DataFrame:
     checks["usage after a churn (account not back under contract)"] = late.drop_duplicates("index")["account_id"]
     unknown = tables.cs_activities.loc[~tables.cs_activities["type"].isin(contract.KNOWN_ACTIVITY_TYPES), "type"]
     checks["cs_activities of a type the analysis does not use"] = unknown
-    rows = [{"check": name, "count": int(len(values)),
-             "examples": ", ".join(map(str, pd.unique(values)[:5]))} for name, values in checks.items()]
+    rows = [
+        {"check": name, "count": len(values), "examples": ", ".join(map(str, pd.unique(values)[:5]))}
+        for name, values in checks.items()
+    ]
     return pd.DataFrame(rows)
 
 
@@ -123,14 +147,14 @@ def renewal_outcomes_by_quarter(tables: Tables, grace_days: int) -> pd.DataFrame
     out = churn.contract_outcomes(tables.contracts, grace_days, tables.as_of)
     out = out[out["end_date"] <= tables.as_of + pd.offsets.QuarterEnd(0)]
     out = out.assign(quarter=out["end_date"].dt.to_period("Q").astype(str), churned=churn.churned_flag(out["outcome"]))
-    counts = out.pivot_table(index="quarter", columns="outcome", values="contract_id", aggfunc="count",
-                             fill_value=0)
+    counts = out.pivot_table(index="quarter", columns="outcome", values="contract_id", aggfunc="count", fill_value=0)
     for col in (churn.RENEWED, churn.CHURNED, churn.OPEN):
         if col not in counts:
             counts[col] = 0
     counts = counts[[churn.RENEWED, churn.CHURNED, churn.OPEN]]
-    rates = churn_rate(out, outcome="churned", by="quarter", settled="settled", order=counts.index, total=None,
-                       complete_only=True)
+    rates = churn_rate(
+        out, outcome="churned", by="quarter", settled="settled", order=counts.index, total=None, complete_only=True
+    )
     counts["settled"] = rates["unsettled"].to_numpy() == 0
     counts["logo_churn_rate"] = rates["rate"].to_numpy()
     counts.columns.name = None
@@ -149,6 +173,5 @@ def headline(violations: list[Violation], warnings: pd.DataFrame, tables: Tables
         "contract violations": str(len(violations)),
         "data runs to": f"{tables.as_of:%Y-%m-%d}",
         "accounts / contract terms": f"{len(tables.accounts):,} / {len(tables.contracts):,}",
-        "consistency warnings": "; ".join(f"{c} ({n})" for c, n in zip(flagged["check"], flagged["count"]))
-        or "none",
+        "consistency warnings": "; ".join(f"{c} ({n})" for c, n in zip(flagged["check"], flagged["count"])) or "none",
     }

@@ -79,8 +79,7 @@ def missingness_bar(missing: pd.DataFrame):
 def renewal_outcomes(outcomes: pd.DataFrame):
     """Terms ending per quarter by outcome, with the logo churn rate."""
     fig, ax = plt.subplots(figsize=(11, 4))
-    outcomes[["renewed", "churned", "open"]].plot.bar(stacked=True, ax=ax,
-                                                      color=["tab:green", "tab:red", "tab:gray"])
+    outcomes[["renewed", "churned", "open"]].plot.bar(stacked=True, ax=ax, color=["tab:green", "tab:red", "tab:gray"])
     ax.set_ylabel("contract terms ending")
     ax2 = ax.twinx()
     ax2.plot(range(len(outcomes)), outcomes["logo_churn_rate"], color="black", marker="o", label="logo churn rate")

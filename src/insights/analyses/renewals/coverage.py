@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from insights.data.config_files import read_mapping
 
 from insights.data import paths
+from insights.data.config_files import read_mapping
 from insights.errors import ConfigError, ParameterError
 
 DIMENSIONS = ("segment", "band", "growth_horizon_months")
@@ -48,8 +48,13 @@ def load_coverage(path: Path | None = None) -> CoverageModel:
     if unknown:
         problems.append(f"unknown point dimension(s) {sorted(unknown)}; known: {', '.join(DIMENSIONS)}")
     try:
-        points = {dim: {(int(k) if dim == "growth_horizon_months" else str(k)): float(v)
-                        for k, v in (points.get(dim) or {}).items()} for dim in DIMENSIONS}
+        points = {
+            dim: {
+                (int(k) if dim == "growth_horizon_months" else str(k)): float(v)
+                for k, v in (points.get(dim) or {}).items()
+            }
+            for dim in DIMENSIONS
+        }
     except (TypeError, ValueError):
         problems.append("points must be numbers (and growth horizons whole months)")
     tiers = data.get("tiers") or {}
@@ -102,8 +107,10 @@ def coverage_plan(frame: pd.DataFrame, model: CoverageModel | None = None) -> pd
         pts = key.map(model.points[dim])
         unknown = pts.isna() & key.notna()
         if unknown.any():
-            raise ParameterError(f"no coverage points for {dim} value(s) {sorted(map(str, key[unknown].unique()))}; "
-                                 "add them to config/coverage.yaml.")
+            raise ParameterError(
+                f"no coverage points for {dim} value(s) {sorted(map(str, key[unknown].unique()))}; "
+                "add them to config/coverage.yaml."
+            )
         total += pts.fillna(0.0).astype(float)
     out["points"] = total
     tier = pd.Series(model.tiers[-1][0], index=frame.index, dtype="str")
@@ -126,8 +133,13 @@ def coverage_summary(plan: pd.DataFrame, model: CoverageModel | None = None) -> 
     model = model or load_coverage()
     order = [name for name, _ in model.tiers]
     g = plan.groupby("coverage")
-    out = pd.DataFrame({"accounts": g.size(), "arr": g["arr"].sum(),
-                        "at_risk_arr": plan["arr"].where(plan["at_risk"], 0.0).groupby(plan["coverage"]).sum()})
+    out = pd.DataFrame(
+        {
+            "accounts": g.size(),
+            "arr": g["arr"].sum(),
+            "at_risk_arr": plan["arr"].where(plan["at_risk"], 0.0).groupby(plan["coverage"]).sum(),
+        }
+    )
     out = out.reindex(order).fillna(0.0)
     out["account_share"] = out["accounts"] / max(out["accounts"].sum(), 1)
     out["arr_share"] = out["arr"] / out["arr"].sum() if out["arr"].sum() else np.nan

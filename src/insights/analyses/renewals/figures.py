@@ -12,9 +12,13 @@ from insights.stats.rates import TOTAL
 def pipeline_funnel(summary: pd.DataFrame, title: str):
     """Renewing accounts by segment: how many are in a save play, asked to cancel, and what happened."""
     seg = summary.drop(index=TOTAL)
-    cols = [("renewing", "renewing", "tab:blue"), ("in_save_play", "in save play", "tab:orange"),
-            ("cancellation_requested", "cancellation requested", "tab:red"),
-            ("renewed", "renewed", "tab:green"), ("churned", "churned", "black")]
+    cols = [
+        ("renewing", "renewing", "tab:blue"),
+        ("in_save_play", "in save play", "tab:orange"),
+        ("cancellation_requested", "cancellation requested", "tab:red"),
+        ("renewed", "renewed", "tab:green"),
+        ("churned", "churned", "black"),
+    ]
     fig, axes = plt.subplots(1, 2, figsize=(12, 3.8))
     x = np.arange(len(seg))
     width = 0.16
@@ -36,7 +40,8 @@ def pipeline_funnel(summary: pd.DataFrame, title: str):
 def coverage_shares(summary: pd.DataFrame):
     """The 80/20 view: each coverage tier's share of accounts, ARR and ARR at risk."""
     shares = summary[["account_share", "arr_share", "at_risk_share"]].rename(
-        columns={"account_share": "accounts", "arr_share": "ARR", "at_risk_share": "ARR at risk"})
+        columns={"account_share": "accounts", "arr_share": "ARR", "at_risk_share": "ARR at risk"}
+    )
     fig, ax = plt.subplots(figsize=(8, 3.4))
     shares.T.plot.barh(stacked=True, ax=ax, color=["tab:red", "tab:orange", "tab:gray"][: len(shares)])
     ax.set_xlim(0, 1)

@@ -15,18 +15,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from insights.metrics import churn
 from insights.analyses.segments import rules as segments
-from insights.errors import ParameterError
 from insights.data.loading import Tables
+from insights.errors import ParameterError
+from insights.metrics import churn
 from insights.metrics.periods import Quarter, parse_quarter
 from insights.stats.rates import TOTAL
 
 UPCOMING = "upcoming"  # renewal date after the data ends
 
 
-def renewals_in_quarter(tables: Tables, quarter: str | Quarter, grace_days: int, save_play_days: int = 120,
-                        cancellation_days: int = 180) -> pd.DataFrame:
+def renewals_in_quarter(
+    tables: Tables, quarter: str | Quarter, grace_days: int, save_play_days: int = 120, cancellation_days: int = 180
+) -> pd.DataFrame:
     """Every contract term whose renewal date (end date) falls in ``quarter``.
 
     An account is *in a save play* when a ``save_play`` activity is dated within
@@ -47,18 +48,35 @@ def renewals_in_quarter(tables: Tables, quarter: str | Quarter, grace_days: int,
     terms["status"] = np.where(terms["end_date"] > tables.as_of, UPCOMING, terms["outcome"])
     terms["segment"] = segments.value_tier(terms["arr"]).to_numpy()
     act = tables.cs_activities
-    for col, kind, days in (("in_save_play", "save_play", save_play_days),
-                            ("cancellation_requested", "cancellation_request", cancellation_days)):
-        a = act[act["type"] == kind][["account_id", "date"]].merge(terms[["contract_id", "account_id", "end_date"]],
-                                                                   on="account_id")
+    for col, kind, days in (
+        ("in_save_play", "save_play", save_play_days),
+        ("cancellation_requested", "cancellation_request", cancellation_days),
+    ):
+        a = act[act["type"] == kind][["account_id", "date"]].merge(
+            terms[["contract_id", "account_id", "end_date"]], on="account_id"
+        )
         a = a[(a["date"] <= a["end_date"]) & (a["date"] > a["end_date"] - pd.Timedelta(days=days))]
         terms[col] = terms["contract_id"].isin(set(a["contract_id"]))
     names = tables.accounts.set_index("account_id")["name"]
     terms["name"] = terms["account_id"].map(names)
-    cols = ["account_id", "name", "contract_id", "end_date", "arr", "seats", "segment", "in_save_play",
-            "cancellation_requested", "status"]
-    return terms[cols].rename(columns={"end_date": "renewal_date"}).sort_values(
-        ["renewal_date", "account_id"]).reset_index(drop=True)
+    cols = [
+        "account_id",
+        "name",
+        "contract_id",
+        "end_date",
+        "arr",
+        "seats",
+        "segment",
+        "in_save_play",
+        "cancellation_requested",
+        "status",
+    ]
+    return (
+        terms[cols]
+        .rename(columns={"end_date": "renewal_date"})
+        .sort_values(["renewal_date", "account_id"])
+        .reset_index(drop=True)
+    )
 
 
 def pipeline_summary(renewals: pd.DataFrame) -> pd.DataFrame:
@@ -71,12 +89,16 @@ def pipeline_summary(renewals: pd.DataFrame) -> pd.DataFrame:
         save_play_arr, cancellation_requested, cancellation_arr, and per status the
         count and ARR (renewed, churned, open, upcoming).
     """
+
     def block(part: pd.DataFrame) -> dict:
-        row = {"renewing": len(part), "renewing_arr": part["arr"].sum(),
-               "in_save_play": int(part["in_save_play"].sum()),
-               "save_play_arr": part.loc[part["in_save_play"], "arr"].sum(),
-               "cancellation_requested": int(part["cancellation_requested"].sum()),
-               "cancellation_arr": part.loc[part["cancellation_requested"], "arr"].sum()}
+        row = {
+            "renewing": len(part),
+            "renewing_arr": part["arr"].sum(),
+            "in_save_play": int(part["in_save_play"].sum()),
+            "save_play_arr": part.loc[part["in_save_play"], "arr"].sum(),
+            "cancellation_requested": int(part["cancellation_requested"].sum()),
+            "cancellation_arr": part.loc[part["cancellation_requested"], "arr"].sum(),
+        }
         for status in (churn.RENEWED, churn.CHURNED, churn.OPEN, UPCOMING):
             row[status] = int((part["status"] == status).sum())
             row[f"{status}_arr"] = part.loc[part["status"] == status, "arr"].sum()
@@ -120,8 +142,16 @@ def action_list(accounts: pd.DataFrame, renewing_within_days: int = 120) -> pd.D
     -> renewal conversation; growth potential within 6 months -> expansion conversation;
     high-touch -> QBR; otherwise the tier's cadence.
     """
-    need = ["account_id", "arr", "days_to_renewal", "band", "coverage", "save_play_active",
-            "cancellation_requested", "growth_potential"]
+    need = [
+        "account_id",
+        "arr",
+        "days_to_renewal",
+        "band",
+        "coverage",
+        "save_play_active",
+        "cancellation_requested",
+        "growth_potential",
+    ]
     missing = [c for c in need if c not in accounts.columns]
     if missing:
         raise ParameterError(f"action list needs columns {missing}.")
@@ -136,9 +166,16 @@ def action_list(accounts: pd.DataFrame, renewing_within_days: int = 120) -> pd.D
         growth6 = a["growth_potential"].astype("string").str.contains("within 6 months", na=False)
     a["action"] = np.select(
         [asked, red & soon & ~in_play, red & soon, soon, growth6, a["coverage"] == "high-touch"],
-        ["executive save call (cancellation requested)", "start a save play", "continue the save play",
-         "renewal conversation", "expansion conversation", "QBR"],
-        default=np.where(a["coverage"] == "mid-touch", "pooled check-in", "tech-touch nurture"))
+        [
+            "executive save call (cancellation requested)",
+            "start a save play",
+            "continue the save play",
+            "renewal conversation",
+            "expansion conversation",
+            "QBR",
+        ],
+        default=np.where(a["coverage"] == "mid-touch", "pooled check-in", "tech-touch nurture"),
+    )
     risk = a["band"].map({"red": 3.0, "amber": 2.0, "green": 1.0}).fillna(1.0)
     urgency = np.where(soon, 2.0, 1.0) + asked.astype(float) * 2
     a["priority"] = np.log10(a["arr"].clip(lower=1)) * risk * urgency
@@ -171,9 +208,9 @@ def headline(this_quarter: pd.DataFrame, next_quarter: pd.DataFrame, quarter, ne
     return {
         f"renewals due {quarter}": f"{int(a['renewing'])} accounts, {money(a['renewing_arr'])} ARR",
         f"outcome so far ({quarter})": f"{int(a['renewed'])} renewed, {int(a['churned'])} churned "
-                                       f"({money(a['churned_arr'])}), {int(a['open'])} inside the grace period",
+        f"({money(a['churned_arr'])}), {int(a['open'])} inside the grace period",
         f"in a save play / asked to cancel ({quarter})": f"{int(a['in_save_play'])} / {int(a['cancellation_requested'])}",
         f"renewals due {next_q}": f"{int(b['renewing'])} accounts, {money(b['renewing_arr'])} ARR; "
-                                  f"{int(b['in_save_play'])} in a save play, {int(b['cancellation_requested'])} "
-                                  "asked to cancel",
+        f"{int(b['in_save_play'])} in a save play, {int(b['cancellation_requested'])} "
+        "asked to cancel",
     }

@@ -69,8 +69,13 @@ def lift_chart(lift: dict):
     for i, (name, tab) in enumerate(lift.items()):
         x = tab["group"].to_numpy() + (i - (n - 1) / 2) * width
         ax.bar(x, tab["lift"], width=width, color=_COLOURS.get(name), label=name)
-        axg.plot(np.r_[0, tab["cum_share_rows"]], np.r_[0, tab["cum_share_churned"]], marker="o",
-                 color=_COLOURS.get(name), label=name)
+        axg.plot(
+            np.r_[0, tab["cum_share_rows"]],
+            np.r_[0, tab["cum_share_churned"]],
+            marker="o",
+            color=_COLOURS.get(name),
+            label=name,
+        )
     ax.axhline(1, color="grey", ls=":", lw=1)
     ax.set_xticks(range(1, 11) if n else [])
     ax.set_xlabel("risk decile (1 = riskiest 10%)")

@@ -56,16 +56,15 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
+from insights.analyses.renewals.pipeline import write_csv
 from insights.errors import ParameterError
 from insights.metrics.periods import parse_quarter
-from insights.stats.bootstrap import cluster_bootstrap_counts
-from insights.stats.classification import (auc_bootstrap, calibration_table, held_out_metrics, lift_table,
-                                           weighted_auc)
-from insights.stats.rates import TOTAL
-from insights.stats.table_checks import require_columns
-from insights.stats.splits import TimeSplit, expanding_time_folds, purged_time_split
-from insights.analyses.renewals.pipeline import write_csv
 from insights.metrics.snapshots import FEATURES
+from insights.stats.bootstrap import cluster_bootstrap_counts
+from insights.stats.classification import auc_bootstrap, calibration_table, held_out_metrics, lift_table, weighted_auc
+from insights.stats.rates import TOTAL
+from insights.stats.splits import TimeSplit, expanding_time_folds, purged_time_split
+from insights.stats.table_checks import require_columns
 
 #: Snapshot metrics used by the risk models (all ``FEATURES``: no identifier, no date).
 RISK_FEATURES = tuple(FEATURES)
@@ -80,14 +79,24 @@ MODELS = ("logistic", "gbm")
 #: Candidate inverse L2 strengths of the logistic model.
 DEFAULT_CS = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
 #: Fixed, modest settings of the gradient-boosting model.
-GBM_PARAMS = {"learning_rate": 0.05, "max_iter": 150, "max_leaf_nodes": 8, "min_samples_leaf": 40,
-              "l2_regularization": 1.0, "early_stopping": False}
+GBM_PARAMS = {
+    "learning_rate": 0.05,
+    "max_iter": 150,
+    "max_leaf_nodes": 8,
+    "min_samples_leaf": 40,
+    "l2_regularization": 1.0,
+    "early_stopping": False,
+}
 #: Calibration methods compared.
 CALIBRATIONS = ("sigmoid", "isotonic")
 _EPS = 1e-6
 #: Names of the generic classification metrics (``insights.stats.classification``) in this module's tables.
-_CHURN_NAMES = {"events": "churned", "event_rate": "churn_rate", "cum_share_events": "cum_share_churned",
-                "clusters": "accounts"}
+_CHURN_NAMES = {
+    "events": "churned",
+    "event_rate": "churn_rate",
+    "cum_share_events": "cum_share_churned",
+    "clusters": "accounts",
+}
 
 
 # ----------------------------------------------------------------------------- split
@@ -128,8 +137,9 @@ def settled_share(snap: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def choose_split(snap: pd.DataFrame, quarter=None, n_test: int = 2, min_settled: float = 0.5,
-                 purge_days: int = 0) -> Split:
+def choose_split(
+    snap: pd.DataFrame, quarter=None, n_test: int = 2, min_settled: float = 0.5, purge_days: int = 0
+) -> Split:
     """Pick the test dates and the training cut-off for a quarter's risk model.
 
     Test dates: the latest ``n_test`` observation dates up to the end of ``quarter`` (default: the
@@ -159,25 +169,32 @@ def choose_split(snap: pd.DataFrame, quarter=None, n_test: int = 2, min_settled:
         remain (cross-validation and calibration need them).
     """
     if int(n_test) < 1 or not 0 < float(min_settled) <= 1:
-        raise ParameterError(f"need n_test >= 1 and 0 < min_settled <= 1, got n_test={n_test}, "
-                             f"min_settled={min_settled}.")
+        raise ParameterError(
+            f"need n_test >= 1 and 0 < min_settled <= 1, got n_test={n_test}, min_settled={min_settled}."
+        )
     share = settled_share(snap)
     if quarter is not None:
         share = share[share.index <= parse_quarter(quarter).end]
     ok = share.index[share["settled_share"] >= min_settled]
     if len(ok) < n_test:
-        raise ParameterError(f"only {len(ok)} observation date(s) have at least {min_settled:.0%} settled labels; "
-                             f"lower min_settled or n_test (asked for {n_test}).")
-    tests = sorted(ok)[-int(n_test):]
+        raise ParameterError(
+            f"only {len(ok)} observation date(s) have at least {min_settled:.0%} settled labels; "
+            f"lower min_settled or n_test (asked for {n_test})."
+        )
+    tests = sorted(ok)[-int(n_test) :]
     earlier = sorted(d for d in share.index if d < tests[0])
     if len(earlier) < 3:
-        raise ParameterError(f"only {len(earlier)} observation date(s) before the first test date "
-                             f"{tests[0]:%Y-%m-%d}; the risk model needs at least three (cross-validation and "
-                             "calibration): use a later quarter or fewer test dates.")
-    reason = (f"Test on the latest {len(tests)} quarter ends with at least {min_settled:.0%} of labels settled "
-              f"({', '.join(f'{d:%Y-%m-%d}' for d in tests)}); train on the {len(earlier)} earlier quarter ends "
-              f"({earlier[0]:%Y-%m-%d} to {earlier[-1]:%Y-%m-%d}), keeping only rows whose renewal falls before "
-              f"{tests[0]:%Y-%m-%d}" + (f" minus {purge_days} days" if purge_days else "") + ".")
+        raise ParameterError(
+            f"only {len(earlier)} observation date(s) before the first test date "
+            f"{tests[0]:%Y-%m-%d}; the risk model needs at least three (cross-validation and "
+            "calibration): use a later quarter or fewer test dates."
+        )
+    reason = (
+        f"Test on the latest {len(tests)} quarter ends with at least {min_settled:.0%} of labels settled "
+        f"({', '.join(f'{d:%Y-%m-%d}' for d in tests)}); train on the {len(earlier)} earlier quarter ends "
+        f"({earlier[0]:%Y-%m-%d} to {earlier[-1]:%Y-%m-%d}), keeping only rows whose renewal falls before "
+        f"{tests[0]:%Y-%m-%d}" + (f" minus {purge_days} days" if purge_days else "") + "."
+    )
     return Split(pd.Timestamp(earlier[-1]), [pd.Timestamp(d) for d in tests], int(purge_days), reason)
 
 
@@ -189,17 +206,27 @@ def _purged_split(snap: pd.DataFrame, train_until, before, purge_days: int = 0) 
     ``train_until`` whose renewal comes too late.
     """
     _need(snap, ["obs_date", "churned", "renewal_date"])
-    return purged_time_split(snap, "obs_date", before, pd.Timedelta(days=int(purge_days)), "renewal_date",
-                             train_until=train_until, label="churned")
+    return purged_time_split(
+        snap,
+        "obs_date",
+        before,
+        pd.Timedelta(days=int(purge_days)),
+        "renewal_date",
+        train_until=train_until,
+        label="churned",
+    )
 
 
 # ----------------------------------------------------------------------------- design
 
 
 def _need(frame: pd.DataFrame, cols) -> None:
-    hint = ("Build it with insights.metrics.snapshots.build; add the segment with "
-            "pd.concat([snap, insights.analyses.segments.rules.rule_segments(snap, tables.accounts)], axis=1)."
-            if SEGMENT in cols and SEGMENT not in frame.columns else "Build it with insights.metrics.snapshots.build.")
+    hint = (
+        "Build it with insights.metrics.snapshots.build; add the segment with "
+        "pd.concat([snap, insights.analyses.segments.rules.rule_segments(snap, tables.accounts)], axis=1)."
+        if SEGMENT in cols and SEGMENT not in frame.columns
+        else "Build it with insights.metrics.snapshots.build."
+    )
     require_columns(frame, list(cols), what="the snapshot table", fix=hint)
 
 
@@ -226,8 +253,9 @@ def _features(frame: pd.DataFrame, features=DEFAULT_FEATURES) -> pd.DataFrame:
     numeric = [f for f in features if f != SEGMENT]
     text = [f for f in numeric if not (pd.api.types.is_numeric_dtype(frame[f]) or pd.api.types.is_bool_dtype(frame[f]))]
     if text:
-        raise ParameterError(f"features {text} are not numeric; only {SEGMENT!r} is one-hot encoded: encode the others "
-                             "as numbers first.")
+        raise ParameterError(
+            f"features {text} are not numeric; only {SEGMENT!r} is one-hot encoded: encode the others as numbers first."
+        )
     x = frame[numeric].astype(float)
     if SEGMENT in features:
         x[SEGMENT] = frame[SEGMENT].astype(object).where(frame[SEGMENT].notna(), "unknown").astype(str)
@@ -249,22 +277,29 @@ def _preprocessor(scale: bool, features=DEFAULT_FEATURES) -> ColumnTransformer:
     seg_steps = [("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False))]
     if scale:
         seg_steps.append(("scale", StandardScaler()))
-    parts = [("log", numeric(True), logged), ("num", numeric(False), plain),
-             ("seg", Pipeline(seg_steps), [SEGMENT] if SEGMENT in features else [])]
+    parts = [
+        ("log", numeric(True), logged),
+        ("num", numeric(False), plain),
+        ("seg", Pipeline(seg_steps), [SEGMENT] if SEGMENT in features else []),
+    ]
     return ColumnTransformer([p for p in parts if p[2]], verbose_feature_names_out=False)
 
 
 def _pipeline(name: str, C: float = 1.0, seed: int = 0, features=DEFAULT_FEATURES) -> Pipeline:
     if name == "logistic":
         return Pipeline([("prep", _preprocessor(True, features)), ("model", LogisticRegression(C=C, max_iter=5000))])
-    return Pipeline([("prep", _preprocessor(False, features)),
-                     ("model", HistGradientBoostingClassifier(random_state=seed, **GBM_PARAMS))])
+    return Pipeline(
+        [
+            ("prep", _preprocessor(False, features)),
+            ("model", HistGradientBoostingClassifier(random_state=seed, **GBM_PARAMS)),
+        ]
+    )
 
 
 def _metric_of(column: str) -> str:
     """Metric behind a design column (``missingindicator_depth`` -> depth, ``segment_SMB`` -> segment)."""
     if column.startswith("missingindicator_"):
-        return column[len("missingindicator_"):]
+        return column[len("missingindicator_") :]
     if column.startswith(f"{SEGMENT}_"):
         return SEGMENT
     return column
@@ -296,7 +331,7 @@ class Calibrator:
     method: str
     _model: object = None
 
-    def fit(self, p, y) -> "Calibrator":
+    def fit(self, p, y) -> Calibrator:
         p, y = np.asarray(p, dtype=float), np.asarray(y, dtype=int)
         if self.method == "sigmoid":
             z = logit(np.clip(p, _EPS, 1 - _EPS)).reshape(-1, 1)
@@ -362,9 +397,11 @@ class FittedModel:
 def _fit_one(name: str, train: pd.DataFrame, purge_days: int, Cs, seed: int, features=DEFAULT_FEATURES) -> FittedModel:
     folds = expanding_time_folds(train, "obs_date", pd.Timedelta(days=int(purge_days)), "renewal_date", "churned")
     if len(folds) < 2:
-        raise ParameterError("the risk model needs at least three training observation dates with churned and "
-                             "renewed accounts (two time-series folds: one to fit the calibration, the latest to "
-                             "choose it); use a later quarter or move the test dates later.")
+        raise ParameterError(
+            "the risk model needs at least three training observation dates with churned and "
+            "renewed accounts (two time-series folds: one to fit the calibration, the latest to "
+            "choose it); use a later quarter or move the test dates later."
+        )
     y = train["churned"].to_numpy(dtype=int)
     Cs = sorted(float(c) for c in Cs) if name == "logistic" else [float("nan")]
     oot = {c: np.full(len(train), np.nan) for c in Cs}
@@ -375,8 +412,10 @@ def _fit_one(name: str, train: pd.DataFrame, purge_days: int, Cs, seed: int, fea
     cv = pd.DataFrame()
     best = Cs[0]
     if name == "logistic":
-        cv = pd.DataFrame({f"{d:%Y-%m-%d}": [log_loss(y[val], oot[c][val], labels=[0, 1]) for c in Cs]
-                           for d, _, val in folds}, index=pd.Index(Cs, name="C"))
+        cv = pd.DataFrame(
+            {f"{d:%Y-%m-%d}": [log_loss(y[val], oot[c][val], labels=[0, 1]) for c in Cs] for d, _, val in folds},
+            index=pd.Index(Cs, name="C"),
+        )
         cv.insert(0, "mean_log_loss", cv.mean(axis=1))
         best = float(cv["mean_log_loss"].idxmin())  # first minimum = strongest regularisation
         cv["chosen"] = cv.index == best
@@ -386,8 +425,10 @@ def _fit_one(name: str, train: pd.DataFrame, purge_days: int, Cs, seed: int, fea
     slice_date, before_slice, slice_rows = folds[-1]
     cal_fit = ~np.isnan(p_oot) & before_slice
     if len(np.unique(y[cal_fit])) < 2:
-        raise ParameterError("no churned and renewed out-of-time predictions before the calibration slice "
-                             f"{slice_date:%Y-%m-%d}: use a later quarter.")
+        raise ParameterError(
+            "no churned and renewed out-of-time predictions before the calibration slice "
+            f"{slice_date:%Y-%m-%d}: use a later quarter."
+        )
     rows = [("none", brier_score_loss(y[slice_rows], p_oot[slice_rows]))]
     for method in CALIBRATIONS:
         cal = Calibrator(method).fit(p_oot[cal_fit], y[cal_fit])
@@ -400,12 +441,14 @@ def _fit_one(name: str, train: pd.DataFrame, purge_days: int, Cs, seed: int, fea
     have = ~np.isnan(p_oot)
     calibrator = Calibrator(chosen).fit(p_oot[have], y[have])
     final = _fit_raw(name, train, best, seed, features)
-    return FittedModel(name, final, calibrator, chosen, choice, best if name == "logistic" else float("nan"), cv,
-                       features)
+    return FittedModel(
+        name, final, calibrator, chosen, choice, best if name == "logistic" else float("nan"), cv, features
+    )
 
 
-def fit_models(train: pd.DataFrame, Cs=DEFAULT_CS, purge_days: int = 0, seed: int = 0,
-               features=DEFAULT_FEATURES) -> dict:
+def fit_models(
+    train: pd.DataFrame, Cs=DEFAULT_CS, purge_days: int = 0, seed: int = 0, features=DEFAULT_FEATURES
+) -> dict:
     """Fit and calibrate both risk models on training rows.
 
     Parameters
@@ -484,8 +527,15 @@ class RiskEvaluation:
     n_purged: int
 
 
-def evaluate(snap: pd.DataFrame, split: Split, Cs=DEFAULT_CS, level: float = 0.95, n_boot: int = 1000,
-             seed: int = 0, features=DEFAULT_FEATURES) -> RiskEvaluation:
+def evaluate(
+    snap: pd.DataFrame,
+    split: Split,
+    Cs=DEFAULT_CS,
+    level: float = 0.95,
+    n_boot: int = 1000,
+    seed: int = 0,
+    features=DEFAULT_FEATURES,
+) -> RiskEvaluation:
     """Fit both models on the training side of ``split`` and measure them on its test dates.
 
     The held-out metrics, calibration and lift tables come from ``insights.stats.classification``
@@ -530,25 +580,39 @@ def evaluate(snap: pd.DataFrame, split: Split, Cs=DEFAULT_CS, level: float = 0.9
     for name, m in models.items():
         raw = m.predict_raw(test)
         pred[f"p_{name}"] = m.calibrator.predict(raw)
-        metrics = held_out_metrics(y, pred[f"p_{name}"], pred["account_id"], level, n_boot, seed,
-                                   cluster_name="account")
-        rows[name] = {"calibration": m.calibration, "C": m.C, **{_CHURN_NAMES.get(k, k): v for k, v in metrics.items()},
-                      "brier_uncalibrated": brier_score_loss(y, raw)}
+        metrics = held_out_metrics(
+            y, pred[f"p_{name}"], pred["account_id"], level, n_boot, seed, cluster_name="account"
+        )
+        rows[name] = {
+            "calibration": m.calibration,
+            "C": m.C,
+            **{_CHURN_NAMES.get(k, k): v for k, v in metrics.items()},
+            "brier_uncalibrated": brier_score_loss(y, raw),
+        }
         calib[name] = calibration_table(y, pred[f"p_{name}"], level=level).rename(columns=_CHURN_NAMES)
         lifts[name] = lift_table(y, pred[f"p_{name}"]).rename(columns=_CHURN_NAMES)
     comparison = pd.DataFrame.from_dict(rows, orient="index")
     comparison.index.name = "model"
-    diff = auc_bootstrap(y, {n: pred[f"p_{n}"] for n in MODELS}, pred["account_id"], level, n_boot, seed,
-                         cluster_name="account").rename(columns=_CHURN_NAMES)
-    return RiskEvaluation(split=Split(split.train_until, tests, split.purge_days, split.reason), models=models,
-                          comparison=comparison, auc_difference=diff, predictions=pred.reset_index(drop=True),
-                          calibration=calib, lift=lifts,
-                          train_keys=train[["account_id", "obs_date"]].reset_index(drop=True),
-                          n_train=len(train), n_purged=int(rows_split.purged.sum()))
+    diff = auc_bootstrap(
+        y, {n: pred[f"p_{n}"] for n in MODELS}, pred["account_id"], level, n_boot, seed, cluster_name="account"
+    ).rename(columns=_CHURN_NAMES)
+    return RiskEvaluation(
+        split=Split(split.train_until, tests, split.purge_days, split.reason),
+        models=models,
+        comparison=comparison,
+        auc_difference=diff,
+        predictions=pred.reset_index(drop=True),
+        calibration=calib,
+        lift=lifts,
+        train_keys=train[["account_id", "obs_date"]].reset_index(drop=True),
+        n_train=len(train),
+        n_purged=int(rows_split.purged.sum()),
+    )
 
 
-def fit_current(snap: pd.DataFrame, as_of, Cs=DEFAULT_CS, purge_days: int = 0, seed: int = 0,
-                features=DEFAULT_FEATURES) -> dict:
+def fit_current(
+    snap: pd.DataFrame, as_of, Cs=DEFAULT_CS, purge_days: int = 0, seed: int = 0, features=DEFAULT_FEATURES
+) -> dict:
     """Fit both models for scoring on ``as_of``: every labelled row observed before ``as_of`` whose
     renewal falls before it (``renewal_date + purge_days < as_of``), the same procedure ``evaluate`` tests.
 
@@ -592,8 +656,10 @@ def contributions(model: FittedModel, rows: pd.DataFrame) -> pd.DataFrame:
         If ``model`` is not the logistic model.
     """
     if model.name != "logistic":
-        raise ParameterError("contributions are defined for the logistic model only (coefficient x standardised "
-                             "value); pass models['logistic'].")
+        raise ParameterError(
+            "contributions are defined for the logistic model only (coefficient x standardised "
+            "value); pass models['logistic']."
+        )
     prep, clf = model.pipeline.named_steps["prep"], model.pipeline.named_steps["model"]
     with threadpool_limits(limits=1):
         z = prep.transform(_features(rows, model.features))
@@ -621,8 +687,9 @@ def score_rows(models: dict, rows: pd.DataFrame, model: str = "logistic") -> pd.
     return out
 
 
-def risk_list(models: dict, snap: pd.DataFrame, obs_date, names: pd.Series | None = None,
-              model: str = "logistic", top: int = 3) -> pd.DataFrame:
+def risk_list(
+    models: dict, snap: pd.DataFrame, obs_date, names: pd.Series | None = None, model: str = "logistic", top: int = 3
+) -> pd.DataFrame:
     """Every account under contract on ``obs_date`` (labelled or not), riskiest first.
 
     Probability of churn at the next renewal (calibrated; ``model`` decides ``p_churn``, both
@@ -687,13 +754,24 @@ def arr_at_risk(ranked: pd.DataFrame, order=None) -> pd.DataFrame:
     """
     _need(ranked, [SEGMENT, "arr", "p_churn", "expected_arr_at_risk"])
     g = ranked.groupby(SEGMENT, sort=False)
-    out = pd.DataFrame({"accounts": g.size(), "arr": g["arr"].sum(),
-                        "expected_arr_at_risk": g["expected_arr_at_risk"].sum(),
-                        "mean_p_churn": g["p_churn"].mean(), "expected_churned_accounts": g["p_churn"].sum()})
+    out = pd.DataFrame(
+        {
+            "accounts": g.size(),
+            "arr": g["arr"].sum(),
+            "expected_arr_at_risk": g["expected_arr_at_risk"].sum(),
+            "mean_p_churn": g["p_churn"].mean(),
+            "expected_churned_accounts": g["p_churn"].sum(),
+        }
+    )
     if order is not None:
         out = out.reindex([s for s in order if s in out.index])
-    out.loc[TOTAL] = [len(ranked), ranked["arr"].sum(), ranked["expected_arr_at_risk"].sum(),
-                      ranked["p_churn"].mean(), ranked["p_churn"].sum()]
+    out.loc[TOTAL] = [
+        len(ranked),
+        ranked["arr"].sum(),
+        ranked["expected_arr_at_risk"].sum(),
+        ranked["p_churn"].mean(),
+        ranked["p_churn"].sum(),
+    ]
     out["share_at_risk"] = out["expected_arr_at_risk"] / out["arr"]
     out.index.name = SEGMENT
     return out
@@ -714,9 +792,16 @@ def write_risk_list(ranked: pd.DataFrame, out_dir, force: bool = False):
 # ----------------------------------------------------------------------------- permutation importance
 
 
-def permutation_importance(evaluation: RiskEvaluation, snap: pd.DataFrame, model: str = "logistic",
-                           metrics=None, n_repeats: int = 20, n_boot: int = 500, level: float = 0.95,
-                           seed: int = 0) -> pd.DataFrame:
+def permutation_importance(
+    evaluation: RiskEvaluation,
+    snap: pd.DataFrame,
+    model: str = "logistic",
+    metrics=None,
+    n_repeats: int = 20,
+    n_boot: int = 500,
+    level: float = 0.95,
+    seed: int = 0,
+) -> pd.DataFrame:
     """How much the held-out AUC drops when one metric is shuffled among the test rows.
 
     The model fitted on the training dates is scored on the test dates with one metric
@@ -756,8 +841,11 @@ def permutation_importance(evaluation: RiskEvaluation, snap: pd.DataFrame, model
         raise ParameterError("n_repeats must be >= 1 and n_boot >= 100.")
     fitted = evaluation.models[model]
     numeric = [f for f in fitted.features if f != SEGMENT]
-    metrics = list(metrics) if metrics is not None else [*[d for d in DRIVERS if d in numeric],
-                                                         *[f for f in numeric if f not in DRIVERS]]
+    metrics = (
+        list(metrics)
+        if metrics is not None
+        else [*[d for d in DRIVERS if d in numeric], *[f for f in numeric if f not in DRIVERS]]
+    )
     unknown = [m for m in metrics if m not in numeric]
     if unknown:
         raise ParameterError(f"not numeric features of the risk model: {unknown}; it uses {numeric}.")
@@ -780,6 +868,8 @@ def permutation_importance(evaluation: RiskEvaluation, snap: pd.DataFrame, model
         lo, hi = np.quantile(drops, [(1 - level) / 2, (1 + level) / 2])
         rows.append({"metric": metric, "importance": point, "low": lo, "high": hi})
     out = pd.DataFrame(rows).set_index("metric").sort_values("importance", ascending=False)
-    out["method"] = (f"drop in held-out ROC AUC when the metric is permuted ({n_repeats} permutations, {model}); "
-                     f"bootstrap by account ({n_boot} resamples, percentile) {100 * level:g}% CI")
+    out["method"] = (
+        f"drop in held-out ROC AUC when the metric is permuted ({n_repeats} permutations, {model}); "
+        f"bootstrap by account ({n_boot} resamples, percentile) {100 * level:g}% CI"
+    )
     return out

@@ -64,8 +64,19 @@ from insights.errors import ParameterError
 #: Default clustering metrics (snapshot columns).
 METRICS = ("depth", "breadth", "active_share")
 #: Metrics taken as log1p before standardising (right-skewed intensities and counts).
-LOG_METRICS = frozenset({"depth", "arr", "seats", "price_per_active_user", "support_burden", "integrations",
-                         "admins", "data_volume", "onboarding_engagement"})
+LOG_METRICS = frozenset(
+    {
+        "depth",
+        "arr",
+        "seats",
+        "price_per_active_user",
+        "support_burden",
+        "integrations",
+        "admins",
+        "data_volume",
+        "onboarding_engagement",
+    }
+)
 #: Robust z-scores are clipped to this absolute value.
 CLIP = 4.0
 #: Covariance floor of the Gaussian mixture (added to the diagonal, standardised scale).
@@ -93,8 +104,10 @@ _SILHOUETTE_SAMPLE = 3000
 def _one_date(frame: pd.DataFrame) -> pd.DataFrame:
     """The snapshot rows of one observation date, indexed by account_id."""
     if "obs_date" in frame.columns and frame["obs_date"].nunique() > 1:
-        raise ParameterError("behavioural segments take the snapshot of one observation date; filter it first, "
-                             "e.g. snap[snap['obs_date'] == t].")
+        raise ParameterError(
+            "behavioural segments take the snapshot of one observation date; filter it first, "
+            "e.g. snap[snap['obs_date'] == t]."
+        )
     out = frame.set_index("account_id") if "account_id" in frame.columns else frame
     if not out.index.is_unique:
         raise ParameterError("the snapshot holds an account more than once; pass one row per account.")
@@ -125,8 +138,10 @@ def transform(frame: pd.DataFrame, metrics=METRICS) -> pd.DataFrame:
     metrics = list(metrics)
     missing = [m for m in metrics if m not in frame.columns]
     if missing or not metrics:
-        raise ParameterError(f"behaviour metrics not in the snapshot: {missing or 'none given'}; "
-                             f"choose from its columns, e.g. {list(METRICS)}.")
+        raise ParameterError(
+            f"behaviour metrics not in the snapshot: {missing or 'none given'}; "
+            f"choose from its columns, e.g. {list(METRICS)}."
+        )
     out = frame[metrics].astype(float)
     for m in metrics:
         if m in LOG_METRICS:
@@ -324,8 +339,7 @@ def _check(method: str, k_range, min_share: float) -> list[int]:
 def _estimator(method: str, k: int, seed: int):
     if method == "kmeans":
         return KMeans(n_clusters=k, n_init=10, random_state=seed)
-    return GaussianMixture(n_components=k, covariance_type="full", n_init=3, reg_covar=GMM_REG_COVAR,
-                           random_state=seed)
+    return GaussianMixture(n_components=k, covariance_type="full", n_init=3, reg_covar=GMM_REG_COVAR, random_state=seed)
 
 
 def _fit_predict(method: str, k: int, z: np.ndarray, seed: int):
@@ -339,8 +353,9 @@ def _one_thread():
     return threadpool_limits(limits=1)
 
 
-def select_k(z: np.ndarray, method: str = "kmeans", k_range=range(2, 9), min_share: float = 0.05,
-             seed: int = 7) -> tuple[pd.DataFrame, dict]:
+def select_k(
+    z: np.ndarray, method: str = "kmeans", k_range=range(2, 9), min_share: float = 0.05, seed: int = 7
+) -> tuple[pd.DataFrame, dict]:
     """Fit every k and pick one: largest silhouette (k-means) or smallest BIC (mixture).
 
     Parameters
@@ -370,8 +385,10 @@ def select_k(z: np.ndarray, method: str = "kmeans", k_range=range(2, 9), min_sha
     ks = _check(method, k_range, min_share)
     n = len(z)
     if n < 2 * ks[-1] or n < 10:
-        raise ParameterError(f"{n} accounts with complete behaviour metrics are too few to try up to {ks[-1]} "
-                             f"segments; lower k_max or use more accounts.")
+        raise ParameterError(
+            f"{n} accounts with complete behaviour metrics are too few to try up to {ks[-1]} "
+            f"segments; lower k_max or use more accounts."
+        )
     rows, fits = [], {}
     sample = min(n, _SILHOUETTE_SAMPLE)
     for k in ks:
@@ -379,18 +396,30 @@ def select_k(z: np.ndarray, method: str = "kmeans", k_range=range(2, 9), min_sha
         fits[k] = (est, labels)
         smallest = np.bincount(labels, minlength=k).min() / n
         if method == "kmeans":
-            score = (silhouette_score(z, labels, sample_size=sample, random_state=seed)
-                     if len(np.unique(labels)) > 1 else np.nan)
+            score = (
+                silhouette_score(z, labels, sample_size=sample, random_state=seed)
+                if len(np.unique(labels)) > 1
+                else np.nan
+            )
             crit = "silhouette"
         else:
             score, crit = est.bic(z), "BIC"
-        rows.append({"k": k, "criterion": crit, "score": float(score), "smallest_share": float(smallest),
-                     "admissible": bool(smallest >= min_share and np.isfinite(score))})
+        rows.append(
+            {
+                "k": k,
+                "criterion": crit,
+                "score": float(score),
+                "smallest_share": float(smallest),
+                "admissible": bool(smallest >= min_share and np.isfinite(score)),
+            }
+        )
     sel = pd.DataFrame(rows)
     ok = sel[sel["admissible"]]
     if ok.empty:
-        raise ParameterError(f"no k in {ks} gives segments of at least {min_share:.0%} of accounts each; "
-                             "lower min_share or include smaller k in k_range.")
+        raise ParameterError(
+            f"no k in {ks} gives segments of at least {min_share:.0%} of accounts each; "
+            "lower min_share or include smaller k in k_range."
+        )
     best = ok["score"].idxmax() if method == "kmeans" else ok["score"].idxmin()
     sel["chosen"] = sel.index == best
     return sel, fits
@@ -410,8 +439,16 @@ def _order(zmeans: np.ndarray, metrics: tuple, order_by: str) -> np.ndarray:
     return order
 
 
-def fit(frame: pd.DataFrame, method: str = "kmeans", k: int | None = None, k_range=range(2, 9),
-        min_share: float = 0.05, metrics=METRICS, seed: int = 7, order_by: str = "engagement") -> BehaviourModel:
+def fit(
+    frame: pd.DataFrame,
+    method: str = "kmeans",
+    k: int | None = None,
+    k_range=range(2, 9),
+    min_share: float = 0.05,
+    metrics=METRICS,
+    seed: int = 7,
+    order_by: str = "engagement",
+) -> BehaviourModel:
     """Cluster the accounts of one observation date into behavioural segments.
 
     Parameters
@@ -450,8 +487,10 @@ def fit(frame: pd.DataFrame, method: str = "kmeans", k: int | None = None, k_ran
     x = transform(frame, metrics)
     complete = x.dropna()
     if len(complete) < 10:
-        raise ParameterError(f"only {len(complete)} accounts have all of {list(metrics)}; behavioural segments "
-                             "need usage data for at least 10 accounts.")
+        raise ParameterError(
+            f"only {len(complete)} accounts have all of {list(metrics)}; behavioural segments "
+            "need usage data for at least 10 accounts."
+        )
     centre, scale = _robust_scale(complete)
     z = ((complete - centre) / scale).clip(-CLIP, CLIP).to_numpy()
     if k is not None:
@@ -462,8 +501,9 @@ def fit(frame: pd.DataFrame, method: str = "kmeans", k: int | None = None, k_ran
         selection, fits = select_k(z, method, k_range, min_share, seed)
     k_best = int(selection.loc[selection["chosen"], "k"].iloc[0])
     est, raw = fits[k_best]
-    zmeans = np.vstack([z[raw == c].mean(axis=0) if (raw == c).any() else np.zeros(len(metrics))
-                        for c in range(k_best)])
+    zmeans = np.vstack(
+        [z[raw == c].mean(axis=0) if (raw == c).any() else np.zeros(len(metrics)) for c in range(k_best)]
+    )
     order = _order(zmeans, metrics, order_by)
     labels = order[raw]
     zsorted = np.empty_like(zmeans)
@@ -480,10 +520,23 @@ def fit(frame: pd.DataFrame, method: str = "kmeans", k: int | None = None, k_ran
     for m in metrics:
         profile[f"median_{m}"] = med[m].reindex(range(k_best)).to_numpy()
     obs = frame["obs_date"].iloc[0] if "obs_date" in frame.columns and len(frame) else None
-    return BehaviourModel(method=method, k=k_best, metrics=metrics, centre=np.asarray(centre),
-                          scale=np.asarray(scale), estimator=est, order=order, names=names, profile=profile,
-                          selection=selection, seed=seed, obs_date=obs, n_accounts=len(labels), order_by=order_by,
-                          min_share=min_share)
+    return BehaviourModel(
+        method=method,
+        k=k_best,
+        metrics=metrics,
+        centre=np.asarray(centre),
+        scale=np.asarray(scale),
+        estimator=est,
+        order=order,
+        names=names,
+        profile=profile,
+        selection=selection,
+        seed=seed,
+        obs_date=obs,
+        n_accounts=len(labels),
+        order_by=order_by,
+        min_share=min_share,
+    )
 
 
 # ----------------------------------------------------------------------------- stability
@@ -515,8 +568,9 @@ class Stability:
     method: str
 
 
-def stability(model: BehaviourModel, frame: pd.DataFrame, n_boot: int = 100, level: float = 0.95,
-              seed: int | None = None) -> Stability:
+def stability(
+    model: BehaviourModel, frame: pd.DataFrame, n_boot: int = 100, level: float = 0.95, seed: int | None = None
+) -> Stability:
     """Bootstrap stability: refit on resampled accounts, compare with the full-data segments.
 
     Each resample draws the segmented accounts with replacement, refits the whole
@@ -569,9 +623,16 @@ def stability(model: BehaviourModel, frame: pd.DataFrame, n_boot: int = 100, lev
     s = np.asarray(scores)
     tail = 100 * (1 - level) / 2
     lo, hi = np.percentile(s, [tail, 100 - tail])
-    return Stability(float(s.mean()), float(lo), float(hi), level, int(n_boot), tuple(float(v) for v in s),
-                     f"adjusted Rand index of {n_boot} bootstrap refits vs the full-data segments, "
-                     f"bootstrap percentile {100 * level:g}% interval")
+    return Stability(
+        float(s.mean()),
+        float(lo),
+        float(hi),
+        level,
+        int(n_boot),
+        tuple(float(v) for v in s),
+        f"adjusted Rand index of {n_boot} bootstrap refits vs the full-data segments, "
+        f"bootstrap percentile {100 * level:g}% interval",
+    )
 
 
 # ----------------------------------------------------------------------------- transitions

@@ -11,15 +11,30 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from insights.stats.table_checks import require_columns
 from insights.errors import ParameterError
+from insights.stats.table_checks import require_columns
 
 #: Direction of each snapshot metric: +1 when higher is better for retention, -1 when worse.
 DIRECTION = {
-    "utilisation": 1, "depth": 1, "breadth": 1, "active_share": 1, "satisfaction": 1, "csat_180d": 1,
-    "perceived_value": 1, "switching_cost": 1, "integrations": 1, "admins": 1, "data_volume": 1,
-    "onboarding_engagement": 1, "revenue_growth": 1, "tenure_years": 1, "arr": 1, "seats": 1,
-    "support_burden": -1, "urgent_share": -1, "price_per_active_user": -1,
+    "utilisation": 1,
+    "depth": 1,
+    "breadth": 1,
+    "active_share": 1,
+    "satisfaction": 1,
+    "csat_180d": 1,
+    "perceived_value": 1,
+    "switching_cost": 1,
+    "integrations": 1,
+    "admins": 1,
+    "data_volume": 1,
+    "onboarding_engagement": 1,
+    "revenue_growth": 1,
+    "tenure_years": 1,
+    "arr": 1,
+    "seats": 1,
+    "support_burden": -1,
+    "urgent_share": -1,
+    "price_per_active_user": -1,
 }
 CONCERN, OPPORTUNITY, TYPICAL = "concern", "opportunity", "typical"
 
@@ -40,9 +55,16 @@ def percentile_against(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
     return out
 
 
-def segment_benchmarks(frame: pd.DataFrame, metrics, segment: str, parent: str | None = None,
-                       by: str | None = "obs_date", min_size: int = 30, low: float = 20.0,
-                       high: float = 80.0) -> pd.DataFrame:
+def segment_benchmarks(
+    frame: pd.DataFrame,
+    metrics,
+    segment: str,
+    parent: str | None = None,
+    by: str | None = "obs_date",
+    min_size: int = 30,
+    low: float = 20.0,
+    high: float = 80.0,
+) -> pd.DataFrame:
     """Percentile of every account on every metric within its segment, with concern/opportunity flags.
 
     Parameters
@@ -99,8 +121,9 @@ def segment_benchmarks(frame: pd.DataFrame, metrics, segment: str, parent: str |
                 pct[members.index] = percentile_against(values, ref)
                 used[members.index] = name
         oriented = pct if DIRECTION.get(metric, 1) > 0 else 100 - pct
-        flag = np.select([oriented.isna(), oriented <= low, oriented >= high], ["missing", CONCERN, OPPORTUNITY],
-                         TYPICAL)
+        flag = np.select(
+            [oriented.isna(), oriented <= low, oriented >= high], ["missing", CONCERN, OPPORTUNITY], TYPICAL
+        )
         out[f"{metric}_pct"] = pct
         out[f"{metric}_flag"] = flag
         out[f"{metric}_benchmark"] = used

@@ -31,11 +31,24 @@ def k_selection(*models):
         ax.plot(sel["k"], sel["score"], color="tab:blue", zorder=1)
         ok = sel["admissible"]
         ax.scatter(sel.loc[ok, "k"], sel.loc[ok, "score"], color="tab:blue", zorder=2, label="admissible")
-        ax.scatter(sel.loc[~ok, "k"], sel.loc[~ok, "score"], color="0.6", zorder=2,
-                   label=f"smallest segment < {model.min_share:.0%}")
+        ax.scatter(
+            sel.loc[~ok, "k"],
+            sel.loc[~ok, "score"],
+            color="0.6",
+            zorder=2,
+            label=f"smallest segment < {model.min_share:.0%}",
+        )
         best = sel[sel["chosen"]]
-        ax.scatter(best["k"], best["score"], s=220, facecolors="none", edgecolors="tab:red", linewidths=2,
-                   zorder=3, label=f"chosen k = {int(best['k'].iloc[0])}")
+        ax.scatter(
+            best["k"],
+            best["score"],
+            s=220,
+            facecolors="none",
+            edgecolors="tab:red",
+            linewidths=2,
+            zorder=3,
+            label=f"chosen k = {int(best['k'].iloc[0])}",
+        )
         better = "higher is better" if crit == "silhouette" else "lower is better"
         ax.set_title(f"{model.label.split(',')[0]}: {crit} ({better})")
         ax.set_xlabel("number of segments k")
@@ -51,12 +64,23 @@ def profile_heatmap(model):
     prof = model.profile
     z = prof[[f"z_{m}" for m in model.metrics]].copy()
     z.columns = list(model.metrics)
-    z.index = [f"{i}: {s} ({n:,}, {sh:.0%})" for i, s, n, sh in
-               zip(prof.index, prof["segment"], prof["accounts"], prof["share"])]
+    z.index = [
+        f"{i}: {s} ({n:,}, {sh:.0%})"
+        for i, s, n, sh in zip(prof.index, prof["segment"], prof["accounts"], prof["share"])
+    ]
     lim = max(1.0, float(np.nanmax(np.abs(z.to_numpy()))))
     fig, ax = plt.subplots(figsize=(1.6 * len(z.columns) + 5, 0.6 * len(z) + 1.6))
-    sns.heatmap(z, cmap="RdBu_r", center=0, vmin=-lim, vmax=lim, annot=True, fmt=".2f",
-                cbar_kws={"label": "standardised mean (robust z)"}, ax=ax)
+    sns.heatmap(
+        z,
+        cmap="RdBu_r",
+        center=0,
+        vmin=-lim,
+        vmax=lim,
+        annot=True,
+        fmt=".2f",
+        cbar_kws={"label": "standardised mean (robust z)"},
+        ax=ax,
+    )
     ax.set_ylabel("")
     ax.set_title(f"Behavioural segment profiles ({model.label})")
     fig.tight_layout()
@@ -102,9 +126,19 @@ def benchmark_strips(long: pd.DataFrame, low: float = 20.0, high: float = 80.0, 
     state = np.random.get_state()  # seaborn jitters with numpy's global generator: seed it, then restore it
     np.random.seed(seed)
     try:
-        sns.stripplot(data=data, x="standing", y="metric", order=metrics, hue="flag",
-                      hue_order=[bm.CONCERN, bm.TYPICAL, bm.OPPORTUNITY], palette=FLAG_COLOURS, size=2.5, alpha=0.6,
-                      jitter=0.3, ax=ax)
+        sns.stripplot(
+            data=data,
+            x="standing",
+            y="metric",
+            order=metrics,
+            hue="flag",
+            hue_order=[bm.CONCERN, bm.TYPICAL, bm.OPPORTUNITY],
+            palette=FLAG_COLOURS,
+            size=2.5,
+            alpha=0.6,
+            jitter=0.3,
+            ax=ax,
+        )
     finally:
         np.random.set_state(state)
     for v in (low, high):
@@ -122,11 +156,25 @@ def transition_heatmap(trans):
     """Quarter-over-quarter transitions: row shares, annotated with account counts."""
     shares = trans.shares.fillna(0.0)
     counts = trans.counts
-    annot = np.array([[f"{s:.0%}\n({c})" if c else "" for s, c in zip(rs, rc)]
-                      for rs, rc in zip(shares.to_numpy(), counts.to_numpy())], dtype=object)
+    annot = np.array(
+        [
+            [f"{s:.0%}\n({c})" if c else "" for s, c in zip(rs, rc)]
+            for rs, rc in zip(shares.to_numpy(), counts.to_numpy())
+        ],
+        dtype=object,
+    )
     fig, ax = plt.subplots(figsize=(1.5 * shares.shape[1] + 4, 0.8 * shares.shape[0] + 2))
-    sns.heatmap(shares, cmap="Blues", vmin=0, vmax=1, annot=annot, fmt="", cbar_kws={"label": "share of row"},
-                ax=ax, annot_kws={"fontsize": "small"})
+    sns.heatmap(
+        shares,
+        cmap="Blues",
+        vmin=0,
+        vmax=1,
+        annot=annot,
+        fmt="",
+        cbar_kws={"label": "share of row"},
+        ax=ax,
+        annot_kws={"fontsize": "small"},
+    )
     start = f"{trans.start:%Y-%m-%d}" if trans.start is not None else "before"
     end = f"{trans.end:%Y-%m-%d}" if trans.end is not None else "after"
     ax.set_ylabel(f"segment on {start}")

@@ -19,22 +19,43 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from insights.stats.table_checks import require_columns
 from insights.analyses.segments import benchmarks as bm
-from insights.errors import ParameterError
-from insights.stats.rates import TOTAL, churn_rate, group_order
 from insights.analyses.segments.behaviour import UNSEGMENTED
 from insights.analyses.segments.rules import Tier, load_value_tiers, tier_names, value_tier
+from insights.errors import ParameterError
+from insights.stats.rates import TOTAL, churn_rate, group_order
+from insights.stats.table_checks import require_columns
 
 #: Metrics summarised (as medians) in a segment profile.
-PROFILE_METRICS = ("utilisation", "depth", "breadth", "active_share", "satisfaction", "perceived_value",
-                   "switching_cost", "support_burden")
+PROFILE_METRICS = (
+    "utilisation",
+    "depth",
+    "breadth",
+    "active_share",
+    "satisfaction",
+    "perceived_value",
+    "switching_cost",
+    "support_burden",
+)
 #: Metrics benchmarked within segments (concerns and opportunities).
-BENCHMARK_METRICS = ("utilisation", "depth", "breadth", "active_share", "satisfaction", "perceived_value",
-                     "support_burden")
+BENCHMARK_METRICS = (
+    "utilisation",
+    "depth",
+    "breadth",
+    "active_share",
+    "satisfaction",
+    "perceived_value",
+    "support_burden",
+)
 #: Output columns of ``churn_rates`` from those of ``insights.stats.rates.churn_rate``.
-_CHURN_COLUMNS = {"n": "renewals", "events": "churned", "rate": "churn_rate", "low": "churn_ci_low",
-                  "high": "churn_ci_high", "method": "churn_ci_method"}
+_CHURN_COLUMNS = {
+    "n": "renewals",
+    "events": "churned",
+    "rate": "churn_rate",
+    "low": "churn_ci_low",
+    "high": "churn_ci_high",
+    "method": "churn_ci_method",
+}
 #: Column of the contract-value tier added by ``add_segments``.
 TIER = "value_tier"
 #: Column of the behavioural segment added by ``add_segments``.
@@ -78,8 +99,12 @@ def add_segments(snap: pd.DataFrame, model=None, tiers: list[Tier] | None = None
 
 
 def _need(frame: pd.DataFrame, columns, what: str) -> None:
-    require_columns(frame, list(columns), what=f"the table given to {what}",
-                    fix="Pass a snapshot with them (insights.metrics.snapshots.build, then add_segments).")
+    require_columns(
+        frame,
+        list(columns),
+        what=f"the table given to {what}",
+        fix="Pass a snapshot with them (insights.metrics.snapshots.build, then add_segments).",
+    )
 
 
 # ----------------------------------------------------------------------------- churn
@@ -155,8 +180,9 @@ def retention(start: pd.DataFrame, end: pd.DataFrame, segment: str) -> pd.DataFr
     _need(start, ["account_id", "arr", segment], "retention (start)")
     _need(end, ["account_id", "arr"], "retention (end)")
     if start["account_id"].duplicated().any() or end["account_id"].duplicated().any():
-        raise ParameterError("retention takes one row per account at each date; filter the snapshot to one "
-                             "observation date first.")
+        raise ParameterError(
+            "retention takes one row per account at each date; filter the snapshot to one observation date first."
+        )
     c = start[["account_id", segment, "arr"]].rename(columns={"arr": "start_arr"})
     c["end_arr"] = c["account_id"].map(end.set_index("account_id")["arr"]).fillna(0.0).astype(float)
     lost = c["end_arr"] <= 0
@@ -169,11 +195,20 @@ def retention(start: pd.DataFrame, end: pd.DataFrame, segment: str) -> pd.DataFr
     for name, part in [(s, c[c[segment] == s]) for s in group_order(c[segment])] + [(TOTAL, c)]:
         s0 = float(part["start_arr"].sum())
         churned, contraction, expansion = (float(part[k].sum()) for k in ("churned_arr", "contraction", "expansion"))
-        rows.append({segment: name, "cohort_accounts": len(part), "churned_accounts": int(part["lost"].sum()),
-                     "starting_arr": s0, "churned_arr": churned, "contraction": contraction,
-                     "expansion": expansion, "ending_arr": float(part["end_arr"].sum()),
-                     "grr": (s0 - churned - contraction) / s0 if s0 > 0 else np.nan,
-                     "nrr": (s0 - churned - contraction + expansion) / s0 if s0 > 0 else np.nan})
+        rows.append(
+            {
+                segment: name,
+                "cohort_accounts": len(part),
+                "churned_accounts": int(part["lost"].sum()),
+                "starting_arr": s0,
+                "churned_arr": churned,
+                "contraction": contraction,
+                "expansion": expansion,
+                "ending_arr": float(part["end_arr"].sum()),
+                "grr": (s0 - churned - contraction) / s0 if s0 > 0 else np.nan,
+                "nrr": (s0 - churned - contraction + expansion) / s0 if s0 > 0 else np.nan,
+            }
+        )
     return pd.DataFrame(rows).set_index(segment)
 
 
@@ -185,8 +220,15 @@ def _top(values: pd.Series, n: int) -> str:
     return ", ".join(f"{k} {v:.0%}" for k, v in share.items())
 
 
-def segment_profile(snap: pd.DataFrame, t, segment: str, accounts: pd.DataFrame,
-                    metrics=PROFILE_METRICS, top: int = 3, level: float = 0.95) -> pd.DataFrame:
+def segment_profile(
+    snap: pd.DataFrame,
+    t,
+    segment: str,
+    accounts: pd.DataFrame,
+    metrics=PROFILE_METRICS,
+    top: int = 3,
+    level: float = 0.95,
+) -> pd.DataFrame:
     """Profile of every segment at observation date ``t``: size, value, churn, retention, behaviour, firmographics.
 
     Parameters
@@ -233,9 +275,14 @@ def segment_profile(snap: pd.DataFrame, t, segment: str, accounts: pd.DataFrame,
     order = group_order(now[segment])
     rows = []
     for name, part in [(s, now[now[segment] == s]) for s in order] + [(TOTAL, now)]:
-        row = {segment: name, "accounts": len(part), "account_share": len(part) / len(now),
-               "arr": float(part["arr"].sum()), "arr_share": float(part["arr"].sum() / now["arr"].sum()),
-               "median_arr": float(part["arr"].median())}
+        row = {
+            segment: name,
+            "accounts": len(part),
+            "account_share": len(part) / len(now),
+            "arr": float(part["arr"].sum()),
+            "arr_share": float(part["arr"].sum() / now["arr"].sum()),
+            "median_arr": float(part["arr"].median()),
+        }
         for m in metrics:
             row[f"median_{m}"] = float(part[m].median())
         row["top_industries"] = _top(part["industry"], top)
@@ -258,8 +305,15 @@ def segment_profile(snap: pd.DataFrame, t, segment: str, accounts: pd.DataFrame,
 # ----------------------------------------------------------------------------- benchmarks
 
 
-def benchmarks(frame: pd.DataFrame, metrics=BENCHMARK_METRICS, segment: str = GROUP, parent: str = TIER,
-               min_size: int = 30, low: float = 20.0, high: float = 80.0) -> pd.DataFrame:
+def benchmarks(
+    frame: pd.DataFrame,
+    metrics=BENCHMARK_METRICS,
+    segment: str = GROUP,
+    parent: str = TIER,
+    min_size: int = 30,
+    low: float = 20.0,
+    high: float = 80.0,
+) -> pd.DataFrame:
     """Every account's standing on every metric within its segment (``insights.analyses.segments.benchmarks``), long format.
 
     By default the segment is the behavioural segment within the contract-value tier
@@ -293,8 +347,9 @@ def benchmarks(frame: pd.DataFrame, metrics=BENCHMARK_METRICS, segment: str = GR
     if "obs_date" in frame.columns and frame["obs_date"].nunique() > 1:
         raise ParameterError("benchmarks take the snapshot of one observation date; filter it first.")
     frame = frame.reset_index(drop=True)
-    res = bm.segment_benchmarks(frame, list(metrics), segment, parent=parent, by=None, min_size=min_size,
-                                low=low, high=high)
+    res = bm.segment_benchmarks(
+        frame, list(metrics), segment, parent=parent, by=None, min_size=min_size, low=low, high=high
+    )
     keys = [c for c in ["account_id", "arr", TIER, BEHAVIOUR, segment, parent] if c in frame.columns]
     keys = list(dict.fromkeys(keys))
     parts = []

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from insights.data.config_files import read_mapping
 
 from insights.data import paths
+from insights.data.config_files import read_mapping
 from insights.errors import ConfigError
 from insights.metrics.terms import current_terms
 
@@ -54,8 +54,9 @@ def load_value_tiers(path: Path | None = None) -> list[Tier]:
         problems.append(f"the lowest tier must start at 0, not {tiers[0].min:g}")
     for a, b in zip(tiers, tiers[1:]):
         if b.min < a.max:
-            problems.append(f"tiers {a.name} and {b.name} overlap ({a.name} ends at {a.max:g}, {b.name} starts at "
-                            f"{b.min:g})")
+            problems.append(
+                f"tiers {a.name} and {b.name} overlap ({a.name} ends at {a.max:g}, {b.name} starts at {b.min:g})"
+            )
         elif b.min > a.max:
             problems.append(f"gap between {a.name} (ends {a.max:g}) and {b.name} (starts {b.min:g})")
     if any(t.max <= t.min for t in tiers):
@@ -145,8 +146,12 @@ def value_segments(contracts: pd.DataFrame, as_of, tiers: list[Tier] | None = No
     return out
 
 
-GROWTH_CONDITIONS = {"utilisation_min": ("utilisation", ">="), "revenue_growth_min": ("revenue_growth", ">="),
-                     "utilisation_max": ("utilisation", "<"), "revenue_growth_max": ("revenue_growth", "<")}
+GROWTH_CONDITIONS = {
+    "utilisation_min": ("utilisation", ">="),
+    "revenue_growth_min": ("revenue_growth", ">="),
+    "utilisation_max": ("utilisation", "<"),
+    "revenue_growth_max": ("revenue_growth", "<"),
+}
 ACCOUNT_ATTRIBUTES = ("industry", "region", "country", "line_of_business")
 
 
@@ -197,12 +202,17 @@ def load_rules(path: Path | None = None) -> SegmentRules:
             continue
         unknown = set(rule) - {"name", "horizon_months"} - set(GROWTH_CONDITIONS)
         if unknown:
-            problems.append(f"growth rule {i} ({rule['name']}) has unknown condition(s) {sorted(unknown)}; "
-                            f"known: {', '.join(GROWTH_CONDITIONS)}")
+            problems.append(
+                f"growth rule {i} ({rule['name']}) has unknown condition(s) {sorted(unknown)}; "
+                f"known: {', '.join(GROWTH_CONDITIONS)}"
+            )
             continue
         try:
-            conds = tuple((GROWTH_CONDITIONS[k][0], GROWTH_CONDITIONS[k][1], float(v))
-                          for k, v in rule.items() if k in GROWTH_CONDITIONS)
+            conds = tuple(
+                (GROWTH_CONDITIONS[k][0], GROWTH_CONDITIONS[k][1], float(v))
+                for k, v in rule.items()
+                if k in GROWTH_CONDITIONS
+            )
             growth.append(GrowthRule(str(rule["name"]), int(rule["horizon_months"]), conds))
         except (TypeError, ValueError):
             problems.append(f"growth rule {i} ({rule['name']}) needs numeric thresholds and horizon")

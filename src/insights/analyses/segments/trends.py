@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import pandas as pd
 
-from insights.metrics import churn
+from insights.analyses.renewals.pipeline import renewals_in_quarter
 from insights.analyses.segments import profiles as intelligence
 from insights.data.loading import Tables
+from insights.metrics import churn
 from insights.metrics.periods import Quarter
-from insights.analyses.renewals.pipeline import renewals_in_quarter
 from insights.stats.rates import churn_rate
 
 
-def retention_trend(tables: Tables, snap: pd.DataFrame, quarters: list[Quarter], grace_days: int,
-                    segment: str = "segment") -> pd.DataFrame:
+def retention_trend(
+    tables: Tables, snap: pd.DataFrame, quarters: list[Quarter], grace_days: int, segment: str = "segment"
+) -> pd.DataFrame:
     """Per quarter: renewals settled, logo churn rate at renewal, churned ARR, and trailing-year GRR / NRR.
 
     GRR and NRR follow ``insights.analyses.segments.profiles.retention`` with the cohort under contract at
@@ -44,14 +45,20 @@ def retention_trend(tables: Tables, snap: pd.DataFrame, quarters: list[Quarter],
     dates = set(snap["obs_date"])
     for q in quarters:
         r = renewals_in_quarter(tables, q, grace_days)
-        r = r.assign(churned=churn.churned_flag(r["status"]),
-                     settled=churn.settled(r["renewal_date"], grace_days, tables.as_of))
+        r = r.assign(
+            churned=churn.churned_flag(r["status"]), settled=churn.settled(r["renewal_date"], grace_days, tables.as_of)
+        )
         rate = churn_rate(r, outcome="churned", settled="settled", complete_only=True).iloc[0]
-        row = {"renewals": len(r), "renewed": int((r["status"] == churn.RENEWED).sum()),
-               "churned": int((r["status"] == churn.CHURNED).sum()),
-               "open": int((r["status"] == churn.OPEN).sum()), "logo_churn": float(rate["rate"]),
-               "churned_arr": float(r.loc[r["status"] == churn.CHURNED, "arr"].sum()),
-               "grr": float("nan"), "nrr": float("nan")}
+        row = {
+            "renewals": len(r),
+            "renewed": int((r["status"] == churn.RENEWED).sum()),
+            "churned": int((r["status"] == churn.CHURNED).sum()),
+            "open": int((r["status"] == churn.OPEN).sum()),
+            "logo_churn": float(rate["rate"]),
+            "churned_arr": float(r.loc[r["status"] == churn.CHURNED, "arr"].sum()),
+            "grr": float("nan"),
+            "nrr": float("nan"),
+        }
         start = q.end - pd.DateOffset(years=1)
         start = (start + pd.offsets.QuarterEnd(0)).normalize()
         if q.end in dates and start in dates:

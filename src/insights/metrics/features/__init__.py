@@ -30,5 +30,12 @@ from insights.metrics.features.switching import switching_metrics
 from insights.metrics.features.usage import usage_metrics
 from insights.metrics.features.windows import Windows
 
-__all__ = ["Windows", "activity_metrics", "contract_metrics", "support_metrics", "survey_metrics",
-           "switching_metrics", "usage_metrics"]
+__all__ = [
+    "Windows",
+    "activity_metrics",
+    "contract_metrics",
+    "support_metrics",
+    "survey_metrics",
+    "switching_metrics",
+    "usage_metrics",
+]

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from insights.stats.table_checks import require_columns
 from insights.metrics.features.windows import Windows, trailing_days
+from insights.stats.table_checks import require_columns
 
 #: Columns of ``activity_metrics``.
 ACTIVITY_COLUMNS = ("onboarding_engagement", "save_play_active", "cancellation_requested")
@@ -22,8 +22,9 @@ ACTIVITY_COLUMNS = ("onboarding_engagement", "save_play_active", "cancellation_r
 FLAGS = {"save_play_active": "save_play", "cancellation_requested": "cancellation_request"}
 
 
-def activity_metrics(cs_activities: pd.DataFrame, account_table: pd.DataFrame, accounts, t,
-                     windows: Windows = Windows()) -> pd.DataFrame:
+def activity_metrics(
+    cs_activities: pd.DataFrame, account_table: pd.DataFrame, accounts, t, windows: Windows = Windows()
+) -> pd.DataFrame:
     """Onboarding engagement and the save-play / cancellation-request flags on ``t``.
 
     Parameters
@@ -58,7 +59,9 @@ def activity_metrics(cs_activities: pd.DataFrame, account_table: pd.DataFrame, a
     before = cs_activities[cs_activities["date"] < t]
     onboard = before[before["type"] == "onboarding"]
     created = account_table.set_index("account_id")["created_at"]
-    onboard = onboard[onboard["date"] <= onboard["account_id"].map(created) + pd.Timedelta(days=windows.onboarding_days)]
+    onboard = onboard[
+        onboard["date"] <= onboard["account_id"].map(created) + pd.Timedelta(days=windows.onboarding_days)
+    ]
     out["onboarding_engagement"] = onboard.groupby("account_id").size().reindex(ids).fillna(0).astype(float)
     recent = trailing_days(cs_activities, "date", t, windows.activity_days)
     for col, kind in FLAGS.items():

@@ -18,17 +18,17 @@ from __future__ import annotations
 
 import pandas as pd
 
-from insights.stats.table_checks import require_columns
 from insights.metrics.features.windows import Windows
 from insights.metrics.terms import TERM_COLUMNS, current_terms
+from insights.stats.table_checks import require_columns
 
 #: Columns of ``contract_metrics``, in order.
-CONTRACT_COLUMNS = ("contract_id", "renewal_date", "arr", "seats", "tenure_years", "revenue_growth",
-                    "days_to_renewal")
+CONTRACT_COLUMNS = ("contract_id", "renewal_date", "arr", "seats", "tenure_years", "revenue_growth", "days_to_renewal")
 
 
-def contract_metrics(contracts: pd.DataFrame, account_table: pd.DataFrame, t, accounts=None,
-                     windows: Windows = Windows()) -> pd.DataFrame:
+def contract_metrics(
+    contracts: pd.DataFrame, account_table: pd.DataFrame, t, accounts=None, windows: Windows = Windows()
+) -> pd.DataFrame:
     """Contract metrics of the accounts under contract on the day before ``t``.
 
     Parameters

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from insights.stats.table_checks import require_columns
 from insights.metrics.features.windows import Windows, trailing_days
+from insights.stats.table_checks import require_columns
 
 #: Columns of ``support_metrics``.
 SUPPORT_COLUMNS = ("support_burden", "urgent_share", "csat_180d")
@@ -22,8 +22,9 @@ SUPPORT_COLUMNS = ("support_burden", "urgent_share", "csat_180d")
 URGENT_PRIORITIES = ("high", "urgent")
 
 
-def support_metrics(support_tickets: pd.DataFrame, terms: pd.DataFrame, t,
-                    windows: Windows = Windows()) -> pd.DataFrame:
+def support_metrics(
+    support_tickets: pd.DataFrame, terms: pd.DataFrame, t, windows: Windows = Windows()
+) -> pd.DataFrame:
     """Support burden, urgent share and ticket CSAT from the tickets before ``t``.
 
     Parameters

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from insights.stats.table_checks import require_columns
 from insights.metrics.features.windows import Windows, trailing_days
+from insights.stats.table_checks import require_columns
 
 #: Columns of ``survey_metrics``.
 SURVEY_COLUMNS = ("satisfaction", "perceived_value")

@@ -18,9 +18,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from insights.stats.table_checks import require_columns
 from insights.metrics.features.usage import complete_months
 from insights.metrics.features.windows import Windows
+from insights.stats.table_checks import require_columns
 
 #: Components of the switching-cost composite.
 SWITCHING_COMPONENTS = ("integrations", "admins", "tenure_years", "data_volume")
@@ -33,8 +33,14 @@ def _zscore(x: pd.Series) -> pd.Series:
     return (x - x.mean()) / sd if sd and np.isfinite(sd) else x * 0.0
 
 
-def switching_metrics(integrations: pd.DataFrame, users: pd.DataFrame, usage_monthly: pd.DataFrame,
-                      terms: pd.DataFrame, t, windows: Windows = Windows()) -> pd.DataFrame:
+def switching_metrics(
+    integrations: pd.DataFrame,
+    users: pd.DataFrame,
+    usage_monthly: pd.DataFrame,
+    terms: pd.DataFrame,
+    t,
+    windows: Windows = Windows(),
+) -> pd.DataFrame:
     """Integrations, admins, data volume and the switching-cost composite on ``t``.
 
     Parameters

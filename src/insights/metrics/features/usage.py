@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from insights.stats.table_checks import require_columns
 from insights.metrics.features.windows import Windows
+from insights.stats.table_checks import require_columns
 
 #: Columns of ``usage_metrics``.
 USAGE_COLUMNS = ("utilisation", "depth", "breadth", "active_share", "price_per_active_user")
@@ -56,8 +56,9 @@ def complete_months(usage_monthly: pd.DataFrame, t, months: int) -> pd.DataFrame
     return usage_monthly[(month < limit) & (month >= limit - pd.DateOffset(months=months))]
 
 
-def usage_metrics(usage_monthly: pd.DataFrame, terms: pd.DataFrame, t, features_available: int,
-                  windows: Windows = Windows()) -> pd.DataFrame:
+def usage_metrics(
+    usage_monthly: pd.DataFrame, terms: pd.DataFrame, t, features_available: int, windows: Windows = Windows()
+) -> pd.DataFrame:
     """Utilisation, depth, breadth, active share and price per active user on ``t``.
 
     Parameters

@@ -57,12 +57,17 @@ class Windows:
     onboarding_days: int = 90
 
     def __post_init__(self) -> None:
-        bad = {f.name: getattr(self, f.name) for f in fields(self)
-               if isinstance(getattr(self, f.name), bool) or not isinstance(getattr(self, f.name), int)
-               or getattr(self, f.name) < 1}
+        bad = {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if isinstance(getattr(self, f.name), bool)
+            or not isinstance(getattr(self, f.name), int)
+            or getattr(self, f.name) < 1
+        }
         if bad:
-            raise ParameterError(f"time windows must be positive whole numbers; got {bad}. "
-                                 "Pass e.g. Windows(survey_days=90).")
+            raise ParameterError(
+                f"time windows must be positive whole numbers; got {bad}. Pass e.g. Windows(survey_days=90)."
+            )
 
 
 def trailing_days(frame: pd.DataFrame, column: str, t: pd.Timestamp, days: int) -> pd.DataFrame:

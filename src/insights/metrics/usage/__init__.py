@@ -8,5 +8,14 @@ from insights.metrics.usage.definitions import CONTRACT_COLUMNS, MONTHLY_COLUMNS
 from insights.metrics.usage.duckdb_engine import DEFAULT_MEMORY_LIMIT, build_usage_monthly, usage_monthly_frame
 from insights.metrics.usage.window import UsageSummary, Window
 
-__all__ = ["CONTRACT_COLUMNS", "MONTHLY_COLUMNS", "MONTHLY_SQL", "NON_FEATURE_EVENTS", "DEFAULT_MEMORY_LIMIT",
-           "build_usage_monthly", "usage_monthly_frame", "UsageSummary", "Window"]
+__all__ = [
+    "CONTRACT_COLUMNS",
+    "DEFAULT_MEMORY_LIMIT",
+    "MONTHLY_COLUMNS",
+    "MONTHLY_SQL",
+    "NON_FEATURE_EVENTS",
+    "UsageSummary",
+    "Window",
+    "build_usage_monthly",
+    "usage_monthly_frame",
+]

@@ -23,7 +23,14 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from insights.metrics.usage.definitions import (
-    EVENT_COLUMNS, ZONE_AFTER, ZONE_BEFORE, ZONE_FUTURE, ZONE_INSIDE, ZONE_MISSING_TS, ZONE_UNREADABLE_TS, key_sql,
+    EVENT_COLUMNS,
+    ZONE_AFTER,
+    ZONE_BEFORE,
+    ZONE_FUTURE,
+    ZONE_INSIDE,
+    ZONE_MISSING_TS,
+    ZONE_UNREADABLE_TS,
+    key_sql,
     user_keys_sql,
 )
 from insights.metrics.usage.window import utc_naive
@@ -51,8 +58,9 @@ def violation(column: str, rule: str, count: int, examples: tuple = ()) -> Viola
 def missing_columns(columns: list[str]) -> list[Violation]:
     """Violations for contract columns absent from the event files."""
     present = ", ".join(columns)
-    return [violation(c, "missing column", 1, (f"columns present: {present}"[:200],))
-            for c in REQUIRED if c not in columns]
+    return [
+        violation(c, "missing column", 1, (f"columns present: {present}"[:200],)) for c in REQUIRED if c not in columns
+    ]
 
 
 def ts_expression(column_type: str) -> str:
@@ -74,8 +82,9 @@ def _lit(t) -> str:
     return f"TIMESTAMP '{utc_naive(t).isoformat(sep=' ')}'"
 
 
-def events_view_sql(raw: str, column_type: str, now: pd.Timestamp, start: pd.Timestamp | None,
-                    end_exclusive: pd.Timestamp | None) -> str:
+def events_view_sql(
+    raw: str, column_type: str, now: pd.Timestamp, start: pd.Timestamp | None, end_exclusive: pd.Timestamp | None
+) -> str:
     """SQL of the ``usage_events`` view that ``GROUPS_SQL`` reads: typed columns plus the zone code.
 
     Parameters
@@ -91,9 +100,12 @@ def events_view_sql(raw: str, column_type: str, now: pd.Timestamp, start: pd.Tim
     """
     typed = column_type.upper().startswith(("TIMESTAMP", "DATE"))
     # a typed column is never unreadable (missing is its only failure): one test less per event
-    missing = f"WHEN ts IS NULL THEN {ZONE_MISSING_TS}" if typed else \
-        f"WHEN ts IS NULL OR trim(CAST(ts AS VARCHAR)) = '' THEN {ZONE_MISSING_TS} " \
+    missing = (
+        f"WHEN ts IS NULL THEN {ZONE_MISSING_TS}"
+        if typed
+        else f"WHEN ts IS NULL OR trim(CAST(ts AS VARCHAR)) = '' THEN {ZONE_MISSING_TS} "
         f"WHEN t IS NULL THEN {ZONE_UNREADABLE_TS}"
+    )
     before = f"WHEN t < {_lit(start)} THEN {ZONE_BEFORE}" if start is not None else ""
     after = f"WHEN t >= {_lit(end_exclusive)} THEN {ZONE_AFTER}" if end_exclusive is not None else ""
     return f"""
@@ -155,13 +167,15 @@ def register_keys(con: duckdb.DuckDBPyConnection) -> bool:
     """
     con.execute(f"""CREATE OR REPLACE TEMP TABLE user_keys AS
         SELECT * FROM ({user_keys_sql("hash")}) AS k
-        WHERE NOT {_blank('k.account_id')} AND NOT {_blank('k.user_id')}
+        WHERE NOT {_blank("k.account_id")} AND NOT {_blank("k.user_id")}
           AND k.account_id IN (SELECT account_id FROM ref_accounts)""")
     con.execute("CREATE OR REPLACE TEMP TABLE account_keys AS SELECT DISTINCT account_key, account_id FROM user_keys")
-    return bool(con.execute(f"""
+    return bool(
+        con.execute(f"""
         SELECT (SELECT count(*) = count(DISTINCT user_key) FROM user_keys)
-           AND (SELECT count(DISTINCT account_id) = count(DISTINCT {key_sql('account_id', 'hash')})
-                FROM ref_accounts)""").fetchone()[0])
+           AND (SELECT count(DISTINCT account_id) = count(DISTINCT {key_sql("account_id", "hash")})
+                FROM ref_accounts)""").fetchone()[0]
+    )
 
 
 def _marked_sql(groups: str, keys: str) -> str:
@@ -179,7 +193,7 @@ def _marked_sql(groups: str, keys: str) -> str:
     key_sql("account_id", keys)  # checks ``keys``
     return f"""
         SELECT g.month_key, g.zone, g.events, g.account_key AS account_id, g.user_key AS user_id,
-               {_blank('g.account_key')} AS blank_account, {_blank('g.user_key')} AS blank_user,
+               {_blank("g.account_key")} AS blank_account, {_blank("g.user_key")} AS blank_user,
                a.account_id IS NULL AS unknown_account, ru.user_id IS NULL AS unknown_user,
                a.account_id IS NOT NULL AND ru.user_id IS NOT NULL AND ru.account_id <> g.account_key
                    AS other_account, FALSE AS unmapped,
@@ -190,9 +204,15 @@ def _marked_sql(groups: str, keys: str) -> str:
         LEFT JOIN ref_users AS ru ON ru.user_id = g.user_key"""
 
 
-def check_groups(con: duckdb.DuckDBPyConnection, groups: str = "event_groups", raw: str = "raw_events",
-                 ts_sql: str = "ts", now: pd.Timestamp | None = None,
-                 features: str = "event_features", keys: str = "text") -> CheckResult:
+def check_groups(
+    con: duckdb.DuckDBPyConnection,
+    groups: str = "event_groups",
+    raw: str = "raw_events",
+    ts_sql: str = "ts",
+    now: pd.Timestamp | None = None,
+    features: str = "event_features",
+    keys: str = "text",
+) -> CheckResult:
     """Count every contract problem of the events from their groups.
 
     Parameters
@@ -216,9 +236,23 @@ def check_groups(con: duckdb.DuckDBPyConnection, groups: str = "event_groups", r
     import pandas as pd
 
     marked = _marked_sql(groups, keys)
-    names = ["rows", "missing_account_id", "missing_user_id", "missing_ts", "unparseable", "future",
-             "before_window", "after_window", "first_month", "last_month", "unknown_account", "unknown_user",
-             "other_account", "before_activation", "unmapped"]
+    names = [
+        "rows",
+        "missing_account_id",
+        "missing_user_id",
+        "missing_ts",
+        "unparseable",
+        "future",
+        "before_window",
+        "after_window",
+        "first_month",
+        "last_month",
+        "unknown_account",
+        "unknown_user",
+        "other_account",
+        "before_activation",
+        "unmapped",
+    ]
     known = "NOT (blank_account OR blank_user)"
     r = con.execute(f"""
     SELECT
@@ -241,13 +275,15 @@ def check_groups(con: duckdb.DuckDBPyConnection, groups: str = "event_groups", r
     """).fetchone()
     r = dict(zip(names, r))
     r["missing_feature"] = con.execute(
-        f"SELECT coalesce(sum(events), 0) FROM {features} WHERE {_blank('feature')}").fetchone()[0]
+        f"SELECT coalesce(sum(events), 0) FROM {features} WHERE {_blank('feature')}"
+    ).fetchone()[0]
 
     def examples(value: str, flag: str) -> tuple:
         if not r[flag]:
             return ()
-        return con.execute(f"SELECT min({value}), max({value}) FROM ({marked}) AS m "
-                           f"WHERE {known} AND {flag}").fetchone()
+        return con.execute(
+            f"SELECT min({value}), max({value}) FROM ({marked}) AS m WHERE {known} AND {flag}"
+        ).fetchone()
 
     v: list[Violation] = []
 
@@ -257,23 +293,44 @@ def check_groups(con: duckdb.DuckDBPyConnection, groups: str = "event_groups", r
 
     for col in REQUIRED:
         add(col, "missing value", r[f"missing_{col}"])
-    add("account_id", "unknown accounts.account_id", r["unknown_account"],
-        *examples("account_id", "unknown_account"))
+    add("account_id", "unknown accounts.account_id", r["unknown_account"], *examples("account_id", "unknown_account"))
     add("user_id", "unknown users.user_id", r["unknown_user"], *examples("user_id", "unknown_user"))
-    add("user_id", "user belongs to another account (users.account_id)", r["other_account"],
-        *examples("user_id || ' in ' || account_id", "other_account"))
+    add(
+        "user_id",
+        "user belongs to another account (users.account_id)",
+        r["other_account"],
+        *examples("user_id || ' in ' || account_id", "other_account"),
+    )
     if r["unparseable"]:
-        examples = [x[0] for x in con.execute(
-            f"SELECT DISTINCT CAST(ts AS VARCHAR) FROM {raw} WHERE ts IS NOT NULL "
-            f"AND trim(CAST(ts AS VARCHAR)) <> '' AND {ts_sql} IS NULL LIMIT 3").fetchall()]
+        examples = [
+            x[0]
+            for x in con.execute(
+                f"SELECT DISTINCT CAST(ts AS VARCHAR) FROM {raw} WHERE ts IS NOT NULL "
+                f"AND trim(CAST(ts AS VARCHAR)) <> '' AND {ts_sql} IS NULL LIMIT 3"
+            ).fetchall()
+        ]
         add("ts", "unparseable timestamp (use ISO 8601, e.g. 2026-09-30T14:05:00)", r["unparseable"], *examples)
     when = "" if now is None else f" (after {utc_naive(now).isoformat(sep=' ', timespec='seconds')} UTC)"
     if r["future"]:
-        examples = [x[0] for x in con.execute(
-            f"SELECT DISTINCT CAST(ts AS VARCHAR) FROM {raw} WHERE {ts_sql} > {_lit(now)} LIMIT 3").fetchall()] \
-            if now is not None else []
+        examples = (
+            [
+                x[0]
+                for x in con.execute(
+                    f"SELECT DISTINCT CAST(ts AS VARCHAR) FROM {raw} WHERE {ts_sql} > {_lit(now)} LIMIT 3"
+                ).fetchall()
+            ]
+            if now is not None
+            else []
+        )
         add("ts", f"timestamp in the future{when}", r["future"], *examples)
     month = lambda k: None if k is None else pd.Timestamp(year=int(k) // 12, month=int(k) % 12 + 1, day=1)  # noqa: E731
-    return CheckResult(v, int(r["rows"]), int(r["before_window"]), int(r["after_window"]),
-                       int(r["before_activation"]),
-                       month(r["first_month"]), month(r["last_month"]), int(r["unmapped"]))
+    return CheckResult(
+        v,
+        int(r["rows"]),
+        int(r["before_window"]),
+        int(r["after_window"]),
+        int(r["before_activation"]),
+        month(r["first_month"]),
+        month(r["last_month"]),
+        int(r["unmapped"]),
+    )

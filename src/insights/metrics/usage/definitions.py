@@ -60,8 +60,16 @@ from __future__ import annotations
 NON_FEATURE_EVENTS: tuple[str, ...] = ("sign_in",)
 
 #: Columns of the processed ``usage_monthly`` table, in order.
-MONTHLY_COLUMNS: tuple[str, ...] = ("account_id", "month", "active_users", "activated_seats", "events",
-                                    "distinct_features", "depth", "feature_share")
+MONTHLY_COLUMNS: tuple[str, ...] = (
+    "account_id",
+    "month",
+    "active_users",
+    "activated_seats",
+    "events",
+    "distinct_features",
+    "depth",
+    "feature_share",
+)
 
 #: Columns of ``usage_events`` the definitions read: the data contract's ``usage_events`` columns
 #: (``insights.data.contract.TABLES``; a test keeps them equal), spelled out here so that checking the
@@ -115,7 +123,9 @@ def feature_codes_sql(words: int = 1) -> str:
     """
     bits = ",\n       ".join(
         f"CASE WHEN code // {MASK_BITS} = {w} THEN CAST(1 AS BIGINT) << CAST(code % {MASK_BITS} AS INTEGER) "
-        f"ELSE CAST(0 AS BIGINT) END AS bit_{w}" for w in _words(words))
+        f"ELSE CAST(0 AS BIGINT) END AS bit_{w}"
+        for w in _words(words)
+    )
     return f"""
 SELECT feature,
        {bits}
@@ -165,7 +175,8 @@ GROUP BY e.account_key, e.month_key, e.zone, e.user_key
 
 def user_keys_sql(keys: str = "text") -> str:
     """``user_keys`` from ``users``: each user's account_key and user_key (``key_sql``) with its IDs
-    and activation date; the map from hash-keyed ``event_groups`` back to the reference users."""
+    and activation date; the map from hash-keyed ``event_groups`` back to the reference users.
+    """
     return f"""
 SELECT {key_sql("account_id", keys)} AS account_key, {key_sql("user_id", keys)} AS user_key,
        account_id, user_id, activated_at
@@ -185,10 +196,14 @@ def monthly_sql(words: int = 1, keys: str = "text") -> str:
     account_id), made from ``user_keys``.
     """
     key_sql("account_id", keys)  # checks ``keys``
-    named = ("SELECT account_key AS account_id, month_key, events, active_users, distinct_features "
-             "FROM keyed_months") if keys == "text" else (
-        "SELECT n.account_id, k.month_key, k.events, k.active_users, k.distinct_features\n"
-        "    FROM keyed_months AS k JOIN account_keys AS n ON n.account_key = k.account_key")
+    named = (
+        ("SELECT account_key AS account_id, month_key, events, active_users, distinct_features FROM keyed_months")
+        if keys == "text"
+        else (
+            "SELECT n.account_id, k.month_key, k.events, k.active_users, k.distinct_features\n"
+            "    FROM keyed_months AS k JOIN account_keys AS n ON n.account_key = k.account_key"
+        )
+    )
     return f"""
 WITH keyed_months AS (
     SELECT account_key, month_key,

@@ -67,8 +67,9 @@ def memory_bytes(size: str) -> int:
 
 
 @contextmanager
-def connect(memory_limit: str = DEFAULT_MEMORY_LIMIT, temp_dir: str | os.PathLike | None = None,
-            threads: int | None = None):
+def connect(
+    memory_limit: str = DEFAULT_MEMORY_LIMIT, temp_dir: str | os.PathLike | None = None, threads: int | None = None
+):
     """A DuckDB connection set up for out-of-core work (UTC, memory limit, spill folder).
 
     Parameters
@@ -89,9 +90,14 @@ def connect(memory_limit: str = DEFAULT_MEMORY_LIMIT, temp_dir: str | os.PathLik
     """
     duckdb_limit = f"{int(memory_bytes(memory_limit) * DUCKDB_SHARE / 2**20)}MiB"
     with tempfile.TemporaryDirectory(prefix="insights-duckdb-", dir=temp_dir) as spill:
-        con = duckdb.connect(config={"memory_limit": duckdb_limit,
-                                     "temp_directory": spill, "preserve_insertion_order": False,
-                                     **({"threads": int(threads)} if threads else {})})
+        con = duckdb.connect(
+            config={
+                "memory_limit": duckdb_limit,
+                "temp_directory": spill,
+                "preserve_insertion_order": False,
+                **({"threads": int(threads)} if threads else {}),
+            }
+        )
         try:
             con.execute("SET TimeZone = 'UTC'")
             con.execute("SET enable_progress_bar = false")
@@ -118,8 +124,9 @@ def register_events(con: duckdb.DuckDBPyConnection, files: list[Path], name: str
         con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM {reader}")
         described = con.execute(f"DESCRIBE {name}").fetchall()
     except duckdb.Error as exc:
-        raise ContractError([checks.violation("—", "unreadable file", len(files),
-                                              (str(exc).splitlines()[0][:200],))]) from None
+        raise ContractError(
+            [checks.violation("—", "unreadable file", len(files), (str(exc).splitlines()[0][:200],))]
+        ) from None
     return [row[0] for row in described]
 
 
@@ -131,17 +138,24 @@ def register_reference(con: duckdb.DuckDBPyConnection, ref: dict[str, pd.DataFra
     accounts = ref["accounts"][["account_id"]].astype({"account_id": "str"})
     users = ref["users"][["user_id", "account_id", "activated_at"]].astype({"user_id": "str", "account_id": "str"})
     contracts = ref["contracts"][["contract_id", "account_id", "start_date", "end_date", "seats"]].astype(
-        {"contract_id": "str", "account_id": "str", "seats": "int64"})
+        {"contract_id": "str", "account_id": "str", "seats": "int64"}
+    )
     con.register("accounts_df", accounts)
     con.register("users_df", users)
     con.register("contracts_df", contracts)
-    con.execute("CREATE OR REPLACE TEMP TABLE ref_accounts AS SELECT DISTINCT CAST(account_id AS VARCHAR) "
-                "AS account_id FROM accounts_df")
-    con.execute("CREATE OR REPLACE TEMP TABLE ref_users AS SELECT CAST(user_id AS VARCHAR) AS user_id, "
-                "CAST(account_id AS VARCHAR) AS account_id, CAST(activated_at AS DATE) AS activated_at FROM users_df")
-    con.execute("CREATE OR REPLACE TEMP TABLE contracts AS SELECT CAST(contract_id AS VARCHAR) AS contract_id, "
-                "CAST(account_id AS VARCHAR) AS account_id, CAST(start_date AS DATE) AS start_date, "
-                "CAST(end_date AS DATE) AS end_date, CAST(seats AS BIGINT) AS seats FROM contracts_df")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE ref_accounts AS SELECT DISTINCT CAST(account_id AS VARCHAR) "
+        "AS account_id FROM accounts_df"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE ref_users AS SELECT CAST(user_id AS VARCHAR) AS user_id, "
+        "CAST(account_id AS VARCHAR) AS account_id, CAST(activated_at AS DATE) AS activated_at FROM users_df"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE contracts AS SELECT CAST(contract_id AS VARCHAR) AS contract_id, "
+        "CAST(account_id AS VARCHAR) AS account_id, CAST(start_date AS DATE) AS start_date, "
+        "CAST(end_date AS DATE) AS end_date, CAST(seats AS BIGINT) AS seats FROM contracts_df"
+    )
     con.execute("CREATE OR REPLACE VIEW users AS SELECT * FROM ref_users")
     for name in ("accounts_df", "users_df", "contracts_df"):
         con.unregister(name)
@@ -149,9 +163,11 @@ def register_reference(con: duckdb.DuckDBPyConnection, ref: dict[str, pd.DataFra
 
 def _months_table(con: duckdb.DuckDBPyConnection, window: Window) -> None:
     months = window.months()
-    con.execute("CREATE OR REPLACE TEMP TABLE months AS SELECT CAST(unnest(?) AS DATE) AS month, "
-                "CAST(unnest(?) AS INTEGER) AS month_key",
-                [[m.date() for m in months], [int(m.year * 12 + m.month - 1) for m in months]])
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE months AS SELECT CAST(unnest(?) AS DATE) AS month, "
+        "CAST(unnest(?) AS INTEGER) AS month_key",
+        [[m.date() for m in months], [int(m.year * 12 + m.month - 1) for m in months]],
+    )
 
 
 def build_groups(con: duckdb.DuckDBPyConnection, keys: str = "text") -> int:
@@ -178,8 +194,9 @@ def build_groups(con: duckdb.DuckDBPyConnection, keys: str = "text") -> int:
         con.execute(f"CREATE OR REPLACE TEMP TABLE feature_codes AS {definitions.feature_codes_sql(words)}")
         con.execute(f"CREATE OR REPLACE TEMP TABLE event_groups AS {definitions.groups_sql(words, keys)}")
     except duckdb.ConversionException as exc:
-        raise ContractError([checks.violation("—", "unreadable values", 1,
-                                              (str(exc).splitlines()[0][:200],))]) from None
+        raise ContractError(
+            [checks.violation("—", "unreadable values", 1, (str(exc).splitlines()[0][:200],))]
+        ) from None
     return words
 
 
@@ -188,8 +205,14 @@ def _resolved(ref: dict[str, pd.DataFrame] | Future) -> dict[str, pd.DataFrame]:
     return ref.result() if isinstance(ref, Future) else ref
 
 
-def monthly_relation(con: duckdb.DuckDBPyConnection, files: list[Path], ref: dict[str, pd.DataFrame] | Future,
-                     start=None, end=None, now: pd.Timestamp | None = None) -> tuple[str, UsageSummary]:
+def monthly_relation(
+    con: duckdb.DuckDBPyConnection,
+    files: list[Path],
+    ref: dict[str, pd.DataFrame] | Future,
+    start=None,
+    end=None,
+    now: pd.Timestamp | None = None,
+) -> tuple[str, UsageSummary]:
     """Scan and check the events once, then return the query of the monthly table.
 
     Builds ``event_features`` and ``feature_codes`` (``definitions.FEATURES_SQL``, reading the
@@ -229,7 +252,7 @@ def monthly_relation(con: duckdb.DuckDBPyConnection, files: list[Path], ref: dic
     if (start is None) != (end is None):
         raise ParameterError("give both the start and the end of the window, or neither.")
     given = Window.parse(start, end) if start is not None else None
-    now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None) if now is None else utc_naive(now)
+    now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None) if now is None else utc_naive(now)
     t0 = time.perf_counter()
     try:
         columns = register_events(con, files)
@@ -237,8 +260,12 @@ def monthly_relation(con: duckdb.DuckDBPyConnection, files: list[Path], ref: dic
         if missing:
             raise ContractError(missing)
         ts_type = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE raw_events)").fetchall())["ts"]
-        con.execute("CREATE OR REPLACE VIEW usage_events AS " + checks.events_view_sql(
-            "raw_events", ts_type, now, given.start if given else None, given.end_exclusive if given else None))
+        con.execute(
+            "CREATE OR REPLACE VIEW usage_events AS "
+            + checks.events_view_sql(
+                "raw_events", ts_type, now, given.start if given else None, given.end_exclusive if given else None
+            )
+        )
         words = build_groups(con, "hash")
     except ContractError:
         _resolved(ref)  # problems of the reference tables come first
@@ -247,20 +274,29 @@ def monthly_relation(con: duckdb.DuckDBPyConnection, files: list[Path], ref: dic
     register_reference(con, _resolved(ref))
     t1 = time.perf_counter()
     keys = "hash" if checks.register_keys(con) else "text"
-    result = None if keys == "text" else checks.check_groups(
-        con, "event_groups", "raw_events", checks.ts_expression(ts_type), now, features="event_features", keys=keys)
+    result = (
+        None
+        if keys == "text"
+        else checks.check_groups(
+            con, "event_groups", "raw_events", checks.ts_expression(ts_type), now, features="event_features", keys=keys
+        )
+    )
     if result is None or result.unmapped:
         # the hash keys cannot say what is wrong with the IDs (or do not identify the reference exactly):
         # scan again keyed by the IDs themselves, which counts and shows every problem
-        log.info("usage_events: %s; scanning again keyed by the IDs.",
-                 "hash keys of the reference tables collide" if result is None else
-                 f"{result.unmapped:,} events match no reference user")
+        log.info(
+            "usage_events: %s; scanning again keyed by the IDs.",
+            "hash keys of the reference tables collide"
+            if result is None
+            else f"{result.unmapped:,} events match no reference user",
+        )
         t2 = time.perf_counter()
         keys = "text"
         build_groups(con, keys)
         summary_seconds["rescan"] = time.perf_counter() - t2
-        result = checks.check_groups(con, "event_groups", "raw_events", checks.ts_expression(ts_type), now,
-                                     features="event_features", keys=keys)
+        result = checks.check_groups(
+            con, "event_groups", "raw_events", checks.ts_expression(ts_type), now, features="event_features", keys=keys
+        )
     if result.violations:
         raise ContractError(result.violations)
     if result.first_month is None:
@@ -268,14 +304,25 @@ def monthly_relation(con: duckdb.DuckDBPyConnection, files: list[Path], ref: dic
     import pandas as pd
 
     window = given or Window(result.first_month, (result.last_month + pd.offsets.MonthEnd(0)).normalize())
-    summary = UsageSummary("duckdb", window, events_read=result.rows, events_before_window=result.before_window,
-                           events_after_window=result.after_window, events_before_activation=result.before_activation)
+    summary = UsageSummary(
+        "duckdb",
+        window,
+        events_read=result.rows,
+        events_before_window=result.before_window,
+        events_after_window=result.after_window,
+        events_before_activation=result.before_activation,
+    )
     summary.events_aggregated = result.rows - result.before_window - result.after_window
     summary.seconds.update(summary_seconds, check=time.perf_counter() - t1 - summary_seconds.get("rescan", 0.0))
     summary.keys = keys
     if result.before_window or result.after_window:
-        log.warning("usage_events: %s events before %s and %s after %s are outside the data window and not "
-                    "aggregated.", result.before_window, window.start.date(), result.after_window, window.end.date())
+        log.warning(
+            "usage_events: %s events before %s and %s after %s are outside the data window and not aggregated.",
+            result.before_window,
+            window.start.date(),
+            result.after_window,
+            window.end.date(),
+        )
     _months_table(con, window)
     return definitions.monthly_sql(words, keys), summary
 
@@ -287,19 +334,28 @@ def _made(folder: Path) -> Path:
 
 def _outside_contract(con: duckdb.DuckDBPyConnection, table: str) -> int:
     """Events of the result that fall in account-months with no contract term."""
-    return int(con.execute(f"""
+    return int(
+        con.execute(f"""
         SELECT coalesce(sum(r.events), 0) FROM {table} AS r
         WHERE NOT EXISTS (SELECT 1 FROM contracts AS c
                           WHERE c.account_id = r.account_id
                             AND year(r.month) * 12 + month(r.month)
                                 BETWEEN year(c.start_date) * 12 + month(c.start_date)
-                                    AND year(c.end_date) * 12 + month(c.end_date))""").fetchone()[0])
+                                    AND year(c.end_date) * 12 + month(c.end_date))""").fetchone()[0]
+    )
 
 
-def build_usage_monthly(data_dir: str | os.PathLike | None = None, out: str | os.PathLike | None = None, *,
-                        start=None, end=None, memory_limit: str = DEFAULT_MEMORY_LIMIT,
-                        temp_dir: str | os.PathLike | None = None, threads: int | None = None,
-                        now: pd.Timestamp | None = None) -> UsageSummary:
+def build_usage_monthly(
+    data_dir: str | os.PathLike | None = None,
+    out: str | os.PathLike | None = None,
+    *,
+    start=None,
+    end=None,
+    memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    temp_dir: str | os.PathLike | None = None,
+    threads: int | None = None,
+    now: pd.Timestamp | None = None,
+) -> UsageSummary:
     """Aggregate ``usage_events`` into ``usage_monthly`` with DuckDB and write it as Parquet.
 
     Parameters
@@ -340,8 +396,10 @@ def build_usage_monthly(data_dir: str | os.PathLike | None = None, out: str | os
     files = sources.event_files(folder)
     target = Path(out).expanduser().resolve() if out is not None else paths.processed_dir() / OUTPUT_FILE
     spill_parent = Path(temp_dir) if temp_dir is not None else target.parent
-    with ThreadPoolExecutor(1, thread_name_prefix="usage-reference") as pool, \
-            connect(memory_limit, _made(spill_parent), threads) as con:
+    with (
+        ThreadPoolExecutor(1, thread_name_prefix="usage-reference") as pool,
+        connect(memory_limit, _made(spill_parent), threads) as con,
+    ):
         ref = pool.submit(sources.reference_tables, folder)  # read while DuckDB scans the events
         query, summary = monthly_relation(con, files, ref, start=start, end=end, now=now)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -353,8 +411,10 @@ def build_usage_monthly(data_dir: str | os.PathLike | None = None, out: str | os
         fd, tmp = tempfile.mkstemp(prefix=".usage_monthly-", suffix=".parquet", dir=target.parent)
         os.close(fd)
         try:
-            con.execute(f"COPY (SELECT * FROM usage_monthly ORDER BY account_id, month) TO "
-                        f"'{tmp}' (FORMAT parquet, COMPRESSION zstd)")
+            con.execute(
+                f"COPY (SELECT * FROM usage_monthly ORDER BY account_id, month) TO "
+                f"'{tmp}' (FORMAT parquet, COMPRESSION zstd)"
+            )
             os.replace(tmp, target)
         finally:
             if os.path.exists(tmp):
@@ -364,9 +424,14 @@ def build_usage_monthly(data_dir: str | os.PathLike | None = None, out: str | os
     return summary
 
 
-def usage_monthly_frame(data_dir: str | os.PathLike | None = None, *, start=None, end=None,
-                        memory_limit: str = DEFAULT_MEMORY_LIMIT, now: pd.Timestamp | None = None
-                        ) -> tuple[pd.DataFrame, UsageSummary]:
+def usage_monthly_frame(
+    data_dir: str | os.PathLike | None = None,
+    *,
+    start=None,
+    end=None,
+    memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    now: pd.Timestamp | None = None,
+) -> tuple[pd.DataFrame, UsageSummary]:
     """Like ``build_usage_monthly`` but return the (small) monthly table as a DataFrame, writing nothing.
 
     Returns
@@ -390,8 +455,16 @@ def usage_monthly_frame(data_dir: str | os.PathLike | None = None, *, start=None
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     import pandas as pd
 
-    frame = frame.astype({"account_id": "str", "active_users": "int64", "activated_seats": "int64",
-                          "events": "int64", "distinct_features": "int64", "depth": "float64",
-                          "feature_share": "float64"})
+    frame = frame.astype(
+        {
+            "account_id": "str",
+            "active_users": "int64",
+            "activated_seats": "int64",
+            "events": "int64",
+            "distinct_features": "int64",
+            "depth": "float64",
+            "feature_share": "float64",
+        }
+    )
     frame["month"] = pd.to_datetime(frame["month"]).astype("datetime64[ns]")
     return frame[list(definitions.MONTHLY_COLUMNS)].sort_values(["account_id", "month"]).reset_index(drop=True)

@@ -10,13 +10,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from insights.metrics.usage.definitions import MONTHLY_COLUMNS, NON_FEATURE_EVENTS
 from insights.metrics.terms import current_terms
+from insights.metrics.usage.definitions import MONTHLY_COLUMNS, NON_FEATURE_EVENTS
 from insights.metrics.usage.window import Window
 
 
-def monthly_pandas(events: pd.DataFrame, users: pd.DataFrame, contracts: pd.DataFrame,
-                   window: Window | None = None) -> pd.DataFrame:
+def monthly_pandas(
+    events: pd.DataFrame, users: pd.DataFrame, contracts: pd.DataFrame, window: Window | None = None
+) -> pd.DataFrame:
     """``usage_monthly`` from events in memory (see ``insights.metrics.usage.definitions``).
 
     Parameters
@@ -37,12 +38,19 @@ def monthly_pandas(events: pd.DataFrame, users: pd.DataFrame, contracts: pd.Data
     """
     ts = pd.to_datetime(events["ts"])
     if window is None:
-        window = Window(ts.min().to_period("M").to_timestamp(),
-                        (ts.max().to_period("M").to_timestamp() + pd.offsets.MonthEnd(0)).normalize())
+        window = Window(
+            ts.min().to_period("M").to_timestamp(),
+            (ts.max().to_period("M").to_timestamp() + pd.offsets.MonthEnd(0)).normalize(),
+        )
     inside = (ts >= window.start) & (ts < window.end_exclusive)
-    ev = pd.DataFrame({"account_id": events["account_id"][inside], "user_id": events["user_id"][inside],
-                       "month": ts[inside].dt.to_period("M").dt.to_timestamp(),
-                       "feature": events["feature"][inside]})
+    ev = pd.DataFrame(
+        {
+            "account_id": events["account_id"][inside],
+            "user_id": events["user_id"][inside],
+            "month": ts[inside].dt.to_period("M").dt.to_timestamp(),
+            "feature": events["feature"][inside],
+        }
+    )
     keys = ["account_id", "month"]
     per = ev.groupby(keys).agg(events=("user_id", "size"), active_users=("user_id", "nunique"))
     feats = ev[~ev["feature"].isin(NON_FEATURE_EVENTS)]
@@ -50,12 +58,15 @@ def monthly_pandas(events: pd.DataFrame, users: pd.DataFrame, contracts: pd.Data
     available = feats["feature"].nunique()
     per = per.reset_index()
 
-    c = contracts.assign(start_date=pd.to_datetime(contracts["start_date"]),
-                         end_date=pd.to_datetime(contracts["end_date"]))
+    c = contracts.assign(
+        start_date=pd.to_datetime(contracts["start_date"]), end_date=pd.to_datetime(contracts["end_date"])
+    )
     # the term covering each month: in force on at least one of its days, latest start wins
     # (a window holds at least one month)
-    covered = pd.concat([current_terms(c, m, m + pd.offsets.MonthEnd(0)).assign(month=m)[keys + ["seats"]]
-                         for m in window.months()], ignore_index=True)
+    covered = pd.concat(
+        [current_terms(c, m, m + pd.offsets.MonthEnd(0)).assign(month=m)[keys + ["seats"]] for m in window.months()],
+        ignore_index=True,
+    )
     grid = pd.concat([covered[keys], per[keys]]).drop_duplicates()
 
     act = users.dropna(subset=["activated_at"])
@@ -65,8 +76,7 @@ def monthly_pandas(events: pd.DataFrame, users: pd.DataFrame, contracts: pd.Data
     pairs["n"] = np.where(pairs["act_month"] <= pairs["month"], pairs["n"], 0)
     activated = pairs.groupby(keys)["n"].sum().rename("activated_users").reset_index()
 
-    out = grid.merge(activated, on=keys, how="left").merge(covered, on=keys, how="left").merge(per, on=keys,
-                                                                                              how="left")
+    out = grid.merge(activated, on=keys, how="left").merge(covered, on=keys, how="left").merge(per, on=keys, how="left")
     out["activated_users"] = out["activated_users"].fillna(0).astype("int64")
     capped = np.minimum(out["activated_users"], out["seats"].fillna(np.iinfo(np.int64).max))
     out["activated_seats"] = np.where(out["seats"].isna(), out["activated_users"], capped).astype("int64")

@@ -39,12 +39,19 @@ def event_files(data_dir: Path) -> list[Path]:
     """
     files = raw_files.table_files(data_dir, EVENTS)
     if not files:
-        raise ParameterError(f"no usage_events in {data_dir}: expected usage_events.parquet, usage_events.csv "
-                             "or a folder usage_events/ of Parquet or CSV files.")
+        raise ParameterError(
+            f"no usage_events in {data_dir}: expected usage_events.parquet, usage_events.csv "
+            "or a folder usage_events/ of Parquet or CSV files."
+        )
     suffixes = sorted({f.suffix for f in files})
     if len(suffixes) > 1:
-        raise ContractError([violation("—", "mixed CSV and Parquet files (use one format)", len(files),
-                                       tuple(f.name for f in files[:5]))])
+        raise ContractError(
+            [
+                violation(
+                    "—", "mixed CSV and Parquet files (use one format)", len(files), tuple(f.name for f in files[:5])
+                )
+            ]
+        )
     return files
 
 

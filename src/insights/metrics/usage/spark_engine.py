@@ -35,23 +35,29 @@ def spark_session(master: str = "local[2]", app_name: str = "insights-usage"):
         from pyspark.sql import SparkSession
     except ImportError:
         raise ParameterError("the Spark engine needs pyspark: pip install -e '.[spark]' (and Java 17+).") from None
-    return (SparkSession.builder.master(master).appName(app_name)
-            .config("spark.sql.session.timeZone", "UTC")
-            .config("spark.sql.shuffle.partitions", "8")
-            .config("spark.ui.enabled", "false")
-            .config("spark.ui.showConsoleProgress", "false")
-            .getOrCreate())
+    return (
+        SparkSession.builder.master(master)
+        .appName(app_name)
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", "8")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .getOrCreate()
+    )
 
 
 def _spark_frame(spark, frame: pd.DataFrame, schema: str):
     """A small pandas table as a Spark DataFrame (via plain Python rows: no pandas/pyarrow version coupling)."""
-    rows = [tuple(None if pd.isna(v) else (v.date() if isinstance(v, pd.Timestamp) else v) for v in rec)
-            for rec in frame.itertuples(index=False, name=None)]
+    rows = [
+        tuple(None if pd.isna(v) else (v.date() if isinstance(v, pd.Timestamp) else v) for v in rec)
+        for rec in frame.itertuples(index=False, name=None)
+    ]
     return spark.createDataFrame(rows, schema=schema)
 
 
-def register_inputs(spark, events, ref: dict[str, pd.DataFrame], window: Window | None = None,
-                    now: pd.Timestamp | None = None) -> Window:
+def register_inputs(
+    spark, events, ref: dict[str, pd.DataFrame], window: Window | None = None, now: pd.Timestamp | None = None
+) -> Window:
     """Create the temporary views the definitions read: ``usage_events``, ``event_features``,
     ``feature_codes``, ``event_groups``, ``users``, ``contracts`` and ``months``.
 
@@ -85,40 +91,49 @@ def register_inputs(spark, events, ref: dict[str, pd.DataFrame], window: Window 
     # on their way into and out of Spark, so literals travel as text, read in the session's UTC.
     spark.conf.set("spark.sql.session.timeZone", "UTC")
 
-    def at(t) -> "F.Column":
+    def at(t) -> F.Column:
         return F.lit(utc_naive(t).strftime("%Y-%m-%d %H:%M:%S.%f")).cast("timestamp")
 
     now = pd.Timestamp.now(tz="UTC").tz_localize(None) if now is None else pd.Timestamp(utc_naive(now))
     ts = F.col("ts").cast("timestamp")
     if window is None:
         text = "yyyy-MM-dd HH:mm:ss.SSSSSS"
-        lo, hi = events.where(ts <= at(now)).agg(F.date_format(F.min(ts), text),
-                                                 F.date_format(F.max(ts), text)).first()
+        lo, hi = events.where(ts <= at(now)).agg(F.date_format(F.min(ts), text), F.date_format(F.max(ts), text)).first()
         if lo is None:
             raise ParameterError("usage_events has no rows with a readable timestamp.")
-        window = Window(pd.Timestamp(lo).to_period("M").to_timestamp(),
-                        (pd.Timestamp(hi).to_period("M").to_timestamp() + pd.offsets.MonthEnd(0)).normalize())
-    zone = (F.when(F.col("ts").isNull(), definitions.ZONE_MISSING_TS)
-            .when(ts.isNull(), definitions.ZONE_UNREADABLE_TS)
-            .when(ts > at(now), definitions.ZONE_FUTURE)
-            .when(ts < at(window.start), definitions.ZONE_BEFORE)
-            .when(ts >= at(window.end_exclusive), definitions.ZONE_AFTER)
-            .otherwise(definitions.ZONE_INSIDE))
-    events.select(F.col("account_id").cast("string").alias("account_id"),
-                  F.col("user_id").cast("string").alias("user_id"),
-                  F.col("feature").cast("string").alias("feature"),
-                  ts.alias("ts"), zone.alias("zone")).createOrReplaceTempView("usage_events")
+        window = Window(
+            pd.Timestamp(lo).to_period("M").to_timestamp(),
+            (pd.Timestamp(hi).to_period("M").to_timestamp() + pd.offsets.MonthEnd(0)).normalize(),
+        )
+    zone = (
+        F.when(F.col("ts").isNull(), definitions.ZONE_MISSING_TS)
+        .when(ts.isNull(), definitions.ZONE_UNREADABLE_TS)
+        .when(ts > at(now), definitions.ZONE_FUTURE)
+        .when(ts < at(window.start), definitions.ZONE_BEFORE)
+        .when(ts >= at(window.end_exclusive), definitions.ZONE_AFTER)
+        .otherwise(definitions.ZONE_INSIDE)
+    )
+    events.select(
+        F.col("account_id").cast("string").alias("account_id"),
+        F.col("user_id").cast("string").alias("user_id"),
+        F.col("feature").cast("string").alias("feature"),
+        ts.alias("ts"),
+        zone.alias("zone"),
+    ).createOrReplaceTempView("usage_events")
     spark.sql(definitions.to_spark(definitions.FEATURES_SQL)).cache().createOrReplaceTempView("event_features")
     words = _words(spark)
     spark.sql(definitions.to_spark(definitions.feature_codes_sql(words))).cache().createOrReplaceTempView(
-        "feature_codes")
+        "feature_codes"
+    )
     spark.sql(definitions.to_spark(definitions.groups_sql(words))).cache().createOrReplaceTempView("event_groups")
     users = ref["users"][["user_id", "account_id", "activated_at"]]
     _spark_frame(spark, users, "user_id string, account_id string, activated_at date").createOrReplaceTempView("users")
     contracts = ref["contracts"][["contract_id", "account_id", "start_date", "end_date", "seats"]].astype(
-        {"seats": "int64"})
-    _spark_frame(spark, contracts, "contract_id string, account_id string, start_date date, end_date date, "
-                                   "seats bigint").createOrReplaceTempView("contracts")
+        {"seats": "int64"}
+    )
+    _spark_frame(
+        spark, contracts, "contract_id string, account_id string, start_date date, end_date date, seats bigint"
+    ).createOrReplaceTempView("contracts")
     months = window.months()
     months = pd.DataFrame({"month": months, "month_key": [int(m.year * 12 + m.month - 1) for m in months]})
     _spark_frame(spark, months, "month date, month_key int").createOrReplaceTempView("months")
@@ -135,8 +150,9 @@ def monthly(spark):
     return spark.sql(definitions.to_spark(definitions.monthly_sql(_words(spark))))
 
 
-def usage_monthly_spark(data_dir: str | os.PathLike | None = None, *, start=None, end=None, spark=None,
-                        now: pd.Timestamp | None = None) -> tuple[pd.DataFrame, UsageSummary]:
+def usage_monthly_spark(
+    data_dir: str | os.PathLike | None = None, *, start=None, end=None, spark=None, now: pd.Timestamp | None = None
+) -> tuple[pd.DataFrame, UsageSummary]:
     """Aggregate ``usage_events`` of ``data_dir`` into ``usage_monthly`` on Spark.
 
     Parameters
@@ -173,8 +189,17 @@ def usage_monthly_spark(data_dir: str | os.PathLike | None = None, *, start=None
     window = register_inputs(spark, events, ref, window, now)
     rows = monthly(spark).collect()
     frame = pd.DataFrame([r.asDict() for r in rows], columns=list(definitions.MONTHLY_COLUMNS))
-    frame = frame.astype({"account_id": "str", "active_users": "int64", "activated_seats": "int64",
-                          "events": "int64", "distinct_features": "int64", "depth": "float64", "feature_share": "float64"})
+    frame = frame.astype(
+        {
+            "account_id": "str",
+            "active_users": "int64",
+            "activated_seats": "int64",
+            "events": "int64",
+            "distinct_features": "int64",
+            "depth": "float64",
+            "feature_share": "float64",
+        }
+    )
     frame["month"] = pd.to_datetime(frame["month"]).astype("datetime64[ns]")
     frame = frame.sort_values(["account_id", "month"]).reset_index(drop=True)
     aggregated = int(frame["events"].sum())

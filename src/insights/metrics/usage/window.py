@@ -17,12 +17,13 @@ if TYPE_CHECKING:
 
 def utc_naive(t):
     """``t`` (a datetime, pandas.Timestamp, or anything ``pandas.Timestamp`` reads) in UTC, without a
-    zone: a zone-aware time is converted, a naive one is taken as UTC already (pandas only for text)."""
+    zone: a zone-aware time is converted, a naive one is taken as UTC already (pandas only for text).
+    """
     if not isinstance(t, datetime.datetime):
         import pandas as pd
 
         t = pd.Timestamp(t)
-    return t.astimezone(datetime.timezone.utc).replace(tzinfo=None) if t.tzinfo is not None else t
+    return t.astimezone(datetime.UTC).replace(tzinfo=None) if t.tzinfo is not None else t
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ class Window:
     end: pd.Timestamp
 
     @classmethod
-    def parse(cls, start, end) -> "Window":
+    def parse(cls, start, end) -> Window:
         """Build a window from two dates (strings or timestamps).
 
         Raises
@@ -115,12 +116,16 @@ class UsageSummary:
 
     def describe(self) -> str:
         """A short human-readable account of the run."""
-        text = (f"usage_monthly ({self.engine}): {self.events_aggregated:,} of {self.events_read:,} events "
-                f"from {self.window.start.date()} to {self.window.end.date()} -> {self.rows:,} account-months")
+        text = (
+            f"usage_monthly ({self.engine}): {self.events_aggregated:,} of {self.events_read:,} events "
+            f"from {self.window.start.date()} to {self.window.end.date()} -> {self.rows:,} account-months"
+        )
         outside = self.events_before_window + self.events_after_window
         if outside:
-            text += (f"; {outside:,} events outside the window not aggregated ({self.events_before_window:,} "
-                     f"before, {self.events_after_window:,} after)")
+            text += (
+                f"; {outside:,} events outside the window not aggregated ({self.events_before_window:,} "
+                f"before, {self.events_after_window:,} after)"
+            )
         if self.events_outside_contract:
             text += f"; {self.events_outside_contract:,} events in months with no contract term"
         if self.events_before_activation:

@@ -18,16 +18,8 @@ import pandas as pd
 from scipy import stats
 
 from insights.errors import ParameterError
-from insights.stats.intervals import (
-    Interval,
-    TestResult,
-    _check_count,
-    _check_level,
-    _level_pct,
-    _z,
-    compare_proportions,
-    risk_difference,
-)
+from insights.stats.intervals import Interval, TestResult, _check_count, compare_proportions, risk_difference
+from insights.stats.levels import check_level, level_label, z_value
 from insights.stats.table_checks import require_columns
 
 ADJUST_METHODS = {"holm": "Holm step-down", "fdr_bh": "Benjamini-Hochberg FDR"}
@@ -267,12 +259,12 @@ def stratified_proportions(counts: pd.DataFrame, level: float = 0.95, adjust: st
         If columns are missing, an arm label is unknown, a (stratum, arm) appears twice,
         a count is invalid, the level or adjust method is invalid, or no stratum has both arms.
     """
-    _check_level(level)
+    check_level(level)
     if adjust not in ADJUST_METHODS:
         raise ParameterError(f"adjust must be one of {sorted(ADJUST_METHODS)}, got {adjust!r}")
     wide = _wide_counts(counts)
-    z = _z(level)
-    pct = _level_pct(level)
+    z = z_value(level)
+    pct = level_label(level)
 
     records = []
     for stratum, row in wide.iterrows():

@@ -1,5 +1,6 @@
-"""Metrics of a binary classifier's scores: ROC AUC with DeLong or cluster-bootstrap intervals, PR AUC,
-Brier score, calibration table and lift.
+"""Metrics of a binary classifier's scores.
+
+ROC AUC with DeLong or cluster-bootstrap intervals, PR AUC, Brier score, calibration table and lift.
 
 Vocabulary: ``y`` is the 0/1 outcome (1 = the event, for example a churn), a *score* or ``p`` is
 higher for rows more likely to have the event (a probability for the Brier score and the

@@ -470,7 +470,7 @@ def compare_proportions(x1: int, n1: int, x0: int, n0: int, min_expected: float 
 
 
 def sample_ratio_mismatch(observed: dict[str, int], expected_share: dict[str, float]) -> TestResult:
-    """Sample ratio mismatch check: do the arm sizes match the planned allocation?
+    """Sample ratio mismatch check: whether the arm sizes match the planned allocation.
 
     Two arms and fewer than 1,000 accounts: exact two-sided binomial test
     (``scipy.stats.binomtest``) of the first arm's count. Otherwise (or with more

@@ -90,7 +90,7 @@ def shapley_from_values(values: np.ndarray, masks: np.ndarray) -> np.ndarray:
     m = masks.shape[1]
     size = masks.sum(axis=1)
     index = {tuple(row): i for i, row in enumerate(masks)}
-    out = np.zeros((m,) + values.shape[1:])
+    out = np.zeros((m, *values.shape[1:]))
     for k in range(m):
         without = np.flatnonzero(~masks[:, k])
         with_k = [index[tuple(np.where(np.arange(m) == k, True, masks[i]))] for i in without]

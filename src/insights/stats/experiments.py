@@ -248,7 +248,7 @@ def compare_arms(
         _check_strata(frame, strata, kind, masks)
     if covariate is not None:
         table.check_arm_sizes(sizes, arm, 2, f"adjusting for covariate {covariate!r}")
-        table.check_covariate(frame.loc[np.logical_or.reduce(list(masks.values())), covariate], covariate)
+        table.check_covariate(frame[covariate][np.logical_or.reduce(list(masks.values()))], covariate)
     srm = _srm(frame[arm], arm, found, control, expected_shares) if expected_shares is not None else None
 
     y = frame[outcome].to_numpy(dtype=float)
@@ -275,7 +275,7 @@ def _check_strata(frame: pd.DataFrame, strata: Hashable, kind: str, masks: dict)
             f"strata= ({strata!r}) is for a binary outcome (Mantel-Haenszel, CMH); for a numeric "
             "outcome compare within each stratum (filter the table) or drop strata="
         )
-    used = frame.loc[np.logical_or.reduce(list(masks.values())), strata]
+    used = frame[strata][np.logical_or.reduce(list(masks.values()))]
     if used.nunique() < 2:
         raise ParameterError(
             f"strata column {strata!r} holds a single stratum {list(pd.unique(used))}; a "

@@ -23,7 +23,7 @@ Drivers are standardised over the analysed rows (after their transformation), so
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -70,8 +70,8 @@ class ModelFrame:
     clusters: np.ndarray | None
     cluster: str | None
     n_dropped: int
-    transforms: dict = field(default_factory=dict)
-    rows: pd.DataFrame | None = None
+    transforms: dict[str, str]
+    rows: pd.DataFrame
 
     @property
     def n_rows(self) -> int:

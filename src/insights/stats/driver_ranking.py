@@ -245,7 +245,14 @@ class DriverRanking:
         return list(self.importance.index)
 
     def headline(self) -> str:
-        """One line: the ranking with ties, e.g. ``perceived_value > satisfaction = breadth > ...``."""
+        """One line: the ranking with ties, e.g. ``perceived_value > satisfaction = breadth > ...``.
+
+        Returns
+        -------
+        str
+            Block names from most to least important, joined by ``"="`` where a block is tied with
+            the next (column ``tied_with_next`` of ``importance``) and ``">"`` otherwise.
+        """
         parts = []
         for i, name in enumerate(self.order):
             parts.append(name)

@@ -46,7 +46,19 @@ class Interval:
     method: str
 
     def excludes(self, value: float = 0.0) -> bool:
-        """Whether ``value`` lies outside the closed interval [low, high]."""
+        """Whether ``value`` lies outside the closed interval [low, high].
+
+        Parameters
+        ----------
+        value : float, default 0.0
+            The value to test, for example 0 for a difference or 1 for a ratio.
+
+        Returns
+        -------
+        bool
+            True when ``value < low`` or ``value > high``; False inside the interval, at its ends,
+            or when a bound is NaN.
+        """
         return bool(value < self.low or value > self.high)
 
 

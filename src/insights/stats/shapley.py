@@ -159,7 +159,14 @@ class ShapleyDesign:
         return 2 * self.n_players * self.n_cycles
 
     def describe(self) -> str:
-        """How the Shapley values are computed, for a ``method`` column."""
+        """How the Shapley values are computed, for a ``method`` column.
+
+        Returns
+        -------
+        str
+            ``"exact over all N subsets"``, or for a sampled design the number of random cyclic
+            orders, permutations and distinct subsets evaluated.
+        """
         if self.method == "exact":
             return f"exact over all {len(self.masks)} subsets"
         return (

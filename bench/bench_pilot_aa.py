@@ -31,10 +31,10 @@ from insights.stats.intervals import (
     _newcombe,
     _pearson_chi2,
     _welch,
-    _z,
     compare_proportions,
     sample_ratio_mismatch,
 )
+from insights.stats.levels import z_value
 from insights.stats.sequential import sequential_test, spending_boundaries
 from insights.stats.stratified import _cmh, _cmh_z
 
@@ -84,7 +84,7 @@ def rejections(sim) -> pd.DataFrame:
     for i in np.flatnonzero(min_exp < 5):
         p_auto[i] = compare_proportions(int(x1[i]), int(m1[i]), int(x0[i]), int(m0[i])).p_value
     # 2. Newcombe hybrid score CI for the pooled difference excludes 0
-    _, low, high = _newcombe(x1, m1, x0, m0, _z(1 - ALPHA))
+    _, low, high = _newcombe(x1, m1, x0, m0, z_value(1 - ALPHA))
     # 3. Welch t on the continuous outcome
     t_mask = treated.astype(float)
     n_t, n_c = t_mask.sum(1), (1 - t_mask).sum(1)

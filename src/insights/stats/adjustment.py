@@ -22,7 +22,8 @@ import numpy as np
 from scipy import stats
 
 from insights.errors import ParameterError
-from insights.stats.intervals import Interval, _as_values, _check_level, _level_pct, mean_difference
+from insights.stats.intervals import Interval, _as_values, mean_difference
+from insights.stats.levels import check_level, level_label
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ def ancova(y, treated, covariate, level: float = 0.95) -> AdjustedEffect:
         If the inputs differ in length, contain missing values, ``treated`` is not 0/1,
         an arm has fewer than 2 accounts, the covariate is constant, or the level is invalid.
     """
-    _check_level(level)
+    check_level(level)
     y = _as_values(y, "y", min_n=4)
     x = _as_values(covariate, "covariate", min_n=4)
     try:
@@ -127,7 +128,7 @@ def ancova(y, treated, covariate, level: float = 0.95) -> AdjustedEffect:
     se = math.sqrt(var_tau)
     t_crit = float(stats.t.ppf(0.5 + level / 2, df))
     p_value = float(2 * stats.t.sf(abs(tau / se), df)) if se > 0 else math.nan
-    pct = _level_pct(level)
+    pct = level_label(level)
     adjusted = Interval(
         tau,
         tau - t_crit * se,

@@ -1,5 +1,6 @@
-"""Metrics of a binary classifier's scores: ROC AUC with DeLong or cluster-bootstrap intervals, PR AUC,
-Brier score, calibration table and lift.
+"""Metrics of a binary classifier's scores.
+
+ROC AUC with DeLong or cluster-bootstrap intervals, PR AUC, Brier score, calibration table and lift.
 
 Vocabulary: ``y`` is the 0/1 outcome (1 = the event, for example a churn), a *score* or ``p`` is
 higher for rows more likely to have the event (a probability for the Brier score and the
@@ -18,7 +19,8 @@ from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_s
 
 from insights.errors import ParameterError
 from insights.stats.bootstrap import cluster_bootstrap_counts
-from insights.stats.intervals import _check_level, _level_pct, proportion_ci
+from insights.stats.intervals import proportion_ci
+from insights.stats.levels import check_level, level_label, z_value
 
 
 def auc_delong(y, risk, level: float = 0.95) -> dict:
@@ -50,7 +52,7 @@ def auc_delong(y, risk, level: float = 0.95) -> dict:
     ParameterError
         If ``level`` is not strictly between 0 and 1.
     """
-    _check_level(level)
+    check_level(level)
     y = np.asarray(y, dtype=float)
     r = np.asarray(risk, dtype=float)
     pos, neg = r[y == 1], r[y == 0]
@@ -62,7 +64,7 @@ def auc_delong(y, risk, level: float = 0.95) -> dict:
         "se": np.nan,
         "n": m + n,
         "events": m,
-        "method": f"DeLong {_level_pct(level)} CI",
+        "method": f"DeLong {level_label(level)} CI",
     }
     if m == 0 or n == 0:
         return out
@@ -76,7 +78,7 @@ def auc_delong(y, risk, level: float = 0.95) -> dict:
     v_neg = 1.0 - (tz[m:] - ty) / m
     var = (np.var(v_pos, ddof=1) / m if m > 1 else 0.0) + (np.var(v_neg, ddof=1) / n if n > 1 else 0.0)
     se = float(np.sqrt(var))
-    z = stats.norm.ppf(0.5 + level / 2)
+    z = z_value(level)
     out.update(auc=float(auc), se=se, low=float(max(0.0, auc - z * se)), high=float(min(1.0, auc + z * se)))
     return out
 
@@ -157,14 +159,14 @@ def auc_bootstrap(
     ParameterError
         If ``level`` is not strictly between 0 and 1 or ``n_boot`` < 100.
     """
-    _check_level(level)
+    check_level(level)
     if n_boot < 100:
         raise ParameterError(f"n_boot must be at least 100, got {n_boot}.")
     y = np.asarray(y, dtype=float)
     names = list(risks)
     est, reps = {}, {}
     n_clusters = pd.Series(clusters).nunique()
-    method = f"bootstrap by {cluster_name} ({n_boot} resamples, percentile) {_level_pct(level)} CI"
+    method = f"bootstrap by {cluster_name} ({n_boot} resamples, percentile) {level_label(level)} CI"
     both = (y == 1).any() and (y == 0).any()
     weights = cluster_bootstrap_counts(clusters, n_boot, seed) if both else None
     for name in names:

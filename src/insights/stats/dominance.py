@@ -216,13 +216,41 @@ def _logit_loglik(
 
 
 def design_products(X: np.ndarray) -> np.ndarray:
-    """Distinct products ``X[:, j] * X[:, k]`` (j <= k, ``np.triu_indices`` order) of every row: the Hessian terms."""
+    """Distinct products ``X[:, j] * X[:, k]`` (j <= k, ``np.triu_indices`` order) of every row: the Hessian terms.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, p)
+        Design matrix (intercept column included).
+
+    Returns
+    -------
+    ndarray, shape (n, p(p+1)/2)
+        Row-wise products of each pair of columns, upper triangle in ``np.triu_indices(p)`` order;
+        a weighted column sum of it is the upper triangle of ``X'WX``.
+    """
     iu, ju = np.triu_indices(X.shape[1])
     return X[:, iu] * X[:, ju]
 
 
 def mcfadden(loglik: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-    """McFadden pseudo-R²: 1 - logL(model) / logL(intercept only)."""
+    """McFadden pseudo-R²: 1 - logL(model) / logL(intercept only).
+
+    Parameters
+    ----------
+    loglik : ndarray
+        Log-likelihoods of fitted logistic models (any shape, e.g. one per subset of predictors).
+    y : ndarray, shape (n,)
+        The 0/1 outcome the models were fitted to.
+    weights : ndarray, shape (n,), optional
+        Frequency weights of the rows (a bootstrap replicate as counts); all 1 by default.
+
+    Returns
+    -------
+    ndarray
+        Pseudo-R² of each log-likelihood, same shape as ``loglik``; all NaN when the weighted
+        outcome has no events or no non-events (the intercept-only log-likelihood is then 0).
+    """
     w = np.ones(len(y)) if weights is None else np.asarray(weights, float)
     pbar = np.sum(w * y) / np.sum(w)
     if not 0 < pbar < 1:
@@ -234,7 +262,25 @@ def mcfadden(loglik: np.ndarray, y: np.ndarray, weights: np.ndarray | None = Non
 def ols_r2_subsets(
     X: np.ndarray, y: np.ndarray, col_masks: np.ndarray, weights: np.ndarray | None = None
 ) -> np.ndarray:
-    """R² of the least-squares fit of every column subset (``X`` includes the intercept column)."""
+    """R² of the least-squares fit of every column subset (``X`` includes the intercept column).
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, p)
+        Design matrix with the intercept column.
+    y : ndarray, shape (n,)
+        Numeric outcome.
+    col_masks : ndarray of bool, shape (S, p)
+        Columns in each of the S models (each should include the intercept).
+    weights : ndarray, shape (n,), optional
+        Frequency weights of the rows (a bootstrap replicate as counts); all 1 by default.
+
+    Returns
+    -------
+    ndarray, shape (S,)
+        Weighted R² (1 - residual / total sum of squares about the weighted mean) of each model,
+        from the normal equations restricted to its columns.
+    """
     w = np.ones(len(y)) if weights is None else np.asarray(weights, float)
     xtx = (X * w[:, None]).T @ X
     xty = (X * w[:, None]).T @ y

@@ -61,6 +61,7 @@ from threadpoolctl import threadpool_limits
 
 from insights.errors import ParameterError
 from insights.stats import dominance as dom
+from insights.stats.levels import check_level, level_label
 from insights.stats.model_frame import ModelFrame, model_frame
 from insights.stats.shapley import MAX_EXACT_PLAYERS, ShapleyDesign, cyclic_design, exact_design
 from insights.stats.table_checks import require_columns
@@ -118,10 +119,9 @@ def correlation_groups(frame: pd.DataFrame, drivers, distance: float = GROUP_DIS
 
 def _level_parts(level: float) -> tuple[float, float, str]:
     """Lower and upper percentiles of a central interval and its label ("95%")."""
-    if not 0 < level < 1:
-        raise ParameterError(f"level must lie strictly between 0 and 1 (e.g. 0.95), got {level!r}.")
+    check_level(level)
     low = round(50.0 * (1.0 - level), 10)
-    return low, 100.0 - low, f"{100 * level:g}%"
+    return low, 100.0 - low, level_label(level)
 
 
 def _odds_ratio_table(mf: ModelFrame, level: float) -> pd.DataFrame:
@@ -245,7 +245,14 @@ class DriverRanking:
         return list(self.importance.index)
 
     def headline(self) -> str:
-        """One line: the ranking with ties, e.g. ``perceived_value > satisfaction = breadth > ...``."""
+        """One line: the ranking with ties, e.g. ``perceived_value > satisfaction = breadth > ...``.
+
+        Returns
+        -------
+        str
+            Block names from most to least important, joined by ``"="`` where a block is tied with
+            the next (column ``tied_with_next`` of ``importance``) and ``">"`` otherwise.
+        """
         parts = []
         for i, name in enumerate(self.order):
             parts.append(name)

@@ -7,6 +7,7 @@ message about ``y1``/``y0`` that the caller never passed.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Hashable, Iterable
 
 import numpy as np
@@ -75,10 +76,8 @@ def arm_values(values: pd.Series, column: Hashable) -> list:
         present = set(found)
         found = [c for c in values.cat.categories if c in present]
     else:
-        try:
+        with contextlib.suppress(TypeError):  # values that cannot be sorted keep their order of appearance
             found = sorted(found)
-        except TypeError:
-            pass
     if len(found) < 2:
         raise ParameterError(
             f"column {column!r} holds a single arm {found}: a comparison needs a control and at least one treatment arm"

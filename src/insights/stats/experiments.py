@@ -32,7 +32,6 @@ from insights.stats.bayes import BayesResult, beta_binomial
 from insights.stats.intervals import (
     Interval,
     TestResult,
-    _check_level,
     compare_proportions,
     mean_ci,
     mean_difference,
@@ -42,6 +41,7 @@ from insights.stats.intervals import (
     risk_difference,
     sample_ratio_mismatch,
 )
+from insights.stats.levels import check_level
 from insights.stats.stratified import ADJUST_METHODS, StratifiedResult, adjust_pvalues, stratified_proportions
 
 #: Columns of ``ArmComparison.comparisons``, one row per (treatment, quantity).
@@ -232,7 +232,7 @@ def compare_arms(
         numeric, is constant or leaves fewer than 2 units in an arm; ``expected_shares`` does
         not give one share per arm; or ``level``, ``adjust`` or ``min_expected`` is invalid.
     """
-    _check_level(level)
+    check_level(level)
     if adjust not in ADJUST_METHODS:
         raise ParameterError(f"adjust must be one of {sorted(ADJUST_METHODS)}, got {adjust!r}")
     table.check_columns(frame, {"arm": arm, "outcome": outcome, "strata": strata, "covariate": covariate})
@@ -248,7 +248,7 @@ def compare_arms(
         _check_strata(frame, strata, kind, masks)
     if covariate is not None:
         table.check_arm_sizes(sizes, arm, 2, f"adjusting for covariate {covariate!r}")
-        table.check_covariate(frame.loc[np.logical_or.reduce(list(masks.values())), covariate], covariate)
+        table.check_covariate(frame[covariate][np.logical_or.reduce(list(masks.values()))], covariate)
     srm = _srm(frame[arm], arm, found, control, expected_shares) if expected_shares is not None else None
 
     y = frame[outcome].to_numpy(dtype=float)
@@ -275,7 +275,7 @@ def _check_strata(frame: pd.DataFrame, strata: Hashable, kind: str, masks: dict)
             f"strata= ({strata!r}) is for a binary outcome (Mantel-Haenszel, CMH); for a numeric "
             "outcome compare within each stratum (filter the table) or drop strata="
         )
-    used = frame.loc[np.logical_or.reduce(list(masks.values())), strata]
+    used = frame[strata][np.logical_or.reduce(list(masks.values()))]
     if used.nunique() < 2:
         raise ParameterError(
             f"strata column {strata!r} holds a single stratum {list(pd.unique(used))}; a "

@@ -18,6 +18,7 @@ import numpy as np
 from scipy import stats
 
 from insights.errors import ParameterError
+from insights.stats.levels import check_level, level_label, z_value
 
 #: Largest total sample size for which ``compare_proportions`` uses Barnard's exact test
 #: (scipy evaluates all n1 x n0 tables on a nuisance grid: about 30 ms at n = 1,000).
@@ -45,7 +46,19 @@ class Interval:
     method: str
 
     def excludes(self, value: float = 0.0) -> bool:
-        """Whether ``value`` lies outside the closed interval [low, high]."""
+        """Whether ``value`` lies outside the closed interval [low, high].
+
+        Parameters
+        ----------
+        value : float, default 0.0
+            The value to test, for example 0 for a difference or 1 for a ratio.
+
+        Returns
+        -------
+        bool
+            True when ``value < low`` or ``value > high``; False inside the interval, at its ends,
+            or when a bound is NaN.
+        """
         return bool(value < self.low or value > self.high)
 
 
@@ -71,20 +84,6 @@ class TestResult:
 
 
 # ----------------------------------------------------------------------------- checks
-
-
-def _level_pct(level: float) -> str:
-    pct = 100 * level
-    return f"{pct:g}%"
-
-
-def _check_level(level: float) -> None:
-    if not isinstance(level, (int, float)) or not (0 < level < 1) or math.isnan(level):
-        raise ParameterError(f"level must be a confidence level strictly between 0 and 1 (e.g. 0.95), got {level!r}")
-
-
-def _z(level: float) -> float:
-    return float(stats.norm.ppf(0.5 + level / 2))
 
 
 def _check_count(successes, n, arm: str = "") -> tuple[int, int]:
@@ -187,8 +186,8 @@ def wilson_method(level: float = 0.95) -> str:
     ParameterError
         If level is not in (0, 1).
     """
-    _check_level(level)
-    return f"Wilson score {_level_pct(level)} CI"
+    check_level(level)
+    return f"Wilson score {level_label(level)} CI"
 
 
 def proportion_ci(successes: int, n: int, level: float = 0.95) -> Interval:
@@ -215,7 +214,7 @@ def proportion_ci(successes: int, n: int, level: float = 0.95) -> Interval:
     """
     method = wilson_method(level)
     x, n = _check_count(successes, n)
-    low, high = _wilson(x, n, _z(level))
+    low, high = _wilson(x, n, z_value(level))
     return Interval(x / n, float(low), float(high), level, method)
 
 
@@ -239,13 +238,13 @@ def mean_ci(values, level: float = 0.95) -> Interval:
     ParameterError
         If there are fewer than 2 values, missing or infinite values, or level is not in (0, 1).
     """
-    _check_level(level)
+    check_level(level)
     y = _as_values(values, "values")
     n = y.size
     mean = float(y.mean())
     se = float(y.std(ddof=1) / math.sqrt(n))
     t = float(stats.t.ppf(0.5 + level / 2, n - 1))
-    return Interval(mean, mean - t * se, mean + t * se, level, f"Student t {_level_pct(level)} CI (df={n - 1})")
+    return Interval(mean, mean - t * se, mean + t * se, level, f"Student t {level_label(level)} CI (df={n - 1})")
 
 
 # ------------------------------------------------------------------------ two samples
@@ -277,12 +276,12 @@ def risk_difference(x1: int, n1: int, x0: int, n0: int, level: float = 0.95) -> 
     ParameterError
         If a count is invalid (negative, successes > n, empty arm) or level is not in (0, 1).
     """
-    _check_level(level)
+    check_level(level)
     x1, n1 = _check_count(x1, n1, "treatment")
     x0, n0 = _check_count(x0, n0, "control")
-    d, low, high = _newcombe(x1, n1, x0, n0, _z(level))
+    d, low, high = _newcombe(x1, n1, x0, n0, z_value(level))
     return Interval(
-        float(d), float(low), float(high), level, f"Newcombe hybrid score {_level_pct(level)} CI (method 10)"
+        float(d), float(low), float(high), level, f"Newcombe hybrid score {level_label(level)} CI (method 10)"
     )
 
 
@@ -308,7 +307,7 @@ def mean_difference(y1, y0, level: float = 0.95) -> tuple[Interval, TestResult]:
         If an arm has fewer than 2 values or missing values, both arms are constant,
         or level is not in (0, 1).
     """
-    _check_level(level)
+    check_level(level)
     a = _as_values(y1, "treatment outcomes (y1)")
     b = _as_values(y0, "control outcomes (y0)")
     d, se, df = _welch(a.mean(), a.var(ddof=1), a.size, b.mean(), b.var(ddof=1), b.size)
@@ -322,7 +321,7 @@ def mean_difference(y1, y0, level: float = 0.95) -> tuple[Interval, TestResult]:
     t_stat = d / se
     p = float(2 * stats.t.sf(abs(t_stat), df))
     interval = Interval(
-        d, d - t_crit * se, d + t_crit * se, level, f"Welch t {_level_pct(level)} CI (Satterthwaite df={df:.1f})"
+        d, d - t_crit * se, d + t_crit * se, level, f"Welch t {level_label(level)} CI (Satterthwaite df={df:.1f})"
     )
     return interval, TestResult(t_stat, p, f"Welch two-sample t test, two-sided (df={df:.1f})")
 
@@ -354,7 +353,7 @@ def relative_lift(x1: int, n1: int, x0: int, n0: int, level: float = 0.95) -> In
         If a count is invalid, or either arm has no successes (the log risk ratio is
         then undefined: report the risk difference instead).
     """
-    _check_level(level)
+    check_level(level)
     x1, n1 = _check_count(x1, n1, "treatment")
     x0, n0 = _check_count(x0, n0, "control")
     if x1 == 0 or x0 == 0:
@@ -364,13 +363,13 @@ def relative_lift(x1: int, n1: int, x0: int, n0: int, level: float = 0.95) -> In
         )
     log_rr = math.log((x1 / n1) / (x0 / n0))
     se = math.sqrt(1 / x1 - 1 / n1 + 1 / x0 - 1 / n0)
-    z = _z(level)
+    z = z_value(level)
     return Interval(
         math.exp(log_rr) - 1,
         math.exp(log_rr - z * se) - 1,
         math.exp(log_rr + z * se) - 1,
         level,
-        f"delta method on the log risk-ratio scale (Katz), normal {_level_pct(level)} CI",
+        f"delta method on the log risk-ratio scale (Katz), normal {level_label(level)} CI",
     )
 
 
@@ -398,7 +397,7 @@ def relative_lift_means(y1, y0, level: float = 0.95) -> Interval:
     ParameterError
         If an arm has fewer than 2 values or missing values, or the control mean is 0.
     """
-    _check_level(level)
+    check_level(level)
     a = _as_values(y1, "treatment outcomes (y1)")
     b = _as_values(y0, "control outcomes (y0)")
     m1, m0 = float(a.mean()), float(b.mean())
@@ -407,13 +406,13 @@ def relative_lift_means(y1, y0, level: float = 0.95) -> Interval:
     ratio = m1 / m0
     var = a.var(ddof=1) / (a.size * m0**2) + m1**2 * b.var(ddof=1) / (b.size * m0**4)
     se = math.sqrt(var)
-    z = _z(level)
+    z = z_value(level)
     return Interval(
         ratio - 1,
         ratio - 1 - z * se,
         ratio - 1 + z * se,
         level,
-        f"delta method on the ratio-of-means scale, normal {_level_pct(level)} CI",
+        f"delta method on the ratio-of-means scale, normal {level_label(level)} CI",
     )
 
 
@@ -483,7 +482,7 @@ def compare_proportions(x1: int, n1: int, x0: int, n0: int, min_expected: float 
 
 
 def sample_ratio_mismatch(observed: dict[str, int], expected_share: dict[str, float]) -> TestResult:
-    """Sample ratio mismatch check: do the arm sizes match the planned allocation?
+    """Sample ratio mismatch check: whether the arm sizes match the planned allocation.
 
     Two arms and fewer than 1,000 accounts: exact two-sided binomial test
     (``scipy.stats.binomtest``) of the first arm's count. Otherwise (or with more

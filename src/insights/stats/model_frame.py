@@ -23,13 +23,13 @@ Drivers are standardised over the analysed rows (after their transformation), so
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from insights.errors import ParameterError
-from insights.stats.table_checks import require_columns
+from insights.stats.table_checks import check_full_rank, require_columns
 
 #: Named transformations: function and the domain it needs.
 TRANSFORMS = {
@@ -70,8 +70,8 @@ class ModelFrame:
     clusters: np.ndarray | None
     cluster: str | None
     n_dropped: int
-    transforms: dict = field(default_factory=dict)
-    rows: pd.DataFrame | None = None
+    transforms: dict[str, str]
+    rows: pd.DataFrame
 
     @property
     def n_rows(self) -> int:
@@ -201,36 +201,6 @@ def _encode_controls(data: pd.DataFrame, controls: list[str], transforms: dict) 
     return pd.concat(parts, axis=1) if parts else pd.DataFrame(index=data.index)
 
 
-def collinear_columns(matrix: pd.DataFrame) -> tuple[list[str], int]:
-    """Columns involved in exact linear dependencies (together with the intercept), and how many there are.
-
-    Parameters
-    ----------
-    matrix : pandas.DataFrame
-        Numeric columns without missing values, none constant.
-
-    Returns
-    -------
-    columns : list of str
-        Columns with a non-negligible weight in the null space of the centred, scaled matrix
-        (in the matrix's column order); empty when it has full column rank.
-    deficiency : int
-        Number of independent dependencies (columns minus numerical rank, numpy's ``matrix_rank``
-        tolerance): dropping that many of ``columns`` (well chosen) removes them.
-    """
-    A = matrix.to_numpy(float)
-    if A.shape[1] == 0:
-        return [], 0
-    A = A - A.mean(axis=0)
-    A = A / np.sqrt((A**2).mean(axis=0))
-    _, s, vt = np.linalg.svd(A, full_matrices=False)
-    null = vt[s <= s.max() * max(A.shape) * np.finfo(float).eps]
-    if not len(null):
-        return [], 0
-    weight = np.abs(null).max(axis=0)
-    return [str(c) for c, w in zip(matrix.columns, weight) if w > 1e-6], len(null)
-
-
 def model_frame(
     frame: pd.DataFrame,
     outcome: str,
@@ -313,14 +283,8 @@ def model_frame(
         raise ParameterError(
             f"control term(s) {constant} are constant over the {len(data)} rows analysed; drop them from controls."
         )
-    involved, deficiency = collinear_columns(pd.concat([Z, C], axis=1))
-    if deficiency:
-        raise ParameterError(
-            f"column(s) {involved} are exactly collinear: {deficiency} of them "
-            f"{'is a linear combination' if deficiency == 1 else 'are linear combinations'} of the "
-            "others (and the intercept), so their effects cannot be told apart; drop "
-            f"{deficiency} of them or combine them."
-        )
+    design = pd.concat([Z, C], axis=1)
+    check_full_rank(design.to_numpy(float), list(design.columns), "column")
     clusters = pd.factorize(data[cluster])[0] if cluster else None
     if clusters is not None and clusters.max() < 1:
         raise ParameterError(

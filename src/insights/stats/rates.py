@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 
 from insights.errors import ParameterError
-from insights.stats.intervals import _check_level, _wilson, _z, wilson_method
+from insights.stats.intervals import _wilson, wilson_method
+from insights.stats.levels import check_level, z_value
 from insights.stats.table_checks import require_columns
 
 #: Label of the row that covers all rows (all accounts) in every grouped table.
@@ -132,7 +133,7 @@ def churn_rate(
         has missing values, ``level`` is not in (0, 1), ``by`` and ``total`` are both None, or
         ``complete_only`` is asked without ``settled``.
     """
-    _check_level(level)
+    check_level(level)
     require_columns(frame, {"outcome": outcome, "by": by, "settled": settled}, what="the table of churn_rate")
     if by is None and total is None:
         raise ParameterError("churn_rate without `by` has only the total row: pass total= a label, or by= a column.")
@@ -154,7 +155,7 @@ def churn_rate(
     has = n > 0
     if complete_only:
         has &= table["unsettled"].to_numpy() == 0
-    low, high = _wilson(x[has], n[has], _z(level))
+    low, high = _wilson(x[has], n[has], z_value(level))
     out = pd.DataFrame({"n": n.astype(int), "events": x.astype(int)}, index=table.index)
     for name, values in (("rate", x[has] / n[has]), ("low", low), ("high", high)):
         column = np.full(len(out), np.nan)

@@ -16,6 +16,7 @@ total over both sides.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -49,6 +50,24 @@ def _simpson_weights(m: int, h: float) -> np.ndarray:
 def _grid(lo: float, hi: float):
     z = np.linspace(lo, hi, _GRID_POINTS)
     return z, _simpson_weights(_GRID_POINTS, z[1] - z[0])
+
+
+class _Step(NamedTuple):
+    """One look after the first: the previous look's mass on its grid and the scales between them."""
+
+    mass: np.ndarray  # Simpson weight x sub-density at each grid point of the previous look
+    z_prev: np.ndarray  # grid of the previous look's z statistic
+    s_prev: float  # sqrt of the previous information fraction
+    s_now: float  # sqrt of this look's information fraction
+    sd: float  # sqrt of the information added since the previous look
+
+
+def _crossing(c: float, step: _Step, two_sided: bool, target: float = 0.0) -> float:
+    """Per-side probability of crossing boundary ``c`` at this look without an earlier crossing, minus ``target``."""
+    upper = special.ndtr((step.z_prev * step.s_prev - c * step.s_now) / step.sd)
+    if two_sided:
+        upper = upper + special.ndtr((-c * step.s_now - step.z_prev * step.s_prev) / step.sd)
+    return float(step.mass @ upper) / (2 if two_sided else 1) - target
 
 
 def _check_information(information) -> np.ndarray:
@@ -111,27 +130,19 @@ def spending_boundaries(
     cumulative_side[-1] = alpha_side  # exact at t = 1 (both functions reach alpha* there)
     increments = np.diff(np.concatenate([[0.0], cumulative_side]))
 
-    bounds = []
-    z_prev = w_prev = g_prev = None  # grid, Simpson weights and sub-density of the continuation region
+    bounds: list[float] = []
+    # grid, Simpson weights and sub-density of Z on the continuation region of the previous look
+    z_prev, w_prev, g_prev = np.empty(0), np.empty(0), np.empty(0)
     for k in range(t.size):
-        target = increments[k]
+        target = float(increments[k])
         if k == 0:
             c = float(stats.norm.isf(target)) if target > 0 else math.inf
         else:
-            s_prev, s_now = math.sqrt(t[k - 1]), math.sqrt(t[k])
-            sd = math.sqrt(t[k] - t[k - 1])
-            mass = w_prev * g_prev
-
-            def crossing(c_try: float) -> float:
-                upper = special.ndtr((z_prev * s_prev - c_try * s_now) / sd)
-                if two_sided:
-                    upper = upper + special.ndtr((-c_try * s_now - z_prev * s_prev) / sd)
-                return float(mass @ upper) / sides
-
-            if target <= 0 or crossing(_Z_MAX * 3) >= target:
+            step = _Step(w_prev * g_prev, z_prev, math.sqrt(t[k - 1]), math.sqrt(t[k]), math.sqrt(t[k] - t[k - 1]))
+            if target <= 0 or _crossing(_Z_MAX * 3, step, two_sided) >= target:
                 c = math.inf
             else:
-                c = optimize.brentq(lambda x: crossing(x) - target, 0.0, _Z_MAX * 3, xtol=1e-12, rtol=1e-14)
+                c = optimize.brentq(_crossing, 0.0, _Z_MAX * 3, args=(step, two_sided, target), xtol=1e-12, rtol=1e-14)
         bounds.append(c)
         # sub-density of Z_k on the continuation region
         hi = min(c, _Z_MAX)
@@ -140,14 +151,14 @@ def spending_boundaries(
         if k == 0:
             g = stats.norm.pdf(z)
         else:
-            scale = s_now / sd
-            u = (z[:, None] * s_now - z_prev[None, :] * s_prev) / sd
+            scale = step.s_now / step.sd
+            u = (z[:, None] * step.s_now - z_prev[None, :] * step.s_prev) / step.sd
             kernel = np.exp(-0.5 * u * u) * (scale / math.sqrt(2 * math.pi))
             g = kernel @ (w_prev * g_prev)
         z_prev, w_prev, g_prev = z, w, g
 
-    bounds = np.array(bounds)
-    nominal = stats.norm.sf(bounds) * sides
+    boundary = np.array(bounds)
+    nominal = stats.norm.sf(boundary) * sides
     side_text = f"two-sided (alpha/2 = {alpha_side:g} per side)" if two_sided else "one-sided (upper)"
     method = (
         f"Lan-DeMets {SPENDING[spending]} alpha spending, {side_text}, overall alpha {alpha:g}; "
@@ -159,7 +170,7 @@ def spending_boundaries(
             "information": t,
             "cumulative_alpha": cumulative_side * sides,
             "alpha_spent": increments * sides,
-            "z_boundary": bounds,
+            "z_boundary": boundary,
             "nominal_p": nominal,
             "two_sided": two_sided,
             "method": method,

@@ -90,7 +90,7 @@ def shapley_from_values(values: np.ndarray, masks: np.ndarray) -> np.ndarray:
     m = masks.shape[1]
     size = masks.sum(axis=1)
     index = {tuple(row): i for i, row in enumerate(masks)}
-    out = np.zeros((m,) + values.shape[1:])
+    out = np.zeros((m, *values.shape[1:]))
     for k in range(m):
         without = np.flatnonzero(~masks[:, k])
         with_k = [index[tuple(np.where(np.arange(m) == k, True, masks[i]))] for i in without]
@@ -159,7 +159,14 @@ class ShapleyDesign:
         return 2 * self.n_players * self.n_cycles
 
     def describe(self) -> str:
-        """How the Shapley values are computed, for a ``method`` column."""
+        """How the Shapley values are computed, for a ``method`` column.
+
+        Returns
+        -------
+        str
+            ``"exact over all N subsets"``, or for a sampled design the number of random cyclic
+            orders, permutations and distinct subsets evaluated.
+        """
         if self.method == "exact":
             return f"exact over all {len(self.masks)} subsets"
         return (

@@ -83,27 +83,30 @@ def _show(value) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def _gap(times: pd.Series, purge):
+def _gap(times: pd.Series, purge) -> pd.Timedelta | float:
     """The purge gap in the unit of ``times`` (a Timedelta for dates, a number otherwise)."""
     number = isinstance(purge, (int, float, np.integer, np.floating)) and not isinstance(purge, bool)
+    gap: pd.Timedelta | float
     if ptypes.is_datetime64_any_dtype(times):
         if number and purge == 0:
             return pd.Timedelta(0)
+        span: pd.Timedelta | None
         try:
-            gap = None if number else pd.Timedelta(purge)
+            span = None if number else pd.Timedelta(purge)
         except (TypeError, ValueError):
-            gap = None
-        if gap is None or gap is pd.NaT:
+            span = None
+        if span is None or span is pd.NaT:
             raise ParameterError(
                 f"purge must be a time span for a date column, got {purge!r}: pass for example "
                 "pd.Timedelta(days=365) or '365D'."
             )
-        zero = pd.Timedelta(0)
+        gap, negative = span, span < pd.Timedelta(0)
     else:
         if not number:
             raise ParameterError(f"purge must be a number in the unit of the time column, got {purge!r}.")
-        gap, zero = float(purge), 0.0
-    if gap < zero:
+        gap = float(purge)
+        negative = gap < 0.0
+    if negative:
         raise ParameterError(f"purge must not be negative, got {purge!r}.")
     return gap
 

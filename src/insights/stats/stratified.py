@@ -11,6 +11,7 @@ and columns success / failure, so odds ratios are odds of success, treatment ove
 from __future__ import annotations
 
 import math
+from collections.abc import Hashable
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,16 +19,8 @@ import pandas as pd
 from scipy import stats
 
 from insights.errors import ParameterError
-from insights.stats.intervals import (
-    Interval,
-    TestResult,
-    _check_count,
-    _check_level,
-    _level_pct,
-    _z,
-    compare_proportions,
-    risk_difference,
-)
+from insights.stats.intervals import Interval, TestResult, _check_count, compare_proportions, risk_difference
+from insights.stats.levels import check_level, level_label, z_value
 from insights.stats.table_checks import require_columns
 
 ADJUST_METHODS = {"holm": "Holm step-down", "fdr_bh": "Benjamini-Hochberg FDR"}
@@ -222,15 +215,15 @@ def _wide_counts(counts: pd.DataFrame) -> pd.DataFrame:
     if dup.any():
         first = counts.loc[dup, ["stratum", "arm"]].iloc[0].tolist()
         raise ParameterError(f"counts has more than one row for (stratum, arm) = {tuple(first)}; aggregate first")
-    rows = {}
-    for rec in counts.itertuples(index=False):
-        stratum, arm = rec.stratum, str(rec.arm)
-        if pd.isna(rec.successes) or pd.isna(rec.n):
+    rows: dict[Hashable, dict[str, int]] = {}
+    for stratum, arm_label, successes, total in zip(counts["stratum"], counts["arm"], counts["successes"], counts["n"]):
+        arm = str(arm_label)
+        if pd.isna(successes) or pd.isna(total):
             raise ParameterError(f"successes and n must not be missing (stratum {stratum!r}, {arm})")
-        if rec.n == 0 and rec.successes == 0:
+        if total == 0 and successes == 0:
             x, n = 0, 0
         else:
-            x, n = _check_count(rec.successes, rec.n, f"stratum {stratum!r}, {arm}")
+            x, n = _check_count(successes, total, f"stratum {stratum!r}, {arm}")
         rows.setdefault(stratum, {"x1": 0, "n1": 0, "x0": 0, "n0": 0})
         key = "1" if arm == "treatment" else "0"
         rows[stratum]["x" + key], rows[stratum]["n" + key] = x, n
@@ -239,41 +232,8 @@ def _wide_counts(counts: pd.DataFrame) -> pd.DataFrame:
     return wide
 
 
-def stratified_proportions(counts: pd.DataFrame, level: float = 0.95, adjust: str = "holm") -> StratifiedResult:
-    """Read out a binary outcome from a pilot randomised within strata.
-
-    Parameters
-    ----------
-    counts : pandas.DataFrame
-        One row per (stratum, arm) with columns ``stratum``, ``arm`` ("treatment" or
-        "control"), ``successes`` and ``n``. A missing row or n = 0 means an empty arm:
-        that stratum is kept in ``per_stratum`` with NaN and left out of the pooled
-        estimates and tests.
-    level : float, default 0.95
-        Confidence level of every interval.
-    adjust : {"holm", "fdr_bh"}, default "holm"
-        Multiplicity adjustment of the per-stratum p-values.
-
-    Returns
-    -------
-    StratifiedResult
-        Pooled MH odds ratio and risk difference, CMH and Breslow-Day tests, and a
-        per-stratum table (Newcombe interval for the difference, ``compare_proportions``
-        for the p-value, in the order strata first appear in ``counts``).
-
-    Raises
-    ------
-    ParameterError
-        If columns are missing, an arm label is unknown, a (stratum, arm) appears twice,
-        a count is invalid, the level or adjust method is invalid, or no stratum has both arms.
-    """
-    _check_level(level)
-    if adjust not in ADJUST_METHODS:
-        raise ParameterError(f"adjust must be one of {sorted(ADJUST_METHODS)}, got {adjust!r}")
-    wide = _wide_counts(counts)
-    z = _z(level)
-    pct = _level_pct(level)
-
+def _per_stratum(wide: pd.DataFrame, level: float, adjust: str) -> pd.DataFrame:
+    """One row per stratum: arm sizes and rates, risk difference with its CI, test and adjusted p-value."""
     records = []
     for stratum, row in wide.iterrows():
         x1, n1, x0, n0 = int(row.x1), int(row.n1), int(row.x0), int(row.n0)
@@ -322,6 +282,45 @@ def stratified_proportions(counts: pd.DataFrame, level: float = 0.95, adjust: st
         ]
     ]
     per.attrs["p_adjusted_method"] = ADJUST_METHODS[adjust]
+    return per
+
+
+def stratified_proportions(counts: pd.DataFrame, level: float = 0.95, adjust: str = "holm") -> StratifiedResult:
+    """Read out a binary outcome from a pilot randomised within strata.
+
+    Parameters
+    ----------
+    counts : pandas.DataFrame
+        One row per (stratum, arm) with columns ``stratum``, ``arm`` ("treatment" or
+        "control"), ``successes`` and ``n``. A missing row or n = 0 means an empty arm:
+        that stratum is kept in ``per_stratum`` with NaN and left out of the pooled
+        estimates and tests.
+    level : float, default 0.95
+        Confidence level of every interval.
+    adjust : {"holm", "fdr_bh"}, default "holm"
+        Multiplicity adjustment of the per-stratum p-values.
+
+    Returns
+    -------
+    StratifiedResult
+        Pooled MH odds ratio and risk difference, CMH and Breslow-Day tests, and a
+        per-stratum table (Newcombe interval for the difference, ``compare_proportions``
+        for the p-value, in the order strata first appear in ``counts``).
+
+    Raises
+    ------
+    ParameterError
+        If columns are missing, an arm label is unknown, a (stratum, arm) appears twice,
+        a count is invalid, the level or adjust method is invalid, or no stratum has both arms.
+    """
+    check_level(level)
+    if adjust not in ADJUST_METHODS:
+        raise ParameterError(f"adjust must be one of {sorted(ADJUST_METHODS)}, got {adjust!r}")
+    wide = _wide_counts(counts)
+    z = z_value(level)
+    pct = level_label(level)
+
+    per = _per_stratum(wide, level, adjust)
 
     used = wide[(wide.n1 > 0) & (wide.n0 > 0)]
     if used.empty:

@@ -23,7 +23,7 @@ from statsmodels.duration.hazard_regression import PHReg
 from statsmodels.duration.survfunc import SurvfuncRight, survdiff
 
 from insights.errors import ParameterError
-from insights.stats.intervals import _check_level, _level_pct
+from insights.stats.levels import check_level, level_label, z_value
 from insights.stats.table_checks import binary_values, check_full_rank, numeric_values, require_columns
 
 
@@ -178,7 +178,7 @@ def kaplan_meier(
         As ``survival_data``; also if the group column has missing values, a horizon is
         negative, or ``level`` is not strictly between 0 and 1.
     """
-    _check_level(level)
+    check_level(level)
     data = survival_data(frame, time, event, entry, [group] if group is not None else [])
     horizons = [float(h) for h in horizons]
     if any(h < 0 for h in horizons):
@@ -187,9 +187,9 @@ def kaplan_meier(
         raise ParameterError(
             f"group column {group!r} has {int(frame[group].isna().sum())} missing value(s): fill or drop them."
         )
-    z = float(stats.norm.ppf(0.5 + level / 2))
+    z = z_value(level)
     method = (
-        f"Kaplan-Meier{' with left truncation' if entry is not None else ''}; pointwise {_level_pct(level)} CI, "
+        f"Kaplan-Meier{' with left truncation' if entry is not None else ''}; pointwise {level_label(level)} CI, "
         "log-log, Greenwood SE"
     )
     labels = frame[group].to_numpy() if group is not None else np.full(len(frame), "all", dtype=object)
@@ -441,7 +441,7 @@ def cox_ph(
         than covariates + 1 (at least 2), ``ties`` is unknown or ``level`` is not strictly
         between 0 and 1.
     """
-    _check_level(level)
+    check_level(level)
     covariates = list(covariates)
     if not covariates:
         raise ParameterError("give at least one covariate column for the Cox model.")
@@ -471,7 +471,7 @@ def cox_ph(
     )
     table["method"] = (
         f"Cox PH (statsmodels PHReg, {ties} ties{', left-truncated' if entry is not None else ''}), "
-        f"Wald {_level_pct(level)} CI"
+        f"Wald {level_label(level)} CI"
     )
     c = harrell_c(data.time, data.event, X @ res.params)
     return CoxResult(table, c, ph_check(res, data.time, data.event.astype(bool), covariates), len(frame), events, res)

@@ -133,12 +133,48 @@ def binary_values(frame: pd.DataFrame, column: Hashable, both: bool = True) -> n
     return values
 
 
+def collinear_columns(values: np.ndarray, names: Sequence[Hashable]) -> tuple[list[Hashable], int]:
+    """Columns involved in exact linear dependencies (together with the intercept), and how many there are.
+
+    The columns are centred and scaled to unit root mean square; the right singular vectors of
+    singular values at or below numpy's ``matrix_rank`` tolerance (largest singular value x
+    largest dimension x machine epsilon) span the dependencies.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Shape ``(rows, len(names))``, numeric, no missing values, no constant column.
+    names : sequence of hashable
+        Column names, in the order of the columns of ``values``.
+
+    Returns
+    -------
+    columns : list of hashable
+        Names of the columns with a non-negligible weight (above 1e-6) in a dependency, in column
+        order; empty when the centred matrix has full column rank.
+    deficiency : int
+        Number of independent dependencies (columns minus numerical rank): dropping that many of
+        ``columns`` (well chosen) removes them.
+    """
+    names = list(names)
+    A = np.asarray(values, dtype=float)
+    if A.ndim != 2 or A.shape[1] == 0:
+        return [], 0
+    A = A - A.mean(axis=0)
+    A = A / np.sqrt((A**2).mean(axis=0))
+    _, s, vt = np.linalg.svd(A, full_matrices=False)
+    null = vt[s <= s.max() * max(A.shape) * np.finfo(float).eps]
+    if not len(null):
+        return [], 0
+    weight = np.abs(null).max(axis=0)
+    return [n for n, w in zip(names, weight) if w > 1e-6], len(null)
+
+
 def check_full_rank(values: np.ndarray, names: Sequence[Hashable], what: str = "covariate") -> None:
     """Refuse constant columns and exactly collinear sets of columns.
 
-    Columns are centred first (a constant column is then zero); a column is collinear when it
-    adds no rank to the columns before it (numerical rank of the centred matrix, relative
-    tolerance ``1e-10`` of its largest singular value).
+    A column is constant when it equals its mean in every row; collinear sets are those found by
+    ``collinear_columns`` (exact linear dependencies among the columns and the intercept).
 
     Parameters
     ----------
@@ -147,13 +183,13 @@ def check_full_rank(values: np.ndarray, names: Sequence[Hashable], what: str = "
     names : sequence of hashable
         Column names, for the message.
     what : str
-        What the columns are (``"covariate"``, ``"driver"``).
+        What the columns are (``"covariate"``, ``"driver"``, ``"column"``).
 
     Raises
     ------
     ParameterError
-        Naming the constant columns, or each collinear column with the earlier columns it is a
-        linear combination of, and saying to drop or combine them.
+        Naming the constant columns, or the columns involved in an exact linear dependency and how
+        many of them to drop or combine.
     """
     names = list(names)
     x = np.asarray(values, dtype=float)
@@ -163,18 +199,11 @@ def check_full_rank(values: np.ndarray, names: Sequence[Hashable], what: str = "
         raise ParameterError(
             f"{what}(s) {constant} are constant; a constant {what} has no effect to estimate: drop it."
         )
-    scale = np.linalg.norm(centred, axis=0)
-    unit = centred / scale
-    kept: list[int] = []
-    for j in range(len(names)):
-        trial = unit[:, [*kept, j]]
-        sv = np.linalg.svd(trial, compute_uv=False)
-        if sv[-1] <= 1e-10 * sv[0]:
-            basis = unit[:, kept]
-            coef, *_ = np.linalg.lstsq(basis, unit[:, j], rcond=None)
-            partners = [names[k] for k, c in zip(kept, coef) if abs(c) > 1e-8]
-            raise ParameterError(
-                f"{what} {names[j]!r} is an exact linear combination of {partners}; the model "
-                f"cannot separate them: drop one of them or combine them into one {what}."
-            )
-        kept.append(j)
+    involved, deficiency = collinear_columns(x, names)
+    if deficiency:
+        raise ParameterError(
+            f"{what}(s) {involved} are exactly collinear: {deficiency} of them "
+            f"{'is a linear combination' if deficiency == 1 else 'are linear combinations'} of the "
+            "others (and the intercept), so their effects cannot be told apart; drop "
+            f"{deficiency} of them or combine them."
+        )

@@ -36,6 +36,7 @@ from insights.errors import ConfigError, ParameterError
 from insights.metrics.snapshots import FEATURES
 from insights.stats.classification import auc_bootstrap, auc_delong
 from insights.stats.intervals import proportion_ci, wilson_method
+from insights.stats.levels import level_label
 from insights.stats.rates import churn_rate
 from insights.stats.splits import expanding_time_folds, purged_time_split
 
@@ -338,10 +339,6 @@ def score(
 # ----------------------------------------------------------------------------- backtest
 
 
-def _level_pct(level: float) -> str:
-    return f"{100 * level:g}%"
-
-
 @dataclass
 class Backtest:
     """Does the health score predict churn? Tables of ``backtest``.
@@ -465,7 +462,7 @@ def watermelon(
     last = churned.groupby("contract_id", sort=True).tail(1)
     green = (last[band].astype(str) == "green").to_numpy()
     rng = np.random.default_rng(seed)
-    boot_method = f"bootstrap over churn events ({n_boot} resamples, percentile) {_level_pct(level)} CI"
+    boot_method = f"bootstrap over churn events ({n_boot} resamples, percentile) {level_label(level)} CI"
     rows = []
     parts = [(d, "date", g.index) for d, g in last.groupby("obs_date", sort=True)] + [(pd.NaT, "pooled", last.index)]
     for d, scope, idx in parts:
@@ -826,7 +823,7 @@ def fit_weights(
     )
     comparison = comparison.rename(columns={"events": "churned", "clusters": "accounts"})
     diff = comparison.iloc[2]
-    lvl = _level_pct(level)
+    lvl = level_label(level)
     span = f"{diff['auc']:+.3f} (paired bootstrap by account {lvl} CI {diff['low']:+.3f} to {diff['high']:+.3f})"
     aucs = (
         f"holdout AUC fitted {comparison.loc['fitted', 'auc']:.3f} vs configured "

@@ -309,7 +309,7 @@ def rank_by_segment(
         raise ParameterError(
             "rows need a `segment` column; add it with insights.analyses.segments.rules.rule_segments."
         )
-    out = {}
+    out: dict[str, DriverRanking | str] = {}
     for s in sorted(rows["segment"].dropna().unique()):
         sub = rows[rows["segment"] == s]
         events = int(sub["churned"].sum())

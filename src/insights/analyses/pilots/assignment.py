@@ -213,13 +213,13 @@ def draw(
     groups = [np.flatnonzero(values == v) for v in sorted(set(values))]
     block = _block(plan.arms, plan.shares)
     x = covariates.reindex(strata.index).to_numpy(dtype=float) if covariates is not None else None
-    check = x is not None and plan.max_abs_smd > 0
-    best, best_score, attempts = None, np.inf, 0
+    best: np.ndarray | None = None
+    best_score, attempts = np.inf, 0
     for k in range(max(1, max_attempts)):
         attempts = k + 1
         rng = np.random.default_rng(np.random.SeedSequence([plan.seed, k]))
         codes = _draw_codes(groups, len(strata), block, rng)
-        if not check:
+        if x is None or not plan.max_abs_smd > 0:  # no balance check: the first draw stands
             best = codes
             break
         in_two = codes <= 1  # control and treatment (the first two arms)
@@ -231,13 +231,15 @@ def draw(
             best, best_score = codes, score
         if score <= plan.max_abs_smd:
             break
-    best = pd.Series(np.asarray(plan.arms, dtype=object)[best], index=strata.index, dtype="str")
+    if best is None:  # cannot happen: the first draw always scores below infinity
+        raise RuntimeError("re-randomisation kept no draw; report this as a bug.")
+    arm = pd.Series(np.asarray(plan.arms, dtype=object)[best], index=strata.index, dtype="str")
     record = pd.DataFrame(
         {
             "pilot_id": plan.pilot_id,
-            "account_id": best.index,
-            "arm": best.to_numpy(),
-            "stratum": strata.reindex(best.index).to_numpy(),
+            "account_id": arm.index,
+            "arm": arm.to_numpy(),
+            "stratum": strata.reindex(arm.index).to_numpy(),
             "assigned_at": plan.assigned_at,
             "seed": plan.seed,
         }
@@ -332,7 +334,7 @@ def load_plan(data_dir: Path, pilot_id: str) -> PilotPlan | None:
     if not meta.exists():
         return None
     doc = json.loads(meta.read_text())
-    fields = {f for f in PilotPlan.__dataclass_fields__}
+    fields = set(PilotPlan.__dataclass_fields__)
     doc = {k: (tuple(v) if k in ("window", "arms", "shares") else v) for k, v in doc.items() if k in fields}
     return PilotPlan(**doc)
 

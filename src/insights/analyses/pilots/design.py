@@ -235,7 +235,7 @@ def design_table(
     for _, r in cal.iterrows():
         p0 = float(base["rate"].get(r["segment"], np.nan))
         if np.isnan(p0):  # a segment without settled renewals takes the rate of all segments
-            p0 = float(base.loc[TOTAL, "rate"])
+            p0 = float(base["rate"].astype(float)[TOTAL])
         enrolled = r["accounts"] * enrol_share
         # unequal arms: per-arm n of the balanced design with the same variance of the difference
         n_eff = enrolled * 2 * treatment_share * (1 - treatment_share)

@@ -290,7 +290,8 @@ def readout(
     notes = []
     counts = data.pivot_table(index="arm", columns="status", values="account_id", aggfunc="count", fill_value=0)
     counts["assigned"] = counts.sum(axis=1)
-    observed = {a: int(counts.loc[a, "assigned"]) if a in counts.index else 0 for a in plan.arms}
+    assigned = counts["assigned"].astype(int)
+    observed = {a: int(assigned[a]) if a in assigned.index else 0 for a in plan.arms}
     srm = intervals.sample_ratio_mismatch(observed, dict(zip(plan.arms, plan.shares)))
     for status, text in (
         ("inside_grace", "renewed or churned less than the grace period ago"),
@@ -319,7 +320,7 @@ def readout(
         "renewed",
         control,
         [treatment],
-        strata="stratum" if pair["stratum"].nunique() > 1 else None,
+        strata="stratum" if pair["stratum"].dropna().unique().size > 1 else None,
         covariate=covariate if complete else None,
         level=level,
         outcome_kind="binary",
@@ -348,6 +349,8 @@ def readout(
 
     strat = contrast.stratified
     bayes_view = contrast.bayes
+    if bayes_view is None:  # compare_arms gives a binary outcome its beta-binomial view
+        raise RuntimeError("compare_arms returned no Bayesian view of a binary outcome; report this as a bug.")
     looks = _look_table(data, plan, control, treatment)
 
     arr_change = None
@@ -457,7 +460,8 @@ def decide(
     if diff.low > 0:
         early = ""
         if not looks.empty and looks["crossed"].any():
-            early = f" The group-sequential boundary was crossed at look {int(looks.loc[looks['crossed'], 'look'].iloc[0])}."
+            first_look = int(looks.loc[looks["crossed"], "look"].iloc[0])
+            early = f" The group-sequential boundary was crossed at look {first_look}."
         return "ship", f"Renewal rate difference {ci}, {prob}.{early}"
     if diff.high < 0:
         return "stop", f"The playbook lowered renewals: {ci}, {prob}."

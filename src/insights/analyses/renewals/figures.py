@@ -43,7 +43,10 @@ def coverage_shares(summary: pd.DataFrame):
         columns={"account_share": "accounts", "arr_share": "ARR", "at_risk_share": "ARR at risk"}
     )
     fig, ax = plt.subplots(figsize=(8, 3.4))
-    shares.T.plot.barh(stacked=True, ax=ax, color=["tab:red", "tab:orange", "tab:gray"][: len(shares)])
+    # pandas-stubs' colour list type, spelt out because a list is invariant in its element type
+    colours: list[str | list[float] | tuple[float, float, float] | tuple[float, float, float, float]]
+    colours = ["tab:red", "tab:orange", "tab:gray"]
+    shares.T.plot.barh(stacked=True, ax=ax, color=colours[: len(shares)])
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
     ax.set_xlabel("share covered by each tier")

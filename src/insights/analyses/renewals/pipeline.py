@@ -203,13 +203,15 @@ def write_csv(frame: pd.DataFrame, path: str | os.PathLike, force: bool = False)
 
 def headline(this_quarter: pd.DataFrame, next_quarter: pd.DataFrame, quarter, next_q) -> dict:
     """Front-page items: this quarter's renewals and next quarter's pipeline (``pipeline_summary`` rows)."""
-    a, b = this_quarter.loc[TOTAL], next_quarter.loc[TOTAL]
+    a, b = pd.Series(this_quarter.loc[TOTAL], dtype=float), pd.Series(next_quarter.loc[TOTAL], dtype=float)
     money = lambda v: f"${v / 1e6:,.2f}M"  # noqa: E731
     return {
         f"renewals due {quarter}": f"{int(a['renewing'])} accounts, {money(a['renewing_arr'])} ARR",
         f"outcome so far ({quarter})": f"{int(a['renewed'])} renewed, {int(a['churned'])} churned "
         f"({money(a['churned_arr'])}), {int(a['open'])} inside the grace period",
-        f"in a save play / asked to cancel ({quarter})": f"{int(a['in_save_play'])} / {int(a['cancellation_requested'])}",
+        f"in a save play / asked to cancel ({quarter})": (
+            f"{int(a['in_save_play'])} / {int(a['cancellation_requested'])}"
+        ),
         f"renewals due {next_q}": f"{int(b['renewing'])} accounts, {money(b['renewing_arr'])} ARR; "
         f"{int(b['in_save_play'])} in a save play, {int(b['cancellation_requested'])} "
         "asked to cancel",

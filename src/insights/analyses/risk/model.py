@@ -329,9 +329,28 @@ class Calibrator:
     """
 
     method: str
-    _model: object = None
+    _model: LogisticRegression | IsotonicRegression | None = None
 
     def fit(self, p, y) -> Calibrator:
+        """Fit the calibration map on uncalibrated probabilities and their outcomes.
+
+        Parameters
+        ----------
+        p : array-like of float
+            Uncalibrated probabilities of churn.
+        y : array-like of int
+            Outcomes, 1 for churned and 0 for renewed.
+
+        Returns
+        -------
+        Calibrator
+            This calibrator, fitted.
+
+        Raises
+        ------
+        ParameterError
+            If ``method`` is not one of ``CALIBRATIONS``.
+        """
         p, y = np.asarray(p, dtype=float), np.asarray(y, dtype=int)
         if self.method == "sigmoid":
             z = logit(np.clip(p, _EPS, 1 - _EPS)).reshape(-1, 1)
@@ -343,10 +362,30 @@ class Calibrator:
         return self
 
     def predict(self, p) -> np.ndarray:
+        """Calibrated probabilities of uncalibrated ones.
+
+        Parameters
+        ----------
+        p : array-like of float
+            Uncalibrated probabilities of churn.
+
+        Returns
+        -------
+        numpy.ndarray of float
+            The calibrated probabilities, one per entry of ``p``.
+
+        Raises
+        ------
+        ParameterError
+            If the calibrator has not been fitted.
+        """
         p = np.asarray(p, dtype=float)
-        if self.method == "sigmoid":
-            return self._model.predict_proba(logit(np.clip(p, _EPS, 1 - _EPS)).reshape(-1, 1))[:, 1]
-        return np.asarray(self._model.predict(p), dtype=float)
+        model = self._model
+        if isinstance(model, LogisticRegression):  # sigmoid
+            return model.predict_proba(logit(np.clip(p, _EPS, 1 - _EPS)).reshape(-1, 1))[:, 1]
+        if isinstance(model, IsotonicRegression):
+            return np.asarray(model.predict(p), dtype=float)
+        raise ParameterError("the calibrator is not fitted yet: call Calibrator.fit first.")
 
 
 # ----------------------------------------------------------------------------- fitting
@@ -417,12 +456,15 @@ def _fit_one(name: str, train: pd.DataFrame, purge_days: int, Cs, seed: int, fea
             index=pd.Index(Cs, name="C"),
         )
         cv.insert(0, "mean_log_loss", cv.mean(axis=1))
-        best = float(cv["mean_log_loss"].idxmin())  # first minimum = strongest regularisation
+        # first minimum = strongest regularisation
+        best = float(cv.index.to_numpy(dtype=float)[np.nanargmin(cv["mean_log_loss"].to_numpy(dtype=float))])
         cv["chosen"] = cv.index == best
     p_oot = oot[best]
 
     # calibration: fit on out-of-time predictions before the validation slice (purged at it), score on the slice
     slice_date, before_slice, slice_rows = folds[-1]
+    if not isinstance(slice_date, pd.Timestamp):
+        raise ParameterError(f"obs_date must hold dates (datetime64), got {type(slice_date).__name__} values.")
     cal_fit = ~np.isnan(p_oot) & before_slice
     if len(np.unique(y[cal_fit])) < 2:
         raise ParameterError(

@@ -314,7 +314,9 @@ def benchmarks(
     low: float = 20.0,
     high: float = 80.0,
 ) -> pd.DataFrame:
-    """Every account's standing on every metric within its segment (``insights.analyses.segments.benchmarks``), long format.
+    """Every account's standing on every metric within its segment, in long format.
+
+    The standings come from ``insights.analyses.segments.benchmarks``.
 
     By default the segment is the behavioural segment within the contract-value tier
     (``benchmark_segment``); a group with fewer than ``min_size`` accounts with a
@@ -344,7 +346,7 @@ def benchmarks(
     if isinstance(min_size, bool) or not isinstance(min_size, (int, np.integer)) or min_size < 1:
         raise ParameterError(f"min_size must be a whole number of accounts >= 1, got {min_size!r}.")
     _need(frame, ["account_id", "arr", segment, parent, *metrics], "benchmarks")
-    if "obs_date" in frame.columns and frame["obs_date"].nunique() > 1:
+    if "obs_date" in frame.columns and frame["obs_date"].dropna().unique().size > 1:
         raise ParameterError("benchmarks take the snapshot of one observation date; filter it first.")
     frame = frame.reset_index(drop=True)
     res = bm.segment_benchmarks(

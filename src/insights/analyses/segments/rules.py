@@ -6,6 +6,7 @@ segment is always taken as of a date and never from the future.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,7 +53,7 @@ def load_value_tiers(path: Path | None = None) -> list[Tier]:
     problems = []
     if tiers[0].min != 0:
         problems.append(f"the lowest tier must start at 0, not {tiers[0].min:g}")
-    for a, b in zip(tiers, tiers[1:]):
+    for a, b in itertools.pairwise(tiers):
         if b.min < a.max:
             problems.append(
                 f"tiers {a.name} and {b.name} overlap ({a.name} ends at {a.max:g}, {b.name} starts at {b.min:g})"

@@ -103,6 +103,18 @@ class HealthConfig:
     def with_weights(self, weights: dict, source: str = "fitted") -> HealthConfig:
         """The same bands and benchmark settings with other weights (validated like the file).
 
+        Parameters
+        ----------
+        weights : dict of str to float
+            Component -> weight.
+        source : str
+            Where the weights come from, kept in ``source``.
+
+        Returns
+        -------
+        HealthConfig
+            A new configuration; this one is unchanged.
+
         Raises
         ------
         ConfigError
@@ -221,12 +233,36 @@ def load_config(path: Path | None = None) -> HealthConfig:
 
 
 def score_column(component: str) -> str:
-    """Name of the 0-100 oriented within-segment score column of a component."""
+    """Name of the 0-100 oriented within-segment score column of a component.
+
+    Parameters
+    ----------
+    component : str
+        A health component (a snapshot metric).
+
+    Returns
+    -------
+    str
+        ``<component>_score``.
+    """
     return f"{component}_score"
 
 
 def bands_of(health, config: HealthConfig) -> pd.Series:
-    """Red / amber / green band of each health value (ordered categorical; NaN health -> NaN)."""
+    """Red / amber / green band of each health value (ordered categorical; NaN health -> NaN).
+
+    Parameters
+    ----------
+    health : array-like of float
+        Health scores (0-100); a Series keeps its index.
+    config : HealthConfig
+        Band cut-offs: below ``red`` is red, at or above ``green`` is green, amber between.
+
+    Returns
+    -------
+    pandas.Series
+        Ordered categorical red < amber < green, NaN where health is missing.
+    """
     h = pd.Series(health, dtype="float64")
     labels = np.select([h < config.red, h >= config.green, h.notna()], ["red", "green", "amber"], "")
     return pd.Series(labels, index=h.index).where(h.notna()).astype(_BAND_DTYPE)
@@ -457,6 +493,12 @@ def watermelon(
         obs_date (date of the last look; NaT when pooled), scope, churned_accounts, churned_arr,
         green_accounts, green_arr, unscored_accounts, watermelon_rate (ARR share), low, high,
         method, account_share, account_low, account_high, account_method.
+
+    Raises
+    ------
+    ParameterError
+        If columns are missing (contract_id, arr, or those of the labelled rows) or no row has a
+        settled label.
     """
     lab = _labelled(scored, band)
     for c in ("contract_id", "arr"):
@@ -869,6 +911,20 @@ def holdout_split(quarter, train_gap: int = 2, holdout: int = 2) -> tuple[pd.Tim
     The holdout is the ``holdout`` quarter ends ending two quarters before ``quarter``
     (so most of their renewals inside a year are settled by then); training ends
     ``train_gap`` quarters before the first holdout date.
+
+    Parameters
+    ----------
+    quarter : str or Quarter
+        The quarter of the report, e.g. ``"2024Q4"``.
+    train_gap : int
+        Quarters between the training cut-off and the first holdout date.
+    holdout : int
+        Number of holdout observation dates (quarter ends).
+
+    Returns
+    -------
+    tuple of (pandas.Timestamp, list of pandas.Timestamp)
+        The training cut-off (``train_until``) and the holdout observation dates.
     """
     from insights.metrics.periods import parse_quarter
 

@@ -10,7 +10,20 @@ from insights.stats.rates import TOTAL
 
 
 def pipeline_funnel(summary: pd.DataFrame, title: str):
-    """Renewing accounts by segment: how many are in a save play, asked to cancel, and what happened."""
+    """Renewing accounts by segment: how many are in a save play, asked to cancel, and what happened.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        Output of ``insights.analyses.renewals.pipeline.pipeline_summary`` (``TOTAL`` row left out).
+    title : str
+        Prefix of both panel titles, e.g. the quarter.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Accounts (left) and ARR in millions (right) per segment.
+    """
     seg = summary.drop(index=TOTAL)
     cols = [
         ("renewing", "renewing", "tab:blue"),
@@ -38,7 +51,17 @@ def pipeline_funnel(summary: pd.DataFrame, title: str):
 
 
 def coverage_shares(summary: pd.DataFrame):
-    """The 80/20 view: each coverage tier's share of accounts, ARR and ARR at risk."""
+    """The 80/20 view: each coverage tier's share of accounts, ARR and ARR at risk.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        Output of ``insights.analyses.renewals.coverage.coverage_summary``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     shares = summary[["account_share", "arr_share", "at_risk_share"]].rename(
         columns={"account_share": "accounts", "arr_share": "ARR", "at_risk_share": "ARR at risk"}
     )

@@ -300,7 +300,18 @@ class BehaviourModel:
         return f"{METHODS[self.method]}, k = {self.k} ({crit})"
 
     def standardise(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Robust z-scores (clipped) of ``frame``'s accounts with the fitted centre and scale."""
+        """Robust z-scores (clipped) of ``frame``'s accounts with the fitted centre and scale.
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            Snapshot rows with the model's metrics.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One column per metric, clipped to +-``CLIP``; NaN where a metric is missing.
+        """
         x = transform(frame, self.metrics)
         return _robust_z(x, self.centre, self.scale)
 
@@ -719,6 +730,11 @@ def agreement(segments: pd.Series, reference: pd.Series) -> float:
     Returns
     -------
     float
+
+    Raises
+    ------
+    ParameterError
+        If no account is labelled in both series.
     """
     both = pd.concat([segments.rename("a"), reference.rename("b")], axis=1, join="inner").dropna()
     both = both[both["a"] != UNSEGMENTED]

@@ -176,6 +176,11 @@ def retention(start: pd.DataFrame, end: pd.DataFrame, segment: str) -> pd.DataFr
     pandas.DataFrame
         Indexed by segment (plus ``TOTAL``): cohort_accounts, churned_accounts,
         starting_arr, churned_arr, contraction, expansion, ending_arr, grr, nrr.
+
+    Raises
+    ------
+    ParameterError
+        If a column is missing or an account appears twice in ``start`` or ``end``.
     """
     _need(start, ["account_id", "arr", segment], "retention (start)")
     _need(end, ["account_id", "arr"], "retention (end)")
@@ -342,6 +347,12 @@ def benchmarks(
         metric, value, percentile (0-100, in the metric's own direction), standing
         (0-100, higher = better for retention), flag (concern / opportunity /
         typical / missing) and benchmark (the group whose distribution was used).
+
+    Raises
+    ------
+    ParameterError
+        If ``min_size`` is not a whole number >= 1, a column is missing, or ``frame`` holds more
+        than one observation date.
     """
     if isinstance(min_size, bool) or not isinstance(min_size, (int, np.integer)) or min_size < 1:
         raise ParameterError(f"min_size must be a whole number of accounts >= 1, got {min_size!r}.")

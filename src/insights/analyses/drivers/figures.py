@@ -18,7 +18,21 @@ def forest(
     title: str = "Odds ratio of churn per +1 SD (95% CI, SE clustered by account)",
     xlabel: str = "odds ratio (log scale; < 1 = protective)",
 ):
-    """Forest plot of ratios with intervals on a log axis (rows of ``table`` with a finite estimate)."""
+    """Forest plot of ratios with intervals on a log axis (rows of ``table`` with a finite estimate).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        One row per term, indexed by its label; rows whose estimate is not finite are left out.
+    estimate, low, high : str
+        Columns of the ratio and of its interval bounds.
+    title, xlabel : str
+        Title and x-axis label (the defaults describe ``insights.analyses.drivers.ranking.odds_ratios``).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     data = table[np.isfinite(table[estimate].astype(float))].iloc[::-1]
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(data) + 1.5))
     y = np.arange(len(data))
@@ -35,7 +49,19 @@ def forest(
 
 
 def dominance_shares(ranking: DriverRanking, title: str | None = None):
-    """Share of the drivers' pseudo-R² each driver accounts for, with bootstrap percentile 95% CIs."""
+    """Share of the drivers' pseudo-R² each driver accounts for, with bootstrap percentile 95% CIs.
+
+    Parameters
+    ----------
+    ranking : DriverRanking
+        Output of ``insights.analyses.drivers.ranking.rank_drivers``.
+    title : str, optional
+        Default names the bootstrap and its replicate count.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     imp = ranking.importance.iloc[::-1]
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(imp) + 1.5))
     y = np.arange(len(imp))
@@ -51,7 +77,19 @@ def dominance_shares(ranking: DriverRanking, title: str | None = None):
 
 
 def rank_stability(ranking: DriverRanking, title: str | None = None):
-    """Heatmap of P(driver holds rank r) over the bootstrap replicates."""
+    """Heatmap of P(driver holds rank r) over the bootstrap replicates.
+
+    Parameters
+    ----------
+    ranking : DriverRanking
+        Output of ``insights.analyses.drivers.ranking.rank_drivers``; its ``rank_probability`` is drawn.
+    title : str, optional
+        Default describes the account bootstrap.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     prob = ranking.rank_probability
     fig, ax = plt.subplots(figsize=(1.1 * prob.shape[1] + 3.5, 0.5 * len(prob) + 1.5))
     sns.heatmap(prob, annot=True, fmt=".2f", cmap="Blues", vmin=0, vmax=1, cbar_kws={"label": "probability"}, ax=ax)
@@ -63,7 +101,19 @@ def rank_stability(ranking: DriverRanking, title: str | None = None):
 
 
 def correlation_heatmap(corr: pd.DataFrame, groups: list):
-    """Spearman correlations of the drivers; grouped drivers are named in the title."""
+    """Spearman correlations of the drivers; grouped drivers are named in the title.
+
+    Parameters
+    ----------
+    corr : pandas.DataFrame
+        Square matrix of Spearman correlations, drivers as rows and columns.
+    groups : list of list of str
+        Correlation groups (``correlation_groups``); those with more than one driver are named.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     fig, ax = plt.subplots(figsize=(7, 5.5))
     sns.heatmap(corr, annot=True, fmt=".2f", cmap="RdBu_r", vmin=-1, vmax=1, square=True, ax=ax)
     multi = [" + ".join(g) for g in groups if len(g) > 1]
@@ -76,7 +126,19 @@ def correlation_heatmap(corr: pd.DataFrame, groups: list):
 
 
 def segment_shares(by_segment: dict):
-    """Dominance shares with CIs per segment; segments with too few events show their warning instead."""
+    """Dominance shares with CIs per segment; segments with too few events show their warning instead.
+
+    Parameters
+    ----------
+    by_segment : dict
+        Output of ``insights.analyses.drivers.ranking.rank_by_segment``: segment -> DriverRanking,
+        or the warning string of a segment that was not ranked.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel per segment; a ranking with a warning is drawn in orange.
+    """
     segs = list(by_segment)
     fig, axes = plt.subplots(1, len(segs), figsize=(5.2 * len(segs), 3.8), sharex=True, squeeze=False)
     for ax, s in zip(axes[0], segs):
@@ -100,7 +162,19 @@ def segment_shares(by_segment: dict):
 
 
 def km_curves(km, group: str = "segment"):
-    """Kaplan-Meier retention by group with pointwise 95% bands and the log-rank test in the title."""
+    """Kaplan-Meier retention by group with pointwise 95% bands and the log-rank test in the title.
+
+    Parameters
+    ----------
+    km : RetentionCurves
+        Output of ``insights.analyses.drivers.survival.kaplan_meier``.
+    group : str
+        Column of ``km.curves`` that names the group of each curve.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     fig, ax = plt.subplots(figsize=(9, 5))
     for (g, c), color in zip(km.curves.groupby(group, sort=True), sns.color_palette()):
         ax.step(c["time"], c["retention"], where="post", color=color, label=str(g))
@@ -121,7 +195,18 @@ def km_curves(km, group: str = "segment"):
 
 
 def cox_forest(cox):
-    """Hazard ratios of the Cox model (Wald 95% CIs), with the C-index in the title."""
+    """Hazard ratios of the Cox model (Wald 95% CIs), with the C-index in the title.
+
+    Parameters
+    ----------
+    cox : CoxResult
+        Output of ``insights.analyses.drivers.survival.driver_cox`` (``table`` with hazard_ratio,
+        hr_low, hr_high; ``c_index``).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     return forest(
         cox.table,
         "hazard_ratio",

@@ -309,7 +309,7 @@ def rank_by_segment(
         raise ParameterError(
             "rows need a `segment` column; add it with insights.analyses.segments.rules.rule_segments."
         )
-    out = {}
+    out: dict[str, DriverRanking | str] = {}
     for s in sorted(rows["segment"].dropna().unique()):
         sub = rows[rows["segment"] == s]
         events = int(sub["churned"].sum())
@@ -333,6 +333,20 @@ def segment_summary(by_segment: dict, rows: pd.DataFrame | None = None) -> pd.Da
     """One row per segment: renewals, events, headline ranking (with ties), top driver, P(top), warning.
 
     ``rows`` (the analysis rows) fills renewals and events of segments that were not ranked.
+
+    Parameters
+    ----------
+    by_segment : dict
+        Output of ``rank_by_segment``: segment -> DriverRanking or a warning string.
+    rows : pandas.DataFrame, optional
+        The analysis rows (segment, churned); fills renewals and events of segments that were
+        not ranked, which are NaN without it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by segment: renewals, events, ranking (the headline, ``None`` if not ranked), top,
+        p_top (probability the top driver holds rank 1), warning.
     """
     recs = []
     for s, r in by_segment.items():

@@ -48,12 +48,26 @@ def _first_churn(tables: Tables, grace_days: int) -> tuple[pd.DataFrame, pd.Time
 def lifetimes(tables: Tables, grace_days: int = 30, tiers=None) -> pd.DataFrame:
     """Account lifetimes from creation to first churn, left-truncated at the history start.
 
+    Parameters
+    ----------
+    tables : Tables
+        Validated raw tables (contracts, accounts).
+    grace_days : int
+        Grace period of the churn definition; lifetimes are known until ``as_of - grace_days``.
+    tiers : list of Tier, optional
+        Contract-value tiers; default ``config/segments.yaml``.
+
     Returns
     -------
     pandas.DataFrame
         account_id, segment (contract-value tier of the account's first term in the data),
         entry (months from creation to the history start, 0 if created later), time (months from
         creation to churn or censoring), churned (0/1).
+
+    Raises
+    ------
+    ParameterError
+        If the contracts table is empty.
     """
     c = tables.contracts.sort_values(["account_id", "start_date"])
     if c.empty:
@@ -151,6 +165,17 @@ def kaplan_meier(life: pd.DataFrame, group: str = "segment") -> RetentionCurves:
 def cox_rows(snap: pd.DataFrame, tables: Tables, grace_days: int = 30, drivers=DRIVERS) -> pd.DataFrame:
     """One row per account: its first complete snapshot and the time from then to churn (months).
 
+    Parameters
+    ----------
+    snap : pandas.DataFrame
+        Snapshots (account_id, obs_date, tenure_years, the drivers, optionally segment).
+    tables : Tables
+        Validated raw tables, for the churn events.
+    grace_days : int
+        Grace period of the churn definition; follow-up ends at ``as_of - grace_days``.
+    drivers : sequence of str
+        Driver columns; a snapshot missing any of them is skipped.
+
     Returns
     -------
     pandas.DataFrame
@@ -164,8 +189,8 @@ def cox_rows(snap: pd.DataFrame, tables: Tables, grace_days: int = 30, drivers=D
     rows = rows.groupby("account_id").head(1).reset_index(drop=True)
     events, known_until = _first_churn(tables, grace_days)
     ev = events.merge(rows[["account_id", "obs_date"]], on="account_id")
-    ev = ev[ev["churn_date"] >= ev["obs_date"]].groupby("account_id")["churn_date"].min()
-    end = rows["account_id"].map(ev)
+    first_churn = ev[ev["churn_date"] >= ev["obs_date"]].groupby("account_id")["churn_date"].min()
+    end = rows["account_id"].map(first_churn)
     churned = end.notna() & (end <= known_until)
     rows["time"] = _months(end.where(churned, known_until) - rows["obs_date"])
     rows["churned"] = churned.astype(int)

@@ -63,7 +63,7 @@ def score_distribution(scored: pd.DataFrame, health: str = "health", config: Hea
     config = config or scored.attrs.get("health_config")
     lab = scored[scored["churned"].notna() & scored[health].notna()]
     fig, ax = plt.subplots(figsize=(7, 3.5))
-    bins = np.linspace(0, 100, 41)
+    bins = np.linspace(0, 100, 41).tolist()
     for value, name, colour in ((0.0, "renewed", "tab:blue"), (1.0, "churned", "tab:red")):
         h = lab.loc[lab["churned"] == value, health]
         ax.hist(h, bins=bins, density=True, alpha=0.5, color=colour, label=f"{name} (n={len(h)})")

@@ -4,9 +4,9 @@ A CS health score is usually a hand-weighted sum of metrics that nobody checks. 
 
 * ``score`` turns each component (a snapshot metric of ``insights.metrics.snapshots``) into the
   account's percentile *within its own segment* on the observation date
-  (``insights.analyses.segments.benchmarks.segment_benchmarks``), oriented by ``insights.analyses.segments.benchmarks.DIRECTION`` so
-  that higher is healthier, and combines them with the weights of ``config/health.yaml`` into a
-  0-100 score with a red / amber / green band;
+  (``insights.analyses.segments.benchmarks.segment_benchmarks``), oriented by
+  ``insights.analyses.segments.benchmarks.DIRECTION`` so that higher is healthier, and combines them
+  with the weights of ``config/health.yaml`` into a 0-100 score with a red / amber / green band;
 * ``backtest`` measures, on every observation date with settled labels, how well the score ranks
   the accounts that churned at their next renewal (ROC AUC with a DeLong or account-bootstrap
   interval), the churn rate of each band (Wilson) and the *watermelon rate* (churned ARR that was
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -43,7 +44,7 @@ from insights.stats.splits import expanding_time_folds, purged_time_split
 #: Band names from worst to best.
 BANDS = ("red", "amber", "green")
 #: Defaults used when ``config/health.yaml`` or one of its sections is missing.
-DEFAULTS = {
+DEFAULTS: dict[str, dict[str, Any]] = {
     "components": {
         "utilisation": 25.0,
         "breadth": 15.0,
@@ -102,6 +103,18 @@ class HealthConfig:
 
     def with_weights(self, weights: dict, source: str = "fitted") -> HealthConfig:
         """The same bands and benchmark settings with other weights (validated like the file).
+
+        Parameters
+        ----------
+        weights : dict of str to float
+            Component -> weight.
+        source : str
+            Where the weights come from, kept in ``source``.
+
+        Returns
+        -------
+        HealthConfig
+            A new configuration; this one is unchanged.
 
         Raises
         ------
@@ -221,15 +234,39 @@ def load_config(path: Path | None = None) -> HealthConfig:
 
 
 def score_column(component: str) -> str:
-    """Name of the 0-100 oriented within-segment score column of a component."""
+    """Name of the 0-100 oriented within-segment score column of a component.
+
+    Parameters
+    ----------
+    component : str
+        A health component (a snapshot metric).
+
+    Returns
+    -------
+    str
+        ``<component>_score``.
+    """
     return f"{component}_score"
 
 
 def bands_of(health, config: HealthConfig) -> pd.Series:
-    """Red / amber / green band of each health value (ordered categorical; NaN health -> NaN)."""
+    """Red / amber / green band of each health value (ordered categorical; NaN health -> NaN).
+
+    Parameters
+    ----------
+    health : array-like of float
+        Health scores (0-100); a Series keeps its index.
+    config : HealthConfig
+        Band cut-offs: below ``red`` is red, at or above ``green`` is green, amber between.
+
+    Returns
+    -------
+    pandas.Series
+        Ordered categorical red < amber < green, NaN where health is missing.
+    """
     h = pd.Series(health, dtype="float64")
     labels = np.select([h < config.red, h >= config.green, h.notna()], ["red", "green", "amber"], "")
-    return pd.Series(pd.Categorical(np.where(labels == "", None, labels), dtype=_BAND_DTYPE), index=h.index)
+    return pd.Series(labels, index=h.index).where(h.notna()).astype(_BAND_DTYPE)
 
 
 def combine(scored: pd.DataFrame, weights: dict) -> tuple[pd.Series, pd.Series]:
@@ -453,6 +490,12 @@ def watermelon(
         obs_date (date of the last look; NaT when pooled), scope, churned_accounts, churned_arr,
         green_accounts, green_arr, unscored_accounts, watermelon_rate (ARR share), low, high,
         method, account_share, account_low, account_high, account_method.
+
+    Raises
+    ------
+    ParameterError
+        If columns are missing (contract_id, arr, or those of the labelled rows) or no row has a
+        settled label.
     """
     lab = _labelled(scored, band)
     for c in ("contract_id", "arr"):
@@ -562,7 +605,7 @@ def backtest(
         If columns are missing or no row has a settled label.
     """
     lab = _labelled(scored, health)
-    rows = []
+    rows: list[tuple[Any, ...]] = []
     for d, g in lab.groupby("obs_date", sort=True):
         ok = g[health].notna()
         r = auc_delong(g.loc[ok, "churned"], 100 - g.loc[ok, health], level)
@@ -690,8 +733,8 @@ def fit_weights(
     only: each training date after the first is a validation fold, fitted on the earlier
     training rows whose labels settled before it (``insights.stats.splits.expanding_time_folds``);
     the C with the lowest mean log loss wins (ties: the strongest regularisation). Fitted weights
-    are the positive parts of the protective coefficients (minus the churn coefficients), normalised to sum 1; a component with
-    a non-protective coefficient gets weight 0 and is listed in ``negative``.
+    are the positive parts of the protective coefficients (minus the churn coefficients), normalised
+    to sum 1; a component with a non-protective coefficient gets weight 0 and is listed in ``negative``.
 
     Holdout: the labelled rows on ``test_dates`` are scored with the configured and with the
     fitted weights (same re-weighting over present components, same bands) and compared by AUC
@@ -782,7 +825,8 @@ def fit_weights(
             losses.append(log_loss(val["churned"].to_numpy(dtype=int), p, labels=[0, 1]))
         cv[f"{d:%Y-%m-%d}"] = losses
     cv.insert(0, "mean_log_loss", cv.mean(axis=1))
-    best = float(cv["mean_log_loss"].idxmin())  # first minimum = smallest C = strongest regularisation
+    # first minimum = smallest C = strongest regularisation
+    best = float(cv.index.to_numpy(dtype=float)[np.nanargmin(cv["mean_log_loss"].to_numpy(dtype=float))])
     cv["chosen"] = cv.index == best
 
     model = _fit(train, comps, best)
@@ -825,10 +869,8 @@ def fit_weights(
     diff = comparison.iloc[2]
     lvl = level_label(level)
     span = f"{diff['auc']:+.3f} (paired bootstrap by account {lvl} CI {diff['low']:+.3f} to {diff['high']:+.3f})"
-    aucs = (
-        f"holdout AUC fitted {comparison.loc['fitted', 'auc']:.3f} vs configured "
-        f"{comparison.loc['configured', 'auc']:.3f}"
-    )
+    auc = comparison["auc"].astype(float)
+    aucs = f"holdout AUC fitted {auc['fitted']:.3f} vs configured {auc['configured']:.3f}"
     if diff["low"] > 0:
         verdict = f"The fitted weights beat the configured weights: {aucs}, difference {span}."
     elif diff["high"] < 0:
@@ -866,6 +908,20 @@ def holdout_split(quarter, train_gap: int = 2, holdout: int = 2) -> tuple[pd.Tim
     The holdout is the ``holdout`` quarter ends ending two quarters before ``quarter``
     (so most of their renewals inside a year are settled by then); training ends
     ``train_gap`` quarters before the first holdout date.
+
+    Parameters
+    ----------
+    quarter : str or Quarter
+        The quarter of the report, e.g. ``"2024Q4"``.
+    train_gap : int
+        Quarters between the training cut-off and the first holdout date.
+    holdout : int
+        Number of holdout observation dates (quarter ends).
+
+    Returns
+    -------
+    tuple of (pandas.Timestamp, list of pandas.Timestamp)
+        The training cut-off (``train_until``) and the holdout observation dates.
     """
     from insights.metrics.periods import parse_quarter
 

@@ -72,7 +72,15 @@ class PilotPlan:
     balance: dict = field(default_factory=dict)
 
     def validate(self) -> None:
-        """Raise ParameterError for an unusable plan."""
+        """Raise ParameterError for an unusable plan.
+
+        Raises
+        ------
+        ParameterError
+            Listing every problem at once: a malformed pilot id, fewer than two distinct arms, shares
+            that are not positive or do not sum to 1, a window that is not ISO dates or ends before it
+            starts or before the assignment date, or fewer than one look.
+        """
         problems = []
         if not _PILOT_ID.match(self.pilot_id):
             problems.append(f"pilot id {self.pilot_id!r} must be 2-64 lower-case letters, digits, _ or -")
@@ -154,6 +162,20 @@ def standardized_differences(covariates: pd.DataFrame, arm: pd.Series, control: 
 
     Missing values are left out per covariate; a covariate that does not vary gets 0 and
     one with fewer than two values in an arm gets NaN.
+
+    Parameters
+    ----------
+    covariates : pandas.DataFrame
+        One column per covariate, rows aligned with ``arm``.
+    arm : pandas.Series
+        Arm of each row; rows in other arms than the two compared are left out.
+    control, treatment : str
+        The two arms compared.
+
+    Returns
+    -------
+    pandas.Series
+        Named ``smd``, indexed by covariate.
     """
     keep = (arm == control) | (arm == treatment)
     x = covariates[keep.to_numpy()].to_numpy(dtype=float)
@@ -168,7 +190,19 @@ def standardized_differences(covariates: pd.DataFrame, arm: pd.Series, control: 
 
 @dataclass
 class Assignment:
-    """A drawn assignment and its balance."""
+    """A drawn assignment and its balance.
+
+    Attributes
+    ----------
+    plan : PilotPlan
+        The plan the assignment was drawn for.
+    record : pandas.DataFrame
+        One row per account: pilot_id, account_id, arm, stratum, assigned_at, seed.
+    balance : pandas.DataFrame
+        Output of ``balance_table`` (empty without covariates).
+    attempts : int
+        Draws made by re-randomisation (1 when the first draw was balanced or no check was made).
+    """
 
     plan: PilotPlan
     record: pd.DataFrame  # pilot_id, account_id, arm, stratum, assigned_at, seed
@@ -199,6 +233,12 @@ def draw(
         The record (one row per account) and balance table; ``attempts`` says how
         many draws were made. Draw ``k`` uses the random stream ``SeedSequence([seed, k])``,
         so the result is reproducible from the seed.
+
+    Raises
+    ------
+    ParameterError
+        If the plan is invalid, ``accounts`` lacks account_id or the stratification column, an
+        account appears twice, or there are fewer than two accounts per arm.
     """
     plan.validate()
     if plan.stratify_by not in accounts.columns or "account_id" not in accounts.columns:
@@ -213,13 +253,13 @@ def draw(
     groups = [np.flatnonzero(values == v) for v in sorted(set(values))]
     block = _block(plan.arms, plan.shares)
     x = covariates.reindex(strata.index).to_numpy(dtype=float) if covariates is not None else None
-    check = x is not None and plan.max_abs_smd > 0
-    best, best_score, attempts = None, np.inf, 0
+    best: np.ndarray | None = None
+    best_score, attempts = np.inf, 0
     for k in range(max(1, max_attempts)):
         attempts = k + 1
         rng = np.random.default_rng(np.random.SeedSequence([plan.seed, k]))
         codes = _draw_codes(groups, len(strata), block, rng)
-        if not check:
+        if x is None or not plan.max_abs_smd > 0:  # no balance check: the first draw stands
             best = codes
             break
         in_two = codes <= 1  # control and treatment (the first two arms)
@@ -231,13 +271,15 @@ def draw(
             best, best_score = codes, score
         if score <= plan.max_abs_smd:
             break
-    best = pd.Series(np.asarray(plan.arms, dtype=object)[best], index=strata.index, dtype="str")
+    if best is None:  # cannot happen: the first draw always scores below infinity
+        raise RuntimeError("re-randomisation kept no draw; report this as a bug.")
+    arm = pd.Series(np.asarray(plan.arms, dtype=object)[best], index=strata.index, dtype="str")
     record = pd.DataFrame(
         {
             "pilot_id": plan.pilot_id,
-            "account_id": best.index,
-            "arm": best.to_numpy(),
-            "stratum": strata.reindex(best.index).to_numpy(),
+            "account_id": arm.index,
+            "arm": arm.to_numpy(),
+            "stratum": strata.reindex(arm.index).to_numpy(),
             "assigned_at": plan.assigned_at,
             "seed": plan.seed,
         }
@@ -251,7 +293,23 @@ def draw(
 def balance_table(
     record: pd.DataFrame, covariates: pd.DataFrame, control: str = ARMS[0], treatment: str = ARMS[1]
 ) -> pd.DataFrame:
-    """Per covariate: arm means, overall SMD and the largest |SMD| within a stratum."""
+    """Per covariate: arm means, overall SMD and the largest |SMD| within a stratum.
+
+    Parameters
+    ----------
+    record : pandas.DataFrame
+        Assignment record: account_id, arm, stratum.
+    covariates : pandas.DataFrame
+        Pre-period metrics indexed by account_id.
+    control, treatment : str
+        The two arms compared.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by covariate: ``mean_<control>``, ``mean_<treatment>``, smd and
+        max_abs_smd_within_strata.
+    """
     arm = record.set_index("account_id")["arm"]
     cov = covariates.reindex(arm.index)
     rows = pd.DataFrame(
@@ -271,13 +329,38 @@ def balance_table(
 
 
 def pilot_files(data_dir: Path, pilot_id: str) -> tuple[Path, Path]:
-    """Paths of a pilot's assignment record and its plan."""
+    """Paths of a pilot's assignment record and its plan.
+
+    Parameters
+    ----------
+    data_dir : pathlib.Path
+        The raw data folder.
+    pilot_id : str
+        The pilot.
+
+    Returns
+    -------
+    tuple of (pathlib.Path, pathlib.Path)
+        ``<data_dir>/pilots/<pilot_id>.csv`` and ``.json``; neither need exist.
+    """
     folder = Path(data_dir) / PILOTS_FOLDER
     return folder / f"{pilot_id}.csv", folder / f"{pilot_id}.json"
 
 
 def existing_pilots(data_dir: Path) -> list[str]:
-    """Pilot ids that already have an assignment record."""
+    """Pilot ids that already have an assignment record.
+
+    Parameters
+    ----------
+    data_dir : pathlib.Path
+        The raw data folder.
+
+    Returns
+    -------
+    list of str
+        Sorted ids of the CSV or Parquet records under ``<data_dir>/pilots/`` (empty if the
+        folder does not exist).
+    """
     folder = Path(data_dir) / PILOTS_FOLDER
     return sorted({p.stem for p in folder.glob("*") if p.suffix in (".csv", ".parquet")}) if folder.is_dir() else []
 
@@ -294,7 +377,22 @@ def _write_new(path: Path, text: str) -> None:
 
 
 def plan_document(plan: PilotPlan, attempts: int, balance: pd.DataFrame) -> str:
-    """The JSON stored next to an assignment record: the plan, draws made and balance."""
+    """The JSON stored next to an assignment record: the plan, draws made and balance.
+
+    Parameters
+    ----------
+    plan : PilotPlan
+        The plan.
+    attempts : int
+        Draws made by re-randomisation.
+    balance : pandas.DataFrame
+        Output of ``balance_table``, stored by covariate.
+
+    Returns
+    -------
+    str
+        Indented JSON with sorted keys, ending in a newline.
+    """
     doc = asdict(plan) | {
         "attempts": attempts,
         "balance": json.loads(balance.to_json(orient="index")) if not balance.empty else {},
@@ -304,6 +402,18 @@ def plan_document(plan: PilotPlan, attempts: int, balance: pd.DataFrame) -> str:
 
 def record(assignment: Assignment, data_dir: Path) -> Path:
     """Write the assignment record (CSV) and its plan (JSON) under ``<data_dir>/pilots/``.
+
+    Parameters
+    ----------
+    assignment : Assignment
+        Output of ``draw``.
+    data_dir : pathlib.Path
+        The raw data folder; ``pilots/`` is created in it if needed.
+
+    Returns
+    -------
+    pathlib.Path
+        The CSV record written.
 
     Raises
     ------
@@ -327,12 +437,25 @@ def record(assignment: Assignment, data_dir: Path) -> Path:
 
 
 def load_plan(data_dir: Path, pilot_id: str) -> PilotPlan | None:
-    """The stored plan of a pilot, or ``None`` when only the assignment record exists."""
+    """The stored plan of a pilot, or ``None`` when only the assignment record exists.
+
+    Parameters
+    ----------
+    data_dir : pathlib.Path
+        The raw data folder.
+    pilot_id : str
+        The pilot.
+
+    Returns
+    -------
+    PilotPlan or None
+        The plan read from ``<data_dir>/pilots/<pilot_id>.json``.
+    """
     _, meta = pilot_files(data_dir, pilot_id)
     if not meta.exists():
         return None
     doc = json.loads(meta.read_text())
-    fields = {f for f in PilotPlan.__dataclass_fields__}
+    fields = set(PilotPlan.__dataclass_fields__)
     doc = {k: (tuple(v) if k in ("window", "arms", "shares") else v) for k, v in doc.items() if k in fields}
     return PilotPlan(**doc)
 
@@ -342,10 +465,24 @@ def eligible_accounts(contracts: pd.DataFrame, start, window_end, segments_wante
 
     Only these can show a renewal outcome inside the pilot window.
 
+    Parameters
+    ----------
+    contracts : pandas.DataFrame
+        The contracts table.
+    start, window_end : date-like
+        First and last day of the pilot window.
+    segments_wanted : sequence of str, optional
+        Contract-value tiers to keep; default all.
+
     Returns
     -------
     pandas.DataFrame
         account_id, contract_id, arr, end_date, segment (contract-value tier on ``start``).
+
+    Raises
+    ------
+    ParameterError
+        If the window does not end after it starts or a wanted segment is not a tier.
     """
     from insights.analyses.segments import rules as segments
 

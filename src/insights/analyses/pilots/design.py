@@ -37,6 +37,25 @@ def power_proportions(n: float, p1: float, p2: float, alpha: float = 0.05) -> fl
 
     Normal approximation with the null variance from the average proportion: the
     formula of R's ``power.prop.test`` (``strict = FALSE``).
+
+    Parameters
+    ----------
+    n : float
+        Accounts per arm.
+    p1, p2 : float
+        The two proportions, strictly between 0 and 1.
+    alpha : float
+        Two-sided significance level.
+
+    Returns
+    -------
+    float
+        Power, between 0 and 1.
+
+    Raises
+    ------
+    ParameterError
+        If a proportion or ``alpha`` is not strictly between 0 and 1.
     """
     _check_prob("p1", p1)
     _check_prob("p2", p2)
@@ -53,6 +72,20 @@ def sample_size_proportions(p1: float, p2: float, alpha: float = 0.05, power: fl
     """Accounts per arm to detect ``p1`` against ``p2`` (two-sided), as R's ``power.prop.test``.
 
     Returns the exact (fractional) solution; round up for a plan.
+
+    Parameters
+    ----------
+    p1, p2 : float
+        The two proportions, strictly between 0 and 1.
+    alpha : float
+        Two-sided significance level.
+    power : float
+        Target power.
+
+    Returns
+    -------
+    float
+        Accounts per arm (fractional).
 
     Raises
     ------
@@ -102,7 +135,30 @@ def mde_proportions(n: float, p_control: float, alpha: float = 0.05, power: floa
 
 
 def sample_size_means(mde: float, sd: float, alpha: float = 0.05, power: float = 0.8) -> float:
-    """Accounts per arm to detect a difference in means of ``mde`` (two-sided t test, statsmodels)."""
+    """Accounts per arm to detect a difference in means of ``mde`` (two-sided t test, statsmodels).
+
+    Parameters
+    ----------
+    mde : float
+        Difference in means to detect (positive).
+    sd : float
+        Common standard deviation (positive).
+    alpha : float
+        Two-sided significance level.
+    power : float
+        Target power.
+
+    Returns
+    -------
+    float
+        Accounts per arm (fractional; round up for a plan).
+
+    Raises
+    ------
+    ParameterError
+        If ``mde`` or ``sd`` is not positive, or ``alpha`` or ``power`` is not strictly between 0
+        and 1.
+    """
     _check_alpha_power(alpha, power)
     if mde <= 0 or sd <= 0:
         raise ParameterError("mde and sd must be positive.")
@@ -110,7 +166,29 @@ def sample_size_means(mde: float, sd: float, alpha: float = 0.05, power: float =
 
 
 def mde_means(n: float, sd: float, alpha: float = 0.05, power: float = 0.8) -> float:
-    """Smallest difference in means detectable with ``n`` accounts per arm (two-sided t test)."""
+    """Smallest difference in means detectable with ``n`` accounts per arm (two-sided t test).
+
+    Parameters
+    ----------
+    n : float
+        Accounts per arm.
+    sd : float
+        Common standard deviation.
+    alpha : float
+        Two-sided significance level.
+    power : float
+        Target power.
+
+    Returns
+    -------
+    float
+        The detectable difference in means; ``nan`` for fewer than 2 accounts per arm.
+
+    Raises
+    ------
+    ParameterError
+        If ``alpha`` or ``power`` is not strictly between 0 and 1.
+    """
     _check_alpha_power(alpha, power)
     if n < 2:
         return float("nan")
@@ -156,11 +234,25 @@ def renewal_baselines(tables: Tables, as_of, grace_days: int, quarters: int = 4)
 def renewal_calendar(tables: Tables, start, quarters: int = 4) -> pd.DataFrame:
     """Accounts (and ARR) whose running term ends within 1..``quarters`` quarters of ``start``.
 
+    Parameters
+    ----------
+    tables : Tables
+        Validated raw tables (contracts).
+    start : date-like
+        Start of the pilot.
+    quarters : int
+        Longest window, in quarters (the first ends at the end of ``start``'s quarter).
+
     Returns
     -------
     pandas.DataFrame
         One row per segment (plus ``TOTAL``) and window: segment, quarters, window_end,
         accounts, arr.
+
+    Raises
+    ------
+    ParameterError
+        If ``quarters`` is less than 1.
     """
     if quarters < 1:
         raise ParameterError("quarters must be at least 1.")
@@ -235,7 +327,7 @@ def design_table(
     for _, r in cal.iterrows():
         p0 = float(base["rate"].get(r["segment"], np.nan))
         if np.isnan(p0):  # a segment without settled renewals takes the rate of all segments
-            p0 = float(base.loc[TOTAL, "rate"])
+            p0 = float(base["rate"].astype(float)[TOTAL])
         enrolled = r["accounts"] * enrol_share
         # unequal arms: per-arm n of the balanced design with the same variance of the difference
         n_eff = enrolled * 2 * treatment_share * (1 - treatment_share)
@@ -265,7 +357,19 @@ def design_table(
 
 
 def implied_duration(design: pd.DataFrame) -> pd.DataFrame:
-    """Per segment, the shortest window (in quarters) with enough accounts for the target MDE."""
+    """Per segment, the shortest window (in quarters) with enough accounts for the target MDE.
+
+    Parameters
+    ----------
+    design : pandas.DataFrame
+        Output of ``design_table``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by segment: quarters_needed (nullable Int64, missing when no window is long
+        enough), window_end, best_achievable_mde.
+    """
     rows = []
     for seg, part in design.groupby("segment", sort=False):
         ok = part[part["enough"]]

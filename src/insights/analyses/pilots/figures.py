@@ -11,7 +11,18 @@ from insights.analyses.pilots.design import mde_proportions
 
 
 def baselines(base: pd.DataFrame):
-    """Historical renewal rate per segment with its interval."""
+    """Historical renewal rate per segment with its interval.
+
+    Parameters
+    ----------
+    base : pandas.DataFrame
+        Output of ``insights.analyses.pilots.design.renewal_baselines``: rate, low, high, method,
+        renewals per segment.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     fig, ax = plt.subplots(figsize=(7, 3.2))
     y = np.arange(len(base))
     ax.errorbar(
@@ -31,7 +42,19 @@ def baselines(base: pd.DataFrame):
 
 
 def achievable_mde(design: pd.DataFrame, target: float):
-    """Smallest detectable renewal-rate increase by window length and segment."""
+    """Smallest detectable renewal-rate increase by window length and segment.
+
+    Parameters
+    ----------
+    design : pandas.DataFrame
+        Output of ``insights.analyses.pilots.design.design_table``.
+    target : float
+        Target effect, drawn as a dashed line.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     fig, ax = plt.subplots(figsize=(7, 3.8))
     sns.lineplot(design, x="quarters", y="achievable_mde", hue="segment", marker="o", ax=ax)
     ax.axhline(target, color="black", ls="--", lw=1, label=f"target {target:.0%}")
@@ -46,7 +69,23 @@ def achievable_mde(design: pd.DataFrame, target: float):
 
 
 def power_curve(p_control: float, alpha: float = 0.05, power: float = 0.8, max_n: int = 2000):
-    """Detectable increase against accounts per arm at a baseline rate."""
+    """Detectable increase against accounts per arm at a baseline rate.
+
+    Parameters
+    ----------
+    p_control : float
+        Baseline renewal rate.
+    alpha : float
+        Two-sided significance level.
+    power : float
+        Target power.
+    max_n : int
+        Largest number of accounts per arm drawn (from 10, log scale).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     n = np.unique(np.geomspace(10, max_n, 60).round())
     mde = [mde_proportions(k, p_control, alpha, power) for k in n]
     fig, ax = plt.subplots(figsize=(6, 3.5))
@@ -61,7 +100,17 @@ def power_curve(p_control: float, alpha: float = 0.05, power: float = 0.8, max_n
 
 
 def arm_rates(per_arm: pd.DataFrame):
-    """Renewal rate per arm with its interval."""
+    """Renewal rate per arm with its interval.
+
+    Parameters
+    ----------
+    per_arm : pandas.DataFrame
+        ``Readout.per_arm``: rate, low, high, accounts and method, indexed by arm.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     fig, ax = plt.subplots(figsize=(6, 2.6))
     y = np.arange(len(per_arm))
     ax.errorbar(
@@ -80,7 +129,19 @@ def arm_rates(per_arm: pd.DataFrame):
 
 
 def segment_forest(per_stratum: pd.DataFrame, overall=None):
-    """Per-segment difference in renewal rate (treatment - control) with intervals: a forest plot."""
+    """Per-segment difference in renewal rate (treatment - control) with intervals: a forest plot.
+
+    Parameters
+    ----------
+    per_stratum : pandas.DataFrame
+        Per-segment effects: stratum, difference, low, high; rows without a difference are left out.
+    overall : Interval, optional
+        The stratified overall difference, drawn last as a diamond.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     data = per_stratum.dropna(subset=["difference"])
     labels = list(data["stratum"])
     est, lo, hi = list(data["difference"]), list(data["low"]), list(data["high"])
@@ -106,7 +167,17 @@ def segment_forest(per_stratum: pd.DataFrame, overall=None):
 
 
 def sequential_looks(looks: pd.DataFrame):
-    """The z statistic at each look against the alpha-spending boundaries."""
+    """The z statistic at each look against the alpha-spending boundaries.
+
+    Parameters
+    ----------
+    looks : pandas.DataFrame
+        ``Readout.looks``: information, z and z_boundary per look.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     fig, ax = plt.subplots(figsize=(6, 3.2))
     ax.plot(looks["information"], looks["z_boundary"], "k--", marker="_", label="boundary")
     ax.plot(looks["information"], -looks["z_boundary"], "k--", marker="_")

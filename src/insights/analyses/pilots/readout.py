@@ -26,6 +26,18 @@ SRM_ALPHA = 0.001  # a sample-ratio mismatch this unlikely means the assignment 
 def assignment_of(tables: Tables, pilot_id: str) -> pd.DataFrame:
     """The assignment record of one pilot.
 
+    Parameters
+    ----------
+    tables : Tables
+        Validated raw tables (pilot_assignments).
+    pilot_id : str
+        The pilot.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The pilot's rows of ``pilot_assignments``.
+
     Raises
     ------
     ParameterError
@@ -46,7 +58,26 @@ def assignment_of(tables: Tables, pilot_id: str) -> pd.DataFrame:
 
 
 def plan_of(tables: Tables, pilot_id: str) -> PilotPlan:
-    """The stored plan, or one inferred from the record (window: a year from assignment)."""
+    """The stored plan, or one inferred from the record (window: a year from assignment).
+
+    Parameters
+    ----------
+    tables : Tables
+        Validated raw tables (data_dir, pilot_assignments).
+    pilot_id : str
+        The pilot.
+
+    Returns
+    -------
+    PilotPlan
+        The stored plan; otherwise one with the record's arms (control first when they are
+        ``ARMS``), equal shares and the default settings.
+
+    Raises
+    ------
+    ParameterError
+        If no plan is stored and the pilot has no assignment record or fewer than two arms.
+    """
     plan = load_plan(tables.data_dir, pilot_id)
     if plan is not None:
         return plan
@@ -66,7 +97,18 @@ def plan_of(tables: Tables, pilot_id: str) -> PilotPlan:
 
 
 def latest_pilot(tables: Tables) -> str | None:
-    """The most recently assigned pilot, or None if there is none."""
+    """The most recently assigned pilot, or None if there is none.
+
+    Parameters
+    ----------
+    tables : Tables
+        Validated raw tables (pilot_assignments).
+
+    Returns
+    -------
+    str or None
+        Pilot id with the latest ``assigned_at`` (ties: the last id).
+    """
     pilots = tables.pilot_assignments
     if pilots.empty:
         return None
@@ -147,7 +189,45 @@ def pilot_outcomes(
 
 @dataclass
 class Readout:
-    """Everything a pilot readout reports (see ``readout``)."""
+    """Everything a pilot readout reports (see ``readout``).
+
+    Attributes
+    ----------
+    pilot_id : str
+        The pilot.
+    plan : PilotPlan
+        Its stored (or inferred) plan.
+    data : pandas.DataFrame
+        Output of ``pilot_outcomes``.
+    counts : pandas.DataFrame
+        Accounts per arm and renewal status, with ``assigned``.
+    srm : TestResult
+        Sample-ratio mismatch test of the arm sizes against the plan's shares.
+    per_arm : pandas.DataFrame
+        Renewal rate per arm with its interval.
+    difference, lift : Interval
+        Renewal-rate difference and relative lift, treatment against control.
+    test : TestResult
+        The test of the difference.
+    adjusted : AdjustedEffect or None
+        Covariate-adjusted difference.
+    stratified : StratifiedResult or None
+        Stratified (Mantel-Haenszel) estimate with per-segment effects.
+    bayes : BayesResult
+        Beta-binomial view of the two renewal rates.
+    looks : pandas.DataFrame
+        The group-sequential looks.
+    arr_change : tuple of (Interval, TestResult) or None
+        Difference in net ARR change at renewal and its test.
+    guardrail : dict
+        Support-ticket guardrail: metric, treatment, control, difference, test, breached.
+    decision, reason : str
+        Output of ``decide``.
+    notes : list of str
+        Caveats found along the way.
+    comparison : ArmComparison or None
+        The ``insights.stats.experiments.compare_arms`` result behind the numbers.
+    """
 
     pilot_id: str
     plan: PilotPlan
@@ -170,7 +250,14 @@ class Readout:
     comparison: experiments.ArmComparison | None = None
 
     def headline(self) -> dict:
-        """Front-page items: the pilot, its effect and the decision."""
+        """Front-page items: the pilot, its effect and the decision.
+
+        Returns
+        -------
+        dict of str to str
+            The pilot and its description, the renewal-rate difference with its interval, and the
+            decision with its reason.
+        """
         d = self.difference
         return {
             "pilot": f"{self.pilot_id}: {self.plan.description}",
@@ -180,7 +267,13 @@ class Readout:
         }
 
     def summary(self) -> pd.DataFrame:
-        """The headline numbers as a table (estimate, interval, method)."""
+        """The headline numbers as a table (estimate, interval, method).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by quantity: estimate, low, high, method.
+        """
         rows = [
             ("renewal rate difference (treatment - control)", self.difference),
             ("relative lift in renewal rate", self.lift),
@@ -290,7 +383,8 @@ def readout(
     notes = []
     counts = data.pivot_table(index="arm", columns="status", values="account_id", aggfunc="count", fill_value=0)
     counts["assigned"] = counts.sum(axis=1)
-    observed = {a: int(counts.loc[a, "assigned"]) if a in counts.index else 0 for a in plan.arms}
+    assigned = counts["assigned"].astype(int)
+    observed = {a: int(assigned[a]) if a in assigned.index else 0 for a in plan.arms}
     srm = intervals.sample_ratio_mismatch(observed, dict(zip(plan.arms, plan.shares)))
     for status, text in (
         ("inside_grace", "renewed or churned less than the grace period ago"),
@@ -319,7 +413,7 @@ def readout(
         "renewed",
         control,
         [treatment],
-        strata="stratum" if pair["stratum"].nunique() > 1 else None,
+        strata="stratum" if pair["stratum"].dropna().unique().size > 1 else None,
         covariate=covariate if complete else None,
         level=level,
         outcome_kind="binary",
@@ -348,6 +442,8 @@ def readout(
 
     strat = contrast.stratified
     bayes_view = contrast.bayes
+    if bayes_view is None:  # compare_arms gives a binary outcome its beta-binomial view
+        raise RuntimeError("compare_arms returned no Bayesian view of a binary outcome; report this as a bug.")
     looks = _look_table(data, plan, control, treatment)
 
     arr_change = None
@@ -424,6 +520,28 @@ def decide(
     is inconclusive and extends it. Before every outcome is known (``final`` False) the
     interval rules are not used, since looking repeatedly at a fixed-sample interval inflates
     false decisions: only a crossed group-sequential boundary stops the pilot early.
+
+    Parameters
+    ----------
+    diff : Interval
+        Renewal-rate difference, treatment - control.
+    srm : TestResult
+        Sample-ratio mismatch test.
+    guardrail : dict
+        Guardrail metric with ``breached``, ``metric``, ``treatment``, ``control`` and ``test``.
+    bayes_view : BayesResult
+        Its probability that treatment is better is quoted in the reason.
+    plan : PilotPlan
+        ``min_worthwhile`` is the smallest effect worth shipping.
+    looks : pandas.DataFrame
+        Group-sequential looks (crossed, reached, outcomes, look, z, z_boundary).
+    final : bool
+        Whether every outcome in the window is known.
+
+    Returns
+    -------
+    tuple of (str, str)
+        ``"ship"``, ``"extend"`` or ``"stop"``, and the reason.
     """
     pts = lambda v: f"{100 * v:+.1f} points"  # noqa: E731
     ci = f"{pts(diff.estimate)} ({diff.method}: {pts(diff.low)} to {pts(diff.high)})"
@@ -457,7 +575,8 @@ def decide(
     if diff.low > 0:
         early = ""
         if not looks.empty and looks["crossed"].any():
-            early = f" The group-sequential boundary was crossed at look {int(looks.loc[looks['crossed'], 'look'].iloc[0])}."
+            first_look = int(looks.loc[looks["crossed"], "look"].iloc[0])
+            early = f" The group-sequential boundary was crossed at look {first_look}."
         return "ship", f"Renewal rate difference {ci}, {prob}.{early}"
     if diff.high < 0:
         return "stop", f"The playbook lowered renewals: {ci}, {prob}."

@@ -28,6 +28,11 @@ DATE_COLUMNS = {
 def row_counts(tables: Tables) -> pd.DataFrame:
     """Rows, key and date range per table.
 
+    Parameters
+    ----------
+    tables : Tables
+        Validated raw tables.
+
     Returns
     -------
     pandas.DataFrame
@@ -51,7 +56,19 @@ def row_counts(tables: Tables) -> pd.DataFrame:
 
 
 def monthly_coverage(tables: Tables) -> pd.DataFrame:
-    """Rows per calendar month for each dated table (months as rows, tables as columns)."""
+    """Rows per calendar month for each dated table (months as rows, tables as columns).
+
+    Parameters
+    ----------
+    tables : Tables
+        Validated raw tables; accounts and pilot assignments are left out.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by month (``YYYY-MM``, from the first usage month to the data end), one integer
+        column per dated table.
+    """
     series = {}
     for name, frame in tables.frames.items():
         col = DATE_COLUMNS.get(name)
@@ -67,7 +84,19 @@ def monthly_coverage(tables: Tables) -> pd.DataFrame:
 
 
 def missingness(tables: Tables) -> pd.DataFrame:
-    """Missing values per contract column: count, share, and whether the contract allows them."""
+    """Missing values per contract column: count, share, and whether the contract allows them.
+
+    Parameters
+    ----------
+    tables : Tables
+        Validated raw tables.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per contract column present: table, column, missing (count), share, allowed
+        (the contract lets it be null).
+    """
     out = []
     for name, frame in tables.frames.items():
         for col in contract.TABLES[name].columns:
@@ -87,6 +116,13 @@ def missingness(tables: Tables) -> pd.DataFrame:
 
 def consistency_warnings(tables: Tables, grace_days: int) -> pd.DataFrame:
     """Cross-table checks that are not contract violations but deserve a look.
+
+    Parameters
+    ----------
+    tables : Tables
+        Validated raw tables.
+    grace_days : int
+        Grace period of the churn definition (for usage after a churn).
 
     Returns
     -------
@@ -162,12 +198,39 @@ def renewal_outcomes_by_quarter(tables: Tables, grace_days: int) -> pd.DataFrame
 
 
 def violations_table(violations: list[Violation]) -> pd.DataFrame:
-    """Contract violations as a table (empty when the data is clean)."""
+    """Contract violations as a table (empty when the data is clean).
+
+    Parameters
+    ----------
+    violations : list of Violation
+        Contract violations found when loading.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per violation: table, column, rule, count, examples (comma-separated).
+    """
     return violations_frame(violations)
 
 
 def headline(violations: list[Violation], warnings: pd.DataFrame, tables: Tables) -> dict:
-    """Front-page items of the data-quality notebook."""
+    """Front-page items of the data-quality notebook.
+
+    Parameters
+    ----------
+    violations : list of Violation
+        Contract violations found when loading.
+    warnings : pandas.DataFrame
+        Output of ``consistency_warnings``.
+    tables : Tables
+        Validated raw tables.
+
+    Returns
+    -------
+    dict of str to str
+        Label -> text: violation count, data end, accounts and contract terms, the warnings with a
+        non-zero count.
+    """
     flagged = warnings[warnings["count"] > 0]
     return {
         "contract violations": str(len(violations)),

@@ -14,7 +14,18 @@ sns.set_theme(style="whitegrid", context="notebook")
 
 
 def coverage_heatmap(coverage: pd.DataFrame):
-    """Rows per month and table, each table scaled to its own maximum."""
+    """Rows per month and table, each table scaled to its own maximum.
+
+    Parameters
+    ----------
+    coverage : pandas.DataFrame
+        Output of ``insights.analyses.quality.checks.monthly_coverage``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Rows per month of each table, scaled by the table's busiest month.
+    """
     scaled = coverage / coverage.max().replace(0, 1)
     fig, ax = plt.subplots(figsize=(11, 0.45 * len(coverage.columns) + 1.5))
     sns.heatmap(scaled.T, cmap="Blues", vmin=0, vmax=1, cbar_kws={"label": "rows / table max"}, ax=ax)
@@ -60,7 +71,18 @@ def distributions(tables: Tables):
 
 
 def missingness_bar(missing: pd.DataFrame):
-    """Share of missing values for columns that have any."""
+    """Share of missing values for columns that have any.
+
+    Parameters
+    ----------
+    missing : pandas.DataFrame
+        Output of ``insights.analyses.quality.checks.missingness``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Red bars for columns the contract does not allow to be missing; a note when nothing is.
+    """
     data = missing[missing["missing"] > 0].copy()
     fig, ax = plt.subplots(figsize=(8, 0.4 * max(len(data), 1) + 1.2))
     if data.empty:
@@ -77,7 +99,18 @@ def missingness_bar(missing: pd.DataFrame):
 
 
 def renewal_outcomes(outcomes: pd.DataFrame):
-    """Terms ending per quarter by outcome, with the logo churn rate."""
+    """Terms ending per quarter by outcome, with the logo churn rate.
+
+    Parameters
+    ----------
+    outcomes : pandas.DataFrame
+        Output of ``insights.analyses.quality.checks.renewal_outcomes_by_quarter``: per quarter of
+        term end, renewed, churned and open counts and logo_churn_rate.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     fig, ax = plt.subplots(figsize=(11, 4))
     outcomes[["renewed", "churned", "open"]].plot.bar(stacked=True, ax=ax, color=["tab:green", "tab:red", "tab:gray"])
     ax.set_ylabel("contract terms ending")

@@ -23,6 +23,18 @@ DIMENSIONS = ("segment", "band", "growth_horizon_months")
 
 @dataclass(frozen=True)
 class CoverageModel:
+    """Validated coverage rules of ``config/coverage.yaml`` (``load_coverage``).
+
+    Attributes
+    ----------
+    points : dict of str to dict
+        Per dimension (segment, band, growth_horizon_months), the points of each value.
+    tiers : list of tuple of (str, float)
+        Coverage tier name and its minimum points, highest minimum first; the last minimum is 0.
+    at_risk_bands : tuple of str
+        Health bands whose ARR counts as at risk.
+    """
+
     points: dict[str, dict]
     tiers: list[tuple[str, float]]  # highest minimum first
     at_risk_bands: tuple[str, ...]
@@ -30,6 +42,15 @@ class CoverageModel:
 
 def load_coverage(path: Path | None = None) -> CoverageModel:
     """Read and validate ``config/coverage.yaml``.
+
+    Parameters
+    ----------
+    path : pathlib.Path, optional
+        Default ``insights.data.paths.config_dir() / "coverage.yaml"``.
+
+    Returns
+    -------
+    CoverageModel
 
     Raises
     ------
@@ -123,6 +144,13 @@ def coverage_plan(frame: pd.DataFrame, model: CoverageModel | None = None) -> pd
 
 def coverage_summary(plan: pd.DataFrame, model: CoverageModel | None = None) -> pd.DataFrame:
     """The 80/20 view: accounts, ARR and ARR at risk per coverage tier, with shares.
+
+    Parameters
+    ----------
+    plan : pandas.DataFrame
+        One row per account with coverage (tier), arr and at_risk (bool).
+    model : CoverageModel, optional
+        Tier order; default ``load_coverage()``.
 
     Returns
     -------

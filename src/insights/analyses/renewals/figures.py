@@ -10,7 +10,20 @@ from insights.stats.rates import TOTAL
 
 
 def pipeline_funnel(summary: pd.DataFrame, title: str):
-    """Renewing accounts by segment: how many are in a save play, asked to cancel, and what happened."""
+    """Renewing accounts by segment: how many are in a save play, asked to cancel, and what happened.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        Output of ``insights.analyses.renewals.pipeline.pipeline_summary`` (``TOTAL`` row left out).
+    title : str
+        Prefix of both panel titles, e.g. the quarter.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Accounts (left) and ARR in millions (right) per segment.
+    """
     seg = summary.drop(index=TOTAL)
     cols = [
         ("renewing", "renewing", "tab:blue"),
@@ -38,12 +51,25 @@ def pipeline_funnel(summary: pd.DataFrame, title: str):
 
 
 def coverage_shares(summary: pd.DataFrame):
-    """The 80/20 view: each coverage tier's share of accounts, ARR and ARR at risk."""
+    """The 80/20 view: each coverage tier's share of accounts, ARR and ARR at risk.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        Output of ``insights.analyses.renewals.coverage.coverage_summary``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     shares = summary[["account_share", "arr_share", "at_risk_share"]].rename(
         columns={"account_share": "accounts", "arr_share": "ARR", "at_risk_share": "ARR at risk"}
     )
     fig, ax = plt.subplots(figsize=(8, 3.4))
-    shares.T.plot.barh(stacked=True, ax=ax, color=["tab:red", "tab:orange", "tab:gray"][: len(shares)])
+    # pandas-stubs' colour list type, spelt out because a list is invariant in its element type
+    colours: list[str | list[float] | tuple[float, float, float] | tuple[float, float, float, float]]
+    colours = ["tab:red", "tab:orange", "tab:gray"]
+    shares.T.plot.barh(stacked=True, ax=ax, color=colours[: len(shares)])
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
     ax.set_xlabel("share covered by each tier")

@@ -35,6 +35,17 @@ def renewals_in_quarter(
     ``cancellation_request`` is dated within ``cancellation_days`` before it. Only
     activities up to the data end count.
 
+    Parameters
+    ----------
+    tables : Tables
+        Validated raw tables (contracts, accounts, cs_activities).
+    quarter : str or Quarter
+        E.g. ``"2024Q4"``.
+    grace_days : int
+        Grace period of the churn definition.
+    save_play_days, cancellation_days : int
+        Look-back windows before the renewal date for a save play and a cancellation request.
+
     Returns
     -------
     pandas.DataFrame
@@ -82,6 +93,11 @@ def renewals_in_quarter(
 def pipeline_summary(renewals: pd.DataFrame) -> pd.DataFrame:
     """Counts and ARR by segment (and in total): renewing, in save play, cancellation requested, outcomes.
 
+    Parameters
+    ----------
+    renewals : pandas.DataFrame
+        Output of ``renewals_in_quarter``.
+
     Returns
     -------
     pandas.DataFrame
@@ -110,7 +126,22 @@ def pipeline_summary(renewals: pd.DataFrame) -> pd.DataFrame:
 
 
 def concerns(scored: pd.DataFrame, components, low: float = 20.0) -> pd.Series:
-    """Per row, the components scored at or below ``low`` (bottom of the segment), comma-separated."""
+    """Per row, the components scored at or below ``low`` (bottom of the segment), comma-separated.
+
+    Parameters
+    ----------
+    scored : pandas.DataFrame
+        Rows with ``<component>_score`` columns (``insights.analyses.health.score.score``).
+    components : iterable of str
+        Components to check; those without a score column are skipped.
+    low : float
+        Score (0-100 within the segment) at or below which a component is a concern.
+
+    Returns
+    -------
+    pandas.Series of str
+        Same index as ``scored``; empty string when nothing is low.
+    """
     parts = []
     for comp in components:
         col = f"{comp}_score"
@@ -131,12 +162,21 @@ def action_list(accounts: pd.DataFrame, renewing_within_days: int = 120) -> pd.D
         One row per account under contract: account_id, name, segment, arr,
         renewal_date, days_to_renewal, health, band, growth_potential, coverage,
         save_play_active, cancellation_requested and optionally concerns (text).
+    renewing_within_days : int
+        An account whose renewal is 0 to this many days away is renewing soon.
 
     Returns
     -------
     pandas.DataFrame
         The same rows with ``action`` and ``priority`` (higher = sooner), sorted.
 
+    Raises
+    ------
+    ParameterError
+        If a needed column is missing (the message lists them).
+
+    Notes
+    -----
     The suggested action follows, in order: cancellation requested -> executive save
     call; red and renewing soon without a save play -> start a save play; renewing soon
     -> renewal conversation; growth potential within 6 months -> expansion conversation;
@@ -185,6 +225,20 @@ def action_list(accounts: pd.DataFrame, renewing_within_days: int = 120) -> pd.D
 def write_csv(frame: pd.DataFrame, path: str | os.PathLike, force: bool = False) -> Path:
     """Write a CSV atomically; refuse to replace an existing file unless ``force``.
 
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Written without its index, floats to 6 significant digits, Unix line endings.
+    path : str or os.PathLike
+        Target file; its folder is created if needed.
+    force : bool
+        Replace an existing file.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+
     Raises
     ------
     ParameterError
@@ -202,14 +256,30 @@ def write_csv(frame: pd.DataFrame, path: str | os.PathLike, force: bool = False)
 
 
 def headline(this_quarter: pd.DataFrame, next_quarter: pd.DataFrame, quarter, next_q) -> dict:
-    """Front-page items: this quarter's renewals and next quarter's pipeline (``pipeline_summary`` rows)."""
-    a, b = this_quarter.loc[TOTAL], next_quarter.loc[TOTAL]
+    """Front-page items: this quarter's renewals and next quarter's pipeline (``pipeline_summary`` rows).
+
+    Parameters
+    ----------
+    this_quarter, next_quarter : pandas.DataFrame
+        ``pipeline_summary`` of the quarter and of the next one (their ``TOTAL`` rows are used).
+    quarter, next_q : str or Quarter
+        The two quarters, as they appear in the labels.
+
+    Returns
+    -------
+    dict of str to str
+        Label -> text: renewals due, outcomes so far, save plays and cancellation requests this
+        quarter, and next quarter's pipeline.
+    """
+    a, b = pd.Series(this_quarter.loc[TOTAL], dtype=float), pd.Series(next_quarter.loc[TOTAL], dtype=float)
     money = lambda v: f"${v / 1e6:,.2f}M"  # noqa: E731
     return {
         f"renewals due {quarter}": f"{int(a['renewing'])} accounts, {money(a['renewing_arr'])} ARR",
         f"outcome so far ({quarter})": f"{int(a['renewed'])} renewed, {int(a['churned'])} churned "
         f"({money(a['churned_arr'])}), {int(a['open'])} inside the grace period",
-        f"in a save play / asked to cancel ({quarter})": f"{int(a['in_save_play'])} / {int(a['cancellation_requested'])}",
+        f"in a save play / asked to cancel ({quarter})": (
+            f"{int(a['in_save_play'])} / {int(a['cancellation_requested'])}"
+        ),
         f"renewals due {next_q}": f"{int(b['renewing'])} accounts, {money(b['renewing_arr'])} ARR; "
         f"{int(b['in_save_play'])} in a save play, {int(b['cancellation_requested'])} "
         "asked to cancel",

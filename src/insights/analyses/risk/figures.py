@@ -94,6 +94,11 @@ def lift_chart(lift: dict):
 def arr_at_risk_bars(summary: pd.DataFrame):
     """ARR and expected ARR at risk per segment (``insights.analyses.risk.model.arr_at_risk``, ``TOTAL`` row left out).
 
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        Output of ``insights.analyses.risk.model.arr_at_risk``.
+
     Returns
     -------
     matplotlib.figure.Figure

@@ -125,10 +125,20 @@ class Split:
 def settled_share(snap: pd.DataFrame) -> pd.DataFrame:
     """Rows, labelled rows and the settled share of each observation date.
 
+    Parameters
+    ----------
+    snap : pandas.DataFrame
+        Snapshots (obs_date, churned; churned is NaN while the label is not settled).
+
     Returns
     -------
     pandas.DataFrame
         Index obs_date; rows, labelled, churned, settled_share.
+
+    Raises
+    ------
+    ParameterError
+        If obs_date or churned is missing.
     """
     _need(snap, ["obs_date", "churned"])
     g = snap.groupby("obs_date")["churned"]
@@ -329,9 +339,28 @@ class Calibrator:
     """
 
     method: str
-    _model: object = None
+    _model: LogisticRegression | IsotonicRegression | None = None
 
     def fit(self, p, y) -> Calibrator:
+        """Fit the calibration map on uncalibrated probabilities and their outcomes.
+
+        Parameters
+        ----------
+        p : array-like of float
+            Uncalibrated probabilities of churn.
+        y : array-like of int
+            Outcomes, 1 for churned and 0 for renewed.
+
+        Returns
+        -------
+        Calibrator
+            This calibrator, fitted.
+
+        Raises
+        ------
+        ParameterError
+            If ``method`` is not one of ``CALIBRATIONS``.
+        """
         p, y = np.asarray(p, dtype=float), np.asarray(y, dtype=int)
         if self.method == "sigmoid":
             z = logit(np.clip(p, _EPS, 1 - _EPS)).reshape(-1, 1)
@@ -343,10 +372,30 @@ class Calibrator:
         return self
 
     def predict(self, p) -> np.ndarray:
+        """Calibrated probabilities of uncalibrated ones.
+
+        Parameters
+        ----------
+        p : array-like of float
+            Uncalibrated probabilities of churn.
+
+        Returns
+        -------
+        numpy.ndarray of float
+            The calibrated probabilities, one per entry of ``p``.
+
+        Raises
+        ------
+        ParameterError
+            If the calibrator has not been fitted.
+        """
         p = np.asarray(p, dtype=float)
-        if self.method == "sigmoid":
-            return self._model.predict_proba(logit(np.clip(p, _EPS, 1 - _EPS)).reshape(-1, 1))[:, 1]
-        return np.asarray(self._model.predict(p), dtype=float)
+        model = self._model
+        if isinstance(model, LogisticRegression):  # sigmoid
+            return model.predict_proba(logit(np.clip(p, _EPS, 1 - _EPS)).reshape(-1, 1))[:, 1]
+        if isinstance(model, IsotonicRegression):
+            return np.asarray(model.predict(p), dtype=float)
+        raise ParameterError("the calibrator is not fitted yet: call Calibrator.fit first.")
 
 
 # ----------------------------------------------------------------------------- fitting
@@ -386,11 +435,33 @@ class FittedModel:
     features: tuple = DEFAULT_FEATURES
 
     def predict_raw(self, rows: pd.DataFrame) -> np.ndarray:
-        """Uncalibrated probability of churn at the next renewal."""
+        """Uncalibrated probability of churn at the next renewal.
+
+        Parameters
+        ----------
+        rows : pandas.DataFrame
+            Snapshot rows with the model's features.
+
+        Returns
+        -------
+        numpy.ndarray of float
+            One probability per row.
+        """
         return _predict_raw(self.pipeline, rows, self.features)
 
     def predict(self, rows: pd.DataFrame) -> np.ndarray:
-        """Calibrated probability of churn at the next renewal."""
+        """Calibrated probability of churn at the next renewal.
+
+        Parameters
+        ----------
+        rows : pandas.DataFrame
+            Snapshot rows with the model's features.
+
+        Returns
+        -------
+        numpy.ndarray of float
+            One probability per row.
+        """
         return self.calibrator.predict(self.predict_raw(rows))
 
 
@@ -417,12 +488,15 @@ def _fit_one(name: str, train: pd.DataFrame, purge_days: int, Cs, seed: int, fea
             index=pd.Index(Cs, name="C"),
         )
         cv.insert(0, "mean_log_loss", cv.mean(axis=1))
-        best = float(cv["mean_log_loss"].idxmin())  # first minimum = strongest regularisation
+        # first minimum = strongest regularisation
+        best = float(cv.index.to_numpy(dtype=float)[np.nanargmin(cv["mean_log_loss"].to_numpy(dtype=float))])
         cv["chosen"] = cv.index == best
     p_oot = oot[best]
 
     # calibration: fit on out-of-time predictions before the validation slice (purged at it), score on the slice
     slice_date, before_slice, slice_rows = folds[-1]
+    if not isinstance(slice_date, pd.Timestamp):
+        raise ParameterError(f"obs_date must hold dates (datetime64), got {type(slice_date).__name__} values.")
     cal_fit = ~np.isnan(p_oot) & before_slice
     if len(np.unique(y[cal_fit])) < 2:
         raise ParameterError(
@@ -613,8 +687,10 @@ def evaluate(
 def fit_current(
     snap: pd.DataFrame, as_of, Cs=DEFAULT_CS, purge_days: int = 0, seed: int = 0, features=DEFAULT_FEATURES
 ) -> dict:
-    """Fit both models for scoring on ``as_of``: every labelled row observed before ``as_of`` whose
-    renewal falls before it (``renewal_date + purge_days < as_of``), the same procedure ``evaluate`` tests.
+    """Fit both models for scoring on ``as_of``, by the same procedure ``evaluate`` tests.
+
+    The training rows are every labelled row observed before ``as_of`` whose renewal falls
+    before it (``renewal_date + purge_days < as_of``).
 
     Parameters
     ----------
@@ -650,6 +726,18 @@ def contributions(model: FittedModel, rows: pd.DataFrame) -> pd.DataFrame:
     mean and standard deviation. Row sums equal the uncalibrated log-odds minus the intercept (the
     log-odds of an account at the training mean). Positive = towards churn.
 
+    Parameters
+    ----------
+    model : FittedModel
+        The logistic model (``models["logistic"]``).
+    rows : pandas.DataFrame
+        Snapshot rows with the model's features.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Same index as ``rows``, one column per metric (log-odds contribution).
+
     Raises
     ------
     ParameterError
@@ -671,11 +759,25 @@ def contributions(model: FittedModel, rows: pd.DataFrame) -> pd.DataFrame:
 def score_rows(models: dict, rows: pd.DataFrame, model: str = "logistic") -> pd.DataFrame:
     """Calibrated churn probability of each row from every model, and expected ARR at risk.
 
+    Parameters
+    ----------
+    models : dict of str to FittedModel
+        From ``fit_current`` (or ``RiskEvaluation.models``).
+    rows : pandas.DataFrame
+        Snapshot rows with the models' features and arr.
+    model : str
+        The model whose probability is ``p_churn``.
+
     Returns
     -------
     pandas.DataFrame
         Same index: ``p_<model>`` for each model, ``p_churn`` (the one named by ``model``) and
         ``expected_arr_at_risk`` = p_churn x arr.
+
+    Raises
+    ------
+    ParameterError
+        If ``model`` is not one of ``models``.
     """
     if model not in models:
         raise ParameterError(f"model must be one of {list(models)}, got {model!r}.")
@@ -746,11 +848,23 @@ def risk_list(
 def arr_at_risk(ranked: pd.DataFrame, order=None) -> pd.DataFrame:
     """Expected ARR at risk per segment (sum of p x ARR) and in total.
 
+    Parameters
+    ----------
+    ranked : pandas.DataFrame
+        Output of ``risk_list`` (segment, arr, p_churn, expected_arr_at_risk).
+    order : sequence of str, optional
+        Segment order; segments not in it are dropped. Default: order of first appearance.
+
     Returns
     -------
     pandas.DataFrame
         Index segment plus ``TOTAL``: accounts, arr, expected_arr_at_risk, share_at_risk,
         mean_p_churn, expected_churned_accounts.
+
+    Raises
+    ------
+    ParameterError
+        If a needed column is missing.
     """
     _need(ranked, [SEGMENT, "arr", "p_churn", "expected_arr_at_risk"])
     g = ranked.groupby(SEGMENT, sort=False)
@@ -780,9 +894,23 @@ def arr_at_risk(ranked: pd.DataFrame, order=None) -> pd.DataFrame:
 def write_risk_list(ranked: pd.DataFrame, out_dir, force: bool = False):
     """Write the ranked risk list as ``<out_dir>/risk_list.csv`` (``insights.analyses.renewals.pipeline.write_csv``).
 
+    Parameters
+    ----------
+    ranked : pandas.DataFrame
+        Output of ``risk_list``.
+    out_dir : str or os.PathLike
+        Folder of the report.
+    force : bool
+        Replace an existing list.
+
     Returns
     -------
     pathlib.Path
+
+    Raises
+    ------
+    ParameterError
+        If the file exists and ``force`` is False.
     """
     from pathlib import Path
 

@@ -103,7 +103,7 @@ _SILHOUETTE_SAMPLE = 3000
 
 def _one_date(frame: pd.DataFrame) -> pd.DataFrame:
     """The snapshot rows of one observation date, indexed by account_id."""
-    if "obs_date" in frame.columns and frame["obs_date"].nunique() > 1:
+    if "obs_date" in frame.columns and frame["obs_date"].dropna().unique().size > 1:
         raise ParameterError(
             "behavioural segments take the snapshot of one observation date; filter it first, "
             "e.g. snap[snap['obs_date'] == t]."
@@ -163,6 +163,11 @@ def _robust_scale(x: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return centre, scale
 
 
+def _robust_z(x: pd.DataFrame, centre: np.ndarray, scale: np.ndarray) -> pd.DataFrame:
+    """Robust z-scores of ``x``'s columns with a given centre and scale, clipped to +-``CLIP``."""
+    return x.sub(centre, axis="columns").div(scale, axis="columns").clip(-CLIP, CLIP)
+
+
 # ----------------------------------------------------------------------------- naming
 
 
@@ -194,8 +199,8 @@ def name_segments(profile: pd.DataFrame, threshold: float = 0.5) -> list[str]:
     names = []
     for _, row in profile.iterrows():
         z = row.astype(float)
-        high = [m for m, v in z.items() if v >= threshold]
-        low = [m for m, v in z.items() if v <= -threshold]
+        high = [str(m) for m, v in z.items() if v >= threshold]
+        low = [str(m) for m, v in z.items() if v <= -threshold]
         half = (len(z) + 1) // 2
         defining = None
         if not low and len(high) >= half:
@@ -277,7 +282,7 @@ class BehaviourModel:
     metrics: tuple
     centre: np.ndarray
     scale: np.ndarray
-    estimator: object
+    estimator: KMeans | GaussianMixture
     order: np.ndarray
     names: tuple
     profile: pd.DataFrame
@@ -295,9 +300,20 @@ class BehaviourModel:
         return f"{METHODS[self.method]}, k = {self.k} ({crit})"
 
     def standardise(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Robust z-scores (clipped) of ``frame``'s accounts with the fitted centre and scale."""
+        """Robust z-scores (clipped) of ``frame``'s accounts with the fitted centre and scale.
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            Snapshot rows with the model's metrics.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One column per metric, clipped to +-``CLIP``; NaN where a metric is missing.
+        """
         x = transform(frame, self.metrics)
-        return ((x - self.centre) / self.scale).clip(-CLIP, CLIP)
+        return _robust_z(x, self.centre, self.scale)
 
     def assign(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Place the accounts of a snapshot (any observation date) into the fitted segments.
@@ -336,7 +352,7 @@ def _check(method: str, k_range, min_share: float) -> list[int]:
     return ks
 
 
-def _estimator(method: str, k: int, seed: int):
+def _estimator(method: str, k: int, seed: int) -> KMeans | GaussianMixture:
     if method == "kmeans":
         return KMeans(n_clusters=k, n_init=10, random_state=seed)
     return GaussianMixture(n_components=k, covariance_type="full", n_init=3, reg_covar=GMM_REG_COVAR, random_state=seed)
@@ -492,7 +508,7 @@ def fit(
             "need usage data for at least 10 accounts."
         )
     centre, scale = _robust_scale(complete)
-    z = ((complete - centre) / scale).clip(-CLIP, CLIP).to_numpy()
+    z = _robust_z(complete, centre, scale).to_numpy()
     if k is not None:
         _check(method, [k], min_share)
         selection, fits = select_k(z, method, [k], 0.0, seed)
@@ -615,10 +631,10 @@ def stability(
         idx = rng.integers(0, len(x), len(x))
         xb = x.iloc[idx]
         centre, scale = _robust_scale(xb)
-        zb = ((xb - centre) / scale).clip(-CLIP, CLIP).to_numpy()
+        zb = _robust_z(xb, centre, scale).to_numpy()
         with _one_thread():
             est = _estimator(model.method, model.k, int(rng.integers(0, 2**31 - 1))).fit(zb)
-        z_all = ((x - centre) / scale).clip(-CLIP, CLIP).to_numpy()
+        z_all = _robust_z(x, centre, scale).to_numpy()
         scores.append(adjusted_rand_score(ref, est.predict(z_all)))
     s = np.asarray(scores)
     tail = 100 * (1 - level) / 2
@@ -714,6 +730,11 @@ def agreement(segments: pd.Series, reference: pd.Series) -> float:
     Returns
     -------
     float
+
+    Raises
+    ------
+    ParameterError
+        If no account is labelled in both series.
     """
     both = pd.concat([segments.rename("a"), reference.rename("b")], axis=1, join="inner").dropna()
     both = both[both["a"] != UNSEGMENTED]

@@ -43,6 +43,18 @@ def percentile_against(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
     """Mid-rank percentile (0-100) of each value within ``reference`` (NaNs ignored, kept NaN).
 
     ``100 * (#below + 0.5 * #equal) / n`` — the usual definition for tied data.
+
+    Parameters
+    ----------
+    values : numpy.ndarray of float
+        Values to place.
+    reference : numpy.ndarray of float
+        The distribution they are placed in.
+
+    Returns
+    -------
+    numpy.ndarray of float
+        One percentile per value; all NaN when ``reference`` has no value.
     """
     ref = np.sort(reference[~np.isnan(reference)])
     out = np.full(len(values), np.nan)

@@ -23,6 +23,10 @@ def k_selection(*models):
         Fitted models; their ``selection`` tables are drawn side by side. Grey points
         are k whose smallest segment is below the minimum share; the ring marks the
         chosen k.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
     """
     fig, axes = plt.subplots(1, len(models), figsize=(5.5 * len(models), 3.8), squeeze=False)
     for ax, model in zip(axes[0], models):
@@ -60,7 +64,17 @@ def k_selection(*models):
 
 
 def profile_heatmap(model):
-    """Standardised mean of each clustering metric per segment (robust z: 0 = median account)."""
+    """Standardised mean of each clustering metric per segment (robust z: 0 = median account).
+
+    Parameters
+    ----------
+    model : BehaviourModel
+        Fitted model (``insights.analyses.segments.behaviour.fit``); its ``profile`` is drawn.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     prof = model.profile
     z = prof[[f"z_{m}" for m in model.metrics]].copy()
     z.columns = list(model.metrics)
@@ -88,7 +102,21 @@ def profile_heatmap(model):
 
 
 def segment_scatter(frame: pd.DataFrame, model, x: str | None = None, y: str | None = None):
-    """Accounts on two clustering metrics (standardised), coloured by segment."""
+    """Accounts on two clustering metrics (standardised), coloured by segment.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Snapshot rows of one observation date.
+    model : BehaviourModel
+        Fitted model that standardises and assigns the accounts.
+    x, y : str, optional
+        Metrics on the axes; default the model's first two.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     x = x or model.metrics[0]
     y = y or model.metrics[1 if len(model.metrics) > 1 else 0]
     z = model.standardise(frame)
@@ -123,8 +151,10 @@ def benchmark_strips(long: pd.DataFrame, low: float = 20.0, high: float = 80.0, 
     data = long[long["flag"] != "missing"]
     metrics = list(pd.unique(data["metric"]))
     fig, ax = plt.subplots(figsize=(10, 0.55 * len(metrics) + 1.8))
-    state = np.random.get_state()  # seaborn jitters with numpy's global generator: seed it, then restore it
-    np.random.seed(seed)
+    # seaborn's stripplot jitters with numpy's global generator and takes no Generator: seed the global
+    # one for a reproducible figure, then restore its state so the caller's random stream is untouched
+    state = np.random.get_state()  # noqa: NPY002 - seaborn only reads the global generator
+    np.random.seed(seed)  # noqa: NPY002 - seaborn only reads the global generator
     try:
         sns.stripplot(
             data=data,
@@ -140,7 +170,7 @@ def benchmark_strips(long: pd.DataFrame, low: float = 20.0, high: float = 80.0, 
             ax=ax,
         )
     finally:
-        np.random.set_state(state)
+        np.random.set_state(state)  # noqa: NPY002 - restores the caller's global generator
     for v in (low, high):
         ax.axvline(v, color="black", linestyle="--", linewidth=0.8)
     ax.set_xlim(0, 100)
@@ -153,7 +183,17 @@ def benchmark_strips(long: pd.DataFrame, low: float = 20.0, high: float = 80.0, 
 
 
 def transition_heatmap(trans):
-    """Quarter-over-quarter transitions: row shares, annotated with account counts."""
+    """Quarter-over-quarter transitions: row shares, annotated with account counts.
+
+    Parameters
+    ----------
+    trans : Transitions
+        Output of ``insights.analyses.segments.behaviour.transitions``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     shares = trans.shares.fillna(0.0)
     counts = trans.counts
     annot = np.array(
@@ -186,7 +226,20 @@ def transition_heatmap(trans):
 
 
 def churn_by_segment(profile: pd.DataFrame, title: str = "Churn at renewal by segment"):
-    """Trailing-year churn rate per segment with its interval (from ``intelligence.segment_profile``)."""
+    """Trailing-year churn rate per segment with its interval (from ``intelligence.segment_profile``).
+
+    Parameters
+    ----------
+    profile : pandas.DataFrame
+        Output of ``insights.analyses.segments.profiles.segment_profile``; segments without a churn
+        rate are left out.
+    title : str
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     data = profile.dropna(subset=["churn_rate"])
     fig, ax = plt.subplots(figsize=(8, 0.5 * len(data) + 1.5))
     y = np.arange(len(data))

@@ -176,6 +176,11 @@ def retention(start: pd.DataFrame, end: pd.DataFrame, segment: str) -> pd.DataFr
     pandas.DataFrame
         Indexed by segment (plus ``TOTAL``): cohort_accounts, churned_accounts,
         starting_arr, churned_arr, contraction, expansion, ending_arr, grr, nrr.
+
+    Raises
+    ------
+    ParameterError
+        If a column is missing or an account appears twice in ``start`` or ``end``.
     """
     _need(start, ["account_id", "arr", segment], "retention (start)")
     _need(end, ["account_id", "arr"], "retention (end)")
@@ -314,7 +319,9 @@ def benchmarks(
     low: float = 20.0,
     high: float = 80.0,
 ) -> pd.DataFrame:
-    """Every account's standing on every metric within its segment (``insights.analyses.segments.benchmarks``), long format.
+    """Every account's standing on every metric within its segment, in long format.
+
+    The standings come from ``insights.analyses.segments.benchmarks``.
 
     By default the segment is the behavioural segment within the contract-value tier
     (``benchmark_segment``); a group with fewer than ``min_size`` accounts with a
@@ -340,11 +347,17 @@ def benchmarks(
         metric, value, percentile (0-100, in the metric's own direction), standing
         (0-100, higher = better for retention), flag (concern / opportunity /
         typical / missing) and benchmark (the group whose distribution was used).
+
+    Raises
+    ------
+    ParameterError
+        If ``min_size`` is not a whole number >= 1, a column is missing, or ``frame`` holds more
+        than one observation date.
     """
     if isinstance(min_size, bool) or not isinstance(min_size, (int, np.integer)) or min_size < 1:
         raise ParameterError(f"min_size must be a whole number of accounts >= 1, got {min_size!r}.")
     _need(frame, ["account_id", "arr", segment, parent, *metrics], "benchmarks")
-    if "obs_date" in frame.columns and frame["obs_date"].nunique() > 1:
+    if "obs_date" in frame.columns and frame["obs_date"].dropna().unique().size > 1:
         raise ParameterError("benchmarks take the snapshot of one observation date; filter it first.")
     frame = frame.reset_index(drop=True)
     res = bm.segment_benchmarks(

@@ -6,6 +6,7 @@ segment is always taken as of a date and never from the future.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,16 @@ from insights.metrics.terms import current_terms
 
 @dataclass(frozen=True)
 class Tier:
+    """A contract-value tier: ARR from ``min`` (inclusive) to ``max`` (exclusive).
+
+    Attributes
+    ----------
+    name : str
+        Tier name.
+    min, max : float
+        ARR bounds; ``max`` is ``numpy.inf`` for the open top tier.
+    """
+
     name: str
     min: float
     max: float  # np.inf for the open top tier
@@ -27,6 +38,16 @@ class Tier:
 
 def load_value_tiers(path: Path | None = None) -> list[Tier]:
     """Read and validate the contract-value tiers.
+
+    Parameters
+    ----------
+    path : pathlib.Path, optional
+        Default ``insights.data.paths.config_dir() / "segments.yaml"``.
+
+    Returns
+    -------
+    list of Tier
+        Sorted by minimum.
 
     Raises
     ------
@@ -52,7 +73,7 @@ def load_value_tiers(path: Path | None = None) -> list[Tier]:
     problems = []
     if tiers[0].min != 0:
         problems.append(f"the lowest tier must start at 0, not {tiers[0].min:g}")
-    for a, b in zip(tiers, tiers[1:]):
+    for a, b in itertools.pairwise(tiers):
         if b.min < a.max:
             problems.append(
                 f"tiers {a.name} and {b.name} overlap ({a.name} ends at {a.max:g}, {b.name} starts at {b.min:g})"
@@ -157,6 +178,18 @@ ACCOUNT_ATTRIBUTES = ("industry", "region", "country", "line_of_business")
 
 @dataclass(frozen=True)
 class GrowthRule:
+    """A growth-potential rule: accounts meeting every condition get its name and horizon.
+
+    Attributes
+    ----------
+    name : str
+        Growth potential assigned by the rule.
+    horizon_months : int
+        Months within which the growth is expected.
+    conditions : tuple of tuple of (str, str, float)
+        (metric, operator ``">="`` or ``"<"``, threshold); an empty tuple matches every account.
+    """
+
     name: str
     horizon_months: int
     conditions: tuple[tuple[str, str, float], ...]  # (metric, operator, threshold)
@@ -164,7 +197,17 @@ class GrowthRule:
 
 @dataclass(frozen=True)
 class SegmentRules:
-    """Validated rule-based segmentation (see ``config/segments.yaml``)."""
+    """Validated rule-based segmentation (see ``config/segments.yaml``).
+
+    Attributes
+    ----------
+    tiers : list of Tier
+        Contract-value tiers, lowest first.
+    attributes : dict of str to str
+        Segment name -> accounts column it is read from (one of ``ACCOUNT_ATTRIBUTES``).
+    growth : list of GrowthRule
+        Growth-potential rules in order; the first that matches wins.
+    """
 
     tiers: list[Tier]
     attributes: dict[str, str]
@@ -173,6 +216,15 @@ class SegmentRules:
 
 def load_rules(path: Path | None = None) -> SegmentRules:
     """Read and validate every rule of ``config/segments.yaml``.
+
+    Parameters
+    ----------
+    path : pathlib.Path, optional
+        Default ``insights.data.paths.config_dir() / "segments.yaml"``.
+
+    Returns
+    -------
+    SegmentRules
 
     Raises
     ------
@@ -229,6 +281,19 @@ def growth_potential(frame: pd.DataFrame, rules: list[GrowthRule]) -> pd.DataFra
     """Growth potential and its horizon (months) per row, first matching rule wins.
 
     A condition on a missing metric does not match.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Rows with the metrics the rules test (utilisation, revenue_growth).
+    rules : list of GrowthRule
+        In order of precedence.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Same index: growth_potential (str, missing when no rule matches) and
+        growth_horizon_months (nullable Int64).
     """
     name = pd.Series(pd.NA, index=frame.index, dtype="str")
     horizon = pd.Series(pd.NA, index=frame.index, dtype="Int64")

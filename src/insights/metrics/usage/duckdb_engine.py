@@ -311,11 +311,9 @@ def monthly_relation(
     summary_seconds = {"scan": time.perf_counter() - t0}
     register_reference(con, _resolved(ref))
     t1 = time.perf_counter()
-    keys = "hash" if checks.register_keys(con) else "text"
-    result = (
-        None
-        if keys == "text"
-        else checks.check_groups(
+
+    def check(keys: str) -> checks.CheckResult:
+        return checks.check_groups(
             con,
             "event_groups",
             "raw_events",
@@ -324,7 +322,9 @@ def monthly_relation(
             features="event_features",
             keys=keys,
         )
-    )
+
+    keys = "hash" if checks.register_keys(con) else "text"
+    result = None if keys == "text" else check(keys)
     if result is None or result.unmapped:
         # the hash keys cannot say what is wrong with the IDs (or do not identify the reference exactly):
         # scan again keyed by the IDs themselves, which counts and shows every problem
@@ -338,15 +338,7 @@ def monthly_relation(
         keys = "text"
         build_groups(con, keys)
         summary_seconds["rescan"] = time.perf_counter() - t2
-        result = checks.check_groups(
-            con,
-            "event_groups",
-            "raw_events",
-            checks.ts_expression(ts_type),
-            now_utc,
-            features="event_features",
-            keys=keys,
-        )
+        result = check(keys)
     if result.violations:
         raise ContractError(result.violations)
     if result.first_month is None or result.last_month is None:  # both or neither: no event inside

@@ -121,10 +121,11 @@ def main() -> None:
                 )
             )
             err = np.abs(point.share - exact.share)
+            boot_sd = ranking.boot_shares.std(ddof=1).reindex(drivers).to_numpy()
             accuracy = (
                 f"sampled vs exact shares: max |diff| {err.max():.5f} = {np.max(err / point.share_mc_se):.1f} "
                 f"MC SE (MC SE {point.share_mc_se.min():.5f}-{point.share_mc_se.max():.5f}); MC SE / "
-                f"bootstrap SD <= {np.max(point.share_mc_se / ranking.boot_shares.std(ddof=1).reindex(drivers).to_numpy()):.2f}"
+                f"bootstrap SD <= {np.max(point.share_mc_se / boot_sd):.2f}"
             )
         else:
             accuracy = "exact path: no Monte Carlo error"

@@ -79,7 +79,7 @@ def rejections(sim) -> pd.DataFrame:
     x1, m1, x0, m0 = a.sum(1), n1.sum(1), c.sum(1), n0.sum(1)
 
     # 1. pooled 2x2: chi-square when all expected >= 5, else exact (public function on those pilots)
-    stat, p_chi2, min_exp = _pearson_chi2(x1, m1, x0, m0)
+    _, p_chi2, min_exp = _pearson_chi2(x1, m1, x0, m0)
     p_auto = p_chi2.copy()
     for i in np.flatnonzero(min_exp < 5):
         p_auto[i] = compare_proportions(int(x1[i]), int(m1[i]), int(x0[i]), int(m0[i])).p_value

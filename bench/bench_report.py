@@ -71,7 +71,7 @@ def main() -> None:
     total = time.perf_counter() - t0
     load = os.getloadavg()
     print(
-        f"{raw} ({'demo generated in %.1f s, not counted' % gen if gen else 'existing data'}); report "
+        f"{raw} ({f'demo generated in {gen:.1f} s, not counted' if gen else 'existing data'}); report "
         f"{outcome.quarter}, status {'ok' if outcome.ok else 'FAILED'}, {phase.get('jobs')} notebook(s) at a time"
     )
     print(f"{'notebook':<32} {'wall s':>7} {'kernel s':>9} {'imports s':>10} {'compute s':>10}")

@@ -215,10 +215,9 @@ def main() -> None:
         data = base / f"n{n}"
         info = generated(n, data)
         (data / "out").mkdir(exist_ok=True)
+        origin = "reused" if info.get("reused") else f"generated in {info['generate_s']:.1f} s"
         print(
-            f"N={n:,}: {info['accounts']:,} accounts, {info['users']:,} users, "
-            f"{'reused' if info.get('reused') else 'generated in %.1f s' % info['generate_s']} "
-            f"({info['mb']:.0f} MB Parquet)",
+            f"N={n:,}: {info['accounts']:,} accounts, {info['users']:,} users, {origin} ({info['mb']:.0f} MB Parquet)",
             flush=True,
         )
         res = {}
@@ -272,7 +271,11 @@ def main() -> None:
     for r in rows:
         floor, pandas = by[(r["n"], "floor")], by[(r["n"], "pandas")]
         ok = "failed" not in r
-        f = lambda a, b: f"{a / b:.2f}" if ok and a and b and "failed" not in pandas else "—"  # noqa: E731
+        comparable = ok and "failed" not in pandas
+
+        def f(a, b, comparable=comparable):
+            return f"{a / b:.2f}" if comparable and a and b else "—"
+
         wall = f"{r['wall_s']:.2f}" if ok else "—"
         median = f"{r['median_s']:.2f}" if ok and "median_s" in r else "—"
         peak = f"{r['peak_mb']:.0f}" if r.get("peak_mb") is not None and ok else "—"

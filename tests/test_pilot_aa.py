@@ -58,7 +58,7 @@ def test_vectorised_kernels_equal_public_functions():
         t = sim["treated"][i]
         y = sim["post"][i]
         _, test = mean_difference(y[t], y[~t])
-        d, se, df = _welch(y[t].mean(), y[t].var(ddof=1), t.sum(), y[~t].mean(), y[~t].var(ddof=1), (~t).sum())
+        d, se, _ = _welch(y[t].mean(), y[t].var(ddof=1), t.sum(), y[~t].mean(), y[~t].var(ddof=1), (~t).sum())
         assert d / se == pytest.approx(test.statistic)
         assert np.isfinite(ancova(y, t, sim["pre"][i]).p_value)
 

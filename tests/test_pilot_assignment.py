@@ -13,13 +13,13 @@ from insights.errors import ParameterError
 
 
 def _plan(**kw):
-    base = dict(
-        pilot_id="onboarding_test",
-        description="tech-touch onboarding",
-        assigned_at="2025-10-01",
-        window=("2025-10-01", "2026-03-31"),
-        seed=42,
-    )
+    base = {
+        "pilot_id": "onboarding_test",
+        "description": "tech-touch onboarding",
+        "assigned_at": "2025-10-01",
+        "window": ("2025-10-01", "2026-03-31"),
+        "seed": 42,
+    }
     return assignment.PilotPlan(**{**base, **kw})
 
 

@@ -157,7 +157,7 @@ def test_report_spec_is_validated(tiny_project):
     cfg = tiny_project / "config"
     cfg.mkdir()
     (cfg / "report.yaml").write_text("notebooks:\n  - file: missing.ipynb\n    title: Gone\n")
-    with pytest.raises(ConfigError, match="missing.ipynb does not exist"):
+    with pytest.raises(ConfigError, match=r"missing\.ipynb does not exist"):
         load_report_spec()
     (cfg / "report.yaml").write_text("notebooks: []\n")
     with pytest.raises(ConfigError, match="non-empty"):

@@ -60,7 +60,7 @@ def test_store_is_idempotent_and_keeps_few_entries(demo_dir, private_cache):
     assert table_cache.store(tables.frames, tables.as_of, tables.skipped, hashes) == first
     for i in range(table_cache.KEEP + 2):  # other inputs: other keys, older entries pruned
         table_cache.store(tables.frames, tables.as_of, tables.skipped, {**hashes, f"extra_{i}.txt": "0" * 64})
-    entries = [p for p in private_cache.iterdir()]
+    entries = list(private_cache.iterdir())
     assert len(entries) == table_cache.KEEP and not any(p.name.startswith(".") for p in entries)
 
 

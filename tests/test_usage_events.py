@@ -36,7 +36,7 @@ def synthetic_events(users: pd.DataFrame, n: int = 30_000, seed: int = 5) -> pd.
     lo = pd.to_datetime(u["activated_at"]).fillna(pd.Timestamp("2025-01-01")).clip(lower=pd.Timestamp("2023-10-01"))
     span = (pd.Timestamp("2026-10-01") - lo).dt.total_seconds().to_numpy()
     ts = lo + pd.to_timedelta(np.floor(rng.random(n) * span), unit="s")
-    feature = np.array(FEATURES + ("sign_in",))[np.minimum(rng.zipf(1.6, n) - 1, len(FEATURES))]
+    feature = np.array((*FEATURES, "sign_in"))[np.minimum(rng.zipf(1.6, n) - 1, len(FEATURES))]
     return pd.DataFrame(
         {
             "account_id": u["account_id"].astype(str),

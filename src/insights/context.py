@@ -134,12 +134,12 @@ def load(data_dir: str | os.PathLike | None = None, include_events: bool = False
     return load_tables(ensure_data(data_dir, quiet=True), include_events=include_events, use_cache=False)
 
 
-def resolve_quarter(quarter: str | None, tables: Tables) -> Quarter:
+def resolve_quarter(quarter: str | Quarter | None, tables: Tables) -> Quarter:
     """The quarter to report on: the one given (if the data covers it) or the latest complete one.
 
     Parameters
     ----------
-    quarter : str or None
+    quarter : str, Quarter or None
         Like ``"2026Q3"``; None or "" means the latest complete quarter of the data.
     tables : insights.data.loading.Tables
         The data (its usage months and ``as_of`` bound the quarters covered).
@@ -147,6 +147,7 @@ def resolve_quarter(quarter: str | None, tables: Tables) -> Quarter:
     Returns
     -------
     insights.metrics.periods.Quarter
+        The resolved quarter.
 
     Raises
     ------

@@ -60,6 +60,7 @@ def format_violations(violations) -> str:
     Parameters
     ----------
     violations : list of insights.data.validation.Violation
+        The violations to show, in order.
 
     Returns
     -------

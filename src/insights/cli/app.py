@@ -5,7 +5,6 @@ Errors a user can cause print a plain message (no traceback) and exit non-zero.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import typer
@@ -42,7 +41,17 @@ def demo_data(
         help="Also write raw product-usage events (usage_events.parquet, consistent with usage_monthly; large).",
     ),
 ):
-    """Write a seeded demo dataset (all raw tables + ground_truth.json)."""
+    """Write a seeded demo dataset (all raw tables + ground_truth.json).\f
+
+    Parameters
+    ----------
+    accounts, seed, end, years : int, int, str, int
+        The ``insights.demo.DemoSpec``.
+    out : pathlib.Path or None
+        Output folder (default ``data/raw``); it must hold no data.
+    events : bool
+        Also write ``usage_events.parquet``.
+    """  # noqa: D301, D400 - "\f" (after the summary\'s period) ends the text typer shows in --help
     import time
 
     from insights.data import paths
@@ -62,7 +71,18 @@ def demo_data(
 def validate(
     data_dir: Path | None = typer.Argument(None, help="Raw data folder (default: data/raw)."),
 ):
-    """Check raw tables against the data contract; print every violation (exit 2 if any)."""
+    """Check raw tables against the data contract; print every violation (exit 2 if any).\f
+
+    Parameters
+    ----------
+    data_dir : pathlib.Path or None
+        Raw data folder (default ``data/raw``).
+
+    Raises
+    ------
+    typer.Exit
+        With code 2 when there are violations.
+    """  # noqa: D301, D400 - "\f" (after the summary\'s period) ends the text typer shows in --help
     from insights.data import paths
     from insights.data.loading import validate_dir
     from insights.errors import format_violations
@@ -90,7 +110,18 @@ def report(
         None, "--jobs", "-j", help="Notebooks run at once (default: one per CPU, at most 4; 1 = one after the other)."
     ),
 ):
-    """Run every report notebook into reports/<quarter>/ (executed notebooks, HTML, manifest)."""
+    """Run every report notebook into reports/<quarter>/ (executed notebooks, HTML, manifest).\f
+
+    Parameters
+    ----------
+    quarter, data, force, pilot, jobs
+        As ``insights.report.runner.run_report``'s quarter, data_dir, force, pilot and jobs.
+
+    Raises
+    ------
+    typer.Exit
+        With code 1 when a notebook failed.
+    """  # noqa: D301, D400 - "\f" (after the summary\'s period) ends the text typer shows in --help
     from insights.report.runner import run_report
 
     outcome = run_report(quarter=quarter, data_dir=data, force=force, pilot=pilot, jobs=jobs)
@@ -120,7 +151,13 @@ def usage_monthly(
     ),
     out: Path | None = typer.Option(None, "--out", help="Output file (default: data/processed/usage_monthly.parquet)."),
 ):
-    """Aggregate usage_events into usage_monthly with DuckDB, out of core (checks the events first)."""
+    """Aggregate usage_events into usage_monthly with DuckDB, out of core (checks the events first).\f
+
+    Parameters
+    ----------
+    data, out, memory_limit, start, end
+        As ``insights.metrics.usage.build_usage_monthly``'s data_dir, out, memory_limit, start and end.
+    """  # noqa: D301, D400 - "\f" (after the summary\'s period) ends the text typer shows in --help
     from insights.metrics.usage import build_usage_monthly
 
     summary = build_usage_monthly(data, out, start=start, end=end, memory_limit=memory_limit)
@@ -133,4 +170,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

@@ -33,7 +33,15 @@ def design_cmd(
     power: float = typer.Option(0.8, help="Power."),
     data: Path | None = typer.Option(None, help="Raw data folder (default: data/raw)."),
 ):
-    """Baselines, accounts renewing per window, and what a pilot can detect."""
+    """Baselines, accounts renewing per window, and what a pilot can detect.\f
+
+    Parameters
+    ----------
+    mde, start, quarters, alpha, power
+        The pilot design asked for (``insights.analyses.pilots.design.design_table``).
+    data : pathlib.Path or None
+        Raw data folder (default ``data/raw``).
+    """  # noqa: D301, D400 - "\f" (after the summary\'s period) ends the text typer shows in --help
     import pandas as pd
 
     from insights.analyses.pilots import design
@@ -66,7 +74,20 @@ def assign_cmd(
     min_worthwhile: float = typer.Option(0.02, help="Smallest renewal-rate change worth shipping."),
     data: Path | None = typer.Option(None, help="Raw data folder (default: data/raw)."),
 ):
-    """Randomise renewing accounts within segment and record the assignment (never re-drawn)."""
+    """Randomise renewing accounts within segment and record the assignment (never re-drawn).\f
+
+    Parameters
+    ----------
+    pilot_id, window_end, description, start, segment, seed, treatment_share, max_smd, looks, min_worthwhile
+        The ``insights.analyses.pilots.assignment.PilotPlan`` and who is eligible (see each option's help).
+    data : pathlib.Path or None
+        Raw data folder (default ``data/raw``).
+
+    Raises
+    ------
+    PilotExistsError
+        If the pilot is already assigned.
+    """  # noqa: D301, D400 - "\f" (after the summary\'s period) ends the text typer shows in --help
     import pandas as pd
 
     from insights.analyses.pilots import assignment
@@ -110,7 +131,17 @@ def readout_cmd(
     level: float = typer.Option(0.95, help="Confidence level of intervals."),
     data: Path | None = typer.Option(None, help="Raw data folder (default: data/raw)."),
 ):
-    """Read out a pilot: effect with named intervals, per segment, and the decision."""
+    """Read out a pilot: effect with named intervals, per segment, and the decision.\f
+
+    Parameters
+    ----------
+    pilot_id : str
+        An assigned pilot.
+    level : float
+        Confidence level of the intervals.
+    data : pathlib.Path or None
+        Raw data folder (default ``data/raw``).
+    """  # noqa: D301, D400 - "\f" (after the summary\'s period) ends the text typer shows in --help
     from insights.analyses.pilots.readout import readout
     from insights.data.settings import load_settings
 

@@ -3,22 +3,29 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from insights.errors import ConfigError
 
 
-def read_mapping(path: Path, required: bool, purpose: str) -> dict:
+def read_mapping(path: Path, required: bool, purpose: str) -> dict[str, Any]:
     """Load a YAML file that must hold a mapping.
 
     Parameters
     ----------
     path : pathlib.Path
+        The YAML file.
     required : bool
         If False, a missing file gives an empty mapping (defaults apply).
     purpose : str
         What the file defines, for the error message.
+
+    Returns
+    -------
+    dict
+        The parsed mapping; empty for an empty file or a missing optional one.
 
     Raises
     ------

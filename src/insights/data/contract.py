@@ -12,15 +12,21 @@ from __future__ import annotations
 
 import contextlib
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 
 @contextlib.contextmanager
-def quiet_pyspark():
+def quiet_pyspark() -> Iterator[None]:
     """Silence pyspark's pandas-3 warning, raised when pandera imports pyspark.pandas.
 
     pandera loads its pyspark integration (on import and on first validation) whenever
     the optional Spark extra is installed; nothing of it is used on the pandas path.
+
+    Yields
+    ------
+    None
+        Inside the ``with`` block that warning is ignored; other warnings are untouched.
     """
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
@@ -41,6 +47,7 @@ class Column:
     Attributes
     ----------
     name : str
+        Column name as in the file.
     kind : str
         One of ``str``, ``int``, ``float``, ``date`` (day precision), ``datetime``,
         ``month`` (normalised to the first day of the month).
@@ -71,6 +78,7 @@ class Table:
     key : tuple of str
         Columns that identify a row (empty for event logs).
     columns : tuple of Column
+        The columns the table must have.
     foreign_keys : dict
         ``column -> (table, column)`` references that must resolve.
     ordered : tuple of (str, str)
@@ -89,10 +97,31 @@ class Table:
 
     @property
     def column_names(self) -> list[str]:
+        """Names of the contract's columns, in contract order."""
         return [c.name for c in self.columns]
 
     def column(self, name: str) -> Column:
-        return next(c for c in self.columns if c.name == name)
+        """The contract column called ``name``.
+
+        Parameters
+        ----------
+        name : str
+            A column of this table.
+
+        Returns
+        -------
+        Column
+            Its specification.
+
+        Raises
+        ------
+        KeyError
+            If the table has no such column (a programming error, not a user one).
+        """
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(f"table {self.name!r} has no column {name!r}; it has {', '.join(self.column_names)}")
 
 
 _ACCOUNT_FK = {"account_id": ("accounts", "account_id")}
@@ -252,6 +281,11 @@ def pandera_schema(table: str, check_nulls: bool = True) -> pa.DataFrameSchema:
     check_nulls : bool
         If False, every column accepts nulls (the validator reports missing values
         itself, from the raw text, so unparseable values are not reported twice).
+
+    Returns
+    -------
+    pandera.pandas.DataFrameSchema
+        One required column per contract column, extra columns allowed, no coercion.
     """
     spec = TABLES[table]
     columns = {}

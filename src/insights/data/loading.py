@@ -27,7 +27,18 @@ if TYPE_CHECKING:
 
 
 def has_data(data_dir: str | os.PathLike | None = None) -> bool:
-    """Whether ``data_dir`` holds any raw table file (used to decide on demo data)."""
+    """Whether ``data_dir`` holds any raw table file (used to decide on demo data).
+
+    Parameters
+    ----------
+    data_dir : str, os.PathLike or None
+        Folder of raw tables; default ``insights.data.paths.raw_dir()``.
+
+    Returns
+    -------
+    bool
+        False if the folder is missing or holds no file of any contract table.
+    """
     from insights.data import contract
 
     folder = paths.resolve_data_dir(data_dir)
@@ -47,6 +58,13 @@ def read_raw(
     data_dir: Path, include_events: bool = False
 ) -> tuple[dict[str, pd.DataFrame | None], list[Violation], set[str]]:
     """Read every contract table found in ``data_dir`` without typing it.
+
+    Parameters
+    ----------
+    data_dir : pathlib.Path
+        Absolute folder of raw tables.
+    include_events : bool
+        Also read ``usage_events`` (large).
 
     Returns
     -------
@@ -135,11 +153,23 @@ class Tables:
 
     @property
     def names(self) -> list[str]:
+        """Names of the loaded tables."""
         return list(self.frames)
 
 
 def data_end(frames: dict[str, pd.DataFrame]) -> pd.Timestamp:
-    """Last day the data covers: the end of the latest month in usage_monthly."""
+    """Last day the data covers: the end of the latest month in usage_monthly.
+
+    Parameters
+    ----------
+    frames : dict of pandas.DataFrame
+        Typed tables by name; ``usage_monthly`` with its ``month`` column is used.
+
+    Returns
+    -------
+    pandas.Timestamp
+        Midnight of the last day of the latest usage month.
+    """
     months = frames["usage_monthly"]["month"]
     return (months.max() + pd.offsets.MonthEnd(0)).normalize()
 
@@ -159,6 +189,11 @@ def validate_dir(
         Without events, answer "no violations" from the typed-table cache when these
         exact bytes already passed the same checks (``insights.data.table_cache``).
 
+    Returns
+    -------
+    list of Violation
+        File-level problems followed by the contract violations; empty when the tables are clean.
+
     Raises
     ------
     ParameterError
@@ -173,7 +208,7 @@ def validate_dir(
         return []
     from insights.data.validation import validate_tables
 
-    raw, problems, skipped = read_raw(folder, include_events=include_events)
+    raw, problems, _ = read_raw(folder, include_events=include_events)
     _, violations = validate_tables(raw)
     return problems + violations
 
@@ -187,6 +222,11 @@ def cached_tables(data_dir: Path, hashes: dict[str, str] | None = None) -> Table
         Absolute raw data folder.
     hashes : dict, optional
         Its ``insights.data.table_cache.input_hashes`` if already computed.
+
+    Returns
+    -------
+    Tables or None
+        The cached tables, or None when these exact inputs are not in the cache.
     """
     from insights.data import table_cache
 
@@ -209,6 +249,16 @@ def cache_tables(
     hashes, stats : dict, optional
         ``insights.data.table_cache.hashes_and_stats`` of ``tables.data_dir`` if already
         computed (the stats let later loads skip re-hashing unchanged files).
+
+    Returns
+    -------
+    pathlib.Path
+        The cache entry folder written (or found) for these inputs.
+
+    Raises
+    ------
+    ParameterError
+        If ``tables`` holds ``usage_events``: only tables loaded without events are cached.
     """
     from insights.data import table_cache
 
@@ -240,6 +290,7 @@ def load_tables(
     Returns
     -------
     Tables
+        The typed, validated tables and the date the data covers.
 
     Raises
     ------

@@ -69,27 +69,57 @@ def _from_env(var: str, default: Path) -> Path:
 
 
 def raw_dir() -> Path:
-    """Folder of raw input tables (``$INSIGHTS_DATA_DIR`` or ``data/raw``)."""
+    """Folder of raw input tables.
+
+    Returns
+    -------
+    pathlib.Path
+        ``$INSIGHTS_DATA_DIR`` if set, else ``<root>/data/raw``.
+    """
     return _from_env("INSIGHTS_DATA_DIR", project_root() / "data" / "raw")
 
 
 def processed_dir() -> Path:
-    """Folder of derived tables (``$INSIGHTS_PROCESSED_DIR`` or ``data/processed``)."""
+    """Folder of derived tables.
+
+    Returns
+    -------
+    pathlib.Path
+        ``$INSIGHTS_PROCESSED_DIR`` if set, else ``<root>/data/processed``.
+    """
     return _from_env("INSIGHTS_PROCESSED_DIR", project_root() / "data" / "processed")
 
 
 def reports_dir() -> Path:
-    """Folder of generated reports (``$INSIGHTS_REPORTS_DIR`` or ``reports``)."""
+    """Folder of generated reports.
+
+    Returns
+    -------
+    pathlib.Path
+        ``$INSIGHTS_REPORTS_DIR`` if set, else ``<root>/reports``.
+    """
     return _from_env("INSIGHTS_REPORTS_DIR", project_root() / "reports")
 
 
 def config_dir() -> Path:
-    """Folder of YAML configuration (``$INSIGHTS_CONFIG_DIR`` or ``config``)."""
+    """Folder of YAML configuration.
+
+    Returns
+    -------
+    pathlib.Path
+        ``$INSIGHTS_CONFIG_DIR`` if set, else ``<root>/config``.
+    """
     return _from_env("INSIGHTS_CONFIG_DIR", project_root() / "config")
 
 
 def notebooks_dir() -> Path:
-    """Folder of the parameterised notebooks."""
+    """Folder of the parameterised notebooks.
+
+    Returns
+    -------
+    pathlib.Path
+        ``<root>/notebooks``.
+    """
     return project_root() / "notebooks"
 
 
@@ -98,6 +128,16 @@ def resolve_data_dir(data_dir: str | os.PathLike | None) -> Path:
 
     A relative ``data_dir`` is taken relative to the project root, so the same
     notebook parameter means the same folder whatever the working directory.
+
+    Parameters
+    ----------
+    data_dir : str, os.PathLike or None
+        A folder of raw tables; ``None`` or ``""`` means the configured raw folder.
+
+    Returns
+    -------
+    pathlib.Path
+        The resolved absolute folder (it need not exist).
     """
     if data_dir is None or str(data_dir) == "":
         return raw_dir()

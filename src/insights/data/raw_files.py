@@ -1,5 +1,6 @@
-"""Where each raw table lives in a data folder (no pandas: the usage engine finds its event files
-with it before pandas has loaded).
+"""Where each raw table lives in a data folder.
+
+No pandas here: the usage engine finds its event files with this module before pandas has loaded.
 """
 
 from __future__ import annotations
@@ -16,6 +17,18 @@ def table_files(data_dir: Path, name: str) -> list[Path]:
     """Files holding table ``name``: ``name.csv``, ``name.parquet`` or a folder ``name/`` of them.
 
     Pilot assignments live one file per pilot under ``pilots/``.
+
+    Parameters
+    ----------
+    data_dir : pathlib.Path
+        The data folder.
+    name : str
+        A table name of the contract.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The table's visible files (hidden names skipped), sorted within a folder; empty if there are none.
     """
     if name == "pilot_assignments":
         folder = data_dir / PILOTS_FOLDER
@@ -32,7 +45,8 @@ def table_files(data_dir: Path, name: str) -> list[Path]:
 
 
 def _visible(path: Path, folder: Path) -> bool:
-    """Not hidden (no part of the path below ``folder`` starts with "."): skips editor lock files and
-    macOS ``._name`` companions, and matches what the typed-table cache hashes.
+    """Whether no part of the path below ``folder`` starts with ".".
+
+    Skips editor lock files and macOS ``._name`` companions, and matches what the typed-table cache hashes.
     """
     return not any(part.startswith(".") for part in path.relative_to(folder).parts)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from insights.data import paths
 from insights.data.config_files import read_mapping
 from insights.errors import ConfigError
 
-DEFAULTS = {
+DEFAULTS: dict[str, dict[str, Any]] = {
     "churn": {"grace_days": 30},
     "product": {"features_available": 24},
     "demo": {"accounts": 2000, "seed": 7, "end": "2026-09-30", "years": 3},
@@ -39,19 +40,37 @@ class Settings:
     demo_years: int
 
 
+def _section(data: dict[str, Any], name: str, path: Path) -> dict[str, Any]:
+    """One section of the settings file as a mapping (empty if absent); ConfigError if it is not one."""
+    section = data.get(name) or {}
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: the section {name!r} must be a mapping of settings, got {section!r}.")
+    return section
+
+
 def load_settings(path: Path | None = None) -> Settings:
     """Read settings from ``config/settings.yaml``; missing keys take their defaults.
+
+    Parameters
+    ----------
+    path : pathlib.Path, optional
+        The settings file; default ``<config>/settings.yaml``. A missing file gives the defaults.
+
+    Returns
+    -------
+    Settings
+        The validated settings.
 
     Raises
     ------
     ConfigError
-        If the file is not valid YAML or a value has the wrong type.
+        If the file is not valid YAML, a section is not a mapping, or a value has the wrong type or range.
     """
     path = path or paths.config_dir() / "settings.yaml"
     data = read_mapping(path, required=False, purpose="the settings (churn, product, demo)")
-    churn = {**DEFAULTS["churn"], **(data.get("churn") or {})}
-    demo = {**DEFAULTS["demo"], **(data.get("demo") or {})}
-    product = {**DEFAULTS["product"], **(data.get("product") or {})}
+    churn = {**DEFAULTS["churn"], **_section(data, "churn", path)}
+    demo = {**DEFAULTS["demo"], **_section(data, "demo", path)}
+    product = {**DEFAULTS["product"], **_section(data, "product", path)}
     try:
         grace = int(churn["grace_days"])
         settings = Settings(

@@ -46,7 +46,7 @@ _CODE = ("contract.py", "validation.py", "loading.py", "raw_files.py", "table_ca
 
 def _files(data_dir: Path) -> list[Path]:
     """Every non-hidden file below ``data_dir``, following links to folders (as the loader does)."""
-    out = []
+    out: list[Path] = []
     for root, dirs, files in os.walk(data_dir, followlinks=True):
         dirs[:] = [d for d in dirs if not d.startswith(".")]
         out += [Path(root) / f for f in files if not f.startswith(".") and (Path(root) / f).is_file()]
@@ -67,7 +67,7 @@ def input_hashes(data_dir: str | os.PathLike) -> dict[str, str]:
         ``"contracts.csv" -> "9f2c..."``; empty if the folder does not exist.
     """
     data_dir = Path(data_dir)
-    out = {}
+    out: dict[str, str] = {}
     if not data_dir.is_dir():
         return out
     for f in _files(data_dir):
@@ -80,7 +80,18 @@ def input_hashes(data_dir: str | os.PathLike) -> dict[str, str]:
 
 
 def file_stats(data_dir: str | os.PathLike) -> dict[str, list[int]]:
-    """Size and modification time (ns) of the files ``input_hashes`` reads, by relative path."""
+    """Size and modification time (ns) of the files ``input_hashes`` reads, by relative path.
+
+    Parameters
+    ----------
+    data_dir : str or os.PathLike
+        The raw data folder.
+
+    Returns
+    -------
+    dict of str to list of int
+        ``relative path -> [size in bytes, mtime in ns]``; empty if the folder does not exist.
+    """
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         return {}
@@ -90,7 +101,20 @@ def file_stats(data_dir: str | os.PathLike) -> dict[str, list[int]]:
 
 
 def hashes_and_stats(data_dir: str | os.PathLike) -> tuple[dict[str, str], dict[str, list[int]] | None]:
-    """``input_hashes`` and the ``file_stats`` they belong to (None if a file changed while hashing)."""
+    """``input_hashes`` and the ``file_stats`` they belong to.
+
+    Parameters
+    ----------
+    data_dir : str or os.PathLike
+        The raw data folder.
+
+    Returns
+    -------
+    hashes : dict of str to str
+        As ``input_hashes``.
+    stats : dict of str to list of int or None
+        ``file_stats`` taken before hashing, or None if a file changed, appeared or vanished meanwhile.
+    """
     before = file_stats(data_dir)
     hashes = input_hashes(data_dir)
     return hashes, (before if file_stats(data_dir) == before and set(before) == set(hashes) else None)
@@ -107,6 +131,16 @@ def known_hashes(data_dir: str | os.PathLike) -> dict[str, str]:
     modification time; while those are all unchanged the recorded hashes are returned
     (a file rewritten in place with the same size and the same nanosecond timestamp
     would go unnoticed). Otherwise the files are hashed.
+
+    Parameters
+    ----------
+    data_dir : str or os.PathLike
+        The raw data folder.
+
+    Returns
+    -------
+    dict of str to str
+        As ``input_hashes``.
     """
     try:
         memo = json.loads(_pointer(Path(data_dir)).read_text())
@@ -118,7 +152,18 @@ def known_hashes(data_dir: str | os.PathLike) -> dict[str, str]:
 
 
 def cache_key(hashes: dict[str, str]) -> str:
-    """The entry name for raw files with these content hashes (see the module docstring)."""
+    """The entry name for raw files with these content hashes (see the module docstring).
+
+    Parameters
+    ----------
+    hashes : dict of str to str
+        ``input_hashes`` of the raw folder.
+
+    Returns
+    -------
+    str
+        Hex SHA-256 of the hashes, the checking libraries' versions and the loading code.
+    """
     from importlib.metadata import version  # the checking libraries' versions, without importing them
 
     libraries = {name: version(name) for name in ("pandas", "pyarrow", "numpy", "pandera")}
@@ -130,12 +175,29 @@ def cache_key(hashes: dict[str, str]) -> str:
 
 
 def cache_root() -> Path:
-    """Folder of all entries: ``<processed>/tables``."""
+    """Folder of all entries.
+
+    Returns
+    -------
+    pathlib.Path
+        ``<processed>/tables`` (it need not exist).
+    """
     return paths.processed_dir() / FOLDER
 
 
 def entry(hashes: dict[str, str]) -> Path | None:
-    """The complete entry for these inputs, or None (no inputs, or not cached)."""
+    """The complete entry for these inputs.
+
+    Parameters
+    ----------
+    hashes : dict of str to str
+        ``input_hashes`` of the raw folder.
+
+    Returns
+    -------
+    pathlib.Path or None
+        The entry folder if it holds its metadata file; None for empty inputs or no such entry.
+    """
     if not hashes:
         return None
     folder = cache_root() / cache_key(hashes)

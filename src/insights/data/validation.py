@@ -7,6 +7,7 @@ example keys, so one run tells the user everything to fix.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -27,6 +28,7 @@ class Violation:
     Attributes
     ----------
     table, column, rule : str
+        Where the rule is broken and which rule (``"—"`` as column for table-level problems).
     count : int
         Rows (or, for a missing table/column, occurrences) that break the rule.
     examples : tuple of str
@@ -41,7 +43,19 @@ class Violation:
 
 
 def violations_frame(violations: list[Violation]) -> pd.DataFrame:
-    """Return violations as a DataFrame with columns table, column, rule, count, examples."""
+    """Return violations as a DataFrame.
+
+    Parameters
+    ----------
+    violations : list of Violation
+        As found by ``validate_tables``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per violation with columns table, column, rule, count, examples (joined by ", ");
+        empty with those columns when there are none.
+    """
     return pd.DataFrame(
         [
             {"table": v.table, "column": v.column, "rule": v.rule, "count": v.count, "examples": ", ".join(v.examples)}
@@ -58,8 +72,12 @@ def _label(frame: pd.DataFrame, spec: contract.Table, i) -> str:
     """A readable label for row ``i``: its key values, or its row number for event logs."""
     key = [k for k in spec.key if k in frame.columns]
     if not key:
-        return f"row {frame.index.get_loc(i) + 1}"
-    return "|".join("<empty>" if pd.isna(frame.at[i, k]) else str(frame.at[i, k]) for k in key)
+        position = frame.index.get_loc(i)
+        if not isinstance(position, int):  # a repeated index label: number the first of its rows
+            position = int(np.flatnonzero(frame.index == i)[0])
+        return f"row {position + 1}"
+    values: list[Any] = [frame.at[i, k] for k in key]
+    return "|".join("<empty>" if pd.isna(value) else str(value) for value in values)
 
 
 def _show(value) -> str:
@@ -89,13 +107,27 @@ def _blank(series: pd.Series) -> pd.Series:
 def coerce_column(series: pd.Series, kind: str) -> tuple[pd.Series, pd.Series, str]:
     """Convert one raw column to its contract type.
 
+    Parameters
+    ----------
+    series : pandas.Series
+        The raw column (text from CSV, or already typed from Parquet).
+    kind : str
+        A contract column kind: ``str``, ``int``, ``float``, ``date``, ``datetime`` or ``month``.
+
     Returns
     -------
     typed : pandas.Series
+        Values of the contract type (``str``, ``Int64``, ``float64`` or ``datetime64[ns]``), missing where
+        blank or unparseable.
     bad : pandas.Series of bool
         Non-empty raw values that could not be converted.
     rule : str
         Name of the parsing rule, for the violation report.
+
+    Raises
+    ------
+    ValueError
+        If ``kind`` is not a contract column kind (a programming error).
     """
     blank = _blank(series)
     if kind == STR:
@@ -127,7 +159,7 @@ def coerce_column(series: pd.Series, kind: str) -> tuple[pd.Series, pd.Series, s
         if kind == DATE:
             stamps = stamps.dt.normalize()
         elif kind == MONTH:
-            stamps = stamps.dt.to_period("M").dt.to_timestamp().astype("datetime64[ns]")
+            stamps = stamps.dt.to_period("M").dt.start_time.astype("datetime64[ns]")
         rule = "unparseable date" if kind != DATETIME else "unparseable timestamp"
         return stamps, bad, rule
     raise ValueError(f"unknown column kind {kind!r}")
@@ -137,6 +169,20 @@ def coerce_table(name: str, raw: pd.DataFrame) -> tuple[pd.DataFrame, list[Viola
     """Type the columns of one raw table; report missing columns, unparseable and missing values.
 
     Columns outside the contract are kept as they are.
+
+    Parameters
+    ----------
+    name : str
+        Table name in ``insights.data.contract.TABLES``.
+    raw : pandas.DataFrame
+        The table as read.
+
+    Returns
+    -------
+    typed : pandas.DataFrame
+        A copy with each contract column converted by ``coerce_column``.
+    violations : list of Violation
+        Missing columns, unparseable values and missing values in non-nullable columns.
     """
     spec = contract.TABLES[name]
     out: list[Violation] = []
@@ -166,7 +212,20 @@ def coerce_table(name: str, raw: pd.DataFrame) -> tuple[pd.DataFrame, list[Viola
 
 
 def check_values(name: str, typed: pd.DataFrame) -> list[Violation]:
-    """Bounds and allowed values (pandera, lazy: every failure is collected)."""
+    """Bounds and allowed values (pandera, lazy: every failure is collected).
+
+    Parameters
+    ----------
+    name : str
+        Table name in ``insights.data.contract.TABLES``.
+    typed : pandas.DataFrame
+        The table after ``coerce_table``; contract columns it lacks are skipped.
+
+    Returns
+    -------
+    list of Violation
+        Violations of numeric bounds and allowed values, one per column and rule; empty if none.
+    """
     spec = contract.TABLES[name]
     present = [c.name for c in spec.columns if c.name in typed.columns]
     schema = contract.pandera_schema(name, check_nulls=False)
@@ -207,7 +266,20 @@ def _rule_name(col: contract.Column, check: str) -> str:
 
 
 def check_keys(name: str, typed: pd.DataFrame) -> list[Violation]:
-    """Duplicate primary keys."""
+    """Duplicate primary keys.
+
+    Parameters
+    ----------
+    name : str
+        Table name in ``insights.data.contract.TABLES``.
+    typed : pandas.DataFrame
+        The table after ``coerce_table``; contract columns it lacks are skipped.
+
+    Returns
+    -------
+    list of Violation
+        One violation counting every row of a duplicated complete key; empty if keys are unique or absent.
+    """
     spec = contract.TABLES[name]
     key = list(spec.key)
     if not key or any(k not in typed.columns for k in key):
@@ -220,7 +292,20 @@ def check_keys(name: str, typed: pd.DataFrame) -> list[Violation]:
 
 
 def check_order(name: str, typed: pd.DataFrame) -> list[Violation]:
-    """Date pairs that must not be reversed (e.g. end_date before start_date)."""
+    """Date pairs that must not be reversed (e.g. end_date before start_date).
+
+    Parameters
+    ----------
+    name : str
+        Table name in ``insights.data.contract.TABLES``.
+    typed : pandas.DataFrame
+        The table after ``coerce_table``; contract columns it lacks are skipped.
+
+    Returns
+    -------
+    list of Violation
+        One violation per reversed pair of date columns; empty if none.
+    """
     spec = contract.TABLES[name]
     out = []
     for earlier, later in spec.ordered:
@@ -246,7 +331,18 @@ def check_order(name: str, typed: pd.DataFrame) -> list[Violation]:
 
 
 def check_foreign_keys(tables: dict[str, pd.DataFrame]) -> list[Violation]:
-    """References to rows that do not exist (e.g. a contract of an unknown account)."""
+    """References to rows that do not exist (e.g. a contract of an unknown account).
+
+    Parameters
+    ----------
+    tables : dict of pandas.DataFrame
+        Typed tables by name; a reference to a table that is absent is not checked.
+
+    Returns
+    -------
+    list of Violation
+        One violation per foreign key with unknown values; empty if all resolve.
+    """
     out = []
     for name, frame in tables.items():
         spec = contract.TABLES[name]

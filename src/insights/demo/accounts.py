@@ -123,7 +123,18 @@ def _choice(rng, mapping: dict, n: int) -> np.ndarray:
 
 
 def segment_of_arr(arr: np.ndarray) -> np.ndarray:
-    """Contract-value segment of an ARR amount (bounds in ``SEGMENT_ARR_BOUNDS``)."""
+    """Contract-value segment of an ARR amount (bounds in ``SEGMENT_ARR_BOUNDS``).
+
+    Parameters
+    ----------
+    arr : numpy.ndarray
+        ARR amounts.
+
+    Returns
+    -------
+    numpy.ndarray
+        Object array of segment names (None outside every bound).
+    """
     out = np.empty(len(arr), dtype=object)
     for name, (lo, hi) in SEGMENT_ARR_BOUNDS.items():
         out[(arr >= lo) & (arr < hi)] = name
@@ -158,6 +169,13 @@ def _creation_dates(spec: DemoSpec, rng, n: int) -> pd.DatetimeIndex:
 
 def make_accounts(spec: DemoSpec, rng: np.random.Generator) -> pd.DataFrame:
     """Draw the accounts table plus the hidden columns the generator needs.
+
+    Parameters
+    ----------
+    spec : DemoSpec
+        Size and calendar of the dataset.
+    rng : numpy.random.Generator
+        The accounts' random stream.
 
     Returns
     -------

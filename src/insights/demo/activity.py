@@ -6,6 +6,8 @@ the raw tables can recover the true model.
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 import numpy as np
 import pandas as pd
 
@@ -32,16 +34,47 @@ INTEGRATIONS = {
 USAGE_SEASON = np.array([1.0, 1.02, 1.04, 1.0, 1.02, 0.98, 0.93, 0.85, 1.02, 1.04, 1.0, 0.86])
 
 
+class Coverage(TypedDict):
+    """Month-by-month contract state of each account (``coverage``); M months of history.
+
+    Attributes
+    ----------
+    active : numpy.ndarray
+        (n, M) bool: under contract in that month.
+    seats : numpy.ndarray
+        (n, M) int: seats of the term in force (0 when not under contract).
+    start : pandas.DatetimeIndex
+        First day under contract, per account.
+    end : pandas.DatetimeIndex
+        Churn date inside the history, per account (NaT if none).
+    """
+
+    active: np.ndarray
+    seats: np.ndarray
+    start: pd.DatetimeIndex
+    end: pd.DatetimeIndex
+
+
 def _sigmoid(z):
     return 1.0 / (1.0 + np.exp(-z))
 
 
-def coverage(spec: DemoSpec, accounts: pd.DataFrame, terms: pd.DataFrame) -> dict[str, np.ndarray]:
+def coverage(spec: DemoSpec, accounts: pd.DataFrame, terms: pd.DataFrame) -> Coverage:
     """Month-by-month contract state of each account inside the history.
 
-    Returns a dict with ``active`` (n, M) bool, ``seats`` (n, M) int and per-account
-    ``start`` (first day under contract) and ``end`` (churn date inside the history,
-    else NaT).
+    Parameters
+    ----------
+    spec : DemoSpec
+        The dataset's calendar.
+    accounts : pandas.DataFrame
+        The accounts (only their number is used).
+    terms : pandas.DataFrame
+        Contract terms with account (row number), start_date, end_date, seats and churned.
+
+    Returns
+    -------
+    Coverage
+        ``active`` and ``seats`` per account-month, and each account's ``start`` and ``end``.
     """
     n, months = len(accounts), spec.n_months
     active = np.zeros((n, months), dtype=bool)
@@ -49,10 +82,10 @@ def coverage(spec: DemoSpec, accounts: pd.DataFrame, terms: pd.DataFrame) -> dic
     lo = np.clip(spec.month_index(terms["start_date"]), 0, None)
     hi = np.clip(spec.month_index(terms["end_date"]), None, months - 1)
     acc, st = terms["account"].to_numpy(), terms["seats"].to_numpy()
-    for a, l, h, s in zip(acc, lo, hi, st):
-        if l <= h:
-            active[a, l : h + 1] = True
-            seats[a, l : h + 1] = s
+    for a, first, last, s in zip(acc, lo, hi, st):
+        if first <= last:
+            active[a, first : last + 1] = True
+            seats[a, first : last + 1] = s
     churned = terms[terms["churned"] & (terms["end_date"] <= spec.window_end)]
     end = pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]")
     end[churned["account"].to_numpy()] = churned["end_date"].to_numpy()
@@ -71,12 +104,42 @@ def _random_day(rng, month_starts: pd.DatetimeIndex, m: np.ndarray) -> pd.Dateti
 
 
 def engagement(accounts: pd.DataFrame) -> np.ndarray:
-    """Persona engagement shift of each account (log-odds of a seat being active)."""
+    """Persona engagement shift of each account (log-odds of a seat being active).
+
+    Parameters
+    ----------
+    accounts : pandas.DataFrame
+        With the hidden ``persona`` column.
+
+    Returns
+    -------
+    numpy.ndarray
+        One float per account (``PERSONA_ENGAGEMENT``).
+    """
     return accounts["persona"].map(PERSONA_ENGAGEMENT).to_numpy(dtype=float)
 
 
-def make_users(spec: DemoSpec, accounts: pd.DataFrame, cov: dict, trait: np.ndarray, rng) -> pd.DataFrame:
-    """Users invited over each account's tenure; admins more common where switching cost is high."""
+def make_users(spec: DemoSpec, accounts: pd.DataFrame, cov: Coverage, trait: np.ndarray, rng) -> pd.DataFrame:
+    """Users invited over each account's tenure; admins more common where switching cost is high.
+
+    Parameters
+    ----------
+    spec : DemoSpec
+        The dataset's calendar.
+    accounts : pandas.DataFrame
+        From ``make_accounts`` (with the hidden columns).
+    cov : Coverage
+        From ``coverage``: rows fall only in months under contract.
+    trait : numpy.ndarray
+        Each account's drivers, (n, 5).
+    rng : numpy.random.Generator
+        This table's random stream.
+
+    Returns
+    -------
+    pandas.DataFrame
+        account (row number), invited_at, activated_at (NaT if never), role.
+    """
     max_seats = np.maximum(cov["seats"].max(axis=1), accounts["seats0"].to_numpy())
     n_users = np.maximum(1, np.ceil(max_seats * rng.uniform(0.75, 1.05, size=len(accounts)))).astype(int)
     acc = np.repeat(np.arange(len(accounts)), n_users)
@@ -102,9 +165,30 @@ def make_users(spec: DemoSpec, accounts: pd.DataFrame, cov: dict, trait: np.ndar
 
 
 def make_usage(
-    spec: DemoSpec, accounts: pd.DataFrame, cov: dict, x: np.ndarray, users: pd.DataFrame, rng
+    spec: DemoSpec, accounts: pd.DataFrame, cov: Coverage, x: np.ndarray, users: pd.DataFrame, rng
 ) -> pd.DataFrame:
-    """Monthly usage of every account-month under contract."""
+    """Monthly usage of every account-month under contract.
+
+    Parameters
+    ----------
+    spec : DemoSpec
+        The dataset's calendar.
+    accounts : pandas.DataFrame
+        From ``make_accounts`` (with the hidden columns).
+    cov : Coverage
+        From ``coverage``: rows fall only in months under contract.
+    x : numpy.ndarray
+        Latent drivers, (n, M, 5) (``simulate_drivers``).
+    users : pandas.DataFrame
+        From ``make_users``: activated users fill the seats.
+    rng : numpy.random.Generator
+        This table's random stream.
+
+    Returns
+    -------
+    pandas.DataFrame
+        account, month, active_users, activated_seats, events, distinct_features.
+    """
     n, months = cov["active"].shape
     act = users.dropna(subset=["activated_at"])
     mi = spec.month_index(act["activated_at"])
@@ -133,8 +217,25 @@ def make_usage(
     )
 
 
-def make_tickets(spec: DemoSpec, cov: dict, x: np.ndarray, rng) -> pd.DataFrame:
-    """Support tickets: more of them, and more urgent, where satisfaction is low."""
+def make_tickets(spec: DemoSpec, cov: Coverage, x: np.ndarray, rng) -> pd.DataFrame:
+    """Support tickets: more of them, and more urgent, where satisfaction is low.
+
+    Parameters
+    ----------
+    spec : DemoSpec
+        The dataset's calendar.
+    cov : Coverage
+        From ``coverage``: rows fall only in months under contract.
+    x : numpy.ndarray
+        Latent drivers, (n, M, 5) (``simulate_drivers``).
+    rng : numpy.random.Generator
+        This table's random stream.
+
+    Returns
+    -------
+    pandas.DataFrame
+        account, created_at, priority, csat (NaN where not answered).
+    """
     a, m = np.nonzero(cov["active"])
     xs = x[a, m, SAT]
     lam = 0.06 * np.sqrt(np.maximum(cov["seats"][a, m], 1)) * np.exp(-0.35 * xs)
@@ -153,8 +254,25 @@ def make_tickets(spec: DemoSpec, cov: dict, x: np.ndarray, rng) -> pd.DataFrame:
     return _inside(out, "created_at", cov, spec)
 
 
-def make_surveys(spec: DemoSpec, cov: dict, x: np.ndarray, rng) -> pd.DataFrame:
-    """Quarterly relationship surveys (NPS 0-10 and a 0-10 value score)."""
+def make_surveys(spec: DemoSpec, cov: Coverage, x: np.ndarray, rng) -> pd.DataFrame:
+    """Quarterly relationship surveys (NPS 0-10 and a 0-10 value score).
+
+    Parameters
+    ----------
+    spec : DemoSpec
+        The dataset's calendar.
+    cov : Coverage
+        From ``coverage``: rows fall only in months under contract.
+    x : numpy.ndarray
+        Latent drivers, (n, M, 5) (``simulate_drivers``).
+    rng : numpy.random.Generator
+        This table's random stream.
+
+    Returns
+    -------
+    pandas.DataFrame
+        account, responded_at, nps, value_score.
+    """
     month_starts = spec.month_starts()
     waves = np.flatnonzero(np.asarray(month_starts.month) % 3 == 2)  # Feb, May, Aug, Nov
     active = cov["active"][:, waves]
@@ -173,9 +291,30 @@ def make_surveys(spec: DemoSpec, cov: dict, x: np.ndarray, rng) -> pd.DataFrame:
 
 
 def make_activities(
-    spec: DemoSpec, accounts: pd.DataFrame, cov: dict, x: np.ndarray, terms: pd.DataFrame, rng
+    spec: DemoSpec, accounts: pd.DataFrame, cov: Coverage, x: np.ndarray, terms: pd.DataFrame, rng
 ) -> pd.DataFrame:
-    """CS activities: onboarding, QBRs, check-ins, save plays and cancellation requests."""
+    """CS activities: onboarding, QBRs, check-ins, save plays and cancellation requests.
+
+    Parameters
+    ----------
+    spec : DemoSpec
+        The dataset's calendar.
+    accounts : pandas.DataFrame
+        From ``make_accounts`` (with the hidden columns).
+    cov : Coverage
+        From ``coverage``: rows fall only in months under contract.
+    x : numpy.ndarray
+        Latent drivers, (n, M, 5) (``simulate_drivers``).
+    terms : pandas.DataFrame
+        Contract terms; decided renewals get save plays and cancellation requests before their end.
+    rng : numpy.random.Generator
+        This table's random stream.
+
+    Returns
+    -------
+    pandas.DataFrame
+        account, date, type.
+    """
     month_starts = spec.month_starts()
     parts = []
     # onboarding sessions of accounts that start inside the history: more where breadth is high
@@ -230,8 +369,27 @@ def make_activities(
     return _inside(out, "date", cov, spec)
 
 
-def make_integrations(spec: DemoSpec, accounts: pd.DataFrame, cov: dict, trait: np.ndarray, rng) -> pd.DataFrame:
-    """Connected integrations: more where switching cost is high, and for larger companies."""
+def make_integrations(spec: DemoSpec, accounts: pd.DataFrame, cov: Coverage, trait: np.ndarray, rng) -> pd.DataFrame:
+    """Connected integrations: more where switching cost is high, and for larger companies.
+
+    Parameters
+    ----------
+    spec : DemoSpec
+        The dataset's calendar.
+    accounts : pandas.DataFrame
+        From ``make_accounts`` (with the hidden columns).
+    cov : Coverage
+        From ``coverage``: rows fall only in months under contract.
+    trait : numpy.ndarray
+        Each account's drivers, (n, 5).
+    rng : numpy.random.Generator
+        This table's random stream.
+
+    Returns
+    -------
+    pandas.DataFrame
+        account, integration, connected_at, disconnected_at (NaT while connected; the churn date at the latest).
+    """
     n = len(accounts)
     names = np.array(list(INTEGRATIONS))
     size_idx = accounts["size_class"].map({"small": 0, "medium": 1, "large": 2}).to_numpy()
@@ -249,13 +407,13 @@ def make_integrations(spec: DemoSpec, accounts: pd.DataFrame, cov: dict, trait: 
     p_drop = 0.12 * np.exp(-0.5 * trait[a, SWITCH])
     span = (pd.Series(limit) - pd.Series(connected)).dt.days.clip(lower=0).to_numpy()
     dropped_at = connected + pd.to_timedelta(np.floor(rng.random(len(a)) * (span + 1)), unit="D")
-    disconnected = pd.Series(dropped_at).where(rng.random(len(a)) < p_drop)
-    disconnected = disconnected.fillna(pd.Series(end)).to_numpy()  # all disconnect when the account churns
+    dropped = pd.Series(dropped_at).where(rng.random(len(a)) < p_drop)
+    disconnected = dropped.fillna(pd.Series(end)).to_numpy()  # all disconnect when the account churns
     out = pd.DataFrame({"account": a, "integration": integ, "connected_at": connected, "disconnected_at": disconnected})
     return out[keep].reset_index(drop=True)
 
 
-def _inside(frame: pd.DataFrame, col: str, cov: dict, spec: DemoSpec) -> pd.DataFrame:
+def _inside(frame: pd.DataFrame, col: str, cov: Coverage, spec: DemoSpec) -> pd.DataFrame:
     """Keep rows dated inside the history and inside the account's time under contract."""
     d = frame[col]
     acc = frame["account"].to_numpy()

@@ -15,7 +15,18 @@ from insights.demo.spec import DRIFT_RHO, DRIVER_CORRELATION, DRIVERS, PERSONAS,
 
 
 def persona_shift(persona: np.ndarray) -> np.ndarray:
-    """(n, 5) mean shift of each account's drivers from its persona."""
+    """Mean shift of each account's drivers from its persona.
+
+    Parameters
+    ----------
+    persona : numpy.ndarray
+        Persona name per account (``PERSONAS``).
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape (n, 5) in the order of ``DRIVERS``; only depth and breadth are shifted.
+    """
     shift = np.zeros((len(persona), len(DRIVERS)))
     d, b = DRIVERS.index("depth"), DRIVERS.index("breadth")
     for name, (dd, bb) in PERSONAS.items():
@@ -27,6 +38,18 @@ def persona_shift(persona: np.ndarray) -> np.ndarray:
 
 def simulate_drivers(spec: DemoSpec, accounts: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
     """Draw the latent drivers.
+
+    Each account has a persistent trait plus an AR(1) drift, correlated across drivers
+    (``DRIVER_CORRELATION``), shifted by its persona.
+
+    Parameters
+    ----------
+    spec : DemoSpec
+        Size and calendar of the dataset.
+    accounts : pandas.DataFrame
+        From ``make_accounts`` (its ``persona`` column is used).
+    rng : numpy.random.Generator
+        The drivers' random stream.
 
     Returns
     -------

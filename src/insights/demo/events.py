@@ -78,7 +78,18 @@ _KEY = 1_000_000  # days per account in the (account, day) search key
 
 
 def events_rng(spec: DemoSpec) -> np.random.Generator:
-    """The events' own random stream for ``spec.seed``."""
+    """The events' own random stream for ``spec.seed``.
+
+    Parameters
+    ----------
+    spec : DemoSpec
+        The dataset's spec.
+
+    Returns
+    -------
+    numpy.random.Generator
+        Spawned from the seed with its own key, so the events never shift the tables' draws.
+    """
     return np.random.default_rng(np.random.SeedSequence(spec.seed, spawn_key=(EVENTS_STREAM,)))
 
 
@@ -121,8 +132,10 @@ def _strings(codes: np.ndarray, dictionary: pa.Array) -> pa.Array:
 def _month_bounds(
     spec: DemoSpec, usage: pd.DataFrame, contracts: pd.DataFrame
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """First and last day (as µs) each account-month row may hold events inside its terms, and
-    the last day of its month inside the data window.
+    """First and last day (as µs) each account-month row may hold events.
+
+    The first two arrays bound the row inside its terms; the third is the last day of its month
+    inside the data window.
     """
     month = pd.DatetimeIndex(usage["month"])
     m_start, m_end = _us(month), _us(month + pd.offsets.MonthEnd(0))
@@ -173,7 +186,7 @@ def iter_events(spec: DemoSpec, tables: dict[str, pd.DataFrame], accounts_per_ch
     acc_dict = pa.array(acc_names.astype(object), pa.string())
     acc_first = np.searchsorted(u_acc, np.arange(len(acc_names)), side="left")
     u_key = u_acc.astype(np.int64) * _KEY + u_act // _DAY_US  # sorted: account, then activation day
-    feature_dict = pa.array(FEATURES + (SIGN_IN,), pa.string())
+    feature_dict = pa.array((*FEATURES, SIGN_IN), pa.string())
     short = 0
     for first_acc in range(0, len(acc_names), accounts_per_chunk):
         rows = np.flatnonzero((acc_codes >= first_acc) & (acc_codes < first_acc + accounts_per_chunk))
@@ -186,7 +199,7 @@ def iter_events(spec: DemoSpec, tables: dict[str, pd.DataFrame], accounts_per_ch
         n_feat = usage["distinct_features"].to_numpy()[rows]
         r_lo, r_hi = lo[rows], hi[rows]
 
-        def eligible(last_us):  # users activated on or before each row's last possible day
+        def eligible(last_us, a=a):  # users activated on or before each row's last possible day
             return np.searchsorted(u_key, a * _KEY + last_us // _DAY_US, side="right") - acc_first[a]
 
         k = eligible(r_hi)
@@ -254,15 +267,21 @@ def iter_events(spec: DemoSpec, tables: dict[str, pd.DataFrame], accounts_per_ch
 
 
 def write_events(spec: DemoSpec, tables: dict[str, pd.DataFrame], path: str | Path) -> int:
-    """Write the demo events to ``path`` as Parquet (zstd); return the number of events.
+    """Write the demo events to ``path`` as Parquet (zstd).
 
     Parameters
     ----------
     spec : DemoSpec
+        The spec the tables were generated with.
     tables : dict of pandas.DataFrame
         Output of ``insights.demo.generate(spec)``.
     path : path
         File to write (the caller makes it atomic).
+
+    Returns
+    -------
+    int
+        Number of events written.
     """
     n = 0
     with pq.ParquetWriter(str(path), SCHEMA, compression="zstd") as writer:

@@ -48,7 +48,24 @@ def _add_years(dates, years) -> pd.DatetimeIndex:
 
 
 def behavioural_logit(segment: np.ndarray, x: np.ndarray, first: np.ndarray, treated: np.ndarray) -> np.ndarray:
-    """Log-odds of behavioural churn for each renewal under the true model."""
+    """Log-odds of behavioural churn for each renewal under the true model.
+
+    Parameters
+    ----------
+    segment : numpy.ndarray
+        Segment name per renewal (``SEGMENTS``).
+    x : numpy.ndarray
+        Drivers per renewal, shape (n, 5) in the order of ``DRIVERS``.
+    first : numpy.ndarray
+        1 for an account's first renewal, else 0.
+    treated : numpy.ndarray
+        1 where the pilot playbook applies, else 0.
+
+    Returns
+    -------
+    numpy.ndarray
+        Segment intercept + segment effects . x + first-renewal effect + pilot effect, per renewal.
+    """
     beta = np.array([[SEGMENT_EFFECTS[s][d] for d in DRIVERS] for s in segment])
     intercept = np.array([SEGMENT_INTERCEPT[s] for s in segment])
     pilot = np.array([PILOT_EFFECT[s] for s in segment])
@@ -56,7 +73,18 @@ def behavioural_logit(segment: np.ndarray, x: np.ndarray, first: np.ndarray, tre
 
 
 def churn_probability(logit: np.ndarray) -> np.ndarray:
-    """Total churn probability: behavioural churn or churn unrelated to behaviour."""
+    """Total churn probability: behavioural churn or churn unrelated to behaviour.
+
+    Parameters
+    ----------
+    logit : numpy.ndarray
+        Log-odds of behavioural churn (``behavioural_logit``).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``1 - (1 - logistic(logit)) * (1 - NON_BEHAVIOURAL_CHURN)``.
+    """
     return 1 - (1 - _sigmoid(logit)) * (1 - NON_BEHAVIOURAL_CHURN)
 
 
@@ -176,6 +204,24 @@ def assign_pilot(
     Eligible: an active term started on or before the assignment date and ending in
     the pilot window. A share of them is enrolled; within each segment (stratum) the
     enrolled accounts are shuffled and split into equal arms (blocked randomisation).
+
+    Parameters
+    ----------
+    spec : DemoSpec
+        Gives the pilot window, id and assignment date.
+    accounts : pandas.DataFrame
+        From ``make_accounts`` (its ``segment`` is the stratum).
+    terms : pandas.DataFrame
+        Terms of the first pass of ``run_terms``.
+    rng : numpy.random.Generator
+        The pilot's random stream.
+    seed : int
+        Recorded in the assignment, as a real pilot records its seed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        pilot_id, account (row number), arm, stratum, assigned_at, seed; sorted by account.
     """
     assigned = spec.pilot_assigned_at
     eligible = terms[terms["in_pilot_window"] & (terms["start_date"] <= assigned)]["account"].unique()
@@ -209,6 +255,28 @@ def simulate_lifecycle(
 
     The pilot is assigned from a first pass (renewals before the pilot window do not
     depend on it); the second pass reuses every draw and adds the playbook's effect.
+
+    Parameters
+    ----------
+    spec : DemoSpec
+        Size and calendar of the dataset.
+    accounts : pandas.DataFrame
+        From ``make_accounts``.
+    x : numpy.ndarray
+        Latent drivers (``simulate_drivers``).
+    rng : numpy.random.Generator
+        The renewals' random stream.
+    pilot_rng : numpy.random.Generator
+        The pilot assignment's random stream.
+    pilot_seed : int
+        Seed recorded in the assignment.
+
+    Returns
+    -------
+    terms : pandas.DataFrame
+        Every contract term with its drawn outcome (second pass, with the pilot's effect).
+    pilot : pandas.DataFrame
+        The assignment record (``assign_pilot``).
     """
     draws = _Draws(rng, len(accounts), spec.years + 3)
     first_pass = run_terms(spec, accounts, x, draws)

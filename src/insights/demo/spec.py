@@ -141,36 +141,72 @@ class DemoSpec:
 
     @property
     def pilot_assigned_at(self) -> pd.Timestamp:
+        """Day the pilot was assigned: ``PILOT_LEAD_DAYS`` before its renewal window opens."""
         return self.pilot_window[0] - pd.Timedelta(days=PILOT_LEAD_DAYS)
 
     @property
     def pilot_id(self) -> str:
+        """Name of the demo pilot, after the quarter its renewal window opens (``value_review_2026q1``)."""
         first = self.pilot_window[0]
         return f"value_review_{first.year}q{(first.month - 1) // 3 + 1}"
 
     @property
     def window_end(self) -> pd.Timestamp:
+        """Last day of the history (``end``)."""
         return pd.Timestamp(self.end)
 
     @property
     def window_start(self) -> pd.Timestamp:
+        """First day of the history: ``years`` years before the day after ``end``."""
         return self.window_end - pd.DateOffset(years=self.years) + pd.Timedelta(days=1)
 
     @property
     def n_months(self) -> int:
+        """Months in the history."""
         return self.years * 12
 
     def month_index(self, dates) -> np.ndarray:
-        """Month number from the first month of the history (0-based) for each date."""
+        """Month number from the first month of the history (0-based) for each date.
+
+        Parameters
+        ----------
+        dates : array-like of datetime
+            Any dates (before the history they get negative numbers).
+
+        Returns
+        -------
+        numpy.ndarray
+            One integer per date.
+        """
         d = pd.DatetimeIndex(dates)
         start = self.window_start
         return np.asarray((d.year - start.year) * 12 + (d.month - start.month))
 
     def month_starts(self) -> pd.DatetimeIndex:
+        """First day of every month of the history.
+
+        Returns
+        -------
+        pandas.DatetimeIndex
+            ``n_months`` month starts from the month of ``window_start``.
+        """
         return pd.date_range(self.window_start, periods=self.n_months, freq="MS")
 
 
 def rng_streams(seed: int, names: tuple[str, ...]) -> dict[str, np.random.Generator]:
-    """Independent random streams per component, so one component's draws never shift another's."""
+    """Independent random streams per component, so one component's draws never shift another's.
+
+    Parameters
+    ----------
+    seed : int
+        The dataset's seed.
+    names : tuple of str
+        One name per component; a stream depends on the seed and the name's position.
+
+    Returns
+    -------
+    dict of str to numpy.random.Generator
+        A generator per name, from ``numpy.random.SeedSequence(seed).spawn``.
+    """
     children = np.random.SeedSequence(seed).spawn(len(names))
     return {name: np.random.default_rng(child) for name, child in zip(names, children)}

@@ -23,18 +23,58 @@ from insights.demo.spec import (
 
 
 def ranking(effects: dict[str, float]) -> list[str]:
-    """Drivers ordered by the size of their effect (largest first)."""
+    """Drivers ordered by the size of their effect (largest first).
+
+    Parameters
+    ----------
+    effects : dict of str to float
+        Effect per driver (log-odds).
+
+    Returns
+    -------
+    list of str
+        Driver names by decreasing absolute effect, ties by name.
+    """
     return sorted(effects, key=lambda d: (-abs(effects[d]), d))
 
 
 def overall_effects(renewals: pd.DataFrame) -> dict[str, float]:
-    """Population effects: segment effects weighted by each segment's share of renewals."""
+    """Population effects: segment effects weighted by each segment's share of renewals.
+
+    Parameters
+    ----------
+    renewals : pandas.DataFrame
+        One row per renewal with its ``segment``.
+
+    Returns
+    -------
+    dict of str to float
+        Weighted effect per driver.
+    """
     share = renewals["segment"].value_counts(normalize=True)
     return {d: float(sum(share.get(s, 0.0) * SEGMENT_EFFECTS[s][d] for s in SEGMENTS)) for d in DRIVERS}
 
 
 def pilot_truth(spec: DemoSpec, pilot: pd.DataFrame, terms: pd.DataFrame, accounts: pd.DataFrame) -> dict:
-    """True effect of the pilot: log-odds by segment and the expected churn-rate difference."""
+    """True effect of the pilot: log-odds by segment and the expected churn-rate difference.
+
+    Parameters
+    ----------
+    spec : DemoSpec
+        Gives the pilot's id, window and date.
+    pilot : pandas.DataFrame
+        The assignment (``lifecycle.assign_pilot``).
+    terms : pandas.DataFrame
+        Terms with drivers at renewal (``x_<driver>``), ``first_renewal``, ``decided``, ``in_pilot_window``.
+    accounts : pandas.DataFrame
+        From ``make_accounts`` (its ``segment``).
+
+    Returns
+    -------
+    dict
+        JSON-ready: the pilot's description, the expected churn difference (treatment minus control)
+        over the enrolled accounts, and per segment the arm sizes and true effects.
+    """
     at = terms[terms["in_pilot_window"] & terms["decided"]].drop_duplicates("account").set_index("account")
     enrolled = at.loc[pilot["account"].to_numpy()]
     xs = enrolled[[f"x_{d}" for d in DRIVERS]].to_numpy()
@@ -72,7 +112,28 @@ def pilot_truth(spec: DemoSpec, pilot: pd.DataFrame, terms: pd.DataFrame, accoun
 def build_truth(
     spec: DemoSpec, accounts: pd.DataFrame, terms: pd.DataFrame, pilot: pd.DataFrame, contract_ids: pd.Series
 ) -> dict:
-    """Assemble the ground-truth document."""
+    """Assemble the ground-truth document.
+
+    Parameters
+    ----------
+    spec : DemoSpec
+        The dataset's spec.
+    accounts : pandas.DataFrame
+        From ``make_accounts``.
+    terms : pandas.DataFrame
+        Every term with its drivers and drawn outcome (``simulate_lifecycle``).
+    pilot : pandas.DataFrame
+        The assignment record.
+    contract_ids : pandas.Series
+        Contract id of each term, by the terms' index.
+
+    Returns
+    -------
+    dict
+        JSON-ready ``ground_truth.json``: generator settings, the churn model, true effects overall and
+        per segment with their rankings, segment and persona counts, churn by year, the pilot truth, and
+        each account's segment and persona and each renewal in the history with its drivers and outcome.
+    """
     in_history = terms[terms["decided"] & (terms["end_date"] <= spec.window_end)]
     overall = overall_effects(in_history.assign(segment=accounts["segment"].to_numpy()[in_history["account"]]))
     ids = accounts["account_id"].to_numpy()

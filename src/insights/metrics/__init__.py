@@ -1,3 +1,5 @@
-"""Stage 2, typed tables to metrics: periods, churn derived from contract terms, leakage-safe snapshots,
-and event-scale monthly usage (``insights.metrics.usage``).
+"""Stage 2, typed tables to metrics.
+
+Periods, churn derived from contract terms, leakage-safe snapshots, and event-scale monthly usage
+(``insights.metrics.usage``).
 """

@@ -23,8 +23,9 @@ class Quarter:
     Attributes
     ----------
     year : int
+        Calendar year.
     q : int
-        1 to 4.
+        Quarter of the year, 1 to 4.
     """
 
     year: int
@@ -41,7 +42,18 @@ class Quarter:
         return (self.start + pd.offsets.QuarterEnd(0)).normalize()
 
     def shift(self, n: int) -> Quarter:
-        """Return the quarter ``n`` quarters later (earlier if negative)."""
+        """Return the quarter ``n`` quarters later (earlier if negative).
+
+        Parameters
+        ----------
+        n : int
+            Number of quarters to move.
+
+        Returns
+        -------
+        Quarter
+            The shifted quarter (across years as needed).
+        """
         idx = self.year * 4 + (self.q - 1) + n
         return Quarter(idx // 4, idx % 4 + 1)
 
@@ -51,6 +63,16 @@ class Quarter:
 
 def parse_quarter(value: str | Quarter) -> Quarter:
     """Parse a quarter written like ``"2026Q3"``.
+
+    Parameters
+    ----------
+    value : str or Quarter
+        Text such as ``"2026Q3"``, ``"2026-q3"`` or ``" 2026 Q3 "``; a ``Quarter`` is returned as it is.
+
+    Returns
+    -------
+    Quarter
+        The parsed quarter.
 
     Raises
     ------
@@ -71,22 +93,55 @@ def parse_quarter(value: str | Quarter) -> Quarter:
 
 
 def quarter_of(date) -> Quarter:
-    """Return the quarter that contains ``date``."""
+    """Return the quarter that contains ``date``.
+
+    Parameters
+    ----------
+    date : date-like
+        Anything ``pandas.Timestamp`` reads.
+
+    Returns
+    -------
+    Quarter
+        The calendar quarter of that day.
+    """
     ts = pd.Timestamp(date)
     return Quarter(ts.year, (ts.month - 1) // 3 + 1)
 
 
 def latest_complete_quarter(as_of) -> Quarter:
-    """Return the latest quarter whose last day is on or before ``as_of``."""
+    """Return the latest quarter whose last day is on or before ``as_of``.
+
+    Parameters
+    ----------
+    as_of : date-like
+        Last day covered by the data (time of day ignored).
+
+    Returns
+    -------
+    Quarter
+        The quarter of ``as_of`` if it is that quarter's last day, else the one before.
+    """
     ts = pd.Timestamp(as_of).normalize()
     q = quarter_of(ts)
     return q if q.end <= ts else q.shift(-1)
 
 
 def quarters_between(first, last) -> list[Quarter]:
-    """All quarters from the one containing ``first`` to the one containing ``last``."""
+    """All quarters from the one containing ``first`` to the one containing ``last``.
+
+    Parameters
+    ----------
+    first, last : date-like
+        Any days of the first and last quarter.
+
+    Returns
+    -------
+    list of Quarter
+        In order, both ends included; empty if ``last`` is in an earlier quarter than ``first``.
+    """
     q, end = quarter_of(first), quarter_of(last)
-    out = []
+    out: list[Quarter] = []
     while q <= end:
         out.append(q)
         q = q.shift(1)

@@ -28,6 +28,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
+from typing import Any
 
 from insights.data import paths
 from insights.report import pages
@@ -45,22 +46,51 @@ THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 @dataclass(frozen=True)
 class NotebookSpec:
-    """One notebook of the report."""
+    """One notebook of the report (an entry of ``config/report.yaml``).
+
+    Attributes
+    ----------
+    file : str
+        Notebook file name under ``notebooks/``.
+    title : str
+        Its title in the report index.
+    summary : str
+        One-line description shown under the title.
+    parameters : dict
+        Extra papermill parameters for this notebook.
+    requires : str or None
+        ``"pilot"``: skipped when the data holds no pilot assignment.
+    """
 
     file: str
     title: str
     summary: str = ""
-    parameters: dict = field(default_factory=dict)
+    parameters: dict[str, Any] = field(default_factory=dict)
     requires: str | None = None  # "pilot": skipped when the data holds no pilot
 
     @property
     def stem(self) -> str:
+        """The file name without ``.ipynb`` (names its page, figures and headline)."""
         return Path(self.file).stem
 
 
 @dataclass
 class NotebookResult:
-    """What happened when one notebook ran."""
+    """What happened when one notebook ran.
+
+    Attributes
+    ----------
+    file, title : str
+        The notebook, as in its ``NotebookSpec``.
+    status : str
+        ``"ok"``, ``"failed"`` or ``"skipped"``.
+    duration_s : float
+        Wall time of the run, in seconds.
+    error : str or None
+        The error (type and message, at most 2,000 characters) or why it was skipped.
+    failed_cell : int or None
+        Index of the failing cell as papermill counts it (the injected-parameters cell included).
+    """
 
     file: str
     title: str
@@ -72,17 +102,37 @@ class NotebookResult:
 
 @dataclass(frozen=True)
 class Task:
-    """One notebook to execute into the report folder (picklable, for a worker process)."""
+    """One notebook to execute into the report folder (picklable, for a worker process).
+
+    Attributes
+    ----------
+    spec : NotebookSpec
+        The notebook.
+    out_dir : pathlib.Path
+        The report folder.
+    parameters : dict
+        Papermill parameters (the report's and the notebook's own).
+    demo : bool
+        Whether the data is the demo: its page gets the demo banner.
+    label : str
+        Position shown in progress lines, e.g. ``"[2/7]"``.
+    """
 
     spec: NotebookSpec
     out_dir: Path
-    parameters: dict
+    parameters: dict[str, Any]
     demo: bool
     label: str  # "[2/7]"
 
 
 def default_jobs() -> int:
-    """Notebooks run at once by default: the CPUs this process may use, at most 4."""
+    """Notebooks run at once by default.
+
+    Returns
+    -------
+    int
+        The CPUs this process may use, between 1 and 4.
+    """
     try:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
@@ -119,11 +169,25 @@ def _engine():
     return ProgressEngine
 
 
-def run_notebook(spec: NotebookSpec, out_path: Path, parameters: dict) -> NotebookResult:
+def run_notebook(spec: NotebookSpec, out_path: Path, parameters: dict[str, Any]) -> NotebookResult:
     """Execute one notebook with papermill (kernel python3, from the project root).
 
     A failure inside the notebook is returned (with the index of the failing cell as
     papermill counts it, the injected-parameters cell included), not raised.
+
+    Parameters
+    ----------
+    spec : NotebookSpec
+        The notebook to run.
+    out_path : pathlib.Path
+        Where the executed notebook is written.
+    parameters : dict
+        Papermill parameters.
+
+    Returns
+    -------
+    NotebookResult
+        ``"ok"`` or ``"failed"`` with the error, and the wall time.
     """
     import papermill as pm
     from papermill.engines import papermill_engines
@@ -165,7 +229,17 @@ def run_notebook(spec: NotebookSpec, out_path: Path, parameters: dict) -> Notebo
 
 
 def export_html(ipynb: Path, out: Path, demo: bool) -> None:
-    """Write the executed notebook as an HTML page without code cells."""
+    """Write the executed notebook as an HTML page without code cells.
+
+    Parameters
+    ----------
+    ipynb : pathlib.Path
+        The executed notebook.
+    out : pathlib.Path
+        The HTML file to write.
+    demo : bool
+        Mark the page as demo data and put the demo banner at the top of its body.
+    """
     import nbformat
     from nbconvert import HTMLExporter
 
@@ -179,13 +253,26 @@ def export_html(ipynb: Path, out: Path, demo: bool) -> None:
 
 
 def export_figures(ipynb: Path, folder: Path) -> list[str]:
-    """Save every PNG figure of an executed notebook as ``figures/<notebook>_<n>.png``."""
+    """Save every PNG figure of an executed notebook as ``figures/<notebook>_<n>.png``.
+
+    Parameters
+    ----------
+    ipynb : pathlib.Path
+        The executed notebook.
+    folder : pathlib.Path
+        The figures folder (created when there is a figure).
+
+    Returns
+    -------
+    list of str
+        File names written, in the order of the outputs.
+    """
     import base64
 
     import nbformat
 
     nb = nbformat.read(str(ipynb), as_version=4)
-    names = []
+    names: list[str] = []
     for cell in nb.cells:
         for output in cell.get("outputs", []):
             data = output.get("data", {})
@@ -210,7 +297,18 @@ def _kernel_threads():
 
 
 def execute(task: Task) -> NotebookResult:
-    """Run one notebook and export its HTML page and figures (in the calling process)."""
+    """Run one notebook and export its HTML page and figures (in the calling process).
+
+    Parameters
+    ----------
+    task : Task
+        The notebook and where it goes.
+
+    Returns
+    -------
+    NotebookResult
+        The run's result; a page or figure that cannot be written makes it ``"failed"``.
+    """
     spec = task.spec
     _say(f"{task.label} {spec.file} ({spec.title}) started")
     out_nb = task.out_dir / spec.file
@@ -242,6 +340,7 @@ def run_all(tasks: list[Task], jobs: int = 1, expected: dict[str, float] | None 
     Parameters
     ----------
     tasks : list of Task
+        The notebooks to run.
     jobs : int
         Notebooks run at once (1: one after the other, in this process, in list order).
     expected : dict, optional

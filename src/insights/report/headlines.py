@@ -50,6 +50,11 @@ def save(output_dir, section: str, title: str, items: dict, table: pd.DataFrame 
         One small table (index kept as the first column).
     note : str
         One line of context (method, caveat).
+
+    Returns
+    -------
+    pathlib.Path
+        The JSON file written.
     """
     folder = Path(output_dir) / FOLDER
     folder.mkdir(parents=True, exist_ok=True)
@@ -68,6 +73,17 @@ def save(output_dir, section: str, title: str, items: dict, table: pd.DataFrame 
 
 
 def load_all(report_folder) -> list[dict]:
-    """Every saved headline document of a report folder, in section order."""
+    """Every saved headline document of a report folder, in section order.
+
+    Parameters
+    ----------
+    report_folder : str or os.PathLike
+        The report folder (its ``headlines/`` subfolder is read).
+
+    Returns
+    -------
+    list of dict
+        The documents written by ``save``, sorted by file name; empty if there are none.
+    """
     folder = Path(report_folder) / FOLDER
     return [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))] if folder.is_dir() else []

@@ -15,7 +15,18 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
 def headline_cell(value) -> str:
-    """A headline-table value as text: floats with thousands separators (3 decimals below 10)."""
+    """A headline-table value as text: floats with thousands separators (3 decimals below 10).
+
+    Parameters
+    ----------
+    value : object
+        A cell of a saved headline table.
+
+    Returns
+    -------
+    str
+        Formatted float, ``""`` for None, else ``str(value)``.
+    """
     if isinstance(value, float):
         return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.0f}"
     return "" if value is None else str(value)
@@ -23,7 +34,13 @@ def headline_cell(value) -> str:
 
 @cache
 def environment() -> jinja2.Environment:
-    """The template environment: files under ``templates/``, autoescaping, undefined names are errors."""
+    """The template environment: files under ``templates/``, autoescaping, undefined names are errors.
+
+    Returns
+    -------
+    jinja2.Environment
+        One per process (cached), with the ``cell`` filter (``headline_cell``).
+    """
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=True,
@@ -53,5 +70,11 @@ def render(template: str, **values) -> str:
 
 
 def demo_banner() -> str:
-    """The red DEMO DATA banner shown on every page built from generated data."""
+    """The red DEMO DATA banner shown on every page built from generated data.
+
+    Returns
+    -------
+    str
+        The banner's HTML.
+    """
     return render("demo_banner.html.j2")

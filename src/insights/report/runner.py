@@ -36,6 +36,16 @@ MANIFEST = "manifest.json"
 def load_report_spec(path: Path | None = None) -> list[NotebookSpec]:
     """Read and validate ``config/report.yaml``.
 
+    Parameters
+    ----------
+    path : pathlib.Path, optional
+        The file; default ``<config>/report.yaml``.
+
+    Returns
+    -------
+    list of NotebookSpec
+        The notebooks of the report, in report order.
+
     Raises
     ------
     ConfigError
@@ -103,10 +113,20 @@ WORKBOOK = "action_lists.xlsx"
 
 
 def write_workbook(folder: Path) -> str | None:
-    """One Excel workbook with a sheet per CSV action list of the report (None if there is none).
+    """One Excel workbook with a sheet per CSV action list of the report.
 
     Every cell is text, as in the CSV (ids keep their leading zeros); see
     ``insights.report.workbook``.
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+        The report folder; its ``*.csv`` files become sheets.
+
+    Returns
+    -------
+    str or None
+        The workbook's file name (``WORKBOOK``), or None when there is no CSV.
     """
     from insights.report import workbook
 
@@ -125,7 +145,23 @@ def write_index(
     demo: bool,
     row_counts: dict[str, int],
 ) -> None:
-    """The report's front page: sections with status, links and the data summary."""
+    """Write the report's front page, ``index.html``: sections with status, links and the data summary.
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+        The report folder (its CSV, workbook and headlines are linked and shown).
+    quarter : str
+        The report's quarter.
+    results : list of NotebookResult
+        One per notebook, in the order of ``specs``.
+    specs : list of NotebookSpec
+        The notebooks of the report.
+    demo : bool
+        Whether the data is the demo (the page then says so).
+    row_counts : dict of str to int
+        Rows per raw table, for the data summary.
+    """
     sections = [
         {
             "stem": spec.stem,
@@ -155,7 +191,19 @@ def write_index(
 
 @dataclass
 class ReportOutcome:
-    """Where the report went and how each notebook ended."""
+    """Where the report went and how each notebook ended.
+
+    Attributes
+    ----------
+    folder : pathlib.Path
+        The report folder, ``reports/<quarter>/``.
+    quarter : str
+        The report's quarter.
+    results : list of NotebookResult
+        One per notebook, in report order.
+    skipped : bool
+        True when an identical report already existed and nothing ran.
+    """
 
     folder: Path
     quarter: str
@@ -164,9 +212,17 @@ class ReportOutcome:
 
     @property
     def ok(self) -> bool:
+        """Whether no notebook failed (skipped ones do not count as failures)."""
         return all(r.status != "failed" for r in self.results)
 
     def summary(self) -> str:
+        """A short text account of the run, for the terminal.
+
+        Returns
+        -------
+        str
+            The folder, then one line per notebook with its status, time and first line of error.
+        """
         if self.skipped:
             return f"Report {self.quarter} is up to date (same inputs and notebooks): {self.folder}"
         lines = [f"Report {self.quarter} written to {self.folder}"]
@@ -208,6 +264,7 @@ def run_report(
     Returns
     -------
     ReportOutcome
+        The folder and each notebook's result.
 
     Raises
     ------
@@ -258,14 +315,14 @@ def run_report(
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     started = datetime.now(UTC)
-    results: list[NotebookResult | None] = []
+    slots: list[NotebookResult | None] = []  # a skipped notebook's result, or None for one to run
     tasks: list[Task] = []
     try:
         for i, spec in enumerate(specs, 1):
             label = f"[{i}/{len(specs)}]"
             if spec.requires == "pilot" and tables.pilot_assignments.empty:
                 print(f"{label} {spec.file} ({spec.title}) skipped: no pilot in the data", file=sys.stderr, flush=True)
-                results.append(NotebookResult(spec.file, spec.title, "skipped", 0.0, "no pilot in the data"))
+                slots.append(NotebookResult(spec.file, spec.title, "skipped", 0.0, "no pilot in the data"))
                 continue
             params = {**spec.parameters, "quarter": q, "data_dir": str(folder)}
             declared = _declared_parameters(spec)
@@ -273,16 +330,16 @@ def run_report(
                 params["output_dir"] = str(tmp)
             if pilot is not None and "pilot_id" in declared:
                 params["pilot_id"] = pilot
-            results.append(None)
+            slots.append(None)
             tasks.append(Task(spec, tmp, params, demo, label))
         if tasks:
             print(f"Running {len(tasks)} notebook(s), {min(jobs, len(tasks))} at a time.", file=sys.stderr, flush=True)
         ran = iter(run_all(tasks, jobs, expected=_last_durations(root)))
-        results = [r if r is not None else next(ran) for r in results]
+        results: list[NotebookResult] = [r if r is not None else next(ran) for r in slots]
         write_workbook(tmp)
         counts = {name: len(frame) for name, frame in tables.frames.items()}
         write_index(tmp, q, results, specs, demo, counts)
-        manifest = {
+        record = {
             "quarter": q,
             "parameters": {"quarter": q, "data_dir": str(folder), "force": force, "pilot": pilot},
             "package_version": __version__,
@@ -298,7 +355,7 @@ def run_report(
             "outputs": sorted(p.relative_to(tmp).as_posix() for p in tmp.rglob("*") if p.is_file()),
             "status": "failed" if any(r.status == "failed" for r in results) else "ok",
         }
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
+        (tmp / MANIFEST).write_text(json.dumps(record, indent=1) + "\n")
         _move_into_place(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -85,8 +85,20 @@ _SHEET_HEAD = (
 
 
 def sheet_names(stems: list[str]) -> list[str]:
-    """Valid, distinct Excel sheet names (at most 31 characters, no ``[]:*?/\\``, no ``'`` at either end,
-    not the reserved "History") for file stems.
+    r"""Valid, distinct Excel sheet names for file stems.
+
+    Each name has at most 31 characters, no ``[]:*?/\``, no ``'`` at either end, and is not the
+    reserved "History"; a repeated name gets ``_2``, ``_3``, ... (case-insensitively).
+
+    Parameters
+    ----------
+    stems : list of str
+        File stems, in sheet order.
+
+    Returns
+    -------
+    list of str
+        One sheet name per stem, in the same order.
     """
     out: list[str] = []
     for stem in stems:
@@ -102,7 +114,18 @@ def sheet_names(stems: list[str]) -> list[str]:
 
 
 def column_letter(i: int) -> str:
-    """Excel column name of the 0-based column ``i`` (0 -> A, 26 -> AA)."""
+    """Excel column name of the 0-based column ``i`` (0 -> A, 26 -> AA).
+
+    Parameters
+    ----------
+    i : int
+        Column number, from 0.
+
+    Returns
+    -------
+    str
+        The column's letters.
+    """
     name = ""
     i += 1
     while i:

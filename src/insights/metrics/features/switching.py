@@ -84,7 +84,8 @@ def switching_metrics(
     admins = users[(users["invited_at"] < t) & (users["role"] == "admin")]
     out["admins"] = admins.groupby("account_id").size().reindex(ids).fillna(0).astype(float)
     volume = complete_months(usage_monthly, t, windows.data_volume_months)
-    out["data_volume"] = np.log1p(volume.groupby("account_id")["events"].sum().astype(float)).reindex(ids).fillna(0.0)
+    events = volume.groupby("account_id")["events"].sum().astype(float).reindex(ids).fillna(0.0)
+    out["data_volume"] = np.log1p(events)  # log1p(0) = 0: accounts without usage stay at 0
     components = out.assign(tenure_years=terms["tenure_years"])
     parts = pd.concat([_zscore(components[c]) for c in SWITCHING_COMPONENTS], axis=1)
     out["switching_cost"] = parts.mean(axis=1)

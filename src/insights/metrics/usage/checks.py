@@ -17,8 +17,9 @@ the same checks name every problem (a slower path, taken only for events that br
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
@@ -33,7 +34,7 @@ from insights.metrics.usage.definitions import (
     key_sql,
     user_keys_sql,
 )
-from insights.metrics.usage.window import utc_naive
+from insights.metrics.usage.window import DateLike, utc_naive
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -48,15 +49,68 @@ EVENTS = "usage_events"
 REQUIRED = EVENT_COLUMNS  # account_id, user_id, ts, feature
 
 
-def violation(column: str, rule: str, count: int, examples: tuple = ()) -> Violation:
-    """One ``insights.data.validation.Violation`` of ``usage_events``."""
+def one_row(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[Any, ...]:
+    """The single row of a query that always returns one (an aggregate without GROUP BY).
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        The connection that runs the query.
+    sql : str
+        The query.
+
+    Returns
+    -------
+    tuple
+        The row's values, in SELECT order.
+
+    Raises
+    ------
+    RuntimeError
+        If the query returns no row (a bug in the query, not in the data).
+    """
+    row = con.execute(sql).fetchone()
+    if row is None:
+        raise RuntimeError(f"DuckDB returned no row where one was expected, for:\n{sql.strip()}")
+    return row
+
+
+def violation(column: str, rule: str, count: int, examples: tuple[Any, ...] = ()) -> Violation:
+    """One ``insights.data.validation.Violation`` of ``usage_events``.
+
+    Parameters
+    ----------
+    column, rule : str
+        The column and the rule it breaks.
+    count : int
+        Events that break it.
+    examples : tuple, optional
+        A few example values, kept as given.
+
+    Returns
+    -------
+    Violation
+        With table ``usage_events``.
+    """
     from insights.data.validation import Violation
 
     return Violation(EVENTS, column, rule, int(count), tuple(examples))
 
 
 def missing_columns(columns: list[str]) -> list[Violation]:
-    """Violations for contract columns absent from the event files."""
+    """Violations for contract columns absent from the event files.
+
+    Parameters
+    ----------
+    columns : list of str
+        Columns the event files have.
+
+    Returns
+    -------
+    list of Violation
+        One "missing column" violation per absent contract column (listing the present ones); empty if
+        none is absent.
+    """
     present = ", ".join(columns)
     return [
         violation(c, "missing column", 1, (f"columns present: {present}"[:200],)) for c in REQUIRED if c not in columns
@@ -68,6 +122,16 @@ def ts_expression(column_type: str) -> str:
 
     Text is read as ISO 8601; an offset or zone, if present, is converted to UTC (the session
     time zone is UTC).
+
+    Parameters
+    ----------
+    column_type : str
+        DuckDB type of the raw ``ts`` column (``TIMESTAMPTZ``, ``TIMESTAMP``, ``DATE``, ``VARCHAR``...).
+
+    Returns
+    -------
+    str
+        A SQL expression over ``ts``.
     """
     kind = column_type.upper()
     if kind.startswith("TIMESTAMP WITH TIME ZONE") or kind == "TIMESTAMPTZ":
@@ -77,13 +141,17 @@ def ts_expression(column_type: str) -> str:
     return "CAST(TRY_CAST(CAST(ts AS VARCHAR) AS TIMESTAMPTZ) AS TIMESTAMP)"
 
 
-def _lit(t) -> str:
+def _lit(t: DateLike) -> str:
     """A timestamp literal in UTC (``utc_naive``)."""
     return f"TIMESTAMP '{utc_naive(t).isoformat(sep=' ')}'"
 
 
 def events_view_sql(
-    raw: str, column_type: str, now: pd.Timestamp, start: pd.Timestamp | None, end_exclusive: pd.Timestamp | None
+    raw: str,
+    column_type: str,
+    now: datetime.datetime,
+    start: pd.Timestamp | None,
+    end_exclusive: pd.Timestamp | None,
 ) -> str:
     """SQL of the ``usage_events`` view that ``GROUPS_SQL`` reads: typed columns plus the zone code.
 
@@ -93,10 +161,15 @@ def events_view_sql(
         Relation of the raw event files.
     column_type : str
         DuckDB type of the raw ``ts`` column.
-    now : pandas.Timestamp
-        Later timestamps are in the future (an error).
+    now : datetime.datetime
+        Later timestamps are in the future (an error); a naive time is taken as UTC.
     start, end_exclusive : pandas.Timestamp, optional
         The window, when fixed by the caller (otherwise every readable past event is inside).
+
+    Returns
+    -------
+    str
+        A SELECT over ``raw`` with columns account_id, user_id, feature (text), ts (UTC) and zone.
     """
     typed = column_type.upper().startswith(("TIMESTAMP", "DATE"))
     # a typed column is never unreadable (missing is its only failure): one test less per event
@@ -125,6 +198,7 @@ class CheckResult:
     violations : list of Violation
         Contract violations (empty when the events are clean).
     rows : int
+        Event rows read.
     before_window, after_window : int
         Rows dated before / after the window (only when a window was given).
     before_activation : int
@@ -138,7 +212,7 @@ class CheckResult:
         the engine then checks a text-keyed scan, which counts and shows each problem.
     """
 
-    violations: list
+    violations: list[Violation]
     rows: int
     before_window: int
     after_window: int
@@ -153,10 +227,10 @@ def _blank(col: str) -> str:
 
 
 def register_keys(con: duckdb.DuckDBPyConnection) -> bool:
-    """Create ``user_keys`` and ``account_keys`` (``definitions.user_keys_sql``, hash keys) from the
-    validated ``ref_users`` and ``ref_accounts``; return whether hash keys identify them exactly.
+    """Create ``user_keys`` and ``account_keys`` and say whether hash keys identify users exactly.
 
-    Users with a blank ID or an account missing from ``ref_accounts`` are left out (their events
+    The tables (``definitions.user_keys_sql``, hash keys) are made from the validated ``ref_users`` and
+    ``ref_accounts``. Users with a blank ID or an account missing from ``ref_accounts`` are left out (their events
     stay unmapped, so the text-keyed checks report them). The keys are exact when no two reference
     users share a user key and no two reference accounts share an account key. An ID that is not
     in the reference tables is misread only if its 64-bit hash equals a known one's in the same
@@ -164,6 +238,16 @@ def register_keys(con: duckdb.DuckDBPyConnection) -> bool:
     unknown account ID the known user's account's (1 / 2**64); both unknown, both must match. One
     unmapped event sends the whole file to the text-keyed scan, so a wrong result needs every
     unknown ID of the file to collide.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        Holds ``ref_users`` and ``ref_accounts``; gets the two temporary tables.
+
+    Returns
+    -------
+    bool
+        True when no two reference users share a user key and no two reference accounts an account key.
     """
     con.execute(f"""CREATE OR REPLACE TEMP TABLE user_keys AS
         SELECT * FROM ({user_keys_sql("hash")}) AS k
@@ -171,10 +255,13 @@ def register_keys(con: duckdb.DuckDBPyConnection) -> bool:
           AND k.account_id IN (SELECT account_id FROM ref_accounts)""")
     con.execute("CREATE OR REPLACE TEMP TABLE account_keys AS SELECT DISTINCT account_key, account_id FROM user_keys")
     return bool(
-        con.execute(f"""
+        one_row(
+            con,
+            f"""
         SELECT (SELECT count(*) = count(DISTINCT user_key) FROM user_keys)
            AND (SELECT count(DISTINCT account_id) = count(DISTINCT {key_sql("account_id", "hash")})
-                FROM ref_accounts)""").fetchone()[0]
+                FROM ref_accounts)""",
+        )[0]
     )
 
 
@@ -209,7 +296,7 @@ def check_groups(
     groups: str = "event_groups",
     raw: str = "raw_events",
     ts_sql: str = "ts",
-    now: pd.Timestamp | None = None,
+    now: datetime.datetime | None = None,
     features: str = "event_features",
     keys: str = "text",
 ) -> CheckResult:
@@ -223,8 +310,8 @@ def check_groups(
         (``register_keys``).
     ts_sql : str
         Expression reading the raw ts (for examples of unreadable values only).
-    now : pandas.Timestamp, optional
-        Shown in the future-timestamp rule.
+    now : datetime.datetime, optional
+        Shown in the future-timestamp rule (a naive time is taken as UTC).
     keys : str
         How ``groups`` is keyed (``definitions.KEY_KINDS``). With hash keys, problems of the IDs
         are only counted together (``CheckResult.unmapped``), not reported.
@@ -232,6 +319,7 @@ def check_groups(
     Returns
     -------
     CheckResult
+        The violations and the counts of rows by window and activation.
     """
     import pandas as pd
 
@@ -254,7 +342,9 @@ def check_groups(
         "unmapped",
     ]
     known = "NOT (blank_account OR blank_user)"
-    r = con.execute(f"""
+    totals = one_row(
+        con,
+        f"""
     SELECT
       coalesce(sum(events), 0),
       coalesce(sum(events) FILTER (WHERE blank_account), 0),
@@ -272,18 +362,15 @@ def check_groups(
       coalesce(sum(events) FILTER (WHERE before_activation), 0),
       coalesce(sum(events) FILTER (WHERE unmapped), 0)
     FROM ({marked}) AS m
-    """).fetchone()
-    r = dict(zip(names, r))
-    r["missing_feature"] = con.execute(
-        f"SELECT coalesce(sum(events), 0) FROM {features} WHERE {_blank('feature')}"
-    ).fetchone()[0]
+    """,
+    )
+    r: dict[str, Any] = dict(zip(names, totals))
+    r["missing_feature"] = one_row(con, f"SELECT coalesce(sum(events), 0) FROM {features} WHERE {_blank('feature')}")[0]
 
-    def examples(value: str, flag: str) -> tuple:
+    def examples(value: str, flag: str) -> tuple[Any, ...]:
         if not r[flag]:
             return ()
-        return con.execute(
-            f"SELECT min({value}), max({value}) FROM ({marked}) AS m WHERE {known} AND {flag}"
-        ).fetchone()
+        return one_row(con, f"SELECT min({value}), max({value}) FROM ({marked}) AS m WHERE {known} AND {flag}")
 
     v: list[Violation] = []
 
@@ -302,17 +389,17 @@ def check_groups(
         *examples("user_id || ' in ' || account_id", "other_account"),
     )
     if r["unparseable"]:
-        examples = [
+        unreadable = [
             x[0]
             for x in con.execute(
                 f"SELECT DISTINCT CAST(ts AS VARCHAR) FROM {raw} WHERE ts IS NOT NULL "
                 f"AND trim(CAST(ts AS VARCHAR)) <> '' AND {ts_sql} IS NULL LIMIT 3"
             ).fetchall()
         ]
-        add("ts", "unparseable timestamp (use ISO 8601, e.g. 2026-09-30T14:05:00)", r["unparseable"], *examples)
+        add("ts", "unparseable timestamp (use ISO 8601, e.g. 2026-09-30T14:05:00)", r["unparseable"], *unreadable)
     when = "" if now is None else f" (after {utc_naive(now).isoformat(sep=' ', timespec='seconds')} UTC)"
     if r["future"]:
-        examples = (
+        future = (
             [
                 x[0]
                 for x in con.execute(
@@ -322,7 +409,7 @@ def check_groups(
             if now is not None
             else []
         )
-        add("ts", f"timestamp in the future{when}", r["future"], *examples)
+        add("ts", f"timestamp in the future{when}", r["future"], *future)
     month = lambda k: None if k is None else pd.Timestamp(year=int(k) // 12, month=int(k) % 12 + 1, day=1)  # noqa: E731
     return CheckResult(
         v,

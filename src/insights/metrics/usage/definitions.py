@@ -106,7 +106,18 @@ MAX_CODE_SQL = "SELECT max(code) FROM event_features"
 
 
 def mask_words(max_code: int | None) -> int:
-    """Number of ``MASK_BITS``-bit words needed for feature codes up to ``max_code`` (at least one)."""
+    """Number of ``MASK_BITS``-bit words needed for feature codes up to ``max_code`` (at least one).
+
+    Parameters
+    ----------
+    max_code : int or None
+        The largest feature code (``MAX_CODE_SQL``); None when there are no features.
+
+    Returns
+    -------
+    int
+        ``max_code // MASK_BITS + 1``, or 1 for None.
+    """
     return 1 if max_code is None else int(max_code) // MASK_BITS + 1
 
 
@@ -120,6 +131,21 @@ def feature_codes_sql(words: int = 1) -> str:
     """Step 1c: ``feature_codes`` (feature, ``bit_0`` ... ``bit_<words-1>``) from ``event_features``.
 
     Each feature has exactly one bit set over its words; non-features and missing values have no row.
+
+    Parameters
+    ----------
+    words : int
+        Number of ``MASK_BITS``-bit mask words (``mask_words``); at least 1.
+
+    Returns
+    -------
+    str
+        The query.
+
+    Raises
+    ------
+    ValueError
+        If ``words`` is below 1 (a programming error).
     """
     bits = ",\n       ".join(
         f"CASE WHEN code // {MASK_BITS} = {w} THEN CAST(1 AS BIGINT) << CAST(code % {MASK_BITS} AS INTEGER) "
@@ -145,7 +171,25 @@ HASH_KEY = "hash({})"
 
 
 def key_sql(column: str, keys: str = "text") -> str:
-    """The grouping key of an ID column: the column itself (``"text"``) or its hash (``"hash"``)."""
+    """The grouping key of an ID column: the column itself (``"text"``) or its hash (``"hash"``).
+
+    Parameters
+    ----------
+    column : str
+        The ID column's SQL name.
+    keys : str
+        ``"text"`` or ``"hash"`` (``KEY_KINDS``): how accounts and users are keyed.
+
+    Returns
+    -------
+    str
+        A SQL expression.
+
+    Raises
+    ------
+    ValueError
+        If ``keys`` is not in ``KEY_KINDS`` (a programming error).
+    """
     if keys not in KEY_KINDS:
         raise ValueError(f"keys must be one of {KEY_KINDS}, got {keys!r}")
     return column if keys == "text" else HASH_KEY.format(column)
@@ -157,6 +201,23 @@ def groups_sql(words: int = 1, keys: str = "text") -> str:
     Columns: account_key and user_key (the IDs, or their hashes: ``key_sql``), month_key (null
     outside the window), zone, events, and ``mask_0`` ... ``mask_<words-1>`` (OR of the bits of
     the features used; null if none).
+
+    Parameters
+    ----------
+    words : int
+        Number of ``MASK_BITS``-bit mask words (``mask_words``); at least 1.
+    keys : str
+        ``"text"`` or ``"hash"`` (``KEY_KINDS``): how accounts and users are keyed.
+
+    Returns
+    -------
+    str
+        The query.
+
+    Raises
+    ------
+    ValueError
+        If ``words`` is below 1 or ``keys`` is not in ``KEY_KINDS`` (a programming error).
     """
     masks = ", ".join(f"bit_or(c.bit_{w}) AS mask_{w}" for w in _words(words))
     return f"""
@@ -174,8 +235,23 @@ GROUP BY e.account_key, e.month_key, e.zone, e.user_key
 
 
 def user_keys_sql(keys: str = "text") -> str:
-    """``user_keys`` from ``users``: each user's account_key and user_key (``key_sql``) with its IDs
-    and activation date; the map from hash-keyed ``event_groups`` back to the reference users.
+    """``user_keys`` from ``users``: the map from keyed ``event_groups`` back to the reference users.
+
+    Parameters
+    ----------
+    keys : str
+        ``"text"`` or ``"hash"`` (``KEY_KINDS``): how accounts and users are keyed.
+
+    Returns
+    -------
+    str
+        A query with each user's account_key and user_key (``key_sql``), account_id, user_id and
+        activated_at.
+
+    Raises
+    ------
+    ValueError
+        If ``keys`` is not in ``KEY_KINDS`` (a programming error).
     """
     return f"""
 SELECT {key_sql("account_id", keys)} AS account_key, {key_sql("user_id", keys)} AS user_key,
@@ -194,6 +270,23 @@ def monthly_sql(words: int = 1, keys: str = "text") -> str:
 
     With hash keys (``keys="hash"``) the account IDs come from ``account_keys`` (account_key,
     account_id), made from ``user_keys``.
+
+    Parameters
+    ----------
+    words : int
+        Number of ``MASK_BITS``-bit mask words (``mask_words``); at least 1.
+    keys : str
+        ``"text"`` or ``"hash"`` (``KEY_KINDS``): how accounts and users are keyed.
+
+    Returns
+    -------
+    str
+        The query of the ``usage_monthly`` table.
+
+    Raises
+    ------
+    ValueError
+        If ``words`` is below 1 or ``keys`` is not in ``KEY_KINDS`` (a programming error).
     """
     key_sql("account_id", keys)  # checks ``keys``
     named = (

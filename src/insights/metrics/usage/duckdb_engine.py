@@ -18,6 +18,7 @@ import os
 import re
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -55,6 +56,16 @@ def _sql_list(files: list[Path]) -> str:
 def memory_bytes(size: str) -> int:
     """Bytes in a size such as ``4GB`` (powers of 1000) or ``4GiB`` (powers of 1024).
 
+    Parameters
+    ----------
+    size : str
+        A number and a unit (KB, MB, GB, TB or KiB, MiB, GiB, TiB; case-insensitive).
+
+    Returns
+    -------
+    int
+        The size in bytes (rounded down).
+
     Raises
     ------
     ParameterError
@@ -69,7 +80,7 @@ def memory_bytes(size: str) -> int:
 @contextmanager
 def connect(
     memory_limit: str = DEFAULT_MEMORY_LIMIT, temp_dir: str | os.PathLike | None = None, threads: int | None = None
-):
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """A DuckDB connection set up for out-of-core work (UTC, memory limit, spill folder).
 
     Parameters
@@ -82,6 +93,11 @@ def connect(
         temporary folder.
     threads : int, optional
         Worker threads (default: every core).
+
+    Yields
+    ------
+    duckdb.DuckDBPyConnection
+        Closed, and its spill folder removed, when the ``with`` block ends.
 
     Raises
     ------
@@ -111,6 +127,20 @@ def register_events(con: duckdb.DuckDBPyConnection, files: list[Path], name: str
 
     CSV is read as text (the checks parse it); Parquet keeps its types.
 
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        The connection that gets the view.
+    files : list of pathlib.Path
+        Event files, all CSV or all Parquet (columns united by name).
+    name : str
+        Name of the view.
+
+    Returns
+    -------
+    list of str
+        The view's column names.
+
     Raises
     ------
     ContractError
@@ -134,6 +164,13 @@ def register_reference(con: duckdb.DuckDBPyConnection, ref: dict[str, pd.DataFra
     """Copy the validated ``accounts``, ``users`` and ``contracts`` into DuckDB.
 
     Creates ``ref_accounts``, ``ref_users`` (and the view ``users``) and ``contracts``.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        The connection that gets the tables.
+    ref : dict of pandas.DataFrame
+        Validated ``accounts``, ``users`` and ``contracts`` (``sources.reference_tables``).
     """
     accounts = ref["accounts"][["account_id"]].astype({"account_id": "str"})
     users = ref["users"][["user_id", "account_id", "activated_at"]].astype({"user_id": "str", "account_id": "str"})
@@ -190,7 +227,7 @@ def build_groups(con: duckdb.DuckDBPyConnection, keys: str = "text") -> int:
     """
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE event_features AS {definitions.FEATURES_SQL}")
-        words = definitions.mask_words(con.execute(definitions.MAX_CODE_SQL).fetchone()[0])
+        words = definitions.mask_words(checks.one_row(con, definitions.MAX_CODE_SQL)[0])
         con.execute(f"CREATE OR REPLACE TEMP TABLE feature_codes AS {definitions.feature_codes_sql(words)}")
         con.execute(f"CREATE OR REPLACE TEMP TABLE event_groups AS {definitions.groups_sql(words, keys)}")
     except duckdb.ConversionException as exc:
@@ -241,6 +278,7 @@ def monthly_relation(
     query : str
         SQL selecting the monthly table (``definitions.monthly_sql``).
     summary : UsageSummary
+        Counts of the events read, by window and activation, and the check timings.
 
     Raises
     ------
@@ -252,7 +290,7 @@ def monthly_relation(
     if (start is None) != (end is None):
         raise ParameterError("give both the start and the end of the window, or neither.")
     given = Window.parse(start, end) if start is not None else None
-    now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None) if now is None else utc_naive(now)
+    now_utc = datetime.datetime.now(datetime.UTC).replace(tzinfo=None) if now is None else utc_naive(now)
     t0 = time.perf_counter()
     try:
         columns = register_events(con, files)
@@ -263,7 +301,7 @@ def monthly_relation(
         con.execute(
             "CREATE OR REPLACE VIEW usage_events AS "
             + checks.events_view_sql(
-                "raw_events", ts_type, now, given.start if given else None, given.end_exclusive if given else None
+                "raw_events", ts_type, now_utc, given.start if given else None, given.end_exclusive if given else None
             )
         )
         words = build_groups(con, "hash")
@@ -273,14 +311,20 @@ def monthly_relation(
     summary_seconds = {"scan": time.perf_counter() - t0}
     register_reference(con, _resolved(ref))
     t1 = time.perf_counter()
-    keys = "hash" if checks.register_keys(con) else "text"
-    result = (
-        None
-        if keys == "text"
-        else checks.check_groups(
-            con, "event_groups", "raw_events", checks.ts_expression(ts_type), now, features="event_features", keys=keys
+
+    def check(keys: str) -> checks.CheckResult:
+        return checks.check_groups(
+            con,
+            "event_groups",
+            "raw_events",
+            checks.ts_expression(ts_type),
+            now_utc,
+            features="event_features",
+            keys=keys,
         )
-    )
+
+    keys = "hash" if checks.register_keys(con) else "text"
+    result = None if keys == "text" else check(keys)
     if result is None or result.unmapped:
         # the hash keys cannot say what is wrong with the IDs (or do not identify the reference exactly):
         # scan again keyed by the IDs themselves, which counts and shows every problem
@@ -294,12 +338,10 @@ def monthly_relation(
         keys = "text"
         build_groups(con, keys)
         summary_seconds["rescan"] = time.perf_counter() - t2
-        result = checks.check_groups(
-            con, "event_groups", "raw_events", checks.ts_expression(ts_type), now, features="event_features", keys=keys
-        )
+        result = check(keys)
     if result.violations:
         raise ContractError(result.violations)
-    if result.first_month is None:
+    if result.first_month is None or result.last_month is None:  # both or neither: no event inside
         raise ContractError([checks.violation("—", "no rows inside the window", 1)])
     import pandas as pd
 
@@ -335,13 +377,16 @@ def _made(folder: Path) -> Path:
 def _outside_contract(con: duckdb.DuckDBPyConnection, table: str) -> int:
     """Events of the result that fall in account-months with no contract term."""
     return int(
-        con.execute(f"""
+        checks.one_row(
+            con,
+            f"""
         SELECT coalesce(sum(r.events), 0) FROM {table} AS r
         WHERE NOT EXISTS (SELECT 1 FROM contracts AS c
                           WHERE c.account_id = r.account_id
                             AND year(r.month) * 12 + month(r.month)
                                 BETWEEN year(c.start_date) * 12 + month(c.start_date)
-                                    AND year(c.end_date) * 12 + month(c.end_date))""").fetchone()[0]
+                                    AND year(c.end_date) * 12 + month(c.end_date))""",
+        )[0]
     )
 
 
@@ -406,7 +451,7 @@ def build_usage_monthly(
         t0 = time.perf_counter()
         con.execute(f"CREATE TEMP TABLE usage_monthly AS {query}")
         summary.seconds["aggregate"] = time.perf_counter() - t0
-        summary.rows = int(con.execute("SELECT count(*) FROM usage_monthly").fetchone()[0])
+        summary.rows = int(checks.one_row(con, "SELECT count(*) FROM usage_monthly")[0])
         summary.events_outside_contract = _outside_contract(con, "usage_monthly")
         fd, tmp = tempfile.mkstemp(prefix=".usage_monthly-", suffix=".parquet", dir=target.parent)
         os.close(fd)
@@ -434,11 +479,30 @@ def usage_monthly_frame(
 ) -> tuple[pd.DataFrame, UsageSummary]:
     """Like ``build_usage_monthly`` but return the (small) monthly table as a DataFrame, writing nothing.
 
+    Parameters
+    ----------
+    data_dir : path, optional
+        Raw data folder (default ``insights.data.paths.raw_dir()``).
+    start, end : date-like, optional
+        Data window, first and last day inclusive (see ``monthly_relation``); both or neither.
+    memory_limit : str
+        Memory budget such as ``4GB`` (see ``connect``).
+    now : pandas.Timestamp, optional
+        Reference time for the future-timestamp check (default: now, UTC).
+
     Returns
     -------
     frame : pandas.DataFrame
         Columns ``insights.metrics.usage.definitions.MONTHLY_COLUMNS``, sorted by account_id, month.
     summary : UsageSummary
+        Counts and timings of the run (``output`` is None).
+
+    Raises
+    ------
+    ParameterError
+        If the folder does not exist, has no event files, or the window or memory limit is invalid.
+    ContractError
+        With every problem of the events and reference tables.
     """
     folder = paths.resolve_data_dir(data_dir)
     if not folder.is_dir():

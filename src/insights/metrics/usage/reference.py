@@ -64,7 +64,7 @@ def monthly_pandas(
     # the term covering each month: in force on at least one of its days, latest start wins
     # (a window holds at least one month)
     covered = pd.concat(
-        [current_terms(c, m, m + pd.offsets.MonthEnd(0)).assign(month=m)[keys + ["seats"]] for m in window.months()],
+        [current_terms(c, m, m + pd.offsets.MonthEnd(0)).assign(month=m)[[*keys, "seats"]] for m in window.months()],
         ignore_index=True,
     )
     grid = pd.concat([covered[keys], per[keys]]).drop_duplicates()

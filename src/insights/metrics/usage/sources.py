@@ -30,6 +30,16 @@ def event_files(data_dir: Path) -> list[Path]:
     ``usage_events.parquet``, ``usage_events.csv`` or a folder ``usage_events/`` of such files
     (searched recursively).
 
+    Parameters
+    ----------
+    data_dir : pathlib.Path
+        The raw data folder.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The event files, all of one format.
+
     Raises
     ------
     ParameterError
@@ -57,6 +67,11 @@ def event_files(data_dir: Path) -> list[Path]:
 
 def reference_tables(data_dir: Path) -> dict[str, pd.DataFrame]:
     """Read and validate ``accounts``, ``contracts`` and ``users`` from ``data_dir``.
+
+    Parameters
+    ----------
+    data_dir : pathlib.Path
+        The raw data folder.
 
     Returns
     -------

@@ -26,6 +26,18 @@ from insights.metrics.usage.window import UsageSummary, Window, utc_naive
 def spark_session(master: str = "local[2]", app_name: str = "insights-usage"):
     """A Spark session in UTC (local mode by default).
 
+    Parameters
+    ----------
+    master : str
+        Spark master URL (``local[2]``: two local cores).
+    app_name : str
+        Application name shown by Spark.
+
+    Returns
+    -------
+    pyspark.sql.SparkSession
+        The active session with these settings, or a new one (UTC, 8 shuffle partitions, no UI).
+
     Raises
     ------
     ParameterError
@@ -58,8 +70,10 @@ def _spark_frame(spark, frame: pd.DataFrame, schema: str):
 def register_inputs(
     spark, events, ref: dict[str, pd.DataFrame], window: Window | None = None, now: pd.Timestamp | None = None
 ) -> Window:
-    """Create the temporary views the definitions read: ``usage_events``, ``event_features``,
-    ``feature_codes``, ``event_groups``, ``users``, ``contracts`` and ``months``.
+    """Create the temporary views the definitions read.
+
+    They are ``usage_events``, ``event_features``, ``feature_codes``, ``event_groups``, ``users``,
+    ``contracts`` and ``months``.
 
     ``event_features``, ``feature_codes`` and ``event_groups`` are ``definitions.FEATURES_SQL``,
     ``feature_codes_sql`` and ``groups_sql`` transpiled to Spark SQL (cached).
@@ -67,6 +81,7 @@ def register_inputs(
     Parameters
     ----------
     spark : pyspark.sql.SparkSession
+        The session that gets the views.
     events : pyspark.sql.DataFrame
         Raw events with account_id, user_id, ts (timestamp or ISO text), feature.
     ref : dict of pandas.DataFrame
@@ -79,6 +94,12 @@ def register_inputs(
     Returns
     -------
     Window
+        The data window used (the given one, or the months of the events).
+
+    Raises
+    ------
+    ParameterError
+        If no window is given and no event has a readable timestamp.
 
     Notes
     -----
@@ -135,8 +156,8 @@ def register_inputs(
         spark, contracts, "contract_id string, account_id string, start_date date, end_date date, seats bigint"
     ).createOrReplaceTempView("contracts")
     months = window.months()
-    months = pd.DataFrame({"month": months, "month_key": [int(m.year * 12 + m.month - 1) for m in months]})
-    _spark_frame(spark, months, "month date, month_key int").createOrReplaceTempView("months")
+    month_table = pd.DataFrame({"month": months, "month_key": [int(m.year * 12 + m.month - 1) for m in months]})
+    _spark_frame(spark, month_table, "month date, month_key int").createOrReplaceTempView("months")
     return window
 
 
@@ -146,7 +167,18 @@ def _words(spark) -> int:
 
 
 def monthly(spark):
-    """Run the transpiled ``definitions.monthly_sql`` on the registered views; return a Spark DataFrame."""
+    """Run the transpiled ``definitions.monthly_sql`` on the registered views.
+
+    Parameters
+    ----------
+    spark : pyspark.sql.SparkSession
+        A session prepared by ``register_inputs``.
+
+    Returns
+    -------
+    pyspark.sql.DataFrame
+        The monthly table (lazy: nothing runs until it is collected).
+    """
     return spark.sql(definitions.to_spark(definitions.monthly_sql(_words(spark))))
 
 

@@ -15,9 +15,25 @@ if TYPE_CHECKING:
 # engine starts its scan first and lets the reference-table thread import pandas meanwhile.
 
 
-def utc_naive(t):
-    """``t`` (a datetime, pandas.Timestamp, or anything ``pandas.Timestamp`` reads) in UTC, without a
-    zone: a zone-aware time is converted, a naive one is taken as UTC already (pandas only for text).
+#: A date or time as the engines accept it: ISO text, a ``datetime.date``/``datetime.datetime``, a ``pandas.Timestamp``.
+DateLike = str | datetime.date
+
+
+def utc_naive(t: DateLike) -> datetime.datetime:
+    """A time in UTC, without a zone.
+
+    A zone-aware time is converted, a naive one is taken as UTC already (pandas is loaded only for
+    values that are not datetimes).
+
+    Parameters
+    ----------
+    t : datetime.datetime, pandas.Timestamp or anything ``pandas.Timestamp`` reads
+        The time.
+
+    Returns
+    -------
+    datetime.datetime
+        Naive, in UTC; a ``pandas.Timestamp`` when ``t`` was one or was parsed by pandas.
     """
     if not isinstance(t, datetime.datetime):
         import pandas as pd
@@ -41,8 +57,18 @@ class Window:
     end: pd.Timestamp
 
     @classmethod
-    def parse(cls, start, end) -> Window:
+    def parse(cls, start: DateLike, end: DateLike) -> Window:
         """Build a window from two dates (strings or timestamps).
+
+        Parameters
+        ----------
+        start, end : str, datetime.date or pandas.Timestamp
+            First and last day (inclusive); a time of day is dropped.
+
+        Returns
+        -------
+        Window
+            The two days at midnight.
 
         Raises
         ------
@@ -61,12 +87,19 @@ class Window:
 
     @property
     def end_exclusive(self) -> pd.Timestamp:
+        """Midnight of the day after ``end``: events before it are inside."""
         import pandas as pd
 
         return self.end + pd.Timedelta(days=1)
 
     def months(self) -> pd.DatetimeIndex:
-        """First day of every calendar month the window touches."""
+        """First day of every calendar month the window touches.
+
+        Returns
+        -------
+        pandas.DatetimeIndex
+            Month starts from the month of ``start`` to that of ``end``, inclusive.
+        """
         import pandas as pd
 
         return pd.date_range(self.start.to_period("M").to_timestamp(), self.end, freq="MS")
@@ -79,12 +112,15 @@ class UsageSummary:
     Attributes
     ----------
     engine : str
+        Which engine ran: ``"duckdb"`` or ``"spark"``.
     window : Window
+        The data window aggregated.
     events_read : int
         Rows in the event files.
     events_before_window, events_after_window : int
         Rows outside the window (not aggregated; counted here and logged, never dropped silently).
     events_aggregated : int
+        Rows inside the window, aggregated into ``usage_monthly``.
     events_outside_contract : int
         Aggregated events in account-months with no contract term in force.
     events_before_activation : int
@@ -111,11 +147,18 @@ class UsageSummary:
     events_before_activation: int = 0
     rows: int = 0
     output: str | None = None
-    seconds: dict = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
     keys: str = "text"
 
     def describe(self) -> str:
-        """A short human-readable account of the run."""
+        """A short human-readable account of the run.
+
+        Returns
+        -------
+        str
+            One line: events aggregated of those read, the window, the rows written, and any events
+            outside the window, outside a contract or before activation.
+        """
         text = (
             f"usage_monthly ({self.engine}): {self.events_aggregated:,} of {self.events_read:,} events "
             f"from {self.window.start.date()} to {self.window.end.date()} -> {self.rows:,} account-months"

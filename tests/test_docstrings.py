@@ -1,4 +1,4 @@
-"""Every public function and class of ``insights.stats`` has a numpydoc docstring with the sections it needs.
+"""Every public function and class of the package has a numpydoc docstring with the sections it needs.
 
 A function that takes parameters documents them under ``Parameters``; one that returns or yields a value
 has ``Returns`` (or ``Yields``); one that raises an exception itself has ``Raises``. A class whose
@@ -23,7 +23,7 @@ from types import ModuleType
 import pytest
 
 SECTION = re.compile(r"^[ \t]*(\w+)[ \t]*\n[ \t]*-{3,}[ \t]*$", re.M)
-CHECKED_PACKAGE = "insights.stats"
+CHECKED_PACKAGE = "insights"
 
 
 def public_objects(package_name: str) -> Iterator[tuple[str, object]]:

@@ -42,10 +42,32 @@ def settled(end_date, grace_days: int, as_of) -> pd.Series:
     ValueError
         If ``grace_days`` is negative.
     """
+    return (pd.Series(end_date) <= settled_until(grace_days, as_of)).astype(bool)
+
+
+def settled_until(grace_days: int, as_of) -> pd.Timestamp:
+    """The last renewal date whose outcome is settled at ``as_of``: ``as_of - grace_days``.
+
+    Parameters
+    ----------
+    grace_days : int
+        Grace period of the churn definition, in days.
+    as_of : date-like
+        The data end.
+
+    Returns
+    -------
+    pandas.Timestamp
+        A churn at or before this date is known; later ones may still be inside their grace period.
+
+    Raises
+    ------
+    ValueError
+        If ``grace_days`` is negative.
+    """
     if grace_days < 0:
         raise ValueError("grace_days must be >= 0")
-    end_date = pd.Series(end_date)
-    return (end_date + pd.to_timedelta(grace_days, unit="D") <= pd.Timestamp(as_of)).astype(bool)
+    return pd.Timestamp(as_of) - pd.Timedelta(days=grace_days)
 
 
 def churned_flag(outcome) -> pd.Series:

@@ -41,7 +41,7 @@ def _months(delta: pd.Series) -> pd.Series:
 
 def _first_churn(tables: Tables, grace_days: int) -> tuple[pd.DataFrame, pd.Timestamp]:
     events = churn.churn_events(tables.contracts, grace_days, tables.as_of)
-    known_until = tables.as_of - pd.Timedelta(days=grace_days)
+    known_until = churn.settled_until(grace_days, tables.as_of)
     return events, known_until
 
 

@@ -22,6 +22,8 @@ def _name(req: str) -> str:
 def _pyproject_requirements() -> dict[str, str]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     reqs = project["dependencies"] + project["optional-dependencies"]["dev"]
+    # pip extras such as psycopg[binary] have no conda equivalent: compare names and versions only
+    reqs = [re.sub(r"\[[^\]]*\]", "", r) for r in reqs]
     return {CONDA_NAMES.get(_name(r), _name(r)): r[len(_name(r)) :].strip() for r in reqs}
 
 

@@ -227,7 +227,9 @@ def test_band_rates_use_wilson_like_statsmodels(scored, demo_dir):
     lab = scored[
         scored["churned"].notna() & scored["band"].notna() & (scored["renewal_date"] + pd.Timedelta(days=30) <= as_of)
     ]
-    assert len(lab) < scored["churned"].notna().sum()  # the small demo has unsettled renewals to leave out
+    # the small demo has unsettled renewals in the horizon, and they carry no label
+    assert (scored["renewal_in_horizon"] & ~scored["settled"]).any()
+    assert len(lab) == (scored["churned"].notna() & scored["band"].notna()).sum()
     for _, row in bands[bands["accounts"] > 0].iterrows():
         g = lab if row["scope"] == "pooled" else lab[lab["obs_date"] == row["obs_date"]]
         y = g.loc[g["band"].astype(str) == row["band"], "churned"]

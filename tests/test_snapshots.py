@@ -123,3 +123,15 @@ def test_a_date_before_any_activity_gives_empty_counts_not_an_error(tables):
     first = tables.usage_monthly["month"].min()
     feats = snapshots.features_at(tables, first, 24)
     assert (feats["onboarding_engagement"] == 0).all() and feats["depth"].isna().all()
+
+
+def test_only_settled_renewals_carry_a_label(tables):
+    """An early renewal is known before its grace period ends, a churn only after it: labelling
+    unsettled renewals would make the latest observation dates look safer than they are."""
+    snap = snapshots.build(tables, grace_days=30)
+    outcomes = churn.contract_outcomes(tables.contracts, 30, tables.as_of).set_index("contract_id")
+    early = snap["renewal_in_horizon"] & ~snap["settled"]
+    assert (snap.loc[early, "contract_id"].map(outcomes["outcome"]) == churn.RENEWED).any()
+    assert snap.loc[early, "churned"].isna().all()
+    settled = snap["renewal_in_horizon"] & snap["settled"]
+    assert snap.loc[settled, "churned"].notna().all()

@@ -199,10 +199,11 @@ def build(
     pandas.DataFrame
         account_id, obs_date, contract_id, renewal_date, the ``FEATURES`` and the label
         columns renewal_in_horizon (bool), churned (1.0 / 0.0, NaN when the renewal is
-        outside the horizon or its outcome is not known at the data end: a churn is known
-        only once the grace period has passed, a renewal as soon as the next term exists)
-        and settled (bool: the renewal's grace period has passed at the data end,
-        ``insights.metrics.churn.settled``; churn rates count settled renewals only).
+        outside the horizon or not settled) and settled (bool: the renewal's grace period has
+        passed at the data end, ``insights.metrics.churn.settled``). A label exists for settled
+        renewals only: a churn is known only once the grace period has passed while an early
+        renewal is known at once, so labelling unsettled renewals would bias the most recent
+        observation dates towards renewal.
 
     Raises
     ------
@@ -225,6 +226,7 @@ def build(
     outcome = snap["contract_id"].map(outcomes["outcome"])
     days = (snap["renewal_date"] - snap["obs_date"]).dt.days
     snap["renewal_in_horizon"] = (days >= 0) & (days <= horizon_days)
-    snap["churned"] = churn.churned_flag(outcome).where(snap["renewal_in_horizon"])
-    snap["settled"] = churn.settled(snap["renewal_date"], grace_days, tables.as_of)
+    settled = churn.settled(snap["renewal_date"], grace_days, tables.as_of)
+    snap["churned"] = churn.churned_flag(outcome).where(snap["renewal_in_horizon"] & settled)
+    snap["settled"] = settled
     return snap

@@ -79,6 +79,17 @@ EVENT_COLUMNS: tuple[str, ...] = ("account_id", "user_id", "ts", "feature")
 #: The columns shared with the ``usage_monthly`` raw table of the data contract.
 CONTRACT_COLUMNS: tuple[str, ...] = MONTHLY_COLUMNS[:6]
 
+#: pandas dtypes of the ``MONTHLY_COLUMNS`` other than month (datetime64[ns], see ``monthly_frame``).
+MONTHLY_DTYPES: dict[str, str] = {
+    "account_id": "str",
+    "active_users": "int64",
+    "activated_seats": "int64",
+    "events": "int64",
+    "distinct_features": "int64",
+    "depth": "float64",
+    "feature_share": "float64",
+}
+
 
 def _non_feature_list() -> str:
     return ", ".join("'" + name.replace("'", "''") + "'" for name in NON_FEATURE_EVENTS)
@@ -363,6 +374,27 @@ LEFT JOIN event_months AS e ON e.account_id = g.account_id AND e.month_key = g.m
 CROSS JOIN catalogue AS k
 ORDER BY g.account_id, m.month
 """
+
+
+def monthly_frame(frame):
+    """The ``usage_monthly`` table as every engine returns it: typed, in column order, sorted.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The monthly table an engine computed, with at least the ``MONTHLY_COLUMNS``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Exactly the ``MONTHLY_COLUMNS`` with the ``MONTHLY_DTYPES`` (month as datetime64[ns]), sorted by
+        account_id and month, on a fresh 0..n-1 index.
+    """
+    import pandas as pd  # here, not at the top: the event checks import this module before pandas is needed
+
+    frame = frame.astype(MONTHLY_DTYPES)
+    frame["month"] = pd.to_datetime(frame["month"]).astype("datetime64[ns]")
+    return frame[list(MONTHLY_COLUMNS)].sort_values(["account_id", "month"]).reset_index(drop=True)
 
 
 #: ``groups_sql`` and ``monthly_sql`` for one mask word (up to 63 features).

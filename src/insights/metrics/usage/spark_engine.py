@@ -221,19 +221,7 @@ def usage_monthly_spark(
     window = register_inputs(spark, events, ref, window, now)
     rows = monthly(spark).collect()
     frame = pd.DataFrame([r.asDict() for r in rows], columns=list(definitions.MONTHLY_COLUMNS))
-    frame = frame.astype(
-        {
-            "account_id": "str",
-            "active_users": "int64",
-            "activated_seats": "int64",
-            "events": "int64",
-            "distinct_features": "int64",
-            "depth": "float64",
-            "feature_share": "float64",
-        }
-    )
-    frame["month"] = pd.to_datetime(frame["month"]).astype("datetime64[ns]")
-    frame = frame.sort_values(["account_id", "month"]).reset_index(drop=True)
+    frame = definitions.monthly_frame(frame)
     aggregated = int(frame["events"].sum())
     summary = UsageSummary("spark", window, events_read=aggregated, events_aggregated=aggregated, rows=len(frame))
     return frame, summary

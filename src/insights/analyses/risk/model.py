@@ -455,12 +455,12 @@ class FittedModel:
         Parameters
         ----------
         rows : pandas.DataFrame
-            Snapshot rows with the model's features.
+            Snapshot rows with the model's features, as for ``predict_raw``.
 
         Returns
         -------
         numpy.ndarray of float
-            One probability per row.
+            ``predict_raw`` mapped through the ``calibrator``, one probability per row.
         """
         return self.calibrator.predict(self.predict_raw(rows))
 

@@ -206,6 +206,11 @@ def key_sql(column: str, keys: str = "text") -> str:
     return column if keys == "text" else HASH_KEY.format(column)
 
 
+def _keyed_ids(keys: str) -> str:
+    """The select list ``account_key, user_key``: the account and user IDs keyed as ``keys`` says (``key_sql``)."""
+    return f"{key_sql('account_id', keys)} AS account_key, {key_sql('user_id', keys)} AS user_key"
+
+
 def groups_sql(words: int = 1, keys: str = "text") -> str:
     """Step 2: the only pass over the events: ``event_groups`` by account, month, zone and user.
 
@@ -215,15 +220,15 @@ def groups_sql(words: int = 1, keys: str = "text") -> str:
 
     Parameters
     ----------
-    words : int
-        Number of ``MASK_BITS``-bit mask words (``mask_words``); at least 1.
+    words
+        As for ``feature_codes_sql``.
     keys : str
         ``"text"`` or ``"hash"`` (``KEY_KINDS``): how accounts and users are keyed.
 
     Returns
     -------
     str
-        The query.
+        The ``event_groups`` query, with the columns listed above.
 
     Raises
     ------
@@ -236,7 +241,7 @@ SELECT e.account_key, e.month_key, e.zone, e.user_key,
        count(*) AS events,
        {masks}
 FROM (
-    SELECT {key_sql("account_id", keys)} AS account_key, {key_sql("user_id", keys)} AS user_key, feature, zone,
+    SELECT {_keyed_ids(keys)}, feature, zone,
            CASE WHEN zone = {ZONE_INSIDE} THEN year(ts) * 12 + month(ts) - 1 END AS month_key
     FROM usage_events
 ) AS e
@@ -265,7 +270,7 @@ def user_keys_sql(keys: str = "text") -> str:
         If ``keys`` is not in ``KEY_KINDS`` (a programming error).
     """
     return f"""
-SELECT {key_sql("account_id", keys)} AS account_key, {key_sql("user_id", keys)} AS user_key,
+SELECT {_keyed_ids(keys)},
        account_id, user_id, activated_at
 FROM users
 """
@@ -284,10 +289,8 @@ def monthly_sql(words: int = 1, keys: str = "text") -> str:
 
     Parameters
     ----------
-    words : int
-        Number of ``MASK_BITS``-bit mask words (``mask_words``); at least 1.
-    keys : str
-        ``"text"`` or ``"hash"`` (``KEY_KINDS``): how accounts and users are keyed.
+    words, keys
+        As for ``groups_sql``.
 
     Returns
     -------

@@ -189,10 +189,9 @@ def usage_monthly_spark(
 
     Parameters
     ----------
-    data_dir : path, optional
-        Raw data folder (default ``insights.data.paths.raw_dir()``).
-    start, end : date-like, optional
-        Data window, first and last day inclusive (default: months of the first and last event).
+    data_dir, start, end
+        As for the DuckDB engine's ``insights.metrics.usage.duckdb_engine.usage_monthly_frame``: the raw
+        data folder, and the data window (default: the months of the first and last event).
     spark : pyspark.sql.SparkSession, optional
         Default ``spark_session()`` (local mode).
     now : pandas.Timestamp, optional

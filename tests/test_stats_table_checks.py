@@ -1,10 +1,11 @@
-"""insights.stats.table_checks: the one detector of exactly collinear columns and the check built on it."""
+"""insights.stats.table_checks: the collinear-column detector and the check built on it; column-name lists."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from insights.errors import ParameterError
-from insights.stats.table_checks import check_full_rank, collinear_columns
+from insights.stats.table_checks import check_full_rank, collinear_columns, column_names
 
 RNG = np.random.default_rng(3)
 BASE = RNG.standard_normal((40, 4))  # columns a, b, c, d: independent
@@ -52,3 +53,33 @@ def test_check_full_rank_names_constant_then_collinear_columns():
         check_full_rank(np.column_stack([BASE, np.full(len(BASE), 2.0)]), [*"abcd", "k"], "driver")
     with pytest.raises(ParameterError, match=r"covariate\(s\) \['b', 'e'\] are exactly collinear: 1 of them is"):
         check_full_rank(np.column_stack([BASE, -BASE[:, 1]]), list("abcde"))
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(None, []), ("a", ["a"]), (["b", "a"], ["b", "a"]), (("a",), ["a"]), ([], [])],
+)
+def test_column_names_takes_one_name_several_or_none(value, expected):
+    assert column_names(value, "drivers") == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (["a", 1], r"drivers must be column names \(strings\), got \[1\]"),
+        (["b", "a", "b", "a", "c"], r"drivers name column\(s\) \['a', 'b'\] more than once"),
+    ],
+)
+def test_column_names_refuses_non_strings_and_repeats(value, message):
+    with pytest.raises(ParameterError, match=message):
+        column_names(value, "drivers")
+
+
+def test_risk_features_and_model_drivers_share_the_rule():
+    from insights.analyses.risk.model import fit_models
+    from insights.stats.model_frame import model_frame
+
+    with pytest.raises(ParameterError, match=r"features name column\(s\) \['x'\] more than once"):
+        fit_models(pd.DataFrame(), features=["x", "y", "x"])
+    with pytest.raises(ParameterError, match=r"controls name column\(s\) \['c'\] more than once"):
+        model_frame(pd.DataFrame({"y": [0, 1], "a": [1.0, 2.0], "c": [1, 2]}), "y", ["a"], ["c", "c"])

@@ -154,8 +154,7 @@ def make_users(spec: DemoSpec, accounts: pd.DataFrame, cov: Coverage, trait: np.
     act_p = _sigmoid(1.3 + 0.6 * trait[acc, DEPTH] + 0.5 * engagement(accounts)[acc])
     activated = invited + pd.to_timedelta(rng.geometric(0.15, len(acc)), unit="D")
     never = rng.random(len(acc)) > act_p
-    end = cov["end"][acc]
-    limit = np.where(pd.isna(end), spec.window_end.to_datetime64(), end.to_numpy())
+    limit = _last_day(spec, cov, acc)
     keep = invited.to_numpy() <= limit
     activated = activated.where(~never & (activated.to_numpy() <= limit))
     n_admin = 1 + rng.poisson(np.exp(-0.6 + 0.8 * trait[:, SWITCH]) * n_users**0.3)
@@ -171,18 +170,12 @@ def make_usage(
 
     Parameters
     ----------
-    spec : DemoSpec
-        The dataset's calendar.
-    accounts : pandas.DataFrame
-        From ``make_accounts`` (with the hidden columns).
-    cov : Coverage
-        From ``coverage``: rows fall only in months under contract.
+    spec, accounts, cov, rng
+        As for ``make_users``.
     x : numpy.ndarray
         Latent drivers, (n, M, 5) (``simulate_drivers``).
     users : pandas.DataFrame
         From ``make_users``: activated users fill the seats.
-    rng : numpy.random.Generator
-        This table's random stream.
 
     Returns
     -------
@@ -222,14 +215,10 @@ def make_tickets(spec: DemoSpec, cov: Coverage, x: np.ndarray, rng) -> pd.DataFr
 
     Parameters
     ----------
-    spec : DemoSpec
-        The dataset's calendar.
-    cov : Coverage
-        From ``coverage``: rows fall only in months under contract.
+    spec, cov, rng
+        As for ``make_users``.
     x : numpy.ndarray
-        Latent drivers, (n, M, 5) (``simulate_drivers``).
-    rng : numpy.random.Generator
-        This table's random stream.
+        Latent drivers, (n, M, 5); satisfaction sets how many tickets there are, how urgent, and their CSAT.
 
     Returns
     -------
@@ -259,14 +248,10 @@ def make_surveys(spec: DemoSpec, cov: Coverage, x: np.ndarray, rng) -> pd.DataFr
 
     Parameters
     ----------
-    spec : DemoSpec
-        The dataset's calendar.
-    cov : Coverage
-        From ``coverage``: rows fall only in months under contract.
+    spec, cov, rng
+        As for ``make_users``.
     x : numpy.ndarray
-        Latent drivers, (n, M, 5) (``simulate_drivers``).
-    rng : numpy.random.Generator
-        This table's random stream.
+        Latent drivers, (n, M, 5); satisfaction sets the NPS and perceived value the value score.
 
     Returns
     -------
@@ -297,18 +282,10 @@ def make_activities(
 
     Parameters
     ----------
-    spec : DemoSpec
-        The dataset's calendar.
-    accounts : pandas.DataFrame
-        From ``make_accounts`` (with the hidden columns).
-    cov : Coverage
-        From ``coverage``: rows fall only in months under contract.
-    x : numpy.ndarray
-        Latent drivers, (n, M, 5) (``simulate_drivers``).
+    spec, accounts, cov, x, rng
+        As for ``make_usage``.
     terms : pandas.DataFrame
         Contract terms; decided renewals get save plays and cancellation requests before their end.
-    rng : numpy.random.Generator
-        This table's random stream.
 
     Returns
     -------
@@ -374,16 +351,8 @@ def make_integrations(spec: DemoSpec, accounts: pd.DataFrame, cov: Coverage, tra
 
     Parameters
     ----------
-    spec : DemoSpec
-        The dataset's calendar.
-    accounts : pandas.DataFrame
-        From ``make_accounts`` (with the hidden columns).
-    cov : Coverage
-        From ``coverage``: rows fall only in months under contract.
-    trait : numpy.ndarray
-        Each account's drivers, (n, 5).
-    rng : numpy.random.Generator
-        This table's random stream.
+    spec, accounts, cov, trait, rng
+        As for ``make_users``.
 
     Returns
     -------
@@ -401,16 +370,21 @@ def make_integrations(spec: DemoSpec, accounts: pd.DataFrame, cov: Coverage, tra
     integ = names[order[a, rank]]
     created = pd.DatetimeIndex(accounts["created_at"])[a]
     connected = created + pd.to_timedelta(np.round(rng.exponential(150, len(a))), unit="D")
-    end = cov["end"][a]
-    limit = np.where(pd.isna(end), spec.window_end.to_datetime64(), end.to_numpy())
+    limit = _last_day(spec, cov, a)
     keep = connected.to_numpy() <= limit
     p_drop = 0.12 * np.exp(-0.5 * trait[a, SWITCH])
     span = (pd.Series(limit) - pd.Series(connected)).dt.days.clip(lower=0).to_numpy()
     dropped_at = connected + pd.to_timedelta(np.floor(rng.random(len(a)) * (span + 1)), unit="D")
     dropped = pd.Series(dropped_at).where(rng.random(len(a)) < p_drop)
-    disconnected = dropped.fillna(pd.Series(end)).to_numpy()  # all disconnect when the account churns
+    disconnected = dropped.fillna(pd.Series(cov["end"][a])).to_numpy()  # all disconnect when the account churns
     out = pd.DataFrame({"account": a, "integration": integ, "connected_at": connected, "disconnected_at": disconnected})
     return out[keep].reset_index(drop=True)
+
+
+def _last_day(spec: DemoSpec, cov: Coverage, acc: np.ndarray) -> np.ndarray:
+    """Last day a row of account number ``acc`` can be dated: the account's churn date, else the history's end."""
+    end = cov["end"][acc]
+    return np.where(pd.isna(end), spec.window_end.to_datetime64(), end.to_numpy())
 
 
 def _inside(frame: pd.DataFrame, col: str, cov: Coverage, spec: DemoSpec) -> pd.DataFrame:

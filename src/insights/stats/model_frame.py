@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from insights.errors import ParameterError
-from insights.stats.table_checks import check_full_rank, require_columns
+from insights.stats.table_checks import check_full_rank, column_names, require_columns
 
 #: Named transformations: function and the domain it needs.
 TRANSFORMS = {
@@ -87,19 +87,6 @@ class ModelFrame:
     def n_clusters(self) -> int:
         """Distinct clusters (the rows when there is no cluster column)."""
         return self.n_rows if self.clusters is None else int(self.clusters.max()) + 1
-
-
-def _names(value, role: str) -> list[str]:
-    if value is None:
-        return []
-    names = [value] if isinstance(value, str) else list(value)
-    bad = [v for v in names if not isinstance(v, str)]
-    if bad:
-        raise ParameterError(f"{role} must be column names (strings), got {bad!r}.")
-    dup = sorted({v for v in names if names.count(v) > 1})
-    if dup:
-        raise ParameterError(f"{role} name column(s) {dup} more than once; list each once.")
-    return names
 
 
 def _is_numeric(s: pd.Series) -> bool:
@@ -244,10 +231,10 @@ def model_frame(
     """
     if not isinstance(outcome, str):
         raise ParameterError(f"outcome must be a column name, got {outcome!r}.")
-    drivers = _names(drivers, "drivers")
+    drivers = column_names(drivers, "drivers")
     if not drivers:
         raise ParameterError("drivers must name at least one column.")
-    controls = _names(controls, "controls")
+    controls = column_names(controls, "controls")
     if cluster is not None and not isinstance(cluster, str):
         raise ParameterError(f"cluster must be a column name or None, got {cluster!r}.")
     roles = [outcome, *drivers, *controls] + ([cluster] if cluster else [])

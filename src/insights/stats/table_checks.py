@@ -56,6 +56,38 @@ def require_columns(
         raise ParameterError(f"{what} has no column{named}; its columns are {list(frame.columns)}. {fix}")
 
 
+def column_names(value, role: str) -> list[str]:
+    """A parameter that names columns, as a list: one name or several, each a string named once.
+
+    Parameters
+    ----------
+    value : str, iterable of str or None
+        What the caller passed; a single string is one column, None is none.
+    role : str
+        The parameter's name, used in the message (for example ``"drivers"``).
+
+    Returns
+    -------
+    list of str
+        The names in the order given (empty for None).
+
+    Raises
+    ------
+    ParameterError
+        If a name is not a string, or a column is named more than once.
+    """
+    if value is None:
+        return []
+    names = [value] if isinstance(value, str) else list(value)
+    bad = [v for v in names if not isinstance(v, str)]
+    if bad:
+        raise ParameterError(f"{role} must be column names (strings), got {bad!r}.")
+    dup = sorted({v for v in names if names.count(v) > 1})
+    if dup:
+        raise ParameterError(f"{role} name column(s) {dup} more than once; list each once.")
+    return names
+
+
 def numeric_values(frame: pd.DataFrame, columns: Sequence[Hashable], allow_missing: bool = False) -> np.ndarray:
     """The named columns as a float array, after checking they are numeric (and complete).
 

@@ -48,6 +48,17 @@ def forest(
     return fig
 
 
+def _share_bars(ax, ranking: DriverRanking, colour: str, capsize: float, gap: str) -> None:
+    """Each block's dominance share as a bar with its bootstrap interval, first rank on top (ticks: name, rank)."""
+    imp = ranking.importance.iloc[::-1]
+    y = np.arange(len(imp))
+    share = imp["share"].to_numpy(float)
+    err = np.clip(np.vstack([share - imp["share_low"], imp["share_high"] - share]), 0, None)
+    ax.barh(y, share, color=colour, alpha=0.7)
+    ax.errorbar(share, y, xerr=err, fmt="none", color="black", capsize=capsize)
+    ax.set_yticks(y, [f"{name}{gap}({rank})" for name, rank in zip(imp.index, imp["rank"])])
+
+
 def dominance_shares(ranking: DriverRanking, title: str | None = None):
     """Share of the drivers' pseudo-R² each driver accounts for, with bootstrap percentile 95% CIs.
 
@@ -62,14 +73,8 @@ def dominance_shares(ranking: DriverRanking, title: str | None = None):
     -------
     matplotlib.figure.Figure
     """
-    imp = ranking.importance.iloc[::-1]
-    fig, ax = plt.subplots(figsize=(8, 0.45 * len(imp) + 1.5))
-    y = np.arange(len(imp))
-    share = imp["share"].to_numpy(float)
-    err = np.clip(np.vstack([share - imp["share_low"], imp["share_high"] - share]), 0, None)
-    ax.barh(y, share, color="tab:blue", alpha=0.7)
-    ax.errorbar(share, y, xerr=err, fmt="none", color="black", capsize=3)
-    ax.set_yticks(y, [f"{name}  ({r})" for name, r in zip(imp.index, imp["rank"])])
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(ranking.importance) + 1.5))
+    _share_bars(ax, ranking, "tab:blue", capsize=3, gap="  ")
     ax.set_xlabel("share of general dominance (McFadden pseudo-R²)")
     ax.set_title(title or f"Driver importance (account bootstrap, {ranking.n_boot} replicates; '=' marks a tie)")
     fig.tight_layout()
@@ -148,13 +153,7 @@ def segment_shares(by_segment: dict):
             ax.set_axis_off()
             ax.set_title(s)
             continue
-        imp = r.importance.iloc[::-1]
-        y = np.arange(len(imp))
-        share = imp["share"].to_numpy(float)
-        err = np.clip(np.vstack([share - imp["share_low"], imp["share_high"] - share]), 0, None)
-        ax.barh(y, share, color="tab:orange" if r.warning else "tab:blue", alpha=0.7)
-        ax.errorbar(share, y, xerr=err, fmt="none", color="black", capsize=2)
-        ax.set_yticks(y, [f"{n} ({k})" for n, k in zip(imp.index, imp["rank"])])
+        _share_bars(ax, r, "tab:orange" if r.warning else "tab:blue", capsize=2, gap=" ")
         ax.set_title(f"{s}: {r.n_events} churns" + (" (too few)" if r.warning else ""))
         ax.set_xlabel("share (95% CI)")
     fig.tight_layout()

@@ -237,6 +237,8 @@ def rank_drivers(
     Returns
     -------
     DriverRanking
+        The generic ranking of the drivers (controls not ranked), with ``warning`` set when there are
+        fewer than ``min_events`` churn events.
 
     Raises
     ------

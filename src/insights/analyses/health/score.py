@@ -144,6 +144,7 @@ def make_config(
     Returns
     -------
     HealthConfig
+        The settings as given (weights not normalised), with ``source``.
 
     Raises
     ------
@@ -209,6 +210,7 @@ def load_config(path: Path | None = None) -> HealthConfig:
     Returns
     -------
     HealthConfig
+        With ``source`` the file read, or ``"built-in health defaults"`` when there is none.
 
     Raises
     ------

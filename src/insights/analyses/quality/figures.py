@@ -7,10 +7,11 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from insights.analyses.figure_style import apply_theme
 from insights.data.loading import Tables
 from insights.metrics.terms import current_terms
 
-sns.set_theme(style="whitegrid", context="notebook")
+apply_theme()
 
 
 def coverage_heatmap(coverage: pd.DataFrame):

@@ -64,7 +64,7 @@ from insights.stats.bootstrap import cluster_bootstrap_counts
 from insights.stats.classification import auc_bootstrap, calibration_table, held_out_metrics, lift_table, weighted_auc
 from insights.stats.rates import TOTAL
 from insights.stats.splits import TimeSplit, expanding_time_folds, purged_time_split
-from insights.stats.table_checks import require_columns
+from insights.stats.table_checks import column_names, require_columns
 
 #: Snapshot metrics used by the risk models (all ``FEATURES``: no identifier, no date).
 RISK_FEATURES = tuple(FEATURES)
@@ -246,12 +246,9 @@ def _log1p(x):
 
 def _check_features(features) -> tuple:
     """The feature list as a tuple, refusing an empty list, duplicates and identifiers."""
-    features = (features,) if isinstance(features, str) else tuple(features)
+    features = tuple(column_names(features, "features"))
     if not features:
         raise ParameterError(f"give at least one feature, e.g. features={list(DEFAULT_FEATURES[:3])}.")
-    repeated = sorted({f for f in features if features.count(f) > 1})
-    if repeated:
-        raise ParameterError(f"features {repeated} are listed more than once; list each once.")
     keys = [f for f in features if f in ("account_id", "contract_id", "obs_date", "renewal_date", "churned")]
     if keys:
         raise ParameterError(f"{keys} are identifiers, dates or the label, not features: leave them out.")
@@ -455,12 +452,12 @@ class FittedModel:
         Parameters
         ----------
         rows : pandas.DataFrame
-            Snapshot rows with the model's features.
+            Snapshot rows with the model's features, as for ``predict_raw``.
 
         Returns
         -------
         numpy.ndarray of float
-            One probability per row.
+            ``predict_raw`` mapped through the ``calibrator``, one probability per row.
         """
         return self.calibrator.predict(self.predict_raw(rows))
 

@@ -730,6 +730,7 @@ def agreement(segments: pd.Series, reference: pd.Series) -> float:
     Returns
     -------
     float
+        1 for the same partition, about 0 for chance agreement (``sklearn.metrics.adjusted_rand_score``).
 
     Raises
     ------

@@ -7,9 +7,10 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from insights.analyses.figure_style import apply_theme
 from insights.analyses.segments import benchmarks as bm
 
-sns.set_theme(style="whitegrid", context="notebook")
+apply_theme()
 
 FLAG_COLOURS = {bm.CONCERN: "tab:red", bm.TYPICAL: "0.7", bm.OPPORTUNITY: "tab:green"}
 

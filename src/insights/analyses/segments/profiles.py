@@ -37,16 +37,8 @@ PROFILE_METRICS = (
     "switching_cost",
     "support_burden",
 )
-#: Metrics benchmarked within segments (concerns and opportunities).
-BENCHMARK_METRICS = (
-    "utilisation",
-    "depth",
-    "breadth",
-    "active_share",
-    "satisfaction",
-    "perceived_value",
-    "support_burden",
-)
+#: Metrics benchmarked within segments (concerns and opportunities): the profile's, bar switching cost.
+BENCHMARK_METRICS = tuple(m for m in PROFILE_METRICS if m != "switching_cost")
 #: Output columns of ``churn_rates`` from those of ``insights.stats.rates.churn_rate``.
 _CHURN_COLUMNS = {
     "n": "renewals",

@@ -36,6 +36,12 @@ class Tier:
     max: float  # np.inf for the open top tier
 
 
+def _segments_file(path: Path | None) -> tuple[Path, dict]:
+    """The segment rules file (default ``config/segments.yaml``) and its mapping (``ConfigError`` if missing)."""
+    path = path or paths.config_dir() / "segments.yaml"
+    return path, read_mapping(path, required=True, purpose="the contract-value tiers and segment rules")
+
+
 def load_value_tiers(path: Path | None = None) -> list[Tier]:
     """Read and validate the contract-value tiers.
 
@@ -55,8 +61,7 @@ def load_value_tiers(path: Path | None = None) -> list[Tier]:
         If the file or section is missing, a bound is not a number, or tiers overlap,
         leave a gap, do not start at 0 or do not end open.
     """
-    path = path or paths.config_dir() / "segments.yaml"
-    data = read_mapping(path, required=True, purpose="the contract-value tiers and segment rules")
+    path, data = _segments_file(path)
     section = data.get("contract_value") if isinstance(data, dict) else None
     raw = section.get("tiers") if isinstance(section, dict) else None
     if not isinstance(raw, list) or not raw:
@@ -220,7 +225,7 @@ def load_rules(path: Path | None = None) -> SegmentRules:
     Parameters
     ----------
     path : pathlib.Path, optional
-        Default ``insights.data.paths.config_dir() / "segments.yaml"``.
+        As for ``load_value_tiers``.
 
     Returns
     -------
@@ -232,9 +237,8 @@ def load_rules(path: Path | None = None) -> SegmentRules:
         For overlapping or missing tiers, an attribute naming an unknown column, or
         growth rules with unknown conditions, without a final default, or not numeric.
     """
-    path = path or paths.config_dir() / "segments.yaml"
+    path, data = _segments_file(path)
     tiers = load_value_tiers(path)
-    data = read_mapping(path, required=True, purpose="the contract-value tiers and segment rules")
     problems = []
     attributes = data.get("attributes") or {}
     if not isinstance(attributes, dict):

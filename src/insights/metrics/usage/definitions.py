@@ -79,6 +79,17 @@ EVENT_COLUMNS: tuple[str, ...] = ("account_id", "user_id", "ts", "feature")
 #: The columns shared with the ``usage_monthly`` raw table of the data contract.
 CONTRACT_COLUMNS: tuple[str, ...] = MONTHLY_COLUMNS[:6]
 
+#: pandas dtypes of the ``MONTHLY_COLUMNS`` other than month (datetime64[ns], see ``monthly_frame``).
+MONTHLY_DTYPES: dict[str, str] = {
+    "account_id": "str",
+    "active_users": "int64",
+    "activated_seats": "int64",
+    "events": "int64",
+    "distinct_features": "int64",
+    "depth": "float64",
+    "feature_share": "float64",
+}
+
 
 def _non_feature_list() -> str:
     return ", ".join("'" + name.replace("'", "''") + "'" for name in NON_FEATURE_EVENTS)
@@ -195,6 +206,11 @@ def key_sql(column: str, keys: str = "text") -> str:
     return column if keys == "text" else HASH_KEY.format(column)
 
 
+def _keyed_ids(keys: str) -> str:
+    """The select list ``account_key, user_key``: the account and user IDs keyed as ``keys`` says (``key_sql``)."""
+    return f"{key_sql('account_id', keys)} AS account_key, {key_sql('user_id', keys)} AS user_key"
+
+
 def groups_sql(words: int = 1, keys: str = "text") -> str:
     """Step 2: the only pass over the events: ``event_groups`` by account, month, zone and user.
 
@@ -204,15 +220,15 @@ def groups_sql(words: int = 1, keys: str = "text") -> str:
 
     Parameters
     ----------
-    words : int
-        Number of ``MASK_BITS``-bit mask words (``mask_words``); at least 1.
+    words
+        As for ``feature_codes_sql``.
     keys : str
         ``"text"`` or ``"hash"`` (``KEY_KINDS``): how accounts and users are keyed.
 
     Returns
     -------
     str
-        The query.
+        The ``event_groups`` query, with the columns listed above.
 
     Raises
     ------
@@ -225,7 +241,7 @@ SELECT e.account_key, e.month_key, e.zone, e.user_key,
        count(*) AS events,
        {masks}
 FROM (
-    SELECT {key_sql("account_id", keys)} AS account_key, {key_sql("user_id", keys)} AS user_key, feature, zone,
+    SELECT {_keyed_ids(keys)}, feature, zone,
            CASE WHEN zone = {ZONE_INSIDE} THEN year(ts) * 12 + month(ts) - 1 END AS month_key
     FROM usage_events
 ) AS e
@@ -254,7 +270,7 @@ def user_keys_sql(keys: str = "text") -> str:
         If ``keys`` is not in ``KEY_KINDS`` (a programming error).
     """
     return f"""
-SELECT {key_sql("account_id", keys)} AS account_key, {key_sql("user_id", keys)} AS user_key,
+SELECT {_keyed_ids(keys)},
        account_id, user_id, activated_at
 FROM users
 """
@@ -273,10 +289,8 @@ def monthly_sql(words: int = 1, keys: str = "text") -> str:
 
     Parameters
     ----------
-    words : int
-        Number of ``MASK_BITS``-bit mask words (``mask_words``); at least 1.
-    keys : str
-        ``"text"`` or ``"hash"`` (``KEY_KINDS``): how accounts and users are keyed.
+    words, keys
+        As for ``groups_sql``.
 
     Returns
     -------
@@ -363,6 +377,27 @@ LEFT JOIN event_months AS e ON e.account_id = g.account_id AND e.month_key = g.m
 CROSS JOIN catalogue AS k
 ORDER BY g.account_id, m.month
 """
+
+
+def monthly_frame(frame):
+    """The ``usage_monthly`` table as every engine returns it: typed, in column order, sorted.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The monthly table an engine computed, with at least the ``MONTHLY_COLUMNS``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Exactly the ``MONTHLY_COLUMNS`` with the ``MONTHLY_DTYPES`` (month as datetime64[ns]), sorted by
+        account_id and month, on a fresh 0..n-1 index.
+    """
+    import pandas as pd  # here, not at the top: the event checks import this module before pandas is needed
+
+    frame = frame.astype(MONTHLY_DTYPES)
+    frame["month"] = pd.to_datetime(frame["month"]).astype("datetime64[ns]")
+    return frame[list(MONTHLY_COLUMNS)].sort_values(["account_id", "month"]).reset_index(drop=True)
 
 
 #: ``groups_sql`` and ``monthly_sql`` for one mask word (up to 63 features).

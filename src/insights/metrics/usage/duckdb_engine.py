@@ -513,22 +513,4 @@ def usage_monthly_frame(
         query, summary = monthly_relation(con, files, ref, start=start, end=end, now=now)
         frame = con.execute(query).df()
         summary.rows = len(frame)
-    return _typed(frame), summary
-
-
-def _typed(frame: pd.DataFrame) -> pd.DataFrame:
-    import pandas as pd
-
-    frame = frame.astype(
-        {
-            "account_id": "str",
-            "active_users": "int64",
-            "activated_seats": "int64",
-            "events": "int64",
-            "distinct_features": "int64",
-            "depth": "float64",
-            "feature_share": "float64",
-        }
-    )
-    frame["month"] = pd.to_datetime(frame["month"]).astype("datetime64[ns]")
-    return frame[list(definitions.MONTHLY_COLUMNS)].sort_values(["account_id", "month"]).reset_index(drop=True)
+    return definitions.monthly_frame(frame), summary

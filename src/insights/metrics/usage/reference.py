@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from insights.metrics.terms import current_terms
-from insights.metrics.usage.definitions import MONTHLY_COLUMNS, NON_FEATURE_EVENTS
+from insights.metrics.usage.definitions import NON_FEATURE_EVENTS, monthly_frame
 from insights.metrics.usage.window import Window
 
 
@@ -34,7 +34,8 @@ def monthly_pandas(
     Returns
     -------
     pandas.DataFrame
-        Columns ``MONTHLY_COLUMNS``, sorted by account_id, month.
+        Columns ``insights.metrics.usage.definitions.MONTHLY_COLUMNS``, sorted by account_id, month
+        (``monthly_frame``).
     """
     ts = pd.to_datetime(events["ts"])
     if window is None:
@@ -84,7 +85,5 @@ def monthly_pandas(
         out[col] = out[col].fillna(0).astype("int64")
     out["depth"] = (out["events"] / out["active_users"].where(out["active_users"] > 0)).astype("float64")
     out["feature_share"] = out["distinct_features"] / available if available else np.nan
-    out["account_id"] = out["account_id"].astype("str")
-    out["month"] = pd.to_datetime(out["month"]).astype("datetime64[ns]")
     out["depth"] = out["depth"].where(out["active_users"] > 0)
-    return out[list(MONTHLY_COLUMNS)].sort_values(keys).reset_index(drop=True)
+    return monthly_frame(out)

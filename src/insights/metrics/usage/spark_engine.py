@@ -189,10 +189,9 @@ def usage_monthly_spark(
 
     Parameters
     ----------
-    data_dir : path, optional
-        Raw data folder (default ``insights.data.paths.raw_dir()``).
-    start, end : date-like, optional
-        Data window, first and last day inclusive (default: months of the first and last event).
+    data_dir, start, end
+        As for the DuckDB engine's ``insights.metrics.usage.duckdb_engine.usage_monthly_frame``: the raw
+        data folder, and the data window (default: the months of the first and last event).
     spark : pyspark.sql.SparkSession, optional
         Default ``spark_session()`` (local mode).
     now : pandas.Timestamp, optional
@@ -221,19 +220,7 @@ def usage_monthly_spark(
     window = register_inputs(spark, events, ref, window, now)
     rows = monthly(spark).collect()
     frame = pd.DataFrame([r.asDict() for r in rows], columns=list(definitions.MONTHLY_COLUMNS))
-    frame = frame.astype(
-        {
-            "account_id": "str",
-            "active_users": "int64",
-            "activated_seats": "int64",
-            "events": "int64",
-            "distinct_features": "int64",
-            "depth": "float64",
-            "feature_share": "float64",
-        }
-    )
-    frame["month"] = pd.to_datetime(frame["month"]).astype("datetime64[ns]")
-    frame = frame.sort_values(["account_id", "month"]).reset_index(drop=True)
+    frame = definitions.monthly_frame(frame)
     aggregated = int(frame["events"].sum())
     summary = UsageSummary("spark", window, events_read=aggregated, events_aggregated=aggregated, rows=len(frame))
     return frame, summary

@@ -229,7 +229,10 @@ def run_notebook(spec: NotebookSpec, out_path: Path, parameters: dict[str, Any])
 
 
 def export_html(ipynb: Path, out: Path, demo: bool) -> None:
-    """Write the executed notebook as an HTML page without code cells.
+    """Write the executed notebook as an HTML page without code cells and without scripts.
+
+    The page is rendered with ``insights.report.pages.NOTEBOOK_TEMPLATE``: JupyterLab's template
+    with the report's Content-Security-Policy and none of its scripts.
 
     Parameters
     ----------
@@ -243,8 +246,17 @@ def export_html(ipynb: Path, out: Path, demo: bool) -> None:
     import nbformat
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
-    body, _ = exporter.from_notebook_node(nbformat.read(str(ipynb), as_version=4))
+    exporter = HTMLExporter(
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        extra_template_paths=[str(pages.TEMPLATES)],
+        template_file=pages.NOTEBOOK_TEMPLATE,
+    )
+    body, _ = exporter.from_notebook_node(
+        nbformat.read(str(ipynb), as_version=4),
+        resources={"content_security_policy": pages.CONTENT_SECURITY_POLICY},
+    )
     if demo:
         body = body.replace("<body", "<body data-demo='true'", 1)
         cut = body.index(">", body.index("<body")) + 1

@@ -1,22 +1,32 @@
 """The report's pages and files are safe to open: no markup from the data, a strict CSP, no scripts."""
 
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
+from html.parser import HTMLParser
 from pathlib import Path
 
 import nbformat
+import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+from typer.testing import CliRunner
 
+from insights.cli.app import app
+from insights.errors import ParameterError, ReportLockedError
 from insights.markup import markdown_text
 from insights.report import pages
 from insights.report.execution import NotebookResult, NotebookSpec, export_html
-from insights.report.runner import write_index
+from insights.report.folder_lock import LOCK_FILE, report_lock
+from insights.report.runner import run_report, write_index
 
 EVIL = "<script>alert(1)</script><svg onload=alert(1)><iframe src=javascript:alert(1)>"
 
 
 def _policies(page: str) -> list[str]:
     """The Content-Security-Policy of every ``<meta http-equiv>`` of a page, as a browser reads them."""
-    from html.parser import HTMLParser
 
     found = []
 
@@ -59,3 +69,121 @@ def test_front_page_carries_the_policy(tmp_path):
     page = (tmp_path / "index.html").read_text()
     assert _policies(page) == [pages.CONTENT_SECURITY_POLICY]
     assert page.index("Content-Security-Policy") < page.index("<style")
+
+
+# ---------------------------------------------------------------- one run at a time, no residue
+
+HOLD_LOCK = """
+import sys, time
+from insights.report.folder_lock import report_lock
+with report_lock(sys.argv[1]):
+    print("locked", flush=True)
+    time.sleep(60)
+"""
+
+
+def _hold_lock(root):
+
+    child = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(root)], stdout=subprocess.PIPE, text=True)
+    assert child.stdout.readline().strip() == "locked"
+    return child
+
+
+def test_a_second_run_is_refused_while_another_writes_and_a_dead_holder_is_taken_over(tmp_path, monkeypatch, capfd):
+
+    root = tmp_path / "reports"
+    monkeypatch.setenv("INSIGHTS_REPORTS_DIR", str(root))
+    child = _hold_lock(root)
+    try:
+        with pytest.raises(ReportLockedError, match=rf"another report is being written into .*process {child.pid} "):
+            run_report(data_dir=tmp_path / "no-data")  # refused before anything else
+        result = CliRunner().invoke(app, ["report", "--data", str(tmp_path / "no-data")])
+        assert result.exit_code == 2 and "another report is being written" in result.output
+        assert "Traceback" not in result.output
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    assert (root / LOCK_FILE).exists()  # left by the killed holder; its lock died with it
+    capfd.readouterr()
+    with report_lock(root):
+        assert f"pid={os.getpid()}" in (root / LOCK_FILE).read_text()
+    assert f"from process {child.pid}, which ended without releasing it" in capfd.readouterr().err
+    assert not (root / LOCK_FILE).exists()  # a finished run leaves no lock file
+
+
+def test_residue_of_killed_runs_is_removed_at_the_next_run(tmp_path, monkeypatch):
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    root = tmp_path / "reports"
+    for name in (f".2026Q3.tmp-{dead.pid}", f".2026Q2.tmp-{os.getpid()}", f".2025Q4.backup-{dead.pid}", "2025Q4"):
+        (root / name).mkdir(parents=True)
+        (root / name / "index.html").write_text(name)
+    (root / f".2026Q1.backup-{dead.pid}").mkdir()  # killed between the two renames: the only copy
+    (root / f".2026Q1.backup-{dead.pid}" / "index.html").write_text("Q1")
+    (root / f".risk_list.csv.tmp-{dead.pid}-0a0b0c0d").write_text("half")
+    monkeypatch.setenv("INSIGHTS_REPORTS_DIR", str(root))
+    with pytest.raises(ParameterError, match="jobs"):  # fails after the clean-up, before any notebook
+        run_report(data_dir=tmp_path / "no-data", jobs=0)
+    assert sorted(p.name for p in root.iterdir()) == sorted(["2025Q4", "2026Q1", f".2026Q2.tmp-{os.getpid()}"])
+    assert (root / "2026Q1" / "index.html").read_text() == "Q1"
+    assert (root / "2025Q4" / "index.html").read_text() == "2025Q4"
+
+
+def test_a_reports_path_that_is_a_file_is_a_clear_error(tmp_path, monkeypatch):
+
+    (tmp_path / "reports").write_text("not a folder")
+    monkeypatch.setenv("INSIGHTS_REPORTS_DIR", str(tmp_path / "reports"))
+    with pytest.raises(ParameterError, match="cannot write into the reports folder"):
+        run_report(data_dir=tmp_path / "no-data")
+
+
+def _notebook(path, body):
+    nb = new_notebook(cells=[new_code_cell('quarter = "2026Q3"\ndata_dir = None'), new_code_cell(body)])
+    nb.cells[0].metadata["tags"] = ["parameters"]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, str(path))
+
+
+@pytest.mark.slow
+def test_sigkill_mid_report_keeps_the_previous_report_and_the_next_run_leaves_no_residue(
+    tmp_path, monkeypatch, tiny_demo_dir
+):
+
+    (tmp_path / "notebooks").mkdir()
+    _notebook(tmp_path / "notebooks" / "ok.ipynb", "print('fine', quarter)")
+    _notebook(tmp_path / "notebooks" / "slow.ipynb", "import time\ntime.sleep(120)")
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "report.yaml").write_text(
+        "notebooks:\n  - {file: ok.ipynb, title: Fine}\n  - {file: slow.ipynb, title: Slow}\n"
+    )
+    root = tmp_path / "reports"
+    monkeypatch.setenv("INSIGHTS_HOME", str(tmp_path))
+    monkeypatch.setenv("INSIGHTS_REPORTS_DIR", str(root))
+    first = run_report(data_dir=tiny_demo_dir, specs=[NotebookSpec("ok.ipynb", "Fine")], jobs=1)
+    assert first.ok
+    before = {p.relative_to(first.folder): p.read_bytes() for p in first.folder.rglob("*") if p.is_file()}
+
+    # a forced run of the configured report (ok + slow), killed while the slow notebook runs
+    run = subprocess.Popen(
+        [sys.executable, "-m", "insights", "report", "--data", str(tiny_demo_dir), "--force", "--jobs", "1"],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ.copy(),
+    )
+    deadline = time.monotonic() + 120
+    for line in run.stderr:
+        if "slow.ipynb (Slow) started" in line or time.monotonic() > deadline:
+            break
+    tmp = root / f".{first.quarter}.tmp-{run.pid}"
+    assert tmp.is_dir(), "the killed run had not started writing"
+    run.send_signal(signal.SIGKILL)
+    run.wait()
+
+    after = {p.relative_to(first.folder): p.read_bytes() for p in first.folder.rglob("*") if p.is_file()}
+    assert after == before  # the previous report is intact, byte for byte
+    assert tmp.is_dir() and (root / LOCK_FILE).exists()  # what the kill left
+
+    again = run_report(data_dir=tiny_demo_dir, specs=[NotebookSpec("ok.ipynb", "Fine")], jobs=1, force=True)
+    assert again.ok and again.folder == first.folder
+    assert [p.name for p in root.iterdir() if p.name.startswith(".")] == []  # no temporary folder, no lock

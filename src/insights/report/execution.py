@@ -209,23 +209,18 @@ def run_notebook(spec: NotebookSpec, out_path: Path, parameters: dict[str, Any])
             extra_arguments=KERNEL_ARGUMENTS,
         )
     except pm.PapermillExecutionError as exc:
-        return NotebookResult(
-            spec.file,
-            spec.title,
-            "failed",
-            round(time.perf_counter() - start, 2),
-            f"{exc.ename}: {exc.evalue}"[:2000],
-            exc.cell_index,
-        )
+        return _result(spec, start, f"{exc.ename}: {exc.evalue}", exc.cell_index)
     except Exception as exc:  # noqa: BLE001 - kernel death etc.: recorded, the run goes on
-        return NotebookResult(
-            spec.file,
-            spec.title,
-            "failed",
-            round(time.perf_counter() - start, 2),
-            f"{type(exc).__name__}: {exc}"[:2000],
-        )
-    return NotebookResult(spec.file, spec.title, "ok", round(time.perf_counter() - start, 2))
+        return _result(spec, start, f"{type(exc).__name__}: {exc}")
+    return _result(spec, start)
+
+
+def _result(spec: NotebookSpec, start: float, error: str | None = None, cell: int | None = None) -> NotebookResult:
+    """The result of a run started at ``start`` (``time.perf_counter``): failed if there is an error."""
+    seconds = round(time.perf_counter() - start, 2)
+    if error is None:
+        return NotebookResult(spec.file, spec.title, "ok", seconds)
+    return NotebookResult(spec.file, spec.title, "failed", seconds, error[:2000], cell)
 
 
 def export_html(ipynb: Path, out: Path, demo: bool) -> None:

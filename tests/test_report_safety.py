@@ -20,7 +20,7 @@ from insights.markup import markdown_text
 from insights.report import pages
 from insights.report.execution import NotebookResult, NotebookSpec, export_html
 from insights.report.folder_lock import LOCK_FILE, report_lock
-from insights.report.runner import run_report, write_index
+from insights.report.runner import load_report_spec, run_report, write_index
 
 EVIL = "<script>alert(1)</script><svg onload=alert(1)><iframe src=javascript:alert(1)>"
 
@@ -187,3 +187,80 @@ def test_sigkill_mid_report_keeps_the_previous_report_and_the_next_run_leaves_no
     again = run_report(data_dir=tiny_demo_dir, specs=[NotebookSpec("ok.ipynb", "Fine")], jobs=1, force=True)
     assert again.ok and again.folder == first.folder
     assert [p.name for p in root.iterdir() if p.name.startswith(".")] == []  # no temporary folder, no lock
+
+
+# ---------------------------------------------------------------- hostile data through a real report
+
+XSS = ["<script>alert(1)</script>", "<svg onload=alert(1)>", "<iframe src=javascript:alert(1)>", "[x](javascript:a)"]
+FORMULAS = ['=HYPERLINK("http://evil.example","x")', "=cmd|'/C calc'!A0", "@SUM(1+1)", "+1+cmd", "-2+3"]
+
+
+class _Markup(HTMLParser):
+    """Every tag, attribute and text of a page."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.tags, self.attrs, self.text = set(), [], []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.add(tag)
+        self.attrs.extend(attrs)
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def _number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+@pytest.mark.slow
+def test_hostile_names_and_descriptions_reach_pages_as_text_and_csvs_sanitised(demo_copy, tmp_path, monkeypatch):
+    import csv
+    import json
+
+    import openpyxl
+    import pandas as pd
+
+    from insights.data.output_files import FORMULA_TRIGGERS
+
+    payloads = XSS + FORMULAS
+    accounts = pd.read_csv(demo_copy / "accounts.csv", dtype=str, keep_default_na=False)
+    accounts["name"] = [f"{payloads[i % len(payloads)]}" for i in range(len(accounts))]
+    accounts.to_csv(demo_copy / "accounts.csv", index=False)
+    (plan_file,) = (demo_copy / "pilots").glob("*.json")
+    plan = json.loads(plan_file.read_text())
+    plan["description"] = " ".join(XSS)
+    plan_file.write_text(json.dumps(plan, indent=1))
+    monkeypatch.setenv("INSIGHTS_REPORTS_DIR", str(tmp_path / "reports"))
+    specs = [s for s in load_report_spec() if s.stem in ("03_health_and_renewals", "04_churn_risk", "07_pilot_readout")]
+    outcome = run_report(data_dir=demo_copy, specs=specs)
+    assert outcome.ok, outcome.summary()
+
+    for page in sorted(outcome.folder.glob("*.html")):
+        markup = _Markup()
+        markup.feed(page.read_text())
+        assert not markup.tags & {"script", "svg", "iframe", "object", "embed"}, page.name
+        assert not [a for a in markup.attrs if a[0].startswith("on") or "javascript:" in (a[1] or "")], page.name
+    readout = _Markup()
+    readout.feed((outcome.folder / "07_pilot_readout.html").read_text())
+    assert " ".join(XSS) in " ".join("".join(readout.text).split())  # shown, as text
+    actions = _Markup()
+    actions.feed((outcome.folder / "03_health_and_renewals.html").read_text())
+    assert "<script>alert(1)</script>" in "".join(actions.text)
+
+    for path in sorted(outcome.folder.glob("*.csv")):
+        with path.open(newline="", encoding="utf-8") as fh:
+            cells = [cell for row in csv.reader(fh) for cell in row]
+        unsafe = [
+            c for c in cells if c.startswith(FORMULA_TRIGGERS) and not re.fullmatch(r"[+-]?[\d.]+(e[+-]?\d+)?", c)
+        ]
+        assert unsafe == [], (path.name, unsafe[:5])
+    names = pd.read_csv(outcome.folder / "risk_list.csv", dtype=str, keep_default_na=False)["name"]
+    assert set(names) == {("'" + p if p.startswith(FORMULA_TRIGGERS) else p) for p in payloads}
+    book = openpyxl.load_workbook(outcome.folder / "action_lists.xlsx")
+    assert all(cell.data_type != "f" for sheet in book for row in sheet.iter_rows() for cell in row)

@@ -97,3 +97,18 @@ def test_context_summary_shows_a_hostile_folder_name_as_text(tiny_demo_dir, tmp_
     parsed = _render(ctx.summary())
     assert "img" not in parsed.tags and parsed.attrs == []
     assert str(hostile) in "".join(parsed.text)
+
+
+@given(
+    st.lists(st.sampled_from(HOSTILE) | st.text(max_size=20), min_size=2, max_size=5, unique=True),
+)
+def test_tables_shown_by_the_notebooks_escape_their_text(values):
+    """DataFrames reach the pages through pandas' HTML, which escapes values, index and column names."""
+    import pandas as pd
+
+    frame = pd.DataFrame({v: [v] * len(values) for v in values}, index=pd.Index(values, name=values[0]))
+    parsed = Parsed()
+    parsed.feed(frame._repr_html_())
+    assert parsed.tags and set(parsed.tags) <= {"div", "style", "table", "thead", "tbody", "tr", "th", "td"}
+    assert {k for k, _ in parsed.attrs} <= {"class", "border", "scoped", "style"}
+    assert {v for k, v in parsed.attrs if k == "style"} <= {"text-align: right;"}  # pandas' own, never the data

@@ -202,3 +202,18 @@ def test_a_failed_usage_monthly_run_leaves_no_empty_folder(tiny_demo_dir, tmp_pa
     assert not (tmp_path / "processed").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["raw"]
     assert Path(raw).is_dir()
+
+
+def test_the_table_cache_is_readable_by_others(tiny_demo_dir, tmp_path, monkeypatch, umask_022):
+    from insights.data import table_cache
+    from insights.data.loading import cache_tables, load_tables
+
+    monkeypatch.setenv("INSIGHTS_PROCESSED_DIR", str(tmp_path / "processed"))
+    tables = load_tables(tiny_demo_dir, use_cache=False)
+    hashes, stats = table_cache.hashes_and_stats(tiny_demo_dir)
+    entry = cache_tables(tables, hashes, stats)
+    made = list((tmp_path / "processed").rglob("*"))
+    assert made and entry in made
+    for p in made:
+        assert p.stat().st_mode & 0o777 == (0o755 if p.is_dir() else 0o644), p
+    assert not [p for p in made if ".tmp-" in p.name]

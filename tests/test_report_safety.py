@@ -264,3 +264,40 @@ def test_hostile_names_and_descriptions_reach_pages_as_text_and_csvs_sanitised(d
     assert set(names) == {("'" + p if p.startswith(FORMULA_TRIGGERS) else p) for p in payloads}
     book = openpyxl.load_workbook(outcome.folder / "action_lists.xlsx")
     assert all(cell.data_type != "f" for sheet in book for row in sheet.iter_rows() for cell in row)
+
+
+@pytest.mark.slow
+def test_a_browser_enforces_the_policy_and_still_shows_styles_and_figures(tmp_path):
+    """Chromium runs no script on a notebook page, and blocks nothing the page needs."""
+    import base64
+    import io
+    import shutil
+
+    import matplotlib
+
+    matplotlib.use("agg")
+    import matplotlib.pyplot as plt
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if browser is None:
+        pytest.skip("Chromium is not installed; the policy was not checked in a browser")
+    fig, ax = plt.subplots(figsize=(2, 2))
+    ax.plot([1, 2, 3])
+    png = io.BytesIO()
+    fig.savefig(png, format="png")
+    plt.close(fig)
+    figure = new_output("display_data", data={"image/png": base64.b64encode(png.getvalue()).decode(), "text/plain": ""})
+    injected = new_output(
+        "display_data", data={"text/html": "<script>document.title = 'pwned'</script><p>ok</p>", "text/plain": ""}
+    )
+    _page(tmp_path, [figure, injected])
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--enable-logging=stderr", "--v=0"]
+    run = subprocess.run(
+        [browser, *flags, f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", (tmp_path / "p.html").as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "<title>pwned</title>" not in run.stdout and "<img" in run.stdout and "DEMO DATA" in run.stdout
+    violations = [line for line in run.stderr.splitlines() if "Content Security Policy" in line]
+    assert violations and all("script-src" in line for line in violations), violations  # only the injected script

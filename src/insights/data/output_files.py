@@ -28,7 +28,7 @@ import re
 import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 import pandas as pd
 
@@ -202,7 +202,7 @@ def write_csv(
     table = sanitise_frame(frame) if sanitise else frame
     # A bare carriage return inside a cell ends the row for most readers, and the csv module quotes
     # only the line terminator's characters: such a table gets every field quoted.
-    quoting = csv.QUOTE_ALL if _holds_carriage_return(table) else csv.QUOTE_MINIMAL
+    quoting: Literal[0, 1] = csv.QUOTE_ALL if _holds_carriage_return(table) else csv.QUOTE_MINIMAL
     return write_atomic(
         path,
         lambda fh: table.to_csv(fh, index=False, lineterminator="\n", float_format=float_format, quoting=quoting),
@@ -263,7 +263,7 @@ def stale_temporary(path: Path) -> bool:
         (``process_alive``).
     """
     match = _TEMPORARY.match(path.name)
-    return bool(match) and not process_alive(int(match["pid"]))
+    return match is not None and not process_alive(int(match["pid"]))
 
 
 def process_alive(pid: int) -> bool:

@@ -3,7 +3,6 @@
 import csv
 import os
 import shutil
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -180,28 +179,41 @@ def test_output_folder_removes_only_what_a_failed_block_created(tmp_path):
     assert (tmp_path / "new" / "c" / "out.txt").exists()
 
 
-def test_a_failed_usage_monthly_run_leaves_no_empty_folder(tiny_demo_dir, tmp_path):
-    from insights.metrics.usage import build_usage_monthly
-
+def _events_dir(tiny_demo_dir, tmp_path, account_id=None):
     raw = tmp_path / "raw"
     raw.mkdir()
     for name in ("accounts", "contracts", "users"):
         shutil.copy(tiny_demo_dir / f"{name}.csv", raw / f"{name}.csv")
-    users = pd.read_csv(raw / "users.csv").head(3)
+    users = pd.read_csv(raw / "users.csv", dtype=str).dropna(subset=["activated_at"]).head(3)
     pd.DataFrame(
         {
-            "account_id": "A_NOPE",
-            "user_id": users["user_id"].astype(str),
-            "ts": pd.Timestamp("2026-01-05").as_unit("us"),
+            "account_id": account_id or users["account_id"],
+            "user_id": users["user_id"],
+            "ts": pd.Timestamp("2026-09-05").as_unit("us"),
             "feature": "reports",
         }
     ).to_parquet(raw / "usage_events.parquet", index=False)
+    return raw
+
+
+def test_a_failed_usage_monthly_run_leaves_no_empty_folder(tiny_demo_dir, tmp_path):
+    from insights.metrics.usage import build_usage_monthly
+
+    raw = _events_dir(tiny_demo_dir, tmp_path, account_id="A_NOPE")
     out = tmp_path / "processed" / "monthly" / "usage_monthly.parquet"
     with pytest.raises(ContractError, match="unknown accounts"):
         build_usage_monthly(raw, out, memory_limit="256MB", now=pd.Timestamp("2026-11-01"))
-    assert not (tmp_path / "processed").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["raw"]
-    assert Path(raw).is_dir()
+
+
+def test_usage_monthly_is_written_0644(tiny_demo_dir, tmp_path, umask_022):
+    from insights.metrics.usage import build_usage_monthly
+
+    raw = _events_dir(tiny_demo_dir, tmp_path)
+    out = tmp_path / "processed" / "usage_monthly.parquet"
+    summary = build_usage_monthly(raw, out, memory_limit="256MB", now=pd.Timestamp("2026-11-01"))
+    assert summary.rows > 0 and out.stat().st_mode & 0o777 == 0o644
+    assert [p.name for p in out.parent.iterdir()] == [out.name]
 
 
 def test_the_table_cache_is_readable_by_others(tiny_demo_dir, tmp_path, monkeypatch, umask_022):

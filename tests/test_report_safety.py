@@ -11,13 +11,15 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 from typer.testing import CliRunner
 
 from insights.cli.app import app
 from insights.errors import ParameterError, ReportLockedError
 from insights.markup import markdown_text
-from insights.report import pages
+from insights.report import headlines, pages
 from insights.report.execution import NotebookResult, NotebookSpec, export_html
 from insights.report.folder_lock import LOCK_FILE, report_lock
 from insights.report.runner import load_report_spec, run_report, write_index
@@ -301,3 +303,27 @@ def test_a_browser_enforces_the_policy_and_still_shows_styles_and_figures(tmp_pa
     assert "<title>pwned</title>" not in run.stdout and "<img" in run.stdout and "DEMO DATA" in run.stdout
     violations = [line for line in run.stderr.splitlines() if "Content Security Policy" in line]
     assert violations and all("script-src" in line for line in violations), violations  # only the injected script
+
+
+FRONT_PAGE_TAGS = {"html", "head", "meta", "title", "style", "body", "div", "main", "h1", "h2", "h3", "section"}
+FRONT_PAGE_TAGS |= {"table", "tr", "th", "td", "p", "a", "b"}
+
+
+@given(st.lists(st.text(max_size=30), min_size=8, max_size=8))
+def test_any_text_on_the_front_page_stays_text(tmp_path_factory, texts):
+    """Headlines, titles, summaries, errors and table names from anywhere reach index.html escaped."""
+    folder = tmp_path_factory.mktemp("index")
+    title, key, value, note, spec_title, summary, error, table = texts
+    headlines.save(folder, "01_x", title, {key: value}, note=note)
+    spec = NotebookSpec(file="01_x.ipynb", title=spec_title, summary=summary)
+    result = NotebookResult(spec.file, spec.title, "failed", 1.0, error=error, failed_cell=2)
+    write_index(folder, "2026Q3", [result], [spec], demo=True, row_counts={table: 1})
+    markup = _Markup()
+    markup.feed((folder / "index.html").read_text())
+    assert markup.tags <= FRONT_PAGE_TAGS
+    assert {k for k, _ in markup.attrs} <= {"lang", "charset", "http-equiv", "content", "href", "class", "id"} | {
+        "style",
+        "data-demo",
+    }
+    shown = "".join(markup.text)
+    assert all(t.strip() == "" or " ".join(t.split()) in " ".join(shown.split()) for t in (key, value, error))

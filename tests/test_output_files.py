@@ -3,6 +3,8 @@
 import csv
 import os
 import shutil
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
@@ -157,9 +159,6 @@ def test_a_failed_write_leaves_no_temporary_file(tmp_path):
 
 
 def test_stale_temporaries_are_those_of_dead_processes(tmp_path):
-    import subprocess
-    import sys
-
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()
     assert process_alive(os.getpid()) and not process_alive(child.pid) and not process_alive(0)
@@ -216,14 +215,20 @@ def test_usage_monthly_is_written_0644(tiny_demo_dir, tmp_path, umask_022):
     assert [p.name for p in out.parent.iterdir()] == [out.name]
 
 
-def test_the_table_cache_is_readable_by_others(tiny_demo_dir, tmp_path, monkeypatch, umask_022):
+def test_the_table_cache_is_readable_and_drops_killed_entries(tiny_demo_dir, tmp_path, monkeypatch, umask_022):
     from insights.data import table_cache
     from insights.data.loading import cache_tables, load_tables
 
     monkeypatch.setenv("INSIGHTS_PROCESSED_DIR", str(tmp_path / "processed"))
     tables = load_tables(tiny_demo_dir, use_cache=False)
     hashes, stats = table_cache.hashes_and_stats(tiny_demo_dir)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    killed = table_cache.cache_root() / f".abc.tmp-{dead.pid}-0a0b0c0d"  # an entry whose writer was killed
+    killed.mkdir(parents=True)
+    (killed / "accounts.parquet").write_bytes(b"half")
     entry = cache_tables(tables, hashes, stats)
+    assert not killed.exists()
     made = list((tmp_path / "processed").rglob("*"))
     assert made and entry in made
     for p in made:

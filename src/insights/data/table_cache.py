@@ -36,7 +36,7 @@ from pathlib import Path
 import pandas as pd
 
 from insights.data import paths
-from insights.data.output_files import temporary_name, write_atomic
+from insights.data.output_files import stale_temporary, temporary_name, write_atomic
 
 FOLDER = "tables"
 META = "meta.json"
@@ -302,3 +302,6 @@ def _prune(root: Path, keep: Path) -> None:
     )
     for old in entries[KEEP - 1 :]:
         shutil.rmtree(old, ignore_errors=True)
+    for item in root.iterdir():  # entries half-written by processes that were killed
+        if stale_temporary(item):
+            shutil.rmtree(item, ignore_errors=True)

@@ -13,11 +13,17 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from insights.data import paths
 from insights.demo import GROUND_TRUTH_FILE, DemoSpec, generate, write_demo
 
 TINY_ACCOUNTS = 50
+
+# Hypothesis: few examples in CI (the default), many locally with HYPOTHESIS_PROFILE=long.
+settings.register_profile("ci", max_examples=60, deadline=None)
+settings.register_profile("long", max_examples=2000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 def _private_copy(source: Path, tmp_path: Path) -> Path:

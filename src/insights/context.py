@@ -21,6 +21,7 @@ from insights.data.loading import Tables, cached_tables, has_data, load_tables
 from insights.data.raw_files import GROUND_TRUTH_FILE
 from insights.data.settings import Settings, load_settings
 from insights.errors import ParameterError
+from insights.markup import markdown_text
 from insights.metrics import snapshots as snapshot_metrics
 from insights.metrics.periods import Quarter, latest_complete_quarter, parse_quarter
 
@@ -288,9 +289,13 @@ class Context:
             Markdown: the demo banner (if any), then the data folder, the data end and the report quarter.
         """
         q = self.quarter
-        text = (
-            f"Data `{self.data_dir}` runs to **{self.tables.as_of:%Y-%m-%d}**; report quarter **{q}** "
-            f"({q.start:%Y-%m-%d} to {q.end:%Y-%m-%d})."
+        text = markdown_text(  # the folder's name is shown as text, never as markup
+            "Data <code>{}</code> runs to **{:%Y-%m-%d}**; report quarter **{}** ({:%Y-%m-%d} to {:%Y-%m-%d}).",
+            self.data_dir,
+            self.tables.as_of,
+            q,
+            q.start,
+            q.end,
         )
         return f"{self.banner}\n\n{text}" if self.banner else text
 

@@ -30,6 +30,12 @@ class ReportExistsError(InsightsError):
     exit_code = 2
 
 
+class ReportLockedError(InsightsError):
+    """Another report is being written into the same reports folder."""
+
+    exit_code = 2
+
+
 class ContractError(InsightsError):
     """Raw data breaks the data contract.
 

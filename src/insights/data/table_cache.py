@@ -31,12 +31,12 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
 from insights.data import paths
+from insights.data.output_files import stale_temporary, temporary_name, write_atomic
 
 FOLDER = "tables"
 META = "meta.json"
@@ -266,7 +266,8 @@ def store(
     if (final / META).is_file():
         return final
     root.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=root, prefix=".tmp-"))
+    tmp = temporary_name(final)
+    tmp.mkdir()  # the usual permissions, so that others sharing the processed folder can read the entry
     try:
         for name, frame in frames.items():
             frame.to_parquet(tmp / f"{name}.parquet")
@@ -290,10 +291,7 @@ def store(
 def _remember(data_dir: Path, hashes: dict[str, str], stats: dict[str, list[int]]) -> None:
     pointer = _pointer(data_dir)
     pointer.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=pointer.parent, prefix=".tmp-")
-    with os.fdopen(fd, "w") as fh:
-        json.dump({"data_dir": str(data_dir), "inputs": hashes, "stats": stats}, fh)
-    os.replace(tmp, pointer)
+    write_atomic(pointer, json.dumps({"data_dir": str(data_dir), "inputs": hashes, "stats": stats}))
 
 
 def _prune(root: Path, keep: Path) -> None:
@@ -304,3 +302,6 @@ def _prune(root: Path, keep: Path) -> None:
     )
     for old in entries[KEEP - 1 :]:
         shutil.rmtree(old, ignore_errors=True)
+    for item in root.iterdir():  # entries half-written by processes that were killed
+        if stale_temporary(item):
+            shutil.rmtree(item, ignore_errors=True)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from insights.data.output_files import write_csv
 from insights.data.raw_files import GROUND_TRUTH_FILE
 from insights.demo.accounts import make_accounts
 from insights.demo.activity import (
@@ -133,7 +134,7 @@ def _write_csv(frame: pd.DataFrame, path: Path) -> None:
     for col in out.columns:
         if pd.api.types.is_datetime64_any_dtype(out[col]):
             out[col] = out[col].dt.strftime("%Y-%m-%d")
-    out.to_csv(path, index=False, float_format="%.2f", lineterminator="\n")
+    write_csv(out, path, sanitise=False, float_format="%.2f")  # raw data, read back as it is
 
 
 def _pilot_plan(spec: DemoSpec, record: pd.DataFrame) -> str:

@@ -209,27 +209,25 @@ def run_notebook(spec: NotebookSpec, out_path: Path, parameters: dict[str, Any])
             extra_arguments=KERNEL_ARGUMENTS,
         )
     except pm.PapermillExecutionError as exc:
-        return NotebookResult(
-            spec.file,
-            spec.title,
-            "failed",
-            round(time.perf_counter() - start, 2),
-            f"{exc.ename}: {exc.evalue}"[:2000],
-            exc.cell_index,
-        )
+        return _result(spec, start, f"{exc.ename}: {exc.evalue}", exc.cell_index)
     except Exception as exc:  # noqa: BLE001 - kernel death etc.: recorded, the run goes on
-        return NotebookResult(
-            spec.file,
-            spec.title,
-            "failed",
-            round(time.perf_counter() - start, 2),
-            f"{type(exc).__name__}: {exc}"[:2000],
-        )
-    return NotebookResult(spec.file, spec.title, "ok", round(time.perf_counter() - start, 2))
+        return _result(spec, start, f"{type(exc).__name__}: {exc}")
+    return _result(spec, start)
+
+
+def _result(spec: NotebookSpec, start: float, error: str | None = None, cell: int | None = None) -> NotebookResult:
+    """The result of a run started at ``start`` (``time.perf_counter``): failed if there is an error."""
+    seconds = round(time.perf_counter() - start, 2)
+    if error is None:
+        return NotebookResult(spec.file, spec.title, "ok", seconds)
+    return NotebookResult(spec.file, spec.title, "failed", seconds, error[:2000], cell)
 
 
 def export_html(ipynb: Path, out: Path, demo: bool) -> None:
-    """Write the executed notebook as an HTML page without code cells.
+    """Write the executed notebook as an HTML page without code cells and without scripts.
+
+    The page is rendered with ``insights.report.pages.NOTEBOOK_TEMPLATE``: JupyterLab's template
+    with the report's Content-Security-Policy and none of its scripts.
 
     Parameters
     ----------
@@ -243,8 +241,17 @@ def export_html(ipynb: Path, out: Path, demo: bool) -> None:
     import nbformat
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
-    body, _ = exporter.from_notebook_node(nbformat.read(str(ipynb), as_version=4))
+    exporter = HTMLExporter(
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        extra_template_paths=[str(pages.TEMPLATES)],
+        template_file=pages.NOTEBOOK_TEMPLATE,
+    )
+    body, _ = exporter.from_notebook_node(
+        nbformat.read(str(ipynb), as_version=4),
+        resources={"content_security_policy": pages.CONTENT_SECURITY_POLICY},
+    )
     if demo:
         body = body.replace("<body", "<body data-demo='true'", 1)
         cut = body.index(">", body.index("<body")) + 1

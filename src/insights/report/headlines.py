@@ -9,12 +9,12 @@ never recomputes them.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from insights.data.output_files import write_atomic
 
 FOLDER = "headlines"
 
@@ -65,11 +65,7 @@ def save(output_dir, section: str, title: str, items: dict, table: pd.DataFrame 
             "columns": [str(c) for c in t.columns],
             "rows": [[_plain(v) for v in row] for row in t.itertuples(index=False)],
         }
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{section}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(doc, fh, indent=1, default=str)
-    os.replace(tmp, folder / f"{section}.json")
-    return folder / f"{section}.json"
+    return write_atomic(folder / f"{section}.json", json.dumps(doc, indent=1, default=str))
 
 
 def load_all(report_folder) -> list[dict]:

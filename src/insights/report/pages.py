@@ -1,7 +1,11 @@
 """The report's own HTML pages, rendered from the template files under ``templates/``.
 
 Every value reaches the HTML through Jinja2 with autoescaping on, so text from the data (account
-names, pilot descriptions, error messages) is shown as text, never run as markup.
+names, pilot descriptions, error messages) is shown as text, never run as markup. Every page of
+the report (this front page and the notebook pages, ``NOTEBOOK_TEMPLATE``) carries the same
+strict Content-Security-Policy, ``CONTENT_SECURITY_POLICY``: no script, frame, form, font or
+image from anywhere, except images and fonts embedded as ``data:`` URIs and the pages' own inline
+styles. So markup that reached a page by mistake still could not run or load anything.
 """
 
 from __future__ import annotations
@@ -12,6 +16,14 @@ from pathlib import Path
 import jinja2
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+#: The policy of every page: nothing runs, nothing loads but embedded images and fonts and inline styles.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'none'; object-src 'none'; frame-src 'none'; "
+    "img-src data:; font-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
+)
+#: nbconvert template of the notebook pages (under ``TEMPLATES``): JupyterLab's, with the policy
+#: and without its scripts (require.js, MathJax, Mermaid and widgets, none of which the pages use).
+NOTEBOOK_TEMPLATE = "notebook_page.html.j2"
 
 
 def headline_cell(value) -> str:
@@ -39,7 +51,8 @@ def environment() -> jinja2.Environment:
     Returns
     -------
     jinja2.Environment
-        One per process (cached), with the ``cell`` filter (``headline_cell``).
+        One per process (cached), with the ``cell`` filter (``headline_cell``) and the global
+        ``csp`` (``CONTENT_SECURITY_POLICY``).
     """
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
@@ -48,6 +61,7 @@ def environment() -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters["cell"] = headline_cell
+    env.globals["csp"] = CONTENT_SECURITY_POLICY
     return env
 
 

@@ -29,6 +29,7 @@ from insights.data.table_cache import file_stats, hashes_and_stats
 from insights.errors import ConfigError, ParameterError, ReportExistsError
 from insights.report import headlines, pages
 from insights.report.execution import NotebookResult, NotebookSpec, Task, default_jobs, run_all
+from insights.report.folder_lock import remove_residue, report_lock
 
 MANIFEST = "manifest.json"
 
@@ -272,7 +273,19 @@ def run_report(
         Before any notebook runs, if parameters, data or configuration are invalid.
     ReportExistsError
         If ``reports/<quarter>/`` exists, differs, and ``force`` is False.
+    ReportLockedError
+        If another run is writing into the same reports folder (``insights.report.folder_lock``;
+        the run refuses at once). Leftovers of killed runs are removed first.
     """
+    root = paths.reports_dir()
+    with report_lock(root):  # one run at a time per reports folder
+        for line in remove_residue(root):  # what runs killed earlier left behind
+            print(f"Cleaned up after an interrupted run: {line}", file=sys.stderr, flush=True)
+        return _run_locked(quarter, data_dir, force, specs, pilot, jobs)
+
+
+def _run_locked(quarter, data_dir, force, specs, pilot, jobs) -> ReportOutcome:
+    """``run_report`` once it holds the reports folder's lock."""
     specs = specs if specs is not None else load_report_spec()
     jobs = default_jobs() if jobs is None else jobs
     if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:

@@ -9,9 +9,7 @@ second assignment of the same pilot is refused.
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -19,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from insights.data.output_files import write_atomic
 from insights.data.raw_files import PILOTS_FOLDER
 from insights.errors import ParameterError
 
@@ -365,17 +364,6 @@ def existing_pilots(data_dir: Path) -> list[str]:
     return sorted({p.stem for p in folder.glob("*") if p.suffix in (".csv", ".parquet")}) if folder.is_dir() else []
 
 
-def _write_new(path: Path, text: str) -> None:
-    """Write ``text`` to a new file atomically; fail if the file exists (never overwrite)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.link(tmp, path)  # atomic, and refuses an existing file
-    finally:
-        os.unlink(tmp)
-
-
 def plan_document(plan: PilotPlan, attempts: int, balance: pd.DataFrame) -> str:
     """The JSON stored next to an assignment record: the plan, draws made and balance.
 
@@ -429,10 +417,11 @@ def record(assignment: Assignment, data_dir: Path) -> Path:
         )
     csv.parent.mkdir(parents=True, exist_ok=True)
     try:
-        _write_new(csv, assignment.record.to_csv(index=False, lineterminator="\n"))
+        # a data record the loader reads back as it is: no spreadsheet prefixes (the ids are the data's own)
+        write_atomic(csv, assignment.record.to_csv(index=False, lineterminator="\n"), overwrite=False)
     except FileExistsError:
         raise PilotExistsError(f"pilot {plan.pilot_id!r} was assigned meanwhile ({csv}); nothing written.") from None
-    _write_new(meta, plan_document(plan, assignment.attempts, assignment.balance))
+    write_atomic(meta, plan_document(plan, assignment.attempts, assignment.balance), overwrite=False)
     return csv
 
 

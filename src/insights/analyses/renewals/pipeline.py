@@ -8,15 +8,12 @@ benchmark concerns) into rows a CSM can work from.
 
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
 from insights.analyses.segments import rules as segments
 from insights.data.loading import Tables
+from insights.data.output_files import write_csv  # noqa: F401 - the notebooks call renewals.write_csv
 from insights.errors import ParameterError
 from insights.metrics import churn
 from insights.metrics.periods import Quarter, parse_quarter
@@ -220,39 +217,6 @@ def action_list(accounts: pd.DataFrame, renewing_within_days: int = 120) -> pd.D
     urgency = np.where(soon, 2.0, 1.0) + asked.astype(float) * 2
     a["priority"] = np.log10(a["arr"].clip(lower=1)) * risk * urgency
     return a.sort_values(["priority", "account_id"], ascending=[False, True]).reset_index(drop=True)
-
-
-def write_csv(frame: pd.DataFrame, path: str | os.PathLike, force: bool = False) -> Path:
-    """Write a CSV atomically; refuse to replace an existing file unless ``force``.
-
-    Parameters
-    ----------
-    frame : pandas.DataFrame
-        Written without its index, floats to 6 significant digits, Unix line endings.
-    path : str or os.PathLike
-        Target file; its folder is created if needed.
-    force : bool
-        Replace an existing file.
-
-    Returns
-    -------
-    pathlib.Path
-        The file written.
-
-    Raises
-    ------
-    ParameterError
-        If the file exists and ``force`` is False.
-    """
-    path = Path(path)
-    if path.exists() and not force:
-        raise ParameterError(f"{path} already exists; pass force=True to replace it.")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-        frame.to_csv(fh, index=False, lineterminator="\n", float_format="%.6g")
-    os.replace(tmp, path)
-    return path
 
 
 def headline(this_quarter: pd.DataFrame, next_quarter: pd.DataFrame, quarter, next_q) -> dict:

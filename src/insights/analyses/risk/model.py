@@ -56,7 +56,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
-from insights.analyses.renewals.pipeline import write_csv
+from insights.data.output_files import write_csv
 from insights.errors import ParameterError
 from insights.metrics.periods import parse_quarter
 from insights.metrics.snapshots import FEATURES
@@ -889,7 +889,7 @@ def arr_at_risk(ranked: pd.DataFrame, order=None) -> pd.DataFrame:
 
 
 def write_risk_list(ranked: pd.DataFrame, out_dir, force: bool = False):
-    """Write the ranked risk list as ``<out_dir>/risk_list.csv`` (``insights.analyses.renewals.pipeline.write_csv``).
+    """Write the ranked risk list as ``<out_dir>/risk_list.csv`` (``insights.data.output_files.write_csv``).
 
     Parameters
     ----------

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from insights.data import paths
+from insights.data.output_files import output_folder, temporary_name
 from insights.errors import ContractError, ParameterError
 from insights.metrics.usage import checks, definitions, sources
 from insights.metrics.usage.window import UsageSummary, Window, utc_naive
@@ -369,11 +370,6 @@ def monthly_relation(
     return definitions.monthly_sql(words, keys), summary
 
 
-def _made(folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
 def _outside_contract(con: duckdb.DuckDBPyConnection, table: str) -> int:
     """Events of the result that fall in account-months with no contract term."""
     return int(
@@ -442,19 +438,19 @@ def build_usage_monthly(
     target = Path(out).expanduser().resolve() if out is not None else paths.processed_dir() / OUTPUT_FILE
     spill_parent = Path(temp_dir) if temp_dir is not None else target.parent
     with (
+        output_folder(target.parent),  # removed again if the run fails and they stay empty
+        output_folder(spill_parent) as spill,
         ThreadPoolExecutor(1, thread_name_prefix="usage-reference") as pool,
-        connect(memory_limit, _made(spill_parent), threads) as con,
+        connect(memory_limit, spill, threads) as con,
     ):
         ref = pool.submit(sources.reference_tables, folder)  # read while DuckDB scans the events
         query, summary = monthly_relation(con, files, ref, start=start, end=end, now=now)
-        target.parent.mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()
         con.execute(f"CREATE TEMP TABLE usage_monthly AS {query}")
         summary.seconds["aggregate"] = time.perf_counter() - t0
         summary.rows = int(checks.one_row(con, "SELECT count(*) FROM usage_monthly")[0])
         summary.events_outside_contract = _outside_contract(con, "usage_monthly")
-        fd, tmp = tempfile.mkstemp(prefix=".usage_monthly-", suffix=".parquet", dir=target.parent)
-        os.close(fd)
+        tmp = temporary_name(target)  # DuckDB creates it, with the usual permissions (not mkstemp's 0600)
         try:
             con.execute(
                 f"COPY (SELECT * FROM usage_monthly ORDER BY account_id, month) TO "

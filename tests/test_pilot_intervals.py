@@ -157,9 +157,32 @@ def test_chi_square_branch_matches_scipy_and_published_value():
 @pytest.mark.parametrize("x1,n1,x0,n0", [(3, 4, 1, 4), (18, 20, 13, 20), (38, 40, 33, 41), (1, 15, 6, 14)])
 def test_small_samples_use_barnard(x1, n1, x0, n0):
     res = compare_proportions(x1, n1, x0, n0)
-    ref = stats.barnard_exact([[x1, n1 - x1], [x0, n0 - x0]], alternative="two-sided")
+    # scipy.stats.barnard_exact compares the table's columns: one column per sample (arm)
+    ref = stats.barnard_exact([[x1, x0], [n1 - x1, n0 - x0]], alternative="two-sided")
     assert res.p_value == pytest.approx(ref.pvalue, abs=TOL)
     assert "Barnard" in res.method and "< 5" in res.method
+
+
+@pytest.mark.parametrize(
+    "x1,n1,x0,n0,published",
+    [
+        # R's Barnard test vectors quoted in issue 14: [[5, 0], [1, 4]] -> 0.013671875
+        (5, 6, 0, 4, 0.013671875),
+        # and [[2, 7], [8, 2]] -> 0.0192108154 (two-sided, pooled Wald statistic)
+        (2, 10, 7, 9, 0.0192108154),
+    ],
+)
+def test_barnard_matches_published_r_values(x1, n1, x0, n0, published):
+    # the R vectors are the tables [[5, 0], [1, 4]] and [[2, 7], [8, 2]], samples in columns
+    res = compare_proportions(x1, n1, x0, n0, min_expected=1e9)
+    assert "Barnard" in res.method
+    assert res.p_value == pytest.approx(published, abs=5e-10)
+
+
+def test_barnard_orientation_on_the_issue_repro():
+    # 13/47 vs 19/53: Barnard with the arms as samples gives 0.5306, the transposed table 0.4146
+    res = compare_proportions(13, 47, 19, 53, min_expected=1e9)
+    assert res.p_value == pytest.approx(0.5306, abs=5e-5)
 
 
 def test_large_sparse_tables_use_fisher():

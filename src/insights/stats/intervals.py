@@ -463,7 +463,8 @@ def compare_proportions(x1: int, n1: int, x0: int, n0: int, min_expected: float 
             f"Pearson chi-square test without continuity correction "
             f"(smallest expected count {smallest:.1f} >= {min_expected:g})",
         )
-    table = [[x1, n1 - x1], [x0, n0 - x0]]
+    # scipy's exact tests take the two samples as the table's *columns* (rows: success, failure).
+    table = [[x1, x0], [n1 - x1, n0 - x0]]
     if n1 + n0 <= BARNARD_MAX_N:
         res = stats.barnard_exact(table, alternative="two-sided", pooled=True)
         return TestResult(

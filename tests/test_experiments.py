@@ -104,6 +104,7 @@ def test_the_table_is_tidy_and_every_row_names_its_method():
     tested = res.comparisons["p_value"].notna()
     assert set(res.comparisons.loc[tested, "quantity"]) == {
         "test",
+        "relative lift",  # the log-scale delta-method z test of no lift
         "adjusted difference",
         "CMH test",
         "Breslow-Day test",

@@ -149,3 +149,25 @@ def test_bad_sequential_input_raises():
         sequential_test([], b)
     with pytest.raises(ParameterError, match="spending_boundaries"):
         sequential_test([1.0], b.drop(columns="z_boundary"))
+
+
+def _overall_alpha(bounds) -> float:
+    """P(|Z_k| >= c_k at some look) under the null, by the multivariate normal law of the looks' z.
+
+    Independent of the recursive integration in ``spending_boundaries``: corr(Z_i, Z_j) =
+    sqrt(t_i / t_j) for t_i <= t_j (Brownian motion at the information fractions).
+    """
+    t = np.array([1 / 3, 2 / 3, 1.0])
+    corr = np.sqrt(np.minimum.outer(t, t) / np.maximum.outer(t, t))
+    c = np.asarray(bounds, dtype=float)
+    mvn = stats.multivariate_normal(mean=np.zeros(3), cov=corr, abseps=1e-7, releps=1e-7, maxpts=2_000_000)
+    return 1.0 - float(mvn.cdf(c, lower_limit=-c, rng=np.random.default_rng(0)))
+
+
+def test_final_obrien_fleming_boundary_keeps_the_overall_alpha():
+    bounds = spending_boundaries([1 / 3, 2 / 3, 1.0], alpha=0.05)["z_boundary"].to_numpy()
+    assert bounds[-1] == pytest.approx(1.993, abs=5e-4)
+    assert _overall_alpha(bounds) == pytest.approx(0.05, abs=2e-5)
+    # testing the final look at 1.96 instead spends more than alpha (issue 14: 5.35%)
+    naive = _overall_alpha([bounds[0], bounds[1], stats.norm.isf(0.025)])
+    assert naive == pytest.approx(0.0535, abs=5e-4)

@@ -156,6 +156,14 @@ def _pearson_chi2(x1, n1, x0, n0):
     return stat, stats.chi2.sf(stat, 1), min_expected
 
 
+def _yates_chi2(x1: int, n1: int, x0: int, n0: int) -> tuple[float, float]:
+    """Chi-square with Yates' correction, n (|ad - bc| - n/2)^2 / (n1 n0 s f), and its p-value (s, f > 0)."""
+    n, s = n1 + n0, x1 + x0
+    dev = max(abs(x1 * (n0 - x0) - x0 * (n1 - x1)) - n / 2, 0.0)
+    stat = n * dev**2 / (n1 * n0 * s * (n - s))
+    return stat, float(stats.chi2.sf(stat, 1))
+
+
 def _welch(m1, v1, n1, m0, v0, n0):
     """Welch difference, standard error and Satterthwaite degrees of freedom, arrays."""
     a = v1 / n1
@@ -363,22 +371,17 @@ def relative_lift(x1: int, n1: int, x0: int, n0: int, level: float = 0.95) -> In
         )
     log_rr = math.log((x1 / n1) / (x0 / n0))
     se = math.sqrt(1 / x1 - 1 / n1 + 1 / x0 - 1 / n0)
-    z = z_value(level)
-    return Interval(
-        math.exp(log_rr) - 1,
-        math.exp(log_rr - z * se) - 1,
-        math.exp(log_rr + z * se) - 1,
-        level,
-        f"delta method on the log risk-ratio scale (Katz), normal {level_label(level)} CI",
+    return _log_ratio_interval(
+        log_rr, se, level, f"delta method on the log risk-ratio scale (Katz), normal {level_label(level)} CI"
     )
 
 
 def relative_lift_means(y1, y0, level: float = 0.95) -> Interval:
-    """Relative lift of means mean1/mean0 - 1 with a delta-method interval on the ratio scale.
+    """Relative lift of means mean1/mean0 - 1 with a delta-method interval on the log scale.
 
-    Var(m1/m0) ~ s1^2 / (n1 m0^2) + m1^2 s0^2 / (n0 m0^4) (first-order delta method,
-    independent arms); the interval is the ratio +/- z * se, minus 1. Works for
-    outcomes of any sign but is unreliable when the control mean is near 0.
+    log(m1/m0) has delta-method variance s1^2 / (n1 m1^2) + s0^2 / (n0 m0^2) (independent arms);
+    the interval is exp(log ratio +/- z * se) - 1, so it is asymmetric around the estimate and
+    never goes below -100%. ``log_lift_test`` gives the matching p-value.
 
     Parameters
     ----------
@@ -390,12 +393,13 @@ def relative_lift_means(y1, y0, level: float = 0.95) -> Interval:
     Returns
     -------
     Interval
-        estimate = mean(y1) / mean(y0) - 1.
+        estimate = mean(y1) / mean(y0) - 1; method names the log-scale delta method.
 
     Raises
     ------
     ParameterError
-        If an arm has fewer than 2 values or missing values, or the control mean is 0.
+        If an arm has fewer than 2 values or missing values, the control mean is 0, or the two
+        means have different signs (the log ratio is then undefined: use ``mean_difference``).
     """
     check_level(level)
     a = _as_values(y1, "treatment outcomes (y1)")
@@ -403,20 +407,96 @@ def relative_lift_means(y1, y0, level: float = 0.95) -> Interval:
     m1, m0 = float(a.mean()), float(b.mean())
     if m0 == 0:
         raise ParameterError("the control mean is 0, so a relative lift is undefined; use mean_difference")
-    ratio = m1 / m0
-    var = a.var(ddof=1) / (a.size * m0**2) + m1**2 * b.var(ddof=1) / (b.size * m0**4)
-    se = math.sqrt(var)
-    z = z_value(level)
-    return Interval(
-        ratio - 1,
-        ratio - 1 - z * se,
-        ratio - 1 + z * se,
-        level,
-        f"delta method on the ratio-of-means scale, normal {level_label(level)} CI",
+    if m1 / m0 <= 0:
+        raise ParameterError(
+            f"the means have different signs or the treatment mean is 0 ({m1:g} vs {m0:g}), so the log "
+            "ratio is undefined; use mean_difference"
+        )
+    se = math.sqrt(a.var(ddof=1) / (a.size * m1**2) + b.var(ddof=1) / (b.size * m0**2))
+    return _log_ratio_interval(
+        math.log(m1 / m0), se, level, f"delta method on the log ratio-of-means scale, normal {level_label(level)} CI"
     )
 
 
-def compare_proportions(x1: int, n1: int, x0: int, n0: int, min_expected: float = 5.0) -> TestResult:
+def _log_ratio_interval(log_ratio: float, se: float, level: float, method: str) -> Interval:
+    """exp(log ratio +/- z se) - 1, the estimate exp(log ratio) - 1."""
+    z = z_value(level)
+    return Interval(
+        math.exp(log_ratio) - 1, math.exp(log_ratio - z * se) - 1, math.exp(log_ratio + z * se) - 1, level, method
+    )
+
+
+def log_lift_test(lift: Interval) -> TestResult:
+    """Two-sided test of no lift (ratio 1) matching a log-scale relative-lift interval.
+
+    The interval exp(log r +/- z se) - 1 of ``relative_lift`` or ``relative_lift_means`` gives
+    back se = (log(1 + high) - log(1 + low)) / (2 z); the test is z = log r / se, normal.
+
+    Parameters
+    ----------
+    lift : Interval
+        A relative-lift interval on the log scale (from ``relative_lift`` or ``relative_lift_means``).
+
+    Returns
+    -------
+    TestResult
+        statistic z, two-sided normal p-value, method naming the delta method on the log scale.
+
+    Raises
+    ------
+    ParameterError
+        If the interval is not a finite log-scale interval (NaN bounds, or low <= -1).
+    """
+    values = (lift.estimate, lift.low, lift.high)
+    if not all(math.isfinite(v) for v in values) or not lift.low > -1 or not lift.high > lift.low:
+        raise ParameterError(f"log_lift_test needs a finite relative-lift interval above -100%, got {lift}")
+    se = (math.log1p(lift.high) - math.log1p(lift.low)) / (2 * z_value(lift.level))
+    z = math.log1p(lift.estimate) / se
+    return TestResult(z, float(2 * stats.norm.sf(abs(z))), "z test of log ratio = 0, delta method on the log scale")
+
+
+def difference_of_proportions(
+    x1: int, n1: int, x0: int, n0: int, level: float = 0.95, method: str = "newcombe"
+) -> Interval:
+    """Difference of two proportions p1 - p0 with the interval asked for.
+
+    Parameters
+    ----------
+    x1, n1, x0, n0 : int
+        Successes and accounts in the treatment (1) and control (0) arms.
+    level : float, default 0.95
+        Confidence level.
+    method : {"newcombe", "wald"}, default "newcombe"
+        Newcombe's hybrid score interval (``risk_difference``) or the Wald interval
+        d +/- z sqrt(p1 q1 / n1 + p0 q0 / n0) (unpooled; may leave [-1, 1] and has poor coverage
+        near 0 or 1, offered because peers use it).
+
+    Returns
+    -------
+    Interval
+        estimate = x1/n1 - x0/n0; the method string names the interval.
+
+    Raises
+    ------
+    ParameterError
+        If a count is invalid, level is not in (0, 1) or the method is unknown.
+    """
+    if method == "newcombe":
+        return risk_difference(x1, n1, x0, n0, level)
+    if method != "wald":
+        raise ParameterError(f"interval method must be 'newcombe' or 'wald', got {method!r}")
+    check_level(level)
+    x1, n1 = _check_count(x1, n1, "treatment")
+    x0, n0 = _check_count(x0, n0, "control")
+    p1, p0 = x1 / n1, x0 / n0
+    half = z_value(level) * math.sqrt(p1 * (1 - p1) / n1 + p0 * (1 - p0) / n0)
+    d = p1 - p0
+    return Interval(d, d - half, d + half, level, f"Wald (unpooled) {level_label(level)} CI")
+
+
+def compare_proportions(
+    x1: int, n1: int, x0: int, n0: int, min_expected: float = 5.0, correction: bool = False
+) -> TestResult:
     """Two-sided test of equal proportions, choosing the method from the expected counts.
 
     - Every expected cell count of the 2x2 table >= ``min_expected``: Pearson
@@ -434,6 +514,9 @@ def compare_proportions(x1: int, n1: int, x0: int, n0: int, min_expected: float 
         Successes and accounts in the control arm.
     min_expected : float, default 5.0
         Smallest expected count for which the chi-square approximation is trusted.
+    correction : bool, default False
+        Yates' continuity correction of the chi-square test (as R's ``prop.test`` default and
+        ``scipy.stats.chi2_contingency(correction=True)``); the method string says which.
 
     Returns
     -------
@@ -457,11 +540,14 @@ def compare_proportions(x1: int, n1: int, x0: int, n0: int, min_expected: float 
             0.0, 1.0, "no test needed: every account had the same outcome, so the arms cannot differ (p = 1)"
         )
     if smallest >= min_expected:
+        with_cc = "without continuity correction"
+        if correction:
+            stat, p = _yates_chi2(x1, n1, x0, n0)
+            with_cc = "with Yates' continuity correction"
         return TestResult(
             float(stat),
             float(p),
-            f"Pearson chi-square test without continuity correction "
-            f"(smallest expected count {smallest:.1f} >= {min_expected:g})",
+            f"Pearson chi-square test {with_cc} (smallest expected count {smallest:.1f} >= {min_expected:g})",
         )
     # scipy's exact tests take the two samples as the table's *columns* (rows: success, failure).
     table = [[x1, x0], [n1 - x1, n0 - x0]]

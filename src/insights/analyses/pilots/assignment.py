@@ -533,12 +533,15 @@ def plan_document(plan: PilotPlan, attempts: int, balance: pd.DataFrame) -> str:
     Returns
     -------
     str
-        Indented JSON with sorted keys, ending in a newline.
+        Indented JSON with sorted keys, ending in a newline; a retrospective plan also carries
+        ``"label": RETROSPECTIVE_LABEL``.
     """
     doc = asdict(plan) | {
         "attempts": attempts,
         "balance": json.loads(balance.to_json(orient="index")) if not balance.empty else {},
     }
+    if plan.retrospective:
+        doc["label"] = RETROSPECTIVE_LABEL
     return json.dumps(doc, indent=1, sort_keys=True, default=str) + "\n"
 
 

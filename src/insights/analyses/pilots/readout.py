@@ -9,6 +9,7 @@ tickets during the pilot) are read out alongside.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -667,7 +668,7 @@ def readout(
         )
     with_covariate = covariate in res and res[covariate].notna().sum() > 10
     complete = with_covariate and bool(res[covariate].notna().all())
-    options = {"level": level, "adjust": adjust, "interval": interval, "correction": correction}
+    options: dict[str, Any] = {"level": level, "adjust": adjust, "interval": interval, "correction": correction}
     compared = experiments.compare_arms(
         res,
         "arm",
@@ -682,6 +683,7 @@ def readout(
     per_arm = compared.arms.set_index("arm")[["units", "successes", "estimate", "low", "high", "method"]].rename(
         columns={"units": "accounts", "successes": "renewed", "estimate": "rate"}
     )
+    counts_of = {a: (int(x), int(n)) for a, x, n in zip(per_arm.index, per_arm["renewed"], per_arm["accounts"])}
     partial = None
     if with_covariate and not complete:
         ok = res[res[covariate].notna()]
@@ -713,9 +715,7 @@ def readout(
         lift = c.lift
         if np.isnan(lift.estimate):  # an arm without a single renewal: the ratio is undefined
             lift = intervals.Interval(np.nan, np.nan, np.nan, level, "undefined (an arm has no renewal)")
-        x1, n1 = int(per_arm.loc[t, "renewed"]), int(per_arm.loc[t, "accounts"])
-        x0, n0 = int(per_arm.loc[control, "renewed"]), int(per_arm.loc[control, "accounts"])
-        at = intervals.difference_of_proportions(x1, n1, x0, n0, d_level, interval)
+        at = intervals.difference_of_proportions(*counts_of[t], *counts_of[control], d_level, interval)
         at = replace(at, method=f"{at.method}, {d_method}")
         looks = _look_table(data, plan, control, t, m)
         guard = _guardrail(data, control, t, plan, level)

@@ -315,13 +315,60 @@ def mean_difference(y1, y0, level: float = 0.95) -> tuple[Interval, TestResult]:
         If an arm has fewer than 2 values or missing values, both arms are constant,
         or level is not in (0, 1).
     """
-    check_level(level)
     a = _as_values(y1, "treatment outcomes (y1)")
     b = _as_values(y0, "control outcomes (y0)")
-    d, se, df = _welch(a.mean(), a.var(ddof=1), a.size, b.mean(), b.var(ddof=1), b.size)
+    return mean_difference_from_stats(
+        a.mean(), a.std(ddof=1), a.size, b.mean(), b.std(ddof=1), b.size, level, constant="both arms"
+    )
+
+
+def mean_difference_from_stats(
+    mean1: float,
+    sd1: float,
+    n1: int,
+    mean0: float,
+    sd0: float,
+    n0: int,
+    level: float = 0.95,
+    constant: str = "both standard deviations are 0",
+) -> tuple[Interval, TestResult]:
+    """Welch's t interval and test of mean1 - mean0 from each arm's mean, standard deviation and size.
+
+    For readouts kept as sums (n, sum, sum of squares turned into mean and sd), as peers such as
+    GrowthBook store them; ``mean_difference`` is this applied to raw values.
+
+    Parameters
+    ----------
+    mean1, sd1, n1 : float, float, int
+        Treatment mean, sample standard deviation (ddof 1) and size (>= 2).
+    mean0, sd0, n0 : float, float, int
+        The same for the control.
+    level : float, default 0.95
+        Confidence level.
+    constant : str, default "both standard deviations are 0"
+        How the message names the case of no variation at all.
+
+    Returns
+    -------
+    (Interval, TestResult)
+        The Welch t interval (Satterthwaite degrees of freedom) and the two-sided Welch t test.
+
+    Raises
+    ------
+    ParameterError
+        If a size is below 2, a standard deviation is negative or a value is not finite, both
+        standard deviations are 0, or level is not in (0, 1).
+    """
+    check_level(level)
+    values = (mean1, sd1, n1, mean0, sd0, n0)
+    if not all(math.isfinite(float(v)) for v in values) or min(n1, n0) < 2 or min(sd1, sd0) < 0:
+        raise ParameterError(
+            f"Welch's test needs finite means, standard deviations >= 0 and at least 2 units per arm, got {values}"
+        )
+    d, se, df = _welch(mean1, sd1**2, n1, mean0, sd0**2, n0)
     if not se > 0:
         raise ParameterError(
-            "both arms have constant outcomes, so the Welch t test is undefined; "
+            f"{constant} have constant outcomes, so the Welch t test is undefined; "
             "check that the outcome column is the right one"
         )
     d, se, df = float(d), float(se), float(df)
@@ -568,7 +615,9 @@ def compare_proportions(
     )
 
 
-def sample_ratio_mismatch(observed: dict[str, int], expected_share: dict[str, float]) -> TestResult:
+def sample_ratio_mismatch(
+    observed: dict[str, int], expected_share: dict[str, float], method: str = "auto"
+) -> TestResult:
     """Sample ratio mismatch check: whether the arm sizes match the planned allocation.
 
     Two arms and fewer than 1,000 accounts: exact two-sided binomial test
@@ -582,6 +631,8 @@ def sample_ratio_mismatch(observed: dict[str, int], expected_share: dict[str, fl
         Accounts per arm, e.g. ``{"treatment": 118, "control": 122}``.
     expected_share : dict of str to float
         Planned share per arm, same keys, positive, summing to 1 (e.g. 0.5 each).
+    method : {"auto", "binomial", "chi-square"}, default "auto"
+        "auto" chooses as above; "binomial" (two arms only) or "chi-square" forces the test.
 
     Returns
     -------
@@ -592,8 +643,11 @@ def sample_ratio_mismatch(observed: dict[str, int], expected_share: dict[str, fl
     ------
     ParameterError
         If the keys differ, fewer than two arms are given, a count is negative or not
-        whole, all counts are 0, or a share is not positive or the shares do not sum to 1.
+        whole, all counts are 0, a share is not positive or the shares do not sum to 1, or the
+        method is unknown (or "binomial" with more than two arms).
     """
+    if method not in ("auto", "binomial", "chi-square"):
+        raise ParameterError(f"method must be 'auto', 'binomial' or 'chi-square', got {method!r}")
     if not isinstance(observed, dict) or not isinstance(expected_share, dict):
         raise ParameterError("observed and expected_share must be dicts keyed by arm name")
     if set(observed) != set(expected_share):
@@ -617,17 +671,19 @@ def sample_ratio_mismatch(observed: dict[str, int], expected_share: dict[str, fl
     total = sum(counts)
     if total == 0:
         raise ParameterError("no accounts were assigned (all observed counts are 0)")
-    if len(arms) == 2 and total < 1000:
+    if method == "binomial" and len(arms) != 2:
+        raise ParameterError(f"the binomial test compares two arms, got {len(arms)}; use method='chi-square'")
+    if len(arms) == 2 and (method == "binomial" or (method == "auto" and total < 1000)):
         res = stats.binomtest(counts[0], total, float(shares[0]), alternative="two-sided")
         return TestResult(
             float(counts[0]),
             float(res.pvalue),
             f"exact binomial test, two-sided, of {counts[0]} {arms[0]!s} of {total} accounts "
-            f"against a planned share of {shares[0]:g} (n < 1000)",
+            f"against a planned share of {shares[0]:g}" + (" (n < 1000)" if method == "auto" else ""),
         )
     expected = total * shares
     res = stats.chisquare(counts, expected)
-    why = "n >= 1000" if len(arms) == 2 else f"{len(arms)} arms"
+    why = "as asked" if method == "chi-square" else ("n >= 1000" if len(arms) == 2 else f"{len(arms)} arms")
     return TestResult(
         float(res.statistic), float(res.pvalue), f"chi-square goodness-of-fit test, df={len(arms) - 1} ({why})"
     )

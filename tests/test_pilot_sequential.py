@@ -7,7 +7,7 @@ import pytest
 from scipy import integrate, stats
 
 from insights.errors import ParameterError
-from insights.stats.sequential import sequential_test, spending_boundaries
+from insights.stats.sequential import confidence_sequence, cs_half_width, sequential_test, spending_boundaries
 
 
 def _brownian_corr(t):
@@ -171,3 +171,23 @@ def test_final_obrien_fleming_boundary_keeps_the_overall_alpha():
     # testing the final look at 1.96 instead spends more than alpha (issue 14: 5.35%)
     naive = _overall_alpha([bounds[0], bounds[1], stats.norm.isf(0.025)])
     assert naive == pytest.approx(0.0535, abs=5e-4)
+
+
+def test_confidence_sequence_closed_form_and_width():
+    # Waudby-Smith et al. (2023): rho^2 = (-2 log a + log(-2 log a + 1)) / n*, and the half-width
+    # sigma sqrt(2 (n rho^2 + 1) / (n^2 rho^2) log(sqrt(n rho^2 + 1) / a)), sigma = se sqrt(n)
+    a, n_star, n, se = 0.05, 1000.0, 400.0, 0.03
+    rho2 = (-2 * math.log(a) + math.log(-2 * math.log(a) + 1)) / n_star
+    sigma = se * math.sqrt(n)
+    half = sigma * math.sqrt(2 * (n * rho2 + 1) / (n * n * rho2) * math.log(math.sqrt(n * rho2 + 1) / a))
+    cs = confidence_sequence(0.01, se, n, a, planned_n=n_star)
+    assert (cs.low, cs.high) == pytest.approx((0.01 - half, 0.01 + half), abs=1e-12)
+    assert "confidence sequence" in cs.method and cs.level == pytest.approx(0.95)
+    # always valid costs width: wider than the fixed-sample 95% interval at every n
+    ns = np.array([50.0, 200.0, 1000.0, 5000.0])
+    widths = cs_half_width(se, ns, a, n_star)
+    assert (widths > stats.norm.isf(a / 2) * se).all()
+    with pytest.raises(ParameterError, match="planned_n"):
+        cs_half_width(se, n, a, planned_n=0)
+    with pytest.raises(ParameterError, match="se must be"):
+        confidence_sequence(0.0, float("nan"), n)

@@ -24,8 +24,8 @@ from insights.stats.stratified import _cmh, _cmh_z, stratified_proportions
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "bench_pilot_aa.py"
 
 
-def _bench():
-    spec = importlib.util.spec_from_file_location("bench_pilot_aa", BENCH)
+def _bench(name: str = "bench_pilot_aa"):
+    spec = importlib.util.spec_from_file_location(name, BENCH.with_name(f"{name}.py"))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -72,19 +72,11 @@ def test_aa_rejection_rates_within_band():
     assert outside.empty, f"rejection rates outside 3.5%-6.5%:\n{outside}"
 
 
-def _monitoring():
-    path = BENCH.with_name("bench_pilot_monitoring.py")
-    spec = importlib.util.spec_from_file_location("bench_pilot_monitoring", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_monitoring_kernel_equals_public_functions():
     """The weekly-look arrays give the numbers of compare_proportions' z and confidence_sequence."""
     from insights.stats.sequential import confidence_sequence
 
-    bench = _monitoring()
+    bench = _bench("bench_pilot_monitoring")
     rng = np.random.default_rng(3)
     treated, renewed = rng.random((2, 200)) < 0.5, rng.random((2, 200)) < 0.8
     x1, n1, x0, n0 = bench._counts_at(treated, renewed, [50, 200])
@@ -105,7 +97,7 @@ def test_weekly_monitoring_a_a_rates():
     The confidence sequence is always valid, hence at most 5% (it is conservative with 26 discrete
     looks: about 1.2%, see docs/pilot_aa_simulation.md).
     """
-    rates = {k: v.mean() for k, v in _monitoring().simulate(10_000, 1000, seed=20261205).items()}
+    rates = {k: v.mean() for k, v in _bench("bench_pilot_monitoring").simulate(10_000, 1000, seed=20261205).items()}
     assert abs(rates["obf"] - 0.05) <= 0.005
     assert rates["peeking"] > 0.15
     assert rates["cs"] <= 0.05

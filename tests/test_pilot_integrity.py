@@ -1,5 +1,6 @@
 """Pilot integrity (issue 13 item 5): the readout refuses a record that is not the one drawn and recorded."""
 
+import io
 import json
 import os
 import subprocess
@@ -34,7 +35,7 @@ def _drawn(arms=("control", "treatment"), n=120, seed=7):
         max_abs_smd=0,
     )
     drawn = assignment.draw(plan, accounts)
-    plan = replace(drawn.plan, assignment_sha256=assignment.record_sha256(drawn.record))
+    plan = replace(drawn.plan, assignment_sha256=assignment.canonical_record(drawn.record)[1])
     return plan, drawn.record
 
 
@@ -53,8 +54,8 @@ def test_an_untouched_record_is_verified():
     notes = check_integrity(record, plan)
     assert "re-derived from seed 7" in notes[0] and "SHA-256 matches" in notes[0]
     # the same record read back from its CSV text hashes the same (dates parsed, seeds as ints)
-    back = pd.read_csv(pd.io.common.StringIO(assignment.record_text(record)), parse_dates=["assigned_at"])
-    assert assignment.record_sha256(back) == plan.assignment_sha256
+    back = pd.read_csv(io.StringIO(assignment.canonical_record(record)[0]), parse_dates=["assigned_at"])
+    assert assignment.canonical_record(back)[1] == plan.assignment_sha256
 
 
 def test_swapping_six_rows_is_refused_naming_the_accounts():
@@ -154,4 +155,6 @@ def test_cli_refuses_a_back_dated_start_unless_retrospective(tiny_demo_copy):
     assert "NON-RANDOMISED" in res.stdout
     plan = json.loads((tiny_demo_copy / "pilots" / "late.json").read_text())
     assert plan["retrospective"] is True and "NON-RANDOMISED" in plan["label"]
-    assert plan["assignment_sha256"] == assignment.record_sha256(pd.read_csv(tiny_demo_copy / "pilots" / "late.csv"))
+    assert (
+        plan["assignment_sha256"] == assignment.canonical_record(pd.read_csv(tiny_demo_copy / "pilots" / "late.csv"))[1]
+    )

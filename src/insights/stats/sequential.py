@@ -71,11 +71,16 @@ def _crossing(c: float, step: _Step, two_sided: bool, target: float = 0.0) -> fl
     return float(step.mass @ upper) / (2 if two_sided else 1) - target
 
 
-def _check_information(information) -> np.ndarray:
+def _floats(values, name: str) -> np.ndarray:
+    """``values`` as a flat float array, or a ParameterError naming ``name``."""
     try:
-        t = np.asarray(information, dtype=float).ravel()
+        return np.asarray(values, dtype=float).ravel()
     except (TypeError, ValueError):
-        raise ParameterError(f"information must be a list of numbers, got {information!r}") from None
+        raise ParameterError(f"{name} must be a list of numbers, got {values!r}") from None
+
+
+def _check_information(information) -> np.ndarray:
+    t = _floats(information, "information")
     if t.size == 0:
         raise ParameterError("information needs at least one look (e.g. [0.5, 1.0])")
     if np.isnan(t).any() or (t <= 0).any() or (t > 1).any():
@@ -208,10 +213,7 @@ def sequential_test(z_values: list[float], boundaries: pd.DataFrame) -> pd.DataF
     needed = {"look", "information", "z_boundary"}
     if not isinstance(boundaries, pd.DataFrame) or not needed <= set(boundaries.columns):
         raise ParameterError("boundaries must be the DataFrame returned by spending_boundaries")
-    try:
-        z = np.asarray(z_values, dtype=float).ravel()
-    except (TypeError, ValueError):
-        raise ParameterError(f"z_values must be a list of numbers, got {z_values!r}") from None
+    z = _floats(z_values, "z_values")
     if z.size == 0:
         raise ParameterError("z_values is empty: pass the z statistic of each look done so far")
     if z.size > len(boundaries):

@@ -248,23 +248,13 @@ def _per_stratum(wide: pd.DataFrame, level: float, adjust: str) -> pd.DataFrame:
         }
         if n1 == 0 or n0 == 0:
             empty = " and ".join(a for a, m in (("treatment", n1), ("control", n0)) if m == 0)
-            rec.update(
-                difference=np.nan,
-                low=np.nan,
-                high=np.nan,
-                p_value=np.nan,
-                method=f"not compared: the {empty} arm is empty (left out of the pooled estimates)",
-            )
+            d = low = high = p = np.nan
+            method = f"not compared: the {empty} arm is empty (left out of the pooled estimates)"
         else:
             ci = risk_difference(x1, n1, x0, n0, level)
             test = compare_proportions(x1, n1, x0, n0)
-            rec.update(
-                difference=ci.estimate,
-                low=ci.low,
-                high=ci.high,
-                p_value=test.p_value,
-                method=f"{ci.method}; {test.method}",
-            )
+            d, low, high, p, method = ci.estimate, ci.low, ci.high, test.p_value, f"{ci.method}; {test.method}"
+        rec.update(difference=d, low=low, high=high, p_value=p, method=method)
         records.append(rec)
     per = pd.DataFrame.from_records(records)
     per["p_adjusted"] = adjust_pvalues(per["p_value"].to_numpy(), adjust)

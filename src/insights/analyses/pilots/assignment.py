@@ -76,7 +76,7 @@ class PilotPlan:
         Index ``k`` of the draw kept, so that the readout can re-derive the assignment from the
         seed; None when the record was not drawn by ``draw`` (then only its digest is checked).
     assignment_sha256 : str
-        SHA-256 of the record's canonical CSV text (``record_text``: the file's bytes as
+        SHA-256 of the record's canonical CSV text (``canonical_record``: the file's bytes as
         ``record`` writes it); empty when not recorded.
     retrospective : bool
         Assigned with a start before the data's end: a retrospective, non-randomised comparison.
@@ -379,11 +379,13 @@ def rederive(plan: PilotPlan, record: pd.DataFrame) -> pd.Series:
     return pd.Series(np.asarray(plan.arms, dtype=object)[codes], index=strata.index, name="arm")
 
 
-def record_text(record: pd.DataFrame) -> str:
-    """The canonical CSV text of an assignment record (what ``record`` writes, byte for byte).
+def canonical_record(record: pd.DataFrame) -> tuple[str, str]:
+    """The canonical CSV text of an assignment record and its SHA-256, the digest a plan stores.
 
-    Rows sorted by account_id, columns ``RECORD_COLUMNS``, dates as ``YYYY-MM-DD``, newline line ends;
-    the same text whether the record was just drawn or read back from CSV or Parquet.
+    The text is what ``record`` writes, byte for byte: rows sorted by account_id, columns
+    ``RECORD_COLUMNS``, dates as ``YYYY-MM-DD``, newline line ends. It is the same whether the
+    record was just drawn or read back from CSV or Parquet, so the digest of a loaded record
+    equals the SHA-256 of the file ``pilot assign`` wrote.
 
     Parameters
     ----------
@@ -392,7 +394,8 @@ def record_text(record: pd.DataFrame) -> str:
 
     Returns
     -------
-    str
+    (str, str)
+        The text and the hex SHA-256 (64 digits) of its UTF-8 bytes.
 
     Raises
     ------
@@ -407,29 +410,8 @@ def record_text(record: pd.DataFrame) -> str:
         out[col] = out[col].astype(str)
     out["assigned_at"] = pd.to_datetime(out["assigned_at"]).dt.strftime("%Y-%m-%d")
     out["seed"] = out["seed"].astype("int64")
-    out = out.sort_values("account_id", kind="stable")
-    return out.to_csv(index=False, lineterminator="\n")
-
-
-def record_sha256(record: pd.DataFrame) -> str:
-    """SHA-256 (hex) of ``record_text(record)``: the digest a plan stores of its assignment file.
-
-    Parameters
-    ----------
-    record : pandas.DataFrame
-        An assignment record with the columns ``RECORD_COLUMNS``.
-
-    Returns
-    -------
-    str
-        64 hex digits.
-
-    Raises
-    ------
-    ParameterError
-        If a column of ``RECORD_COLUMNS`` is missing.
-    """
-    return hashlib.sha256(record_text(record).encode("utf-8")).hexdigest()
+    text = out.sort_values("account_id", kind="stable").to_csv(index=False, lineterminator="\n")
+    return text, hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def balance_table(
@@ -565,8 +547,8 @@ def record(assignment: Assignment, data_dir: Path) -> Path:
     PilotExistsError
         If the pilot already has a record (the existing one is left untouched).
     """
-    text = record_text(assignment.record)
-    plan = replace(assignment.plan, assignment_sha256=hashlib.sha256(text.encode("utf-8")).hexdigest())
+    text, digest = canonical_record(assignment.record)
+    plan = replace(assignment.plan, assignment_sha256=digest)
     csv, meta = pilot_files(data_dir, plan.pilot_id)
     if plan.pilot_id in existing_pilots(data_dir) or meta.exists():
         raise PilotExistsError(

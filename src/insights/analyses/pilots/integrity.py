@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from insights.analyses.pilots.assignment import PilotPlan, record_sha256, rederive
+from insights.analyses.pilots.assignment import PilotPlan, canonical_record, rederive
 from insights.errors import ParameterError
 
 #: How many differing accounts a message names before it says "and N more".
@@ -105,7 +105,7 @@ def check_integrity(record: pd.DataFrame, plan: PilotPlan) -> list[str]:
             )
         verified.append(f"re-derived from seed {plan.seed} (draw {plan.draw})")
     if plan.assignment_sha256:
-        digest = record_sha256(record)
+        _, digest = canonical_record(record)
         if digest != plan.assignment_sha256:
             why = (
                 "the arms match the seed's draw, so another column (stratum, date, pilot id) or the set of "

@@ -327,21 +327,11 @@ def stratified_proportions(
     a, n1, c, n0 = (used[k].to_numpy(dtype=float) for k in ("x1", "n1", "x0", "n0"))
     k = len(used)
     or_est, or_low, or_high = _mh_odds_ratio(a, n1, c, n0, z)
-    odds_ratio = Interval(
-        float(or_est),
-        float(or_low),
-        float(or_high),
-        level,
-        f"Mantel-Haenszel common odds ratio, Robins-Breslow-Greenland {pct} CI ({k} strata)",
-    )
+    or_method = f"Mantel-Haenszel common odds ratio, Robins-Breslow-Greenland {pct} CI ({k} strata)"
+    odds_ratio = Interval(float(or_est), float(or_low), float(or_high), level, or_method)
+    rd_method = f"Mantel-Haenszel weighted risk difference, Sato (1989) variance, Wald {pct} CI ({k} strata)"
     rd, rd_low, rd_high = _mh_risk_difference(a, n1, c, n0, z)
-    rdiff = Interval(
-        float(rd),
-        float(rd_low),
-        float(rd_high),
-        level,
-        f"Mantel-Haenszel weighted risk difference, Sato (1989) variance, Wald {pct} CI ({k} strata)",
-    )
+    rdiff = Interval(float(rd), float(rd_low), float(rd_high), level, rd_method)
     stat, p = _cmh(a, n1, c, n0, correction)
     with_cc = "with continuity correction" if correction else "no continuity correction"
     cmh = TestResult(float(stat), float(p), f"Cochran-Mantel-Haenszel chi-square test, df=1, {with_cc} ({k} strata)")

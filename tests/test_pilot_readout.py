@@ -240,3 +240,14 @@ def test_the_final_decision_reads_the_final_obrien_fleming_boundary(small):
     assert "|z| >= 1.993 of 3 look(s)" in r.reason
     # a single planned look keeps the fixed-sample 95%
     assert ro.decision_level(PilotPlan("p1", "x", "2025-01-01", ("2025-01-01", "2025-12-31"), looks=1)) == 0.95
+
+
+def test_each_arm_has_its_confidence_sequence(small):
+    tables, truth = small
+    r = ro.readout(tables, truth["pilot"]["pilot_id"], grace_days=30)
+    e = r.effect()
+    cs = e.always_valid
+    assert "confidence sequence" in cs.method and cs.estimate == pytest.approx(e.difference.estimate)
+    # always valid costs width: wider than the fixed-sample 95% interval
+    assert cs.low < e.difference.low and cs.high > e.difference.high
+    assert r.comparisons().loc["treatment", "always_valid_low"] == cs.low

@@ -220,6 +220,9 @@ def readout_cmd(
     for e in r.effects.values():
         head = f"\n[{e.treatment} vs {e.control}] " if len(r.effects) > 1 else "\n"
         typer.echo(f"{head}Test: {e.test.method}, p = {e.test.p_value:.3g}, adjusted p = {e.p_adjusted:.3g}")
+        if e.always_valid is not None:
+            cs = e.always_valid
+            typer.echo(f"Always valid: {cs.method}: {100 * cs.low:+.1f} to {100 * cs.high:+.1f} points")
         typer.echo(
             f"Bayesian: {e.bayes.method}; P(arm better) = {e.bayes.prob_treatment_better:.3f}, "
             f"expected loss if shipped = {e.bayes.expected_loss_treatment:.4f}"

@@ -254,6 +254,9 @@ class Effect:
         Support-ticket guardrail: metric, treatment, control, difference, test, breached.
     decision, reason : str
         Output of ``decide`` for this arm.
+    always_valid : Interval or None
+        Asymptotic confidence sequence of the difference (alpha split over the arms, tuned for
+        the planned outcomes of the two arms): valid however often the pilot is looked at.
     """
 
     treatment: str
@@ -271,6 +274,7 @@ class Effect:
     guardrail: dict
     decision: str
     reason: str
+    always_valid: intervals.Interval | None = None
 
 
 @dataclass
@@ -421,7 +425,8 @@ class Readout:
         -------
         pandas.DataFrame
             Indexed by treatment: difference, low, high, p_value, p_adjusted (``adjust_method``),
-            decision_low, decision_high (the decision interval), decision, test (its method).
+            decision_low, decision_high (the decision interval), always_valid_low,
+            always_valid_high (the confidence sequence), decision, test (its method).
         """
         rows = [
             {
@@ -433,6 +438,8 @@ class Readout:
                 "p_adjusted": e.p_adjusted,
                 "decision_low": e.decision_interval.low,
                 "decision_high": e.decision_interval.high,
+                "always_valid_low": e.always_valid.low if e.always_valid else np.nan,
+                "always_valid_high": e.always_valid.high if e.always_valid else np.nan,
                 "decision": e.decision,
                 "test": e.test.method,
             }
@@ -559,6 +566,19 @@ def _guardrail(data: pd.DataFrame, control: str, treatment: str, plan: PilotPlan
         "test": tickets_test,
         "breached": breached,
     }
+
+
+def _always_valid(data: pd.DataFrame, control: str, treatment: str, alpha: float) -> intervals.Interval | None:
+    """Confidence sequence of the renewal-rate difference, tuned for the planned outcomes of the two arms."""
+    pair = data[data["arm"].isin([control, treatment])]
+    res = pair[pair["status"] == "resolved"]
+    t, c = res.loc[res["arm"] == treatment, "renewed"], res.loc[res["arm"] == control, "renewed"]
+    if len(t) < 2 or len(c) < 2:
+        return None
+    p1, p0 = float(t.mean()), float(c.mean())
+    se = float(np.sqrt(p1 * (1 - p1) / len(t) + p0 * (1 - p0) / len(c)))
+    planned = int((pair["status"] != "no_renewal_in_window").sum())
+    return sequential.confidence_sequence(p1 - p0, se, len(res), alpha, planned_n=max(planned, len(res)))
 
 
 def _overall(effects: dict, srm: intervals.TestResult) -> tuple[str, str]:
@@ -741,6 +761,7 @@ def readout(
             guard,
             decision,
             reason,
+            _always_valid(data, control, t, plan.alpha / m),
         )
     decision, reason = _overall(effects, srm)
     return Readout(

@@ -337,9 +337,9 @@ def test_dunnett_option_matches_scipy_and_is_named():
     ref = stats.dunnett(
         *(df.loc[df["arm"] == t, "spend"] for t in ("B", "C")), control=df.loc[df["arm"] == "A", "spend"]
     )
-    assert [res.contrast(t).p_adjusted for t in ("B", "C")] == pytest.approx(ref.pvalue, abs=1e-6)
+    assert [res.contrast(t).p_adjusted for t in ("B", "C")] == pytest.approx(ref.pvalue, abs=1e-4)
     tests = res.comparisons[res.comparisons["quantity"] == "test"]
-    assert tests["p_adjusted"].to_numpy() == pytest.approx(ref.pvalue, abs=1e-6)
+    assert tests["p_adjusted"].to_numpy() == pytest.approx(ref.pvalue, abs=1e-4)
     assert "Dunnett" in res.adjust_method and "Holm" in res.adjust_method
     with pytest.raises(ParameterError, match="dunnett"):
         compare_arms(df, "arm", "converted", control="A", adjust="dunnett")

@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
@@ -66,6 +67,15 @@ def test_readout_compares_every_arm_with_control_under_holm(three):
         assert "split over 2 comparisons" in e.decision_interval.method
         assert e.looks["z_boundary"].iloc[-1] == pytest.approx(c, abs=1e-9)
         assert "NON-RANDOMISED" in e.reason
+    # net ARR change: Dunnett's many-to-one test across the two arms
+    res = r.data[r.data["status"] == "resolved"]
+    dunnett = stats.dunnett(
+        *(res.loc[res["arm"] == t, "arr_change"].to_numpy() for t in ("email", "call")),
+        control=res.loc[res["arm"] == "control", "arr_change"].to_numpy(),
+        rng=np.random.default_rng(1),  # another quasi-Monte Carlo stream: equal to its integration error
+    )
+    assert [r.effects[t].arr_p_adjusted for t in ("email", "call")] == pytest.approx(dunnett.pvalue, abs=1e-4)
+    assert r.comparisons()["arr_change_p_adjusted"].tolist() == pytest.approx(dunnett.pvalue, abs=1e-4)
     with pytest.raises(ParameterError, match="2 treatment arms"):
         _ = r.difference  # a two-arm shortcut: with several arms, name the arm
     assert "NON-RANDOMISED" in r.headline()["pilot"]

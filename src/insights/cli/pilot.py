@@ -220,6 +220,12 @@ def readout_cmd(
     for e in r.effects.values():
         head = f"\n[{e.treatment} vs {e.control}] " if len(r.effects) > 1 else "\n"
         typer.echo(f"{head}Test: {e.test.method}, p = {e.test.p_value:.3g}, adjusted p = {e.p_adjusted:.3g}")
+        if e.arr_change is not None:
+            d, t = e.arr_change
+            typer.echo(
+                f"Net ARR change: {d.estimate:,.0f} ({d.method}: {d.low:,.0f} to {d.high:,.0f}); {t.method}, "
+                f"p = {t.p_value:.3g}, adjusted p = {e.arr_p_adjusted:.3g}"
+            )
         if e.always_valid is not None:
             cs = e.always_valid
             typer.echo(f"Always valid: {cs.method}: {100 * cs.low:+.1f} to {100 * cs.high:+.1f} points")

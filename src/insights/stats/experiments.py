@@ -49,6 +49,9 @@ from insights.stats.stratified import ADJUST_METHODS, StratifiedResult, adjust_p
 #: Multiplicity corrections of ``compare_arms``: those of ``adjust_pvalues`` and Dunnett's (means only).
 COMPARE_ADJUST = {**ADJUST_METHODS, "dunnett": "Dunnett's many-to-one test (scipy.stats.dunnett, pooled variance)"}
 
+#: Seed of scipy's quasi-Monte Carlo integration behind Dunnett's p-values (same data, same p-values).
+DUNNETT_SEED = 20261205
+
 #: Columns of ``ArmComparison.comparisons``, one row per (treatment, quantity).
 COMPARISON_COLUMNS = (
     "treatment",
@@ -284,7 +287,8 @@ def compare_arms(
             pair, arm, outcome, control, treatment, kind, strata, covariate, level, min_expected, prior, options
         )
     if adjust == "dunnett":
-        dunnett = stats.dunnett(*(y[masks[t]] for t in treatments), control=y[masks[control]])
+        # scipy integrates the multivariate t by randomised quasi-Monte Carlo: a fixed stream keeps it reproducible
+        dunnett = stats.dunnett(*(y[masks[t]] for t in treatments), control=y[masks[control]], rng=DUNNETT_SEED)
         p_adjusted = np.asarray(dunnett.pvalue, dtype=float)
         described = f"{COMPARE_ADJUST[adjust]} for the test of means, Holm step-down for the other quantities"
     else:

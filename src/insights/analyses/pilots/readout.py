@@ -257,6 +257,9 @@ class Effect:
     always_valid : Interval or None
         Asymptotic confidence sequence of the difference (alpha split over the arms, tuned for
         the planned outcomes of the two arms): valid however often the pilot is looked at.
+    arr_p_adjusted : float or None
+        The net ARR change test's p-value adjusted across the arms (Dunnett's many-to-one test with
+        several treatments, else the readout's correction); None without ARR outcomes.
     """
 
     treatment: str
@@ -275,6 +278,7 @@ class Effect:
     decision: str
     reason: str
     always_valid: intervals.Interval | None = None
+    arr_p_adjusted: float | None = None
 
 
 @dataclass
@@ -426,7 +430,8 @@ class Readout:
         pandas.DataFrame
             Indexed by treatment: difference, low, high, p_value, p_adjusted (``adjust_method``),
             decision_low, decision_high (the decision interval), always_valid_low,
-            always_valid_high (the confidence sequence), decision, test (its method).
+            always_valid_high (the confidence sequence), arr_change_p_adjusted (the net ARR change
+            test adjusted across arms: Dunnett with several), decision, test (its method).
         """
         rows = [
             {
@@ -440,6 +445,7 @@ class Readout:
                 "decision_high": e.decision_interval.high,
                 "always_valid_low": e.always_valid.low if e.always_valid else np.nan,
                 "always_valid_high": e.always_valid.high if e.always_valid else np.nan,
+                "arr_change_p_adjusted": np.nan if e.arr_p_adjusted is None else e.arr_p_adjusted,
                 "decision": e.decision,
                 "test": e.test.method,
             }
@@ -762,6 +768,7 @@ def readout(
             decision,
             reason,
             _always_valid(data, control, t, plan.alpha / m),
+            arr.contrast(t).p_adjusted if arr is not None else None,
         )
     decision, reason = _overall(effects, srm)
     return Readout(

@@ -16,6 +16,9 @@ from insights.errors import ParameterError
 from insights.stats.intervals import risk_difference
 from insights.stats.sequential import spending_boundaries
 
+# end to end through the CLI and papermill (about 15 s): in the full run, not the fast tier
+pytestmark = pytest.mark.slow
+
 
 def _cli(*args):
     res = subprocess.run(

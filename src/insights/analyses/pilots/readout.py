@@ -16,7 +16,7 @@ import pandas as pd
 
 from insights.analyses.pilots.assignment import RETROSPECTIVE_LABEL, PilotPlan, load_plan, pilot_files
 from insights.analyses.pilots.covariates import pre_period
-from insights.analyses.pilots.integrity import check_arms, check_integrity
+from insights.analyses.pilots.integrity import check_integrity
 from insights.data.loading import Tables
 from insights.errors import ParameterError
 from insights.metrics import churn
@@ -664,7 +664,6 @@ def readout(
     """
     rec = assignment_of(tables, pilot_id)
     plan = plan_of(tables, pilot_id, control)
-    check_arms(rec, plan)
     notes = [f"{RETROSPECTIVE_LABEL}: the start was before the data's end."] if plan.retrospective else []
     notes += check_integrity(rec, plan)
     data = pilot_outcomes(tables, pilot_id, grace_days, outcomes, control)

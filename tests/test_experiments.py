@@ -104,6 +104,7 @@ def test_the_table_is_tidy_and_every_row_names_its_method():
     tested = res.comparisons["p_value"].notna()
     assert set(res.comparisons.loc[tested, "quantity"]) == {
         "test",
+        "relative lift",  # the log-scale delta-method z test of no lift
         "adjusted difference",
         "CMH test",
         "Breslow-Day test",
@@ -328,3 +329,39 @@ def test_contrast_lookup_errors():
         res.contrast()
     with pytest.raises(ParameterError, match="not a compared treatment"):
         res.contrast("Z")
+
+
+def test_dunnett_option_matches_scipy_and_is_named():
+    df = _table()
+    res = compare_arms(df, "arm", "spend", control="A", adjust="dunnett")
+    ref = stats.dunnett(
+        *(df.loc[df["arm"] == t, "spend"] for t in ("B", "C")), control=df.loc[df["arm"] == "A", "spend"]
+    )
+    assert [res.contrast(t).p_adjusted for t in ("B", "C")] == pytest.approx(ref.pvalue, abs=1e-4)
+    tests = res.comparisons[res.comparisons["quantity"] == "test"]
+    assert tests["p_adjusted"].to_numpy() == pytest.approx(ref.pvalue, abs=1e-4)
+    assert "Dunnett" in res.adjust_method and "Holm" in res.adjust_method
+    with pytest.raises(ParameterError, match="dunnett"):
+        compare_arms(df, "arm", "converted", control="A", adjust="dunnett")
+
+
+def test_bonferroni_wald_and_continuity_options_are_named():
+    df = _table()
+    res = compare_arms(
+        df, "arm", "converted", "A", strata="stratum", adjust="bonferroni", interval="wald", correction=True
+    )
+    tests = res.comparisons[res.comparisons["quantity"] == "test"]
+    expected = multipletests(tests["p_value"].to_numpy(), method="bonferroni")[1]
+    np.testing.assert_allclose(tests["p_adjusted"].to_numpy(), expected, atol=1e-12)
+    assert res.adjust_method.startswith("Bonferroni")
+    c = res.contrast("B")
+    assert "Wald" in c.difference.method and "Yates" in c.test.method
+    assert "with continuity correction" in c.stratified.cmh.method
+    # the CMH with continuity correction against statsmodels (correction=True)
+    pair = df[df["arm"].isin(["A", "B"])]
+    tables = [
+        [[((g["arm"] == a) & (g["converted"] == v)).sum() for v in (1, 0)] for a in ("B", "A")]
+        for _, g in pair.groupby("stratum")
+    ]
+    ref = StratifiedTable(np.array(tables, dtype=float).transpose(1, 2, 0)).test_null_odds(correction=True)
+    assert c.stratified.cmh.p_value == pytest.approx(ref.pvalue, abs=1e-9)

@@ -24,8 +24,8 @@ from insights.stats.stratified import _cmh, _cmh_z, stratified_proportions
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "bench_pilot_aa.py"
 
 
-def _bench():
-    spec = importlib.util.spec_from_file_location("bench_pilot_aa", BENCH)
+def _bench(name: str = "bench_pilot_aa"):
+    spec = importlib.util.spec_from_file_location(name, BENCH.with_name(f"{name}.py"))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -70,3 +70,34 @@ def test_aa_rejection_rates_within_band():
     assert len(table) == 7
     outside = table[(table["rejection_rate"] - 0.05).abs() > 0.015]
     assert outside.empty, f"rejection rates outside 3.5%-6.5%:\n{outside}"
+
+
+def test_monitoring_kernel_equals_public_functions():
+    """The weekly-look arrays give the numbers of compare_proportions' z and confidence_sequence."""
+    from insights.stats.sequential import confidence_sequence
+
+    bench = _bench("bench_pilot_monitoring")
+    rng = np.random.default_rng(3)
+    treated, renewed = rng.random((2, 200)) < 0.5, rng.random((2, 200)) < 0.8
+    x1, n1, x0, n0 = bench._counts_at(treated, renewed, [50, 200])
+    z, diff, se = bench._z_and_se(x1, n1, x0, n0)
+    for s in range(2):
+        t, r = treated[s, :50], renewed[s, :50]
+        assert (x1[s, 0], n1[s, 0], x0[s, 0], n0[s, 0]) == ((t & r).sum(), t.sum(), (~t & r).sum(), (~t).sum())
+        chi2 = compare_proportions(int(x1[s, 0]), int(n1[s, 0]), int(x0[s, 0]), int(n0[s, 0]), min_expected=0)
+        assert z[s, 0] ** 2 == pytest.approx(chi2.statistic, abs=1e-9)
+        cs = confidence_sequence(diff[s, 1], se[s, 1], 200, planned_n=200)
+        half = bench.cs_half_width(se[s, 1], 200, 0.05, planned_n=200)
+        assert cs.high - diff[s, 1] == pytest.approx(half, abs=1e-12)
+
+
+def test_weekly_monitoring_a_a_rates():
+    """10,000 A/A pilots, 26 weekly looks: 3 planned O'Brien-Fleming looks keep 5% +/- 0.5%, peeking does not.
+
+    The confidence sequence is always valid, hence at most 5% (it is conservative with 26 discrete
+    looks: about 1.2%, see docs/pilot_aa_simulation.md).
+    """
+    rates = {k: v.mean() for k, v in _bench("bench_pilot_monitoring").simulate(10_000, 1000, seed=20261205).items()}
+    assert abs(rates["obf"] - 0.05) <= 0.005
+    assert rates["peeking"] > 0.15
+    assert rates["cs"] <= 0.05

@@ -103,3 +103,19 @@ def test_design_table_and_duration(tables):
         assert pd.isna(r["quarters_needed"]) if seg_ok.empty else r["quarters_needed"] == seg_ok["quarters"].min()
     with pytest.raises(ParameterError):
         design.design_table(tables, "2025-10-01", 1.5, 30)
+
+
+def test_design_with_two_treatments_splits_alpha_and_accounts(tables):
+    """Three arms: each comparison has a third of the accounts per arm and alpha / 2 (Bonferroni)."""
+    table = design.design_table(tables, "2025-10-01", 0.05, 30, quarters=3, treatments=2)
+    assert "split over 2 comparisons" in table.attrs["method"]
+    np.testing.assert_allclose(table["per_arm"], table["eligible"] / 3, rtol=1e-12)
+    row = table[(table["segment"] == TOTAL) & (table["quarters"] == 3)].iloc[0]
+    p0 = row["baseline_rate"]
+    # alpha 0.05 split over two comparisons: the sample size and MDE of R's power.prop.test at 0.025
+    assert row["needed_per_arm"] == pytest.approx(design.sample_size_proportions(p0, p0 + 0.05, 0.025, 0.8))
+    assert row["needed_per_arm"] > design.sample_size_proportions(p0, p0 + 0.05, 0.05, 0.8)
+    expected = design.mde_proportions(row["per_arm"], p0, 0.025, 0.8)
+    assert np.isclose(row["achievable_mde"], expected, equal_nan=True)
+    with pytest.raises(ParameterError, match="leaving a share for the control"):
+        design.design_table(tables, "2025-10-01", 0.08, 30, treatments=2, treatment_share=0.5)

@@ -6,11 +6,15 @@ import numpy as np
 import pytest
 from scipy import stats
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
+from statsmodels.stats.proportion import test_proportions_2indep as sm_test_2indep
 
 from insights.errors import ParameterError
 from insights.stats import intervals
 from insights.stats.intervals import (
+    Interval,
     compare_proportions,
+    difference_of_proportions,
+    log_lift_test,
     mean_ci,
     mean_difference,
     proportion_ci,
@@ -116,21 +120,49 @@ def test_relative_lift_matches_statsmodels_log_ratio(x1, n1, x0, n0):
     assert "log risk-ratio scale" in ci.method
 
 
-def test_relative_lift_means_matches_numerical_delta_method():
+def test_relative_lift_means_matches_numerical_delta_method_on_the_log_scale():
     rng = np.random.default_rng(5)
     y1, y0 = rng.gamma(3.0, 12.0, 60), rng.gamma(3.0, 10.0, 80)
     ci = relative_lift_means(y1, y0, 0.95)
-    # independent delta method: numerical gradient of g(m1, m0) = m1/m0 - 1 at the sample means,
-    # with the covariance diag(s1^2/n1, s0^2/n0) of the two independent means.
+    # independent delta method: numerical gradient of g(m1, m0) = log(m1/m0) at the sample means,
+    # with the covariance diag(s1^2/n1, s0^2/n0) of the two independent means; back by exp(.) - 1.
     m = np.array([y1.mean(), y0.mean()])
     cov = np.diag([y1.var(ddof=1) / y1.size, y0.var(ddof=1) / y0.size])
-    g = lambda v: v[0] / v[1] - 1  # noqa: E731
+    g = lambda v: math.log(v[0] / v[1])  # noqa: E731
     h = 1e-6
     grad = np.array([(g(m + h * e) - g(m - h * e)) / (2 * h) for e in np.eye(2)])
     se = math.sqrt(grad @ cov @ grad)
     z = stats.norm.ppf(0.975)
-    assert ci.estimate == pytest.approx(g(m), abs=TOL)
-    assert (ci.low, ci.high) == pytest.approx((g(m) - z * se, g(m) + z * se), abs=TOL)
+    assert ci.estimate == pytest.approx(math.exp(g(m)) - 1, abs=TOL)
+    assert (ci.low, ci.high) == pytest.approx((math.exp(g(m) - z * se) - 1, math.exp(g(m) + z * se) - 1), abs=TOL)
+    assert "log" in ci.method
+    test = log_lift_test(ci)
+    assert test.statistic == pytest.approx(g(m) / se, abs=TOL)
+    assert test.p_value == pytest.approx(2 * stats.norm.sf(abs(g(m) / se)), abs=TOL)
+
+
+def test_log_lift_test_of_proportions_matches_statsmodels():
+    ref = sm_test_2indep(30, 100, 20, 110, compare="ratio", method="log")
+    low, high = confint_proportions_2indep(30, 100, 20, 110, compare="ratio", method="log")
+    lift = relative_lift(30, 100, 20, 110)
+    assert (lift.low, lift.high) == pytest.approx((low - 1, high - 1), abs=TOL)
+    res = log_lift_test(lift)
+    assert (res.statistic, res.p_value) == pytest.approx((ref.statistic, ref.pvalue), abs=TOL)
+    with pytest.raises(ParameterError, match="finite"):
+        log_lift_test(Interval(math.nan, math.nan, math.nan, 0.95, "undefined"))
+
+
+def test_wald_difference_and_yates_match_statsmodels_and_scipy():
+    low, high = confint_proportions_2indep(30, 100, 20, 110, compare="diff", method="wald")
+    wald = difference_of_proportions(30, 100, 20, 110, 0.95, "wald")
+    assert (wald.low, wald.high) == pytest.approx((low, high), abs=TOL) and "Wald" in wald.method
+    assert difference_of_proportions(30, 100, 20, 110) == risk_difference(30, 100, 20, 110)
+    ref = stats.chi2_contingency([[30, 70], [20, 90]], correction=True)
+    yates = compare_proportions(30, 100, 20, 110, correction=True)
+    assert (yates.statistic, yates.p_value) == pytest.approx((ref.statistic, ref.pvalue), abs=TOL)
+    assert "Yates" in yates.method
+    with pytest.raises(ParameterError, match="newcombe"):
+        difference_of_proportions(30, 100, 20, 110, method="exact")
 
 
 def test_relative_lift_needs_successes_and_nonzero_mean():
@@ -138,6 +170,8 @@ def test_relative_lift_needs_successes_and_nonzero_mean():
         relative_lift(0, 10, 3, 10)
     with pytest.raises(ParameterError, match="control mean is 0"):
         relative_lift_means([1.0, 2.0], [-1.0, 1.0])
+    with pytest.raises(ParameterError, match="different signs"):
+        relative_lift_means([-1.0, -2.0], [1.0, 2.0])
 
 
 # ------------------------------------------------------------------ compare_proportions
@@ -157,9 +191,32 @@ def test_chi_square_branch_matches_scipy_and_published_value():
 @pytest.mark.parametrize("x1,n1,x0,n0", [(3, 4, 1, 4), (18, 20, 13, 20), (38, 40, 33, 41), (1, 15, 6, 14)])
 def test_small_samples_use_barnard(x1, n1, x0, n0):
     res = compare_proportions(x1, n1, x0, n0)
-    ref = stats.barnard_exact([[x1, n1 - x1], [x0, n0 - x0]], alternative="two-sided")
+    # scipy.stats.barnard_exact compares the table's columns: one column per sample (arm)
+    ref = stats.barnard_exact([[x1, x0], [n1 - x1, n0 - x0]], alternative="two-sided")
     assert res.p_value == pytest.approx(ref.pvalue, abs=TOL)
     assert "Barnard" in res.method and "< 5" in res.method
+
+
+@pytest.mark.parametrize(
+    "x1,n1,x0,n0,published",
+    [
+        # R's Barnard test vectors quoted in issue 14: [[5, 0], [1, 4]] -> 0.013671875
+        (5, 6, 0, 4, 0.013671875),
+        # and [[2, 7], [8, 2]] -> 0.0192108154 (two-sided, pooled Wald statistic)
+        (2, 10, 7, 9, 0.0192108154),
+    ],
+)
+def test_barnard_matches_published_r_values(x1, n1, x0, n0, published):
+    # the R vectors are the tables [[5, 0], [1, 4]] and [[2, 7], [8, 2]], samples in columns
+    res = compare_proportions(x1, n1, x0, n0, min_expected=1e9)
+    assert "Barnard" in res.method
+    assert res.p_value == pytest.approx(published, abs=5e-10)
+
+
+def test_barnard_orientation_on_the_issue_repro():
+    # 13/47 vs 19/53: Barnard with the arms as samples gives 0.5306, the transposed table 0.4146
+    res = compare_proportions(13, 47, 19, 53, min_expected=1e9)
+    assert res.p_value == pytest.approx(0.5306, abs=5e-5)
 
 
 def test_large_sparse_tables_use_fisher():

@@ -7,6 +7,7 @@ import sys
 
 import pandas as pd
 import pytest
+from scipy import stats
 
 from insights.analyses.pilots import readout as ro
 from insights.analyses.pilots.assignment import PilotPlan
@@ -15,7 +16,7 @@ from insights.demo import GROUND_TRUTH_FILE, DemoSpec, write_demo
 from insights.errors import ParameterError
 from insights.metrics import churn
 from insights.stats.bayes import BayesResult
-from insights.stats.intervals import Interval, TestResult
+from insights.stats.intervals import Interval, TestResult, risk_difference
 
 
 @pytest.fixture(scope="module")
@@ -196,7 +197,7 @@ def test_cli_design_assign_readout(demo_copy):
         "--description",
         "QBR cadence",
         "--start",
-        "2026-07-01",
+        "2026-10-01",  # after the data's end: a start before it is refused unless --retrospective
         "--data",
         demo_copy,
         "--max-smd",
@@ -210,6 +211,7 @@ def test_cli_design_assign_readout(demo_copy):
     res = _cli("pilot", "readout", "value_review_2026q1", "--data", demo_copy)
     assert res.returncode == 0, res.stderr
     assert "DECISION:" in res.stdout and "Newcombe" in res.stdout
+    assert "Cochran-Mantel-Haenszel" in res.stdout and "Mantel-Haenszel common odds ratio" in res.stdout
     res = _cli("pilot", "readout", "nope", "--data", demo_copy)
     assert res.returncode == 2 and "unknown pilot" in res.stderr
 
@@ -221,3 +223,31 @@ def test_readout_without_any_ticket_does_not_fail(small):
     )
     r = ro.readout(quiet, truth["pilot"]["pilot_id"], grace_days=30)
     assert r.guardrail["breached"] is False and "no variation" in r.guardrail["test"].method
+
+
+def test_the_final_decision_reads_the_final_obrien_fleming_boundary(small):
+    tables, truth = small
+    r = ro.readout(tables, truth["pilot"]["pilot_id"], grace_days=30)
+    c = r.looks["z_boundary"].iloc[-1]
+    assert c == pytest.approx(1.993, abs=5e-4)
+    level = 1 - 2 * stats.norm.sf(c)  # 95.37%, not 95%
+    e = r.effect()
+    assert e.decision_interval.level == pytest.approx(level, abs=1e-8) == ro.decision_level(r.plan)
+    x1, n1 = r.per_arm.loc["treatment", ["renewed", "accounts"]]
+    x0, n0 = r.per_arm.loc["control", ["renewed", "accounts"]]
+    ref = risk_difference(int(x1), int(n1), int(x0), int(n0), level)
+    assert (e.decision_interval.low, e.decision_interval.high) == pytest.approx((ref.low, ref.high), abs=1e-9)
+    assert "|z| >= 1.993 of 3 look(s)" in r.reason
+    # a single planned look keeps the fixed-sample 95%
+    assert ro.decision_level(PilotPlan("p1", "x", "2025-01-01", ("2025-01-01", "2025-12-31"), looks=1)) == 0.95
+
+
+def test_each_arm_has_its_confidence_sequence(small):
+    tables, truth = small
+    r = ro.readout(tables, truth["pilot"]["pilot_id"], grace_days=30)
+    e = r.effect()
+    cs = e.always_valid
+    assert "confidence sequence" in cs.method and cs.estimate == pytest.approx(e.difference.estimate)
+    # always valid costs width: wider than the fixed-sample 95% interval
+    assert cs.low < e.difference.low and cs.high > e.difference.high
+    assert r.comparisons().loc["treatment", "always_valid_low"] == cs.low

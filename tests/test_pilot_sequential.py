@@ -7,7 +7,7 @@ import pytest
 from scipy import integrate, stats
 
 from insights.errors import ParameterError
-from insights.stats.sequential import sequential_test, spending_boundaries
+from insights.stats.sequential import confidence_sequence, cs_half_width, sequential_test, spending_boundaries
 
 
 def _brownian_corr(t):
@@ -149,3 +149,45 @@ def test_bad_sequential_input_raises():
         sequential_test([], b)
     with pytest.raises(ParameterError, match="spending_boundaries"):
         sequential_test([1.0], b.drop(columns="z_boundary"))
+
+
+def _overall_alpha(bounds) -> float:
+    """P(|Z_k| >= c_k at some look) under the null, by the multivariate normal law of the looks' z.
+
+    Independent of the recursive integration in ``spending_boundaries``: corr(Z_i, Z_j) =
+    sqrt(t_i / t_j) for t_i <= t_j (Brownian motion at the information fractions).
+    """
+    t = np.array([1 / 3, 2 / 3, 1.0])
+    corr = np.sqrt(np.minimum.outer(t, t) / np.maximum.outer(t, t))
+    c = np.asarray(bounds, dtype=float)
+    mvn = stats.multivariate_normal(mean=np.zeros(3), cov=corr, abseps=1e-7, releps=1e-7, maxpts=2_000_000)
+    return 1.0 - float(mvn.cdf(c, lower_limit=-c, rng=np.random.default_rng(0)))
+
+
+def test_final_obrien_fleming_boundary_keeps_the_overall_alpha():
+    bounds = spending_boundaries([1 / 3, 2 / 3, 1.0], alpha=0.05)["z_boundary"].to_numpy()
+    assert bounds[-1] == pytest.approx(1.993, abs=5e-4)
+    assert _overall_alpha(bounds) == pytest.approx(0.05, abs=2e-5)
+    # testing the final look at 1.96 instead spends more than alpha (issue 14: 5.35%)
+    naive = _overall_alpha([bounds[0], bounds[1], stats.norm.isf(0.025)])
+    assert naive == pytest.approx(0.0535, abs=5e-4)
+
+
+def test_confidence_sequence_closed_form_and_width():
+    # Waudby-Smith et al. (2023): rho^2 = (-2 log a + log(-2 log a + 1)) / n*, and the half-width
+    # sigma sqrt(2 (n rho^2 + 1) / (n^2 rho^2) log(sqrt(n rho^2 + 1) / a)), sigma = se sqrt(n)
+    a, n_star, n, se = 0.05, 1000.0, 400.0, 0.03
+    rho2 = (-2 * math.log(a) + math.log(-2 * math.log(a) + 1)) / n_star
+    sigma = se * math.sqrt(n)
+    half = sigma * math.sqrt(2 * (n * rho2 + 1) / (n * n * rho2) * math.log(math.sqrt(n * rho2 + 1) / a))
+    cs = confidence_sequence(0.01, se, n, a, planned_n=n_star)
+    assert (cs.low, cs.high) == pytest.approx((0.01 - half, 0.01 + half), abs=1e-12)
+    assert "confidence sequence" in cs.method and cs.level == pytest.approx(0.95)
+    # always valid costs width: wider than the fixed-sample 95% interval at every n
+    ns = np.array([50.0, 200.0, 1000.0, 5000.0])
+    widths = cs_half_width(se, ns, a, n_star)
+    assert (widths > stats.norm.isf(a / 2) * se).all()
+    with pytest.raises(ParameterError, match="planned_n"):
+        cs_half_width(se, n, a, planned_n=0)
+    with pytest.raises(ParameterError, match="se must be"):
+        confidence_sequence(0.0, float("nan"), n)

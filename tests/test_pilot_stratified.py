@@ -247,7 +247,7 @@ def _bad(row, col, value):
         (_bad(1, "successes", 99), {}, "cannot exceed"),
         (pd.concat([_frame([(4, 1, 3, 2)])] * 2), {}, "more than one row"),
         (_frame([(4, 1, 3, 2)]).iloc[:1], {}, "no stratum has accounts in both arms"),
-        (_frame([(4, 1, 3, 2)]), {"adjust": "bonferroni"}, "adjust must be"),
+        (_frame([(4, 1, 3, 2)]), {"adjust": "sidak"}, "adjust must be"),
         (_frame([(4, 1, 3, 2)]), {"level": 1.5}, "level"),
     ],
 )
@@ -258,7 +258,7 @@ def test_bad_counts_raise_parameter_error(counts, kwargs, match):
 
 def test_adjust_pvalues_rejects_bad_input():
     with pytest.raises(ParameterError, match="one of"):
-        adjust_pvalues([0.1], "bonferroni")
+        adjust_pvalues([0.1], "sidak")
     with pytest.raises(ParameterError, match=r"\[0, 1\]"):
         adjust_pvalues([0.1, 1.2])
 

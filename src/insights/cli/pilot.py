@@ -31,13 +31,14 @@ def design_cmd(
     quarters: int = typer.Option(4, help="Longest window to consider, in quarters."),
     alpha: float = typer.Option(0.05, help="Two-sided significance level."),
     power: float = typer.Option(0.8, help="Power."),
+    treatments: int = typer.Option(1, help="Treatment arms, each compared with the control (alpha is split)."),
     data: Path | None = typer.Option(None, help="Raw data folder (default: data/raw)."),
 ):
     """Baselines, accounts renewing per window, and what a pilot can detect.\f
 
     Parameters
     ----------
-    mde, start, quarters, alpha, power
+    mde, start, quarters, alpha, power, treatments
         The pilot design asked for (``insights.analyses.pilots.design.design_table``).
     data : pathlib.Path or None
         Raw data folder (default ``data/raw``).
@@ -52,7 +53,7 @@ def design_cmd(
     begin = pd.Timestamp(start) if start else tables.as_of + pd.Timedelta(days=1)
     typer.echo(f"Renewal baselines (last 4 quarters before {min(begin, tables.as_of):%Y-%m-%d}):")
     _echo_frame(design.renewal_baselines(tables, min(begin, tables.as_of), grace).drop(columns="method"))
-    table = design.design_table(tables, begin, mde, grace, alpha, power, quarters)
+    table = design.design_table(tables, begin, mde, grace, alpha, power, quarters, treatments=treatments)
     typer.echo(f"\nPilot starting {begin:%Y-%m-%d}, target MDE {mde:.1%} ({table.attrs['method']}):")
     _echo_frame(table.set_index(["segment", "quarters"]).drop(columns="window_end"))
     typer.echo("\nImplied duration:")
@@ -68,7 +69,16 @@ def assign_cmd(
     start: str | None = typer.Option(None, help="Assignment date (default: the day after the data ends)."),
     segment: list[str] | None = typer.Option(None, "--segment", help="Only these segments (repeatable)."),
     seed: int | None = typer.Option(None, help="Random seed (default: derived from the pilot id)."),
-    treatment_share: float = typer.Option(0.5, help="Share of accounts in the treatment arm (0.5, 1/3, 2/3...)."),
+    arm: list[str] | None = typer.Option(
+        None, "--arm", help="A treatment arm's name (repeatable for several arms; default: one arm 'treatment')."
+    ),
+    control: str = typer.Option("control", help="Name of the control arm."),
+    treatment_share: float | None = typer.Option(
+        None, help="Share of accounts in the treatment arm, one treatment only (0.5, 1/3, 2/3...; default equal arms)."
+    ),
+    retrospective: bool = typer.Option(
+        False, "--retrospective", help="Allow a start before the data's end: recorded as a non-randomised comparison."
+    ),
     max_smd: float = typer.Option(0.1, help="Re-randomise until every |SMD| is at most this (0 = off)."),
     looks: int = typer.Option(3, help="Planned looks for group-sequential monitoring."),
     min_worthwhile: float = typer.Option(0.02, help="Smallest renewal-rate change worth shipping."),
@@ -78,8 +88,11 @@ def assign_cmd(
 
     Parameters
     ----------
-    pilot_id, window_end, description, start, segment, seed, treatment_share, max_smd, looks, min_worthwhile
+    pilot_id, window_end, description, start, segment, seed, arm, control, treatment_share, max_smd, looks
         The ``insights.analyses.pilots.assignment.PilotPlan`` and who is eligible (see each option's help).
+    min_worthwhile, retrospective
+        Smallest change worth shipping; whether a start before the data's end is accepted (labelled
+        as a retrospective, non-randomised comparison).
     data : pathlib.Path or None
         Raw data folder (default ``data/raw``).
 
@@ -87,25 +100,47 @@ def assign_cmd(
     ------
     PilotExistsError
         If the pilot is already assigned.
+    ParameterError
+        If the start is before the data's end without ``--retrospective``, or the arms or shares
+        are invalid.
     """  # noqa: D301, D400 - "\f" (after the summary\'s period) ends the text typer shows in --help
     import pandas as pd
 
     from insights.analyses.pilots import assignment
     from insights.analyses.pilots.covariates import pre_period
+    from insights.errors import ParameterError
 
     tables = _tables(data)
     begin = pd.Timestamp(start) if start else tables.as_of + pd.Timedelta(days=1)
+    if begin <= tables.as_of and not retrospective:
+        raise ParameterError(
+            f"--start {begin:%Y-%m-%d} is not after the data's end ({tables.as_of:%Y-%m-%d}): outcomes up to then "
+            "are already in the data, so a split of accounts now is a retrospective comparison, not a randomised "
+            "pilot. Start after the data's end, or pass --retrospective to record it labelled as non-randomised."
+        )
     if pilot_id in assignment.existing_pilots(tables.data_dir):
         raise assignment.PilotExistsError(f"pilot {pilot_id!r} is already assigned; an assignment is never re-drawn.")
     seed = seed if seed is not None else zlib.crc32(pilot_id.encode()) % (2**31)
-    ratio = round(treatment_share / (1 - treatment_share), 6)
-    shares = (1 - treatment_share, treatment_share)
+    treatments = tuple(arm) if arm else ("treatment",)
+    if treatment_share is not None and len(treatments) > 1:
+        raise ParameterError("--treatment-share is for one treatment arm; several arms get equal shares.")
+    if treatment_share is not None and not 0 < treatment_share < 1:
+        raise ParameterError(f"--treatment-share must be between 0 and 1, got {treatment_share}.")
+    if treatment_share is not None:
+        shares: tuple[float, ...] = (1 - treatment_share, treatment_share)
+        ratio = f"1:{round(treatment_share / (1 - treatment_share), 6):g}"
+    else:
+        shares = tuple([1 / (len(treatments) + 1)] * (len(treatments) + 1))
+        ratio = ":".join(["1"] * len(shares))
     plan = assignment.PilotPlan(
         pilot_id=pilot_id,
         description=description or "(not described)",
         assigned_at=str(begin.date()),
         window=(str(begin.date()), str(pd.Timestamp(window_end).date())),
+        arms=(control, *treatments),
         shares=shares,
+        control=control,
+        retrospective=retrospective,
         looks=looks,
         min_worthwhile=min_worthwhile,
         seed=seed,
@@ -116,12 +151,19 @@ def assign_cmd(
     covariates = pre_period(tables, begin, accounts["account_id"])
     drawn = assignment.draw(plan, accounts, covariates)
     path = assignment.record(drawn, tables.data_dir)
+    if retrospective:
+        typer.echo(
+            f"{assignment.RETROSPECTIVE_LABEL}: the start is before the data's end, so no effect read from it "
+            "is causal."
+        )
     typer.echo(
-        f"Assigned {len(drawn.record)} accounts (ratio 1:{ratio:g}, seed {seed}, {drawn.attempts} draw(s)) to {path}"
+        f"Assigned {len(drawn.record)} accounts to arms {', '.join(plan.arms)} (control {control!r}; ratio {ratio}, "
+        f"seed {seed}, {drawn.attempts} draw(s)) to {path}"
     )
     _echo_frame(drawn.record.groupby(["stratum", "arm"]).size().unstack(fill_value=0))
-    typer.echo("\nBalance (standardised mean differences):")
-    _echo_frame(drawn.balance)
+    for t in plan.treatments:
+        typer.echo(f"\nBalance, {t} vs {control} (standardised mean differences):")
+        _echo_frame(assignment.balance_table(drawn.record, covariates, control, t))
 
 
 @pilot_app.command("readout")
@@ -129,9 +171,15 @@ def assign_cmd(
 def readout_cmd(
     pilot_id: str = typer.Argument(..., help="Pilot id."),
     level: float = typer.Option(0.95, help="Confidence level of intervals."),
+    control: str | None = typer.Option(None, help="Control arm, only for a pilot without a stored plan."),
+    adjust: str = typer.Option("holm", help="Correction across treatment arms: holm, bonferroni or fdr_bh."),
+    interval: str = typer.Option("newcombe", help="Interval of the difference: newcombe or wald."),
+    continuity_correction: bool = typer.Option(
+        False, "--continuity-correction", help="Yates / CMH continuity correction of the chi-square tests."
+    ),
     data: Path | None = typer.Option(None, help="Raw data folder (default: data/raw)."),
 ):
-    """Read out a pilot: effect with named intervals, per segment, and the decision.\f
+    """Read out a pilot: every arm against the control with named intervals, per segment, and the decision.\f
 
     Parameters
     ----------
@@ -139,6 +187,8 @@ def readout_cmd(
         An assigned pilot.
     level : float
         Confidence level of the intervals.
+    control, adjust, interval, continuity_correction
+        Options of ``insights.analyses.pilots.readout.readout``.
     data : pathlib.Path or None
         Raw data folder (default ``data/raw``).
     """  # noqa: D301, D400 - "\f" (after the summary\'s period) ends the text typer shows in --help
@@ -146,21 +196,51 @@ def readout_cmd(
     from insights.data.settings import load_settings
 
     tables = _tables(data)
-    r = readout(tables, pilot_id, load_settings().grace_days, level=level)
+    r = readout(
+        tables,
+        pilot_id,
+        load_settings().grace_days,
+        level=level,
+        control=control,
+        adjust=adjust,
+        interval=interval,
+        correction=continuity_correction,
+    )
+    if r.label:
+        typer.echo(f"*** {r.label} ***")
     typer.echo(f"Pilot {pilot_id}: {r.plan.description}")
+    typer.echo(f"Arms: control {r.plan.control!r}; treatments {', '.join(map(repr, r.effects))}")
     typer.echo(f"Sample ratio check: {r.srm.method}, p = {r.srm.p_value:.3g}")
     _echo_frame(r.per_arm)
     typer.echo("")
     _echo_frame(r.summary())
-    typer.echo(f"\nTest: {r.test.method}, p = {r.test.p_value:.3g}")
-    typer.echo(
-        f"Bayesian: {r.bayes.method}; P(playbook better) = {r.bayes.prob_treatment_better:.3f}, "
-        f"expected loss if shipped = {r.bayes.expected_loss_treatment:.4f}"
-    )
-    if r.stratified is not None:
-        typer.echo("\nBy segment:")
-        _echo_frame(r.stratified.per_stratum.set_index("stratum"))
-        typer.echo(f"Homogeneity: {r.stratified.breslow_day.method}, p = {r.stratified.breslow_day.p_value:.3g}")
+    if len(r.effects) > 1:
+        typer.echo(f"\nEvery arm vs {r.plan.control!r} (p adjusted: {r.adjust_method}):")
+        _echo_frame(r.comparisons().drop(columns="test"))
+    for e in r.effects.values():
+        head = f"\n[{e.treatment} vs {e.control}] " if len(r.effects) > 1 else "\n"
+        typer.echo(f"{head}Test: {e.test.method}, p = {e.test.p_value:.3g}, adjusted p = {e.p_adjusted:.3g}")
+        if e.arr_change is not None:
+            d, t = e.arr_change
+            typer.echo(
+                f"Net ARR change: {d.estimate:,.0f} ({d.method}: {d.low:,.0f} to {d.high:,.0f}); {t.method}, "
+                f"p = {t.p_value:.3g}, adjusted p = {e.arr_p_adjusted:.3g}"
+            )
+        if e.always_valid is not None:
+            cs = e.always_valid
+            typer.echo(f"Always valid: {cs.method}: {100 * cs.low:+.1f} to {100 * cs.high:+.1f} points")
+        typer.echo(
+            f"Bayesian: {e.bayes.method}; P(arm better) = {e.bayes.prob_treatment_better:.3f}, "
+            f"expected loss if shipped = {e.bayes.expected_loss_treatment:.4f}"
+        )
+        if e.stratified is not None:
+            st = e.stratified
+            typer.echo(f"{st.cmh.method}: p = {st.cmh.p_value:.3g}")
+            odds = st.odds_ratio
+            typer.echo(f"{odds.method}: {odds.estimate:.3f} ({odds.low:.3f} to {odds.high:.3f})")
+            typer.echo("By segment:")
+            _echo_frame(st.per_stratum.set_index("stratum"))
+            typer.echo(f"Homogeneity: {st.breslow_day.method}, p = {st.breslow_day.p_value:.3g}")
     for note in r.notes:
         typer.echo(f"note: {note}")
     typer.echo(f"\nDECISION: {r.decision.upper()} — {r.reason}")

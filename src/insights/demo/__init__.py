@@ -139,7 +139,7 @@ def _write_csv(frame: pd.DataFrame, path: Path) -> None:
 
 def _pilot_plan(spec: DemoSpec, record: pd.DataFrame) -> str:
     """The stored plan of the demo pilot, as ``insights pilot assign`` would write it."""
-    from insights.analyses.pilots.assignment import PilotPlan, plan_document
+    from insights.analyses.pilots.assignment import PilotPlan, canonical_record, plan_document
     from insights.demo.spec import PILOT_DESCRIPTION
 
     first, last = spec.pilot_window
@@ -151,6 +151,7 @@ def _pilot_plan(spec: DemoSpec, record: pd.DataFrame) -> str:
         seed=int(record["seed"].iloc[0]),
         stratify_by="segment",
         max_abs_smd=0.0,
+        assignment_sha256=canonical_record(record)[1],  # drawn by the generator, so checked by digest only
     )
     return plan_document(plan, attempts=1, balance=pd.DataFrame())
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from insights.errors import ParameterError
 from insights.stats import experiment_table as table
@@ -33,16 +34,23 @@ from insights.stats.intervals import (
     Interval,
     TestResult,
     compare_proportions,
+    difference_of_proportions,
+    log_lift_test,
     mean_ci,
     mean_difference,
     proportion_ci,
     relative_lift,
     relative_lift_means,
-    risk_difference,
     sample_ratio_mismatch,
 )
 from insights.stats.levels import check_level
 from insights.stats.stratified import ADJUST_METHODS, StratifiedResult, adjust_pvalues, stratified_proportions
+
+#: Multiplicity corrections of ``compare_arms``: those of ``adjust_pvalues`` and Dunnett's (means only).
+COMPARE_ADJUST = {**ADJUST_METHODS, "dunnett": "Dunnett's many-to-one test (scipy.stats.dunnett, pooled variance)"}
+
+#: Seed of scipy's quasi-Monte Carlo integration behind Dunnett's p-values (same data, same p-values).
+DUNNETT_SEED = 20261205
 
 #: Columns of ``ArmComparison.comparisons``, one row per (treatment, quantity).
 COMPARISON_COLUMNS = (
@@ -68,10 +76,11 @@ class TreatmentContrast:
     treatment, control : object
         The two arms, as they appear in the arm column.
     difference : Interval
-        Treatment minus control: Newcombe risk difference (binary) or Welch mean difference.
+        Treatment minus control: Newcombe (or Wald) risk difference (binary) or Welch mean difference.
     lift : Interval
-        Relative lift treatment / control - 1; NaN with the reason in ``method`` when undefined
-        (no success in an arm, or a control mean of 0).
+        Relative lift treatment / control - 1, delta method on the log scale; NaN with the reason
+        in ``method`` when undefined (no success in an arm, a control mean of 0, means of
+        different signs).
     test : TestResult
         Two-sided test of no difference: ``compare_proportions`` (binary) or Welch's t test.
     p_adjusted : float
@@ -82,6 +91,8 @@ class TreatmentContrast:
         ANCOVA effect adjusted for the covariate, when one was given.
     stratified : StratifiedResult or None
         Mantel-Haenszel / CMH / Breslow-Day readout, when strata were given (binary only).
+    lift_test : TestResult or None
+        z test of no lift matching ``lift`` (``log_lift_test``); None when the lift is undefined.
     """
 
     treatment: Hashable
@@ -93,6 +104,7 @@ class TreatmentContrast:
     bayes: BayesResult | None = None
     adjusted: AdjustedEffect | None = None
     stratified: StratifiedResult | None = None
+    lift_test: TestResult | None = None
 
 
 @dataclass(frozen=True)
@@ -177,6 +189,8 @@ def compare_arms(
     outcome_kind: str = "auto",
     min_expected: float = 5.0,
     prior: tuple[float, float] = (1.0, 1.0),
+    interval: str = "newcombe",
+    correction: bool = False,
 ) -> ArmComparison:
     """Compare every treatment arm of an experiment table with its control.
 
@@ -206,15 +220,21 @@ def compare_arms(
         sample-ratio-mismatch test.
     level : float, default 0.95
         Confidence level of every interval (per comparison, not simultaneous).
-    adjust : {"holm", "fdr_bh"}, default "holm"
-        Multiplicity adjustment of the p-values across treatments (Holm's step-down controls
-        the family-wise error rate; Benjamini-Hochberg the false discovery rate).
+    adjust : {"holm", "bonferroni", "fdr_bh", "dunnett"}, default "holm"
+        Multiplicity adjustment of the p-values across treatments (Holm's step-down and
+        Bonferroni control the family-wise error rate; Benjamini-Hochberg the false discovery
+        rate). "dunnett" (numeric outcomes only) adjusts the test of means by Dunnett's
+        many-to-one procedure (``scipy.stats.dunnett``) and the other quantities by Holm.
     outcome_kind : {"auto", "binary", "numeric"}, default "auto"
         "auto" treats an outcome of only 0s and 1s as binary; "numeric" compares 0/1 as means.
     min_expected : float, default 5.0
         Smallest expected cell count for the chi-square test (``compare_proportions``).
     prior : tuple of float, default (1.0, 1.0)
         Beta prior of each arm's rate for the Bayesian comparison.
+    interval : {"newcombe", "wald"}, default "newcombe"
+        Interval of a difference of proportions (``difference_of_proportions``).
+    correction : bool, default False
+        Continuity correction of the chi-square test (Yates) and of the CMH test.
 
     Returns
     -------
@@ -233,10 +253,16 @@ def compare_arms(
         not give one share per arm; or ``level``, ``adjust`` or ``min_expected`` is invalid.
     """
     check_level(level)
-    if adjust not in ADJUST_METHODS:
-        raise ParameterError(f"adjust must be one of {sorted(ADJUST_METHODS)}, got {adjust!r}")
+    if adjust not in COMPARE_ADJUST:
+        raise ParameterError(f"adjust must be one of {sorted(COMPARE_ADJUST)}, got {adjust!r}")
+    if interval not in ("newcombe", "wald"):
+        raise ParameterError(f"interval must be 'newcombe' or 'wald', got {interval!r}")
     table.check_columns(frame, {"arm": arm, "outcome": outcome, "strata": strata, "covariate": covariate})
     kind = table.outcome_kind(frame[outcome], outcome, outcome_kind)
+    if adjust == "dunnett" and kind != "numeric":
+        raise ParameterError(
+            "adjust='dunnett' compares means; for a binary outcome use 'holm', 'bonferroni' or 'fdr_bh'"
+        )
     found = table.arm_values(frame[arm], arm)
     (control,), treatments = table.resolve_arms(found, arm, control, treatments)
     compared = [control, *treatments]
@@ -252,16 +278,24 @@ def compare_arms(
     srm = _srm(frame[arm], arm, found, control, expected_shares) if expected_shares is not None else None
 
     y = frame[outcome].to_numpy(dtype=float)
+    options = {"interval": interval, "correction": correction}
     arms = _arm_summary({a: y[m] for a, m in masks.items()}, control, kind, level)
     contrasts = {}
     for treatment in treatments:
         pair = frame[masks[control] | masks[treatment]]
         contrasts[treatment] = _contrast(
-            pair, arm, outcome, control, treatment, kind, strata, covariate, level, min_expected, prior
+            pair, arm, outcome, control, treatment, kind, strata, covariate, level, min_expected, prior, options
         )
-    p_adjusted = adjust_pvalues([contrasts[t].test.p_value for t in treatments], adjust)
+    if adjust == "dunnett":
+        # scipy integrates the multivariate t by randomised quasi-Monte Carlo: a fixed stream keeps it reproducible
+        dunnett = stats.dunnett(*(y[masks[t]] for t in treatments), control=y[masks[control]], rng=DUNNETT_SEED)
+        p_adjusted = np.asarray(dunnett.pvalue, dtype=float)
+        described = f"{COMPARE_ADJUST[adjust]} for the test of means, Holm step-down for the other quantities"
+    else:
+        p_adjusted = adjust_pvalues([contrasts[t].test.p_value for t in treatments], adjust)
+        described = COMPARE_ADJUST[adjust]
     contrasts = {t: replace(contrasts[t], p_adjusted=float(p)) for t, p in zip(treatments, p_adjusted)}
-    described = f"{ADJUST_METHODS[adjust]} across {len(treatments)} treatment-vs-control comparison(s)"
+    described = f"{described} across {len(treatments)} treatment-vs-control comparison(s)"
     comparisons = _comparison_table(list(contrasts.values()), adjust, described)
     return ArmComparison(kind, control, tuple(treatments), arms, comparisons, contrasts, srm, described)
 
@@ -326,6 +360,7 @@ def _contrast(
     level: float,
     min_expected: float,
     prior,
+    options: dict,
 ) -> TreatmentContrast:
     treated = (pair[arm] == treatment).to_numpy()
     y = pair[outcome].to_numpy(dtype=float)
@@ -333,17 +368,19 @@ def _contrast(
     bayes = stratified = None
     if kind == "binary":
         x1, n1, x0, n0 = int(y1.sum()), y1.size, int(y0.sum()), y0.size
-        difference = risk_difference(x1, n1, x0, n0, level)
+        difference = difference_of_proportions(x1, n1, x0, n0, level, options["interval"])
         lift = (
             relative_lift(x1, n1, x0, n0, level)
             if x1 and x0
             else _undefined(level, "an arm has no success, so the risk ratio is 0 or infinite")
         )
-        test = compare_proportions(x1, n1, x0, n0, min_expected=min_expected)
+        test = compare_proportions(x1, n1, x0, n0, min_expected=min_expected, correction=options["correction"])
         bayes = beta_binomial(x1, n1, x0, n0, prior)
         if strata is not None:
             stratified = stratified_proportions(
-                _stratum_counts(pair, arm, outcome, strata, control, treatment), level=level
+                _stratum_counts(pair, arm, outcome, strata, control, treatment),
+                level=level,
+                correction=options["correction"],
             )
     else:
         if np.ptp(y1) == 0 and np.ptp(y0) == 0:
@@ -352,11 +389,19 @@ def _contrast(
                 "so a comparison of means is undefined; check that it is the right column"
             )
         difference, test = mean_difference(y1, y0, level)
-        lift = relative_lift_means(y1, y0, level) if y0.mean() != 0 else _undefined(level, "the control mean is 0")
+        m1, m0 = float(y1.mean()), float(y0.mean())
+        lift = (
+            relative_lift_means(y1, y0, level)
+            if m0 != 0 and m1 / m0 > 0
+            else _undefined(level, "the control mean is 0 or the means differ in sign, so the log ratio is undefined")
+        )
     adjusted = None
     if covariate is not None:
         adjusted = ancova(y, treated, pair[covariate].to_numpy(dtype=float), level)
-    return TreatmentContrast(treatment, control, difference, lift, test, test.p_value, bayes, adjusted, stratified)
+    lift_test = log_lift_test(lift) if np.isfinite([lift.estimate, lift.low, lift.high]).all() else None
+    return TreatmentContrast(
+        treatment, control, difference, lift, test, test.p_value, bayes, adjusted, stratified, lift_test
+    )
 
 
 def _stratum_counts(pair: pd.DataFrame, arm, outcome, strata, control, treatment) -> pd.DataFrame:
@@ -396,7 +441,11 @@ def _rows(c: TreatmentContrast) -> list[dict]:
             "method": t.method,
         }
 
-    rows = [interval("difference", c.difference), interval("relative lift", c.lift), test_row("test", c.test)]
+    rows = [
+        interval("difference", c.difference),
+        interval("relative lift", c.lift, c.lift_test),
+        test_row("test", c.test),
+    ]
     if c.bayes is not None:
         rows.append(
             {
@@ -433,8 +482,12 @@ def _rows(c: TreatmentContrast) -> list[dict]:
 def _comparison_table(contrasts: list[TreatmentContrast], adjust: str, described: str) -> pd.DataFrame:
     out = pd.DataFrame([r for c in contrasts for r in _rows(c)])
     out["p_adjusted"] = math.nan
-    for _, idx in out.groupby("quantity", sort=False).groups.items():
-        out.loc[idx, "p_adjusted"] = adjust_pvalues(out.loc[idx, "p_value"].to_numpy(dtype=float), adjust)
+    for quantity, idx in out.groupby("quantity", sort=False).groups.items():
+        if adjust == "dunnett" and quantity == "test":
+            out.loc[idx, "p_adjusted"] = [c.p_adjusted for c in contrasts]
+        else:
+            p = out.loc[idx, "p_value"].to_numpy(dtype=float)
+            out.loc[idx, "p_adjusted"] = adjust_pvalues(p, "holm" if adjust == "dunnett" else adjust)
     out = out[list(COMPARISON_COLUMNS)]
     out.attrs["p_adjusted_method"] = described
     return out

@@ -156,6 +156,14 @@ def _pearson_chi2(x1, n1, x0, n0):
     return stat, stats.chi2.sf(stat, 1), min_expected
 
 
+def _yates_chi2(x1: int, n1: int, x0: int, n0: int) -> tuple[float, float]:
+    """Chi-square with Yates' correction, n (|ad - bc| - n/2)^2 / (n1 n0 s f), and its p-value (s, f > 0)."""
+    n, s = n1 + n0, x1 + x0
+    dev = max(abs(x1 * (n0 - x0) - x0 * (n1 - x1)) - n / 2, 0.0)
+    stat = n * dev**2 / (n1 * n0 * s * (n - s))
+    return stat, float(stats.chi2.sf(stat, 1))
+
+
 def _welch(m1, v1, n1, m0, v0, n0):
     """Welch difference, standard error and Satterthwaite degrees of freedom, arrays."""
     a = v1 / n1
@@ -307,13 +315,60 @@ def mean_difference(y1, y0, level: float = 0.95) -> tuple[Interval, TestResult]:
         If an arm has fewer than 2 values or missing values, both arms are constant,
         or level is not in (0, 1).
     """
-    check_level(level)
     a = _as_values(y1, "treatment outcomes (y1)")
     b = _as_values(y0, "control outcomes (y0)")
-    d, se, df = _welch(a.mean(), a.var(ddof=1), a.size, b.mean(), b.var(ddof=1), b.size)
+    return mean_difference_from_stats(
+        a.mean(), a.std(ddof=1), a.size, b.mean(), b.std(ddof=1), b.size, level, constant="both arms"
+    )
+
+
+def mean_difference_from_stats(
+    mean1: float,
+    sd1: float,
+    n1: int,
+    mean0: float,
+    sd0: float,
+    n0: int,
+    level: float = 0.95,
+    constant: str = "both standard deviations are 0",
+) -> tuple[Interval, TestResult]:
+    """Welch's t interval and test of mean1 - mean0 from each arm's mean, standard deviation and size.
+
+    For readouts kept as sums (n, sum, sum of squares turned into mean and sd), as peers such as
+    GrowthBook store them; ``mean_difference`` is this applied to raw values.
+
+    Parameters
+    ----------
+    mean1, sd1, n1 : float, float, int
+        Treatment mean, sample standard deviation (ddof 1) and size (>= 2).
+    mean0, sd0, n0 : float, float, int
+        The same for the control.
+    level : float, default 0.95
+        Confidence level.
+    constant : str, default "both standard deviations are 0"
+        How the message names the case of no variation at all.
+
+    Returns
+    -------
+    (Interval, TestResult)
+        The Welch t interval (Satterthwaite degrees of freedom) and the two-sided Welch t test.
+
+    Raises
+    ------
+    ParameterError
+        If a size is below 2, a standard deviation is negative or a value is not finite, both
+        standard deviations are 0, or level is not in (0, 1).
+    """
+    check_level(level)
+    values = (mean1, sd1, n1, mean0, sd0, n0)
+    if not all(math.isfinite(float(v)) for v in values) or min(n1, n0) < 2 or min(sd1, sd0) < 0:
+        raise ParameterError(
+            f"Welch's test needs finite means, standard deviations >= 0 and at least 2 units per arm, got {values}"
+        )
+    d, se, df = _welch(mean1, sd1**2, n1, mean0, sd0**2, n0)
     if not se > 0:
         raise ParameterError(
-            "both arms have constant outcomes, so the Welch t test is undefined; "
+            f"{constant} have constant outcomes, so the Welch t test is undefined; "
             "check that the outcome column is the right one"
         )
     d, se, df = float(d), float(se), float(df)
@@ -363,22 +418,17 @@ def relative_lift(x1: int, n1: int, x0: int, n0: int, level: float = 0.95) -> In
         )
     log_rr = math.log((x1 / n1) / (x0 / n0))
     se = math.sqrt(1 / x1 - 1 / n1 + 1 / x0 - 1 / n0)
-    z = z_value(level)
-    return Interval(
-        math.exp(log_rr) - 1,
-        math.exp(log_rr - z * se) - 1,
-        math.exp(log_rr + z * se) - 1,
-        level,
-        f"delta method on the log risk-ratio scale (Katz), normal {level_label(level)} CI",
+    return _log_ratio_interval(
+        log_rr, se, level, f"delta method on the log risk-ratio scale (Katz), normal {level_label(level)} CI"
     )
 
 
 def relative_lift_means(y1, y0, level: float = 0.95) -> Interval:
-    """Relative lift of means mean1/mean0 - 1 with a delta-method interval on the ratio scale.
+    """Relative lift of means mean1/mean0 - 1 with a delta-method interval on the log scale.
 
-    Var(m1/m0) ~ s1^2 / (n1 m0^2) + m1^2 s0^2 / (n0 m0^4) (first-order delta method,
-    independent arms); the interval is the ratio +/- z * se, minus 1. Works for
-    outcomes of any sign but is unreliable when the control mean is near 0.
+    log(m1/m0) has delta-method variance s1^2 / (n1 m1^2) + s0^2 / (n0 m0^2) (independent arms);
+    the interval is exp(log ratio +/- z * se) - 1, so it is asymmetric around the estimate and
+    never goes below -100%. ``log_lift_test`` gives the matching p-value.
 
     Parameters
     ----------
@@ -390,12 +440,13 @@ def relative_lift_means(y1, y0, level: float = 0.95) -> Interval:
     Returns
     -------
     Interval
-        estimate = mean(y1) / mean(y0) - 1.
+        estimate = mean(y1) / mean(y0) - 1; method names the log-scale delta method.
 
     Raises
     ------
     ParameterError
-        If an arm has fewer than 2 values or missing values, or the control mean is 0.
+        If an arm has fewer than 2 values or missing values, the control mean is 0, or the two
+        means have different signs (the log ratio is then undefined: use ``mean_difference``).
     """
     check_level(level)
     a = _as_values(y1, "treatment outcomes (y1)")
@@ -403,20 +454,96 @@ def relative_lift_means(y1, y0, level: float = 0.95) -> Interval:
     m1, m0 = float(a.mean()), float(b.mean())
     if m0 == 0:
         raise ParameterError("the control mean is 0, so a relative lift is undefined; use mean_difference")
-    ratio = m1 / m0
-    var = a.var(ddof=1) / (a.size * m0**2) + m1**2 * b.var(ddof=1) / (b.size * m0**4)
-    se = math.sqrt(var)
-    z = z_value(level)
-    return Interval(
-        ratio - 1,
-        ratio - 1 - z * se,
-        ratio - 1 + z * se,
-        level,
-        f"delta method on the ratio-of-means scale, normal {level_label(level)} CI",
+    if m1 / m0 <= 0:
+        raise ParameterError(
+            f"the means have different signs or the treatment mean is 0 ({m1:g} vs {m0:g}), so the log "
+            "ratio is undefined; use mean_difference"
+        )
+    se = math.sqrt(a.var(ddof=1) / (a.size * m1**2) + b.var(ddof=1) / (b.size * m0**2))
+    return _log_ratio_interval(
+        math.log(m1 / m0), se, level, f"delta method on the log ratio-of-means scale, normal {level_label(level)} CI"
     )
 
 
-def compare_proportions(x1: int, n1: int, x0: int, n0: int, min_expected: float = 5.0) -> TestResult:
+def _log_ratio_interval(log_ratio: float, se: float, level: float, method: str) -> Interval:
+    """exp(log ratio +/- z se) - 1, the estimate exp(log ratio) - 1."""
+    z = z_value(level)
+    return Interval(
+        math.exp(log_ratio) - 1, math.exp(log_ratio - z * se) - 1, math.exp(log_ratio + z * se) - 1, level, method
+    )
+
+
+def log_lift_test(lift: Interval) -> TestResult:
+    """Two-sided test of no lift (ratio 1) matching a log-scale relative-lift interval.
+
+    The interval exp(log r +/- z se) - 1 of ``relative_lift`` or ``relative_lift_means`` gives
+    back se = (log(1 + high) - log(1 + low)) / (2 z); the test is z = log r / se, normal.
+
+    Parameters
+    ----------
+    lift : Interval
+        A relative-lift interval on the log scale (from ``relative_lift`` or ``relative_lift_means``).
+
+    Returns
+    -------
+    TestResult
+        statistic z, two-sided normal p-value, method naming the delta method on the log scale.
+
+    Raises
+    ------
+    ParameterError
+        If the interval is not a finite log-scale interval (NaN bounds, or low <= -1).
+    """
+    values = (lift.estimate, lift.low, lift.high)
+    if not all(math.isfinite(v) for v in values) or not lift.low > -1 or not lift.high > lift.low:
+        raise ParameterError(f"log_lift_test needs a finite relative-lift interval above -100%, got {lift}")
+    se = (math.log1p(lift.high) - math.log1p(lift.low)) / (2 * z_value(lift.level))
+    z = math.log1p(lift.estimate) / se
+    return TestResult(z, float(2 * stats.norm.sf(abs(z))), "z test of log ratio = 0, delta method on the log scale")
+
+
+def difference_of_proportions(
+    x1: int, n1: int, x0: int, n0: int, level: float = 0.95, method: str = "newcombe"
+) -> Interval:
+    """Difference of two proportions p1 - p0 with the interval asked for.
+
+    Parameters
+    ----------
+    x1, n1, x0, n0 : int
+        Successes and accounts in the treatment (1) and control (0) arms.
+    level : float, default 0.95
+        Confidence level.
+    method : {"newcombe", "wald"}, default "newcombe"
+        Newcombe's hybrid score interval (``risk_difference``) or the Wald interval
+        d +/- z sqrt(p1 q1 / n1 + p0 q0 / n0) (unpooled; may leave [-1, 1] and has poor coverage
+        near 0 or 1, offered because peers use it).
+
+    Returns
+    -------
+    Interval
+        estimate = x1/n1 - x0/n0; the method string names the interval.
+
+    Raises
+    ------
+    ParameterError
+        If a count is invalid, level is not in (0, 1) or the method is unknown.
+    """
+    if method == "newcombe":
+        return risk_difference(x1, n1, x0, n0, level)
+    if method != "wald":
+        raise ParameterError(f"interval method must be 'newcombe' or 'wald', got {method!r}")
+    check_level(level)
+    x1, n1 = _check_count(x1, n1, "treatment")
+    x0, n0 = _check_count(x0, n0, "control")
+    p1, p0 = x1 / n1, x0 / n0
+    half = z_value(level) * math.sqrt(p1 * (1 - p1) / n1 + p0 * (1 - p0) / n0)
+    d = p1 - p0
+    return Interval(d, d - half, d + half, level, f"Wald (unpooled) {level_label(level)} CI")
+
+
+def compare_proportions(
+    x1: int, n1: int, x0: int, n0: int, min_expected: float = 5.0, correction: bool = False
+) -> TestResult:
     """Two-sided test of equal proportions, choosing the method from the expected counts.
 
     - Every expected cell count of the 2x2 table >= ``min_expected``: Pearson
@@ -434,6 +561,9 @@ def compare_proportions(x1: int, n1: int, x0: int, n0: int, min_expected: float 
         Successes and accounts in the control arm.
     min_expected : float, default 5.0
         Smallest expected count for which the chi-square approximation is trusted.
+    correction : bool, default False
+        Yates' continuity correction of the chi-square test (as R's ``prop.test`` default and
+        ``scipy.stats.chi2_contingency(correction=True)``); the method string says which.
 
     Returns
     -------
@@ -457,13 +587,17 @@ def compare_proportions(x1: int, n1: int, x0: int, n0: int, min_expected: float 
             0.0, 1.0, "no test needed: every account had the same outcome, so the arms cannot differ (p = 1)"
         )
     if smallest >= min_expected:
+        with_cc = "without continuity correction"
+        if correction:
+            stat, p = _yates_chi2(x1, n1, x0, n0)
+            with_cc = "with Yates' continuity correction"
         return TestResult(
             float(stat),
             float(p),
-            f"Pearson chi-square test without continuity correction "
-            f"(smallest expected count {smallest:.1f} >= {min_expected:g})",
+            f"Pearson chi-square test {with_cc} (smallest expected count {smallest:.1f} >= {min_expected:g})",
         )
-    table = [[x1, n1 - x1], [x0, n0 - x0]]
+    # scipy's exact tests take the two samples as the table's *columns* (rows: success, failure).
+    table = [[x1, x0], [n1 - x1, n0 - x0]]
     if n1 + n0 <= BARNARD_MAX_N:
         res = stats.barnard_exact(table, alternative="two-sided", pooled=True)
         return TestResult(
@@ -481,7 +615,9 @@ def compare_proportions(x1: int, n1: int, x0: int, n0: int, min_expected: float 
     )
 
 
-def sample_ratio_mismatch(observed: dict[str, int], expected_share: dict[str, float]) -> TestResult:
+def sample_ratio_mismatch(
+    observed: dict[str, int], expected_share: dict[str, float], method: str = "auto"
+) -> TestResult:
     """Sample ratio mismatch check: whether the arm sizes match the planned allocation.
 
     Two arms and fewer than 1,000 accounts: exact two-sided binomial test
@@ -495,6 +631,8 @@ def sample_ratio_mismatch(observed: dict[str, int], expected_share: dict[str, fl
         Accounts per arm, e.g. ``{"treatment": 118, "control": 122}``.
     expected_share : dict of str to float
         Planned share per arm, same keys, positive, summing to 1 (e.g. 0.5 each).
+    method : {"auto", "binomial", "chi-square"}, default "auto"
+        "auto" chooses as above; "binomial" (two arms only) or "chi-square" forces the test.
 
     Returns
     -------
@@ -505,8 +643,11 @@ def sample_ratio_mismatch(observed: dict[str, int], expected_share: dict[str, fl
     ------
     ParameterError
         If the keys differ, fewer than two arms are given, a count is negative or not
-        whole, all counts are 0, or a share is not positive or the shares do not sum to 1.
+        whole, all counts are 0, a share is not positive or the shares do not sum to 1, or the
+        method is unknown (or "binomial" with more than two arms).
     """
+    if method not in ("auto", "binomial", "chi-square"):
+        raise ParameterError(f"method must be 'auto', 'binomial' or 'chi-square', got {method!r}")
     if not isinstance(observed, dict) or not isinstance(expected_share, dict):
         raise ParameterError("observed and expected_share must be dicts keyed by arm name")
     if set(observed) != set(expected_share):
@@ -530,17 +671,19 @@ def sample_ratio_mismatch(observed: dict[str, int], expected_share: dict[str, fl
     total = sum(counts)
     if total == 0:
         raise ParameterError("no accounts were assigned (all observed counts are 0)")
-    if len(arms) == 2 and total < 1000:
+    if method == "binomial" and len(arms) != 2:
+        raise ParameterError(f"the binomial test compares two arms, got {len(arms)}; use method='chi-square'")
+    if len(arms) == 2 and (method == "binomial" or (method == "auto" and total < 1000)):
         res = stats.binomtest(counts[0], total, float(shares[0]), alternative="two-sided")
         return TestResult(
             float(counts[0]),
             float(res.pvalue),
             f"exact binomial test, two-sided, of {counts[0]} {arms[0]!s} of {total} accounts "
-            f"against a planned share of {shares[0]:g} (n < 1000)",
+            f"against a planned share of {shares[0]:g}" + (" (n < 1000)" if method == "auto" else ""),
         )
     expected = total * shares
     res = stats.chisquare(counts, expected)
-    why = "n >= 1000" if len(arms) == 2 else f"{len(arms)} arms"
+    why = "as asked" if method == "chi-square" else ("n >= 1000" if len(arms) == 2 else f"{len(arms)} arms")
     return TestResult(
         float(res.statistic), float(res.pvalue), f"chi-square goodness-of-fit test, df={len(arms) - 1} ({why})"
     )

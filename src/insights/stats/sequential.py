@@ -23,6 +23,7 @@ import pandas as pd
 from scipy import optimize, special, stats
 
 from insights.errors import ParameterError
+from insights.stats.intervals import Interval
 
 SPENDING = {
     "obrien_fleming": "O'Brien-Fleming-type",
@@ -70,11 +71,16 @@ def _crossing(c: float, step: _Step, two_sided: bool, target: float = 0.0) -> fl
     return float(step.mass @ upper) / (2 if two_sided else 1) - target
 
 
-def _check_information(information) -> np.ndarray:
+def _floats(values, name: str) -> np.ndarray:
+    """``values`` as a flat float array, or a ParameterError naming ``name``."""
     try:
-        t = np.asarray(information, dtype=float).ravel()
+        return np.asarray(values, dtype=float).ravel()
     except (TypeError, ValueError):
-        raise ParameterError(f"information must be a list of numbers, got {information!r}") from None
+        raise ParameterError(f"{name} must be a list of numbers, got {values!r}") from None
+
+
+def _check_information(information) -> np.ndarray:
+    t = _floats(information, "information")
     if t.size == 0:
         raise ParameterError("information needs at least one look (e.g. [0.5, 1.0])")
     if np.isnan(t).any() or (t <= 0).any() or (t > 1).any():
@@ -207,10 +213,7 @@ def sequential_test(z_values: list[float], boundaries: pd.DataFrame) -> pd.DataF
     needed = {"look", "information", "z_boundary"}
     if not isinstance(boundaries, pd.DataFrame) or not needed <= set(boundaries.columns):
         raise ParameterError("boundaries must be the DataFrame returned by spending_boundaries")
-    try:
-        z = np.asarray(z_values, dtype=float).ravel()
-    except (TypeError, ValueError):
-        raise ParameterError(f"z_values must be a list of numbers, got {z_values!r}") from None
+    z = _floats(z_values, "z_values")
     if z.size == 0:
         raise ParameterError("z_values is empty: pass the z statistic of each look done so far")
     if z.size > len(boundaries):
@@ -247,3 +250,110 @@ def sequential_test(z_values: list[float], boundaries: pd.DataFrame) -> pd.DataF
     )
     out.attrs["stopped_at"] = None if stop_at is None else stop_at + 1
     return out
+
+
+# ------------------------------------------------------------ always-valid monitoring
+
+
+def cs_tuning(planned_n: float, alpha: float = 0.05) -> float:
+    """rho^2 of the asymptotic confidence sequence, tuned to be tightest at ``planned_n`` units.
+
+    Waudby-Smith et al. (2023), "Time-uniform central limit theory and asymptotic confidence
+    sequences", eq. for the optimal rho: rho^2 = (-2 log alpha + log(-2 log alpha + 1)) / n*
+    (the choice GrowthBook documents for its sequential testing).
+
+    Parameters
+    ----------
+    planned_n : float
+        Units (both arms) at which the sequence should be tightest, e.g. the planned sample size.
+    alpha : float, default 0.05
+        Error rate over the whole monitoring.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ParameterError
+        If ``planned_n`` is not positive or ``alpha`` not in (0, 1).
+    """
+    if not planned_n > 0:
+        raise ParameterError(f"planned_n must be positive, got {planned_n!r}")
+    if not 0 < alpha < 1:
+        raise ParameterError(f"alpha must be strictly between 0 and 1, got {alpha!r}")
+    a = -2.0 * math.log(alpha)
+    return (a + math.log(a + 1.0)) / planned_n
+
+
+def cs_half_width(se, n, alpha: float = 0.05, planned_n: float | None = None):
+    """Half-width of the asymptotic confidence sequence at ``n`` units, for an estimate with standard error ``se``.
+
+    sigma_hat sqrt(2 (n rho^2 + 1) / (n^2 rho^2) log(sqrt(n rho^2 + 1) / alpha)) with
+    sigma_hat = se sqrt(n) (Waudby-Smith et al. 2023), i.e.
+    se sqrt(2 (n rho^2 + 1) / (n rho^2) log(sqrt(n rho^2 + 1) / alpha)). Works on arrays.
+
+    Parameters
+    ----------
+    se : float or array-like
+        Standard error of the estimate at this look (e.g. the unpooled standard error of a
+        difference in proportions or means).
+    n : float or array-like
+        Units (both arms) behind the estimate at this look.
+    alpha : float, default 0.05
+        Error rate over all looks, however many and whenever they are made.
+    planned_n : float, optional
+        Units at which the sequence is tuned to be tightest (``cs_tuning``); default ``n``.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        The half-width (same shape as the broadcast of ``se`` and ``n``).
+
+    Raises
+    ------
+    ParameterError
+        If ``alpha`` or ``planned_n`` is invalid.
+    """
+    n = np.asarray(n, dtype=float)
+    rho2 = cs_tuning(float(planned_n) if planned_n is not None else float(np.max(n)), alpha)
+    nr = n * rho2
+    return np.asarray(se, dtype=float) * np.sqrt(2.0 * (nr + 1.0) / nr * np.log(np.sqrt(nr + 1.0) / alpha))
+
+
+def confidence_sequence(estimate: float, se: float, n: float, alpha: float = 0.05, planned_n: float | None = None):
+    """An always-valid interval: estimate +/- ``cs_half_width``; peeking at it any number of times keeps alpha.
+
+    Parameters
+    ----------
+    estimate : float
+        The estimate at this look (e.g. a difference in renewal rates).
+    se : float
+        Its standard error.
+    n : float
+        Units (both arms) behind it.
+    alpha : float, default 0.05
+        Error rate over all looks.
+    planned_n : float, optional
+        Units at which the sequence is tuned to be tightest (default ``n``).
+
+    Returns
+    -------
+    insights.stats.intervals.Interval
+        Level 1 - alpha, method naming the asymptotic confidence sequence and its tuning.
+
+    Raises
+    ------
+    ParameterError
+        If ``se`` is not a finite non-negative number, ``n`` is not positive, or ``alpha`` or
+        ``planned_n`` is invalid.
+    """
+    if not (math.isfinite(se) and se >= 0) or not n > 0:
+        raise ParameterError(f"se must be finite and >= 0 and n positive, got se={se!r}, n={n!r}")
+    tuned = float(planned_n) if planned_n is not None else float(n)
+    half = float(cs_half_width(se, n, alpha, tuned))
+    method = (
+        f"asymptotic confidence sequence (Waudby-Smith et al. 2023), always valid at {1 - alpha:.0%}, "
+        f"tuned for n = {tuned:g}"
+    )
+    return Interval(float(estimate), float(estimate) - half, float(estimate) + half, 1 - alpha, method)

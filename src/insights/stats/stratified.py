@@ -23,7 +23,7 @@ from insights.stats.intervals import Interval, TestResult, _check_count, compare
 from insights.stats.levels import check_level, level_label, z_value
 from insights.stats.table_checks import require_columns
 
-ADJUST_METHODS = {"holm": "Holm step-down", "fdr_bh": "Benjamini-Hochberg FDR"}
+ADJUST_METHODS = {"holm": "Holm step-down", "bonferroni": "Bonferroni", "fdr_bh": "Benjamini-Hochberg FDR"}
 REQUIRED_COLUMNS = ("stratum", "arm", "successes", "n")
 ARMS = ("treatment", "control")
 
@@ -159,9 +159,9 @@ def adjust_pvalues(p_values, method: str = "holm") -> np.ndarray:
     ----------
     p_values : array-like of float
         Raw p-values in [0, 1]; NaN entries are kept as NaN and not counted.
-    method : {"holm", "fdr_bh"}, default "holm"
-        Holm's step-down procedure (controls the family-wise error rate) or
-        Benjamini-Hochberg (controls the false discovery rate).
+    method : {"holm", "bonferroni", "fdr_bh"}, default "holm"
+        Holm's step-down procedure or Bonferroni (both control the family-wise error rate;
+        Holm is uniformly more powerful) or Benjamini-Hochberg (controls the false discovery rate).
 
     Returns
     -------
@@ -189,6 +189,8 @@ def adjust_pvalues(p_values, method: str = "holm") -> np.ndarray:
     rank = np.arange(1, m + 1)
     if method == "holm":
         adj = np.maximum.accumulate(np.minimum(1.0, (m - rank + 1) * sorted_p))
+    elif method == "bonferroni":
+        adj = np.minimum(1.0, m * sorted_p)
     else:
         adj = np.minimum.accumulate(np.minimum(1.0, m / rank * sorted_p)[::-1])[::-1]
     back = np.empty(m)
@@ -246,23 +248,13 @@ def _per_stratum(wide: pd.DataFrame, level: float, adjust: str) -> pd.DataFrame:
         }
         if n1 == 0 or n0 == 0:
             empty = " and ".join(a for a, m in (("treatment", n1), ("control", n0)) if m == 0)
-            rec.update(
-                difference=np.nan,
-                low=np.nan,
-                high=np.nan,
-                p_value=np.nan,
-                method=f"not compared: the {empty} arm is empty (left out of the pooled estimates)",
-            )
+            d = low = high = p = np.nan
+            method = f"not compared: the {empty} arm is empty (left out of the pooled estimates)"
         else:
             ci = risk_difference(x1, n1, x0, n0, level)
             test = compare_proportions(x1, n1, x0, n0)
-            rec.update(
-                difference=ci.estimate,
-                low=ci.low,
-                high=ci.high,
-                p_value=test.p_value,
-                method=f"{ci.method}; {test.method}",
-            )
+            d, low, high, p, method = ci.estimate, ci.low, ci.high, test.p_value, f"{ci.method}; {test.method}"
+        rec.update(difference=d, low=low, high=high, p_value=p, method=method)
         records.append(rec)
     per = pd.DataFrame.from_records(records)
     per["p_adjusted"] = adjust_pvalues(per["p_value"].to_numpy(), adjust)
@@ -285,7 +277,9 @@ def _per_stratum(wide: pd.DataFrame, level: float, adjust: str) -> pd.DataFrame:
     return per
 
 
-def stratified_proportions(counts: pd.DataFrame, level: float = 0.95, adjust: str = "holm") -> StratifiedResult:
+def stratified_proportions(
+    counts: pd.DataFrame, level: float = 0.95, adjust: str = "holm", correction: bool = False
+) -> StratifiedResult:
     """Read out a binary outcome from a pilot randomised within strata.
 
     Parameters
@@ -297,8 +291,11 @@ def stratified_proportions(counts: pd.DataFrame, level: float = 0.95, adjust: st
         estimates and tests.
     level : float, default 0.95
         Confidence level of every interval.
-    adjust : {"holm", "fdr_bh"}, default "holm"
+    adjust : {"holm", "bonferroni", "fdr_bh"}, default "holm"
         Multiplicity adjustment of the per-stratum p-values.
+    correction : bool, default False
+        Continuity correction of the CMH statistic (|sum a - sum E[a]| - 0.5, as R's
+        ``mantelhaen.test(correct = TRUE)``); the method string says which.
 
     Returns
     -------
@@ -330,25 +327,14 @@ def stratified_proportions(counts: pd.DataFrame, level: float = 0.95, adjust: st
     a, n1, c, n0 = (used[k].to_numpy(dtype=float) for k in ("x1", "n1", "x0", "n0"))
     k = len(used)
     or_est, or_low, or_high = _mh_odds_ratio(a, n1, c, n0, z)
-    odds_ratio = Interval(
-        float(or_est),
-        float(or_low),
-        float(or_high),
-        level,
-        f"Mantel-Haenszel common odds ratio, Robins-Breslow-Greenland {pct} CI ({k} strata)",
-    )
+    or_method = f"Mantel-Haenszel common odds ratio, Robins-Breslow-Greenland {pct} CI ({k} strata)"
+    odds_ratio = Interval(float(or_est), float(or_low), float(or_high), level, or_method)
+    rd_method = f"Mantel-Haenszel weighted risk difference, Sato (1989) variance, Wald {pct} CI ({k} strata)"
     rd, rd_low, rd_high = _mh_risk_difference(a, n1, c, n0, z)
-    rdiff = Interval(
-        float(rd),
-        float(rd_low),
-        float(rd_high),
-        level,
-        f"Mantel-Haenszel weighted risk difference, Sato (1989) variance, Wald {pct} CI ({k} strata)",
-    )
-    stat, p = _cmh(a, n1, c, n0)
-    cmh = TestResult(
-        float(stat), float(p), f"Cochran-Mantel-Haenszel chi-square test, df=1, no continuity correction ({k} strata)"
-    )
+    rdiff = Interval(float(rd), float(rd_low), float(rd_high), level, rd_method)
+    stat, p = _cmh(a, n1, c, n0, correction)
+    with_cc = "with continuity correction" if correction else "no continuity correction"
+    cmh = TestResult(float(stat), float(p), f"Cochran-Mantel-Haenszel chi-square test, df=1, {with_cc} ({k} strata)")
     bd_stat, bd_p, df = _breslow_day(a, n1, c, n0, float(or_est), tarone=True)
     if math.isnan(bd_stat):
         bd_method = (

@@ -8,10 +8,11 @@ second assignment of the same pilot is refused.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,10 @@ from insights.data.raw_files import PILOTS_FOLDER
 from insights.errors import ParameterError
 
 ARMS = ("control", "treatment")
+#: Columns of an assignment record, in the order ``record`` writes them.
+RECORD_COLUMNS = ("pilot_id", "account_id", "arm", "stratum", "assigned_at", "seed")
+#: How a retrospective (back-dated, non-randomised) comparison is labelled wherever it shows.
+RETROSPECTIVE_LABEL = "RETROSPECTIVE, NON-RANDOMISED comparison (not a pilot)"
 _PILOT_ID = re.compile(r"^[a-z0-9][a-z0-9_\-]{1,63}$")
 
 
@@ -44,15 +49,36 @@ class PilotPlan:
     window : tuple of str
         First and last day of the renewals that make the pilot's outcome.
     arms : tuple of str
-        Arm names, control first.
+        Arm names (by convention the control first).
     shares : tuple of float
         Share of accounts per arm.
+    control : str
+        The control arm, one of ``arms`` (default: the first arm); every other arm is a
+        treatment compared with it.
     looks : int
         Planned number of looks (interim + final) for group-sequential monitoring.
     alpha : float
         Two-sided significance level.
     min_worthwhile : float
         Smallest change in renewal rate worth shipping (absolute).
+    seed : int
+        Seed of the draw; draw ``k`` uses ``SeedSequence([seed, k])``.
+    stratify_by : str
+        Column of the eligible accounts that defines the randomisation strata.
+    max_abs_smd : float
+        Re-randomisation threshold on the covariates' |SMD| (0 or less: off).
+    attempts : int
+        Draws made by re-randomisation.
+    balance : dict
+        Balance table stored by covariate.
+    draw : int or None
+        Index ``k`` of the draw kept, so that the readout can re-derive the assignment from the
+        seed; None when the record was not drawn by ``draw`` (then only its digest is checked).
+    assignment_sha256 : str
+        SHA-256 of the record's canonical CSV text (``canonical_record``: the file's bytes as
+        ``record`` writes it); empty when not recorded.
+    retrospective : bool
+        Assigned with a start before the data's end: a retrospective, non-randomised comparison.
     """
 
     pilot_id: str
@@ -69,6 +95,25 @@ class PilotPlan:
     max_abs_smd: float = 0.1
     attempts: int = 1
     balance: dict = field(default_factory=dict)
+    control: str = ""
+    draw: int | None = None
+    assignment_sha256: str = ""
+    retrospective: bool = False
+
+    def __post_init__(self) -> None:
+        """Default the control to the first arm."""
+        if not self.control and self.arms:
+            object.__setattr__(self, "control", self.arms[0])
+
+    @property
+    def treatments(self) -> tuple[str, ...]:
+        """The treatment arms: every arm but the control, in plan order.
+
+        Returns
+        -------
+        tuple of str
+        """
+        return tuple(a for a in self.arms if a != self.control)
 
     def validate(self) -> None:
         """Raise ParameterError for an unusable plan.
@@ -85,6 +130,8 @@ class PilotPlan:
             problems.append(f"pilot id {self.pilot_id!r} must be 2-64 lower-case letters, digits, _ or -")
         if len(self.arms) < 2 or len(set(self.arms)) != len(self.arms):
             problems.append("a pilot needs at least two distinct arms")
+        if self.control not in self.arms:
+            problems.append(f"the control {self.control!r} must be one of the arms {list(self.arms)}")
         if len(self.shares) != len(self.arms) or any(s <= 0 for s in self.shares) or abs(sum(self.shares) - 1) > 1e-9:
             problems.append("shares must be positive, one per arm, summing to 1")
         try:
@@ -231,7 +278,8 @@ def draw(
     Assignment
         The record (one row per account) and balance table; ``attempts`` says how
         many draws were made. Draw ``k`` uses the random stream ``SeedSequence([seed, k])``,
-        so the result is reproducible from the seed.
+        so the result is reproducible from the seed; the plan of the result records the kept
+        ``k`` as ``draw``.
 
     Raises
     ------
@@ -248,30 +296,33 @@ def draw(
     if len(accounts) < 2 * len(plan.arms):
         raise ParameterError(f"only {len(accounts)} eligible accounts: too few for a pilot with {len(plan.arms)} arms.")
     strata = accounts.set_index("account_id")[plan.stratify_by].astype(str).sort_index()
-    values = strata.to_numpy()
-    groups = [np.flatnonzero(values == v) for v in sorted(set(values))]
-    block = _block(plan.arms, plan.shares)
     x = covariates.reindex(strata.index).to_numpy(dtype=float) if covariates is not None else None
+    control = plan.arms.index(plan.control)
     best: np.ndarray | None = None
-    best_score, attempts = np.inf, 0
+    best_score, attempts, kept = np.inf, 0, 0
     for k in range(max(1, max_attempts)):
         attempts = k + 1
-        rng = np.random.default_rng(np.random.SeedSequence([plan.seed, k]))
-        codes = _draw_codes(groups, len(strata), block, rng)
+        codes = _codes_of_draw(strata, plan, k)
         if x is None or not plan.max_abs_smd > 0:  # no balance check: the first draw stands
             best = codes
             break
-        in_two = codes <= 1  # control and treatment (the first two arms)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # an all-missing covariate in an arm
-            smd = _smd_matrix(x[in_two], codes[in_two] == 1)
-        score = float(np.nanmax(np.abs(smd))) if np.isfinite(smd).any() else 0.0
+        # the worst |SMD| of any treatment arm against the control
+        score = 0.0
+        for t in range(len(plan.arms)):
+            if t == control:
+                continue
+            pair = (codes == control) | (codes == t)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # an all-missing covariate in an arm
+                smd = _smd_matrix(x[pair], codes[pair] == t)
+            score = max(score, float(np.nanmax(np.abs(smd))) if np.isfinite(smd).any() else 0.0)
         if score < best_score:
-            best, best_score = codes, score
+            best, best_score, kept = codes, score, k
         if score <= plan.max_abs_smd:
             break
     if best is None:  # cannot happen: the first draw always scores below infinity
         raise RuntimeError("re-randomisation kept no draw; report this as a bug.")
+    plan = replace(plan, draw=kept)
     arm = pd.Series(np.asarray(plan.arms, dtype=object)[best], index=strata.index, dtype="str")
     record = pd.DataFrame(
         {
@@ -284,9 +335,82 @@ def draw(
         }
     )
     balance = (
-        balance_table(record, covariates, plan.arms[0], plan.arms[1]) if covariates is not None else pd.DataFrame()
+        balance_table(record, covariates, plan.control, plan.treatments[0])
+        if covariates is not None
+        else pd.DataFrame()
     )
     return Assignment(plan=plan, record=record, balance=balance, attempts=attempts)
+
+
+def _codes_of_draw(strata: pd.Series, plan: PilotPlan, k: int) -> np.ndarray:
+    """Arm codes (positions in ``plan.arms``) of draw ``k`` for accounts with these strata (sorted by id)."""
+    values = strata.to_numpy()
+    groups = [np.flatnonzero(values == v) for v in sorted(set(values))]
+    rng = np.random.default_rng(np.random.SeedSequence([plan.seed, k]))
+    return _draw_codes(groups, len(strata), _block(plan.arms, plan.shares), rng)
+
+
+def rederive(plan: PilotPlan, record: pd.DataFrame) -> pd.Series:
+    """The arms the plan's seed gives the record's accounts (the draw ``plan.draw`` re-made).
+
+    Parameters
+    ----------
+    plan : PilotPlan
+        The stored plan, with ``seed``, ``arms``, ``shares`` and ``draw``.
+    record : pandas.DataFrame
+        The assignment record: account_id and stratum.
+
+    Returns
+    -------
+    pandas.Series
+        Arm per account_id (sorted), as ``draw`` made it.
+
+    Raises
+    ------
+    ParameterError
+        If the plan does not record which draw was kept (``draw`` is None), or the shares have
+        no whole-number ratio.
+    """
+    if plan.draw is None:
+        raise ParameterError(f"the plan of pilot {plan.pilot_id!r} does not record its draw; it cannot be re-derived.")
+    strata = record.set_index("account_id")["stratum"].astype(str).sort_index()
+    codes = _codes_of_draw(strata, plan, int(plan.draw))
+    return pd.Series(np.asarray(plan.arms, dtype=object)[codes], index=strata.index, name="arm")
+
+
+def canonical_record(record: pd.DataFrame) -> tuple[str, str]:
+    """The canonical CSV text of an assignment record and its SHA-256, the digest a plan stores.
+
+    The text is what ``record`` writes, byte for byte: rows sorted by account_id, columns
+    ``RECORD_COLUMNS``, dates as ``YYYY-MM-DD``, newline line ends. It is the same whether the
+    record was just drawn or read back from CSV or Parquet, so the digest of a loaded record
+    equals the SHA-256 of the file ``pilot assign`` wrote.
+
+    Parameters
+    ----------
+    record : pandas.DataFrame
+        An assignment record with the columns ``RECORD_COLUMNS``.
+
+    Returns
+    -------
+    (str, str)
+        The text and the hex SHA-256 (64 digits) of its UTF-8 bytes.
+
+    Raises
+    ------
+    ParameterError
+        If a column of ``RECORD_COLUMNS`` is missing.
+    """
+    missing = [c for c in RECORD_COLUMNS if c not in record.columns]
+    if missing:
+        raise ParameterError(f"an assignment record needs the columns {list(RECORD_COLUMNS)}; missing {missing}.")
+    out = record[list(RECORD_COLUMNS)].copy()
+    for col in ("pilot_id", "account_id", "arm", "stratum"):
+        out[col] = out[col].astype(str)
+    out["assigned_at"] = pd.to_datetime(out["assigned_at"]).dt.strftime("%Y-%m-%d")
+    out["seed"] = out["seed"].astype("int64")
+    text = out.sort_values("account_id", kind="stable").to_csv(index=False, lineterminator="\n")
+    return text, hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def balance_table(
@@ -379,12 +503,15 @@ def plan_document(plan: PilotPlan, attempts: int, balance: pd.DataFrame) -> str:
     Returns
     -------
     str
-        Indented JSON with sorted keys, ending in a newline.
+        Indented JSON with sorted keys, ending in a newline; a retrospective plan also carries
+        ``"label": RETROSPECTIVE_LABEL``.
     """
     doc = asdict(plan) | {
         "attempts": attempts,
         "balance": json.loads(balance.to_json(orient="index")) if not balance.empty else {},
     }
+    if plan.retrospective:
+        doc["label"] = RETROSPECTIVE_LABEL
     return json.dumps(doc, indent=1, sort_keys=True, default=str) + "\n"
 
 
@@ -408,7 +535,8 @@ def record(assignment: Assignment, data_dir: Path) -> Path:
     PilotExistsError
         If the pilot already has a record (the existing one is left untouched).
     """
-    plan = assignment.plan
+    text, digest = canonical_record(assignment.record)
+    plan = replace(assignment.plan, assignment_sha256=digest)
     csv, meta = pilot_files(data_dir, plan.pilot_id)
     if plan.pilot_id in existing_pilots(data_dir) or meta.exists():
         raise PilotExistsError(
@@ -417,8 +545,9 @@ def record(assignment: Assignment, data_dir: Path) -> Path:
         )
     csv.parent.mkdir(parents=True, exist_ok=True)
     try:
-        # a data record the loader reads back as it is: no spreadsheet prefixes (the ids are the data's own)
-        write_atomic(csv, assignment.record.to_csv(index=False, lineterminator="\n"), overwrite=False)
+        # a data record the loader reads back as it is: no spreadsheet prefixes (the ids are the data's own);
+        # the text is the canonical record whose SHA-256 the plan keeps
+        write_atomic(csv, text, overwrite=False)
     except FileExistsError:
         raise PilotExistsError(f"pilot {plan.pilot_id!r} was assigned meanwhile ({csv}); nothing written.") from None
     write_atomic(meta, plan_document(plan, assignment.attempts, assignment.balance), overwrite=False)

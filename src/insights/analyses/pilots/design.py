@@ -285,7 +285,8 @@ def design_table(
     power: float = 0.8,
     quarters: int = 4,
     enrol_share: float = 1.0,
-    treatment_share: float = 0.5,
+    treatment_share: float | None = None,
+    treatments: int = 1,
 ) -> pd.DataFrame:
     """What a renewal pilot starting on ``start`` can detect, per segment and window length.
 
@@ -301,23 +302,36 @@ def design_table(
         Grace period of the churn definition (for the historical baseline).
     enrol_share : float
         Share of eligible accounts the team can enrol.
-    treatment_share : float
-        Share of enrolled accounts in the treatment arm (0.5 = equal arms).
+    treatment_share : float, optional
+        Share of enrolled accounts in each treatment arm; default equal arms, 1 / (treatments + 1).
+        The control gets the rest.
+    treatments : int, default 1
+        Number of treatment arms, each compared with the control. The power calculation splits
+        ``alpha`` equally over these comparisons (Bonferroni), as the readout's decision does.
 
     Returns
     -------
     pandas.DataFrame
-        Per segment and window: baseline_rate, eligible, per_arm (effective per-arm n),
+        Per segment and window: baseline_rate, eligible, per_arm (effective per-arm n of one
+        treatment-vs-control comparison),
         achievable_mde, needed_per_arm (for ``mde``) and enough (bool). ``attrs["method"]``
         names the power calculation.
 
     Raises
     ------
     ParameterError
-        For shares or an MDE outside their ranges.
+        For shares, a number of treatments or an MDE outside their ranges.
     """
-    if not 0 < enrol_share <= 1 or not 0 < treatment_share < 1:
-        raise ParameterError("enrol_share must be in (0, 1] and treatment_share in (0, 1).")
+    if not isinstance(treatments, int) or treatments < 1:
+        raise ParameterError(f"treatments must be a whole number of treatment arms >= 1, got {treatments!r}.")
+    share = 1 / (treatments + 1) if treatment_share is None else treatment_share
+    control_share = 1 - treatments * share
+    if not 0 < enrol_share <= 1 or not 0 < share < 1 or not control_share > 1e-12:
+        raise ParameterError(
+            "enrol_share must be in (0, 1] and treatment_share in (0, 1), leaving a share for the control "
+            f"(got {treatments} treatment arm(s) of {share:g} each)."
+        )
+    alpha_each = alpha / treatments
     if not 0 < mde < 1:
         raise ParameterError(f"mde is an absolute change in the renewal rate between 0 and 1, got {mde}.")
     start = pd.Timestamp(start)
@@ -330,10 +344,10 @@ def design_table(
             p0 = float(base["rate"].astype(float)[TOTAL])
         enrolled = r["accounts"] * enrol_share
         # unequal arms: per-arm n of the balanced design with the same variance of the difference
-        n_eff = enrolled * 2 * treatment_share * (1 - treatment_share)
+        n_eff = enrolled * 2 * share * control_share / (share + control_share)
         usable = 0 < p0 < 1  # a segment where every term renewed (or churned) gives no usable baseline
-        needed = sample_size_proportions(p0, p0 + mde, alpha, power) if usable and p0 + mde < 1 else np.nan
-        achievable = mde_proportions(n_eff, p0, alpha, power) if usable else np.nan
+        needed = sample_size_proportions(p0, p0 + mde, alpha_each, power) if usable and p0 + mde < 1 else np.nan
+        achievable = mde_proportions(n_eff, p0, alpha_each, power) if usable else np.nan
         rows.append(
             {
                 "segment": r["segment"],
@@ -352,7 +366,8 @@ def design_table(
     out = out.sort_values(
         ["segment", "quarters"], key=lambda s: s.map(order) if s.name == "segment" else s, kind="stable"
     ).reset_index(drop=True)
-    out.attrs["method"] = f"{POWER_METHOD}; alpha {alpha}, power {power}"
+    split = f" split over {treatments} comparisons (Bonferroni, {alpha_each:.4g} each)" if treatments > 1 else ""
+    out.attrs["method"] = f"{POWER_METHOD}; alpha {alpha}{split}, power {power}"
     return out
 
 

@@ -10,6 +10,16 @@ import seaborn as sns
 from insights.analyses.pilots.design import mde_proportions
 
 
+def _rate_dots(rates: pd.DataFrame, counts: str, figsize: tuple[float, float], capsize: int):
+    """A dot per row of ``rates`` (rate, low, high) with its interval, labelled by index and ``counts``."""
+    fig, ax = plt.subplots(figsize=figsize)
+    y = np.arange(len(rates))
+    xerr = [rates["rate"] - rates["low"], rates["high"] - rates["rate"]]
+    ax.errorbar(rates["rate"], y, xerr=xerr, fmt="o", capsize=capsize, color="tab:blue")
+    ax.set_yticks(y, [f"{name} (n={n})" for name, n in zip(rates.index, rates[counts])])
+    return fig, ax
+
+
 def baselines(base: pd.DataFrame):
     """Historical renewal rate per segment with its interval.
 
@@ -23,17 +33,7 @@ def baselines(base: pd.DataFrame):
     -------
     matplotlib.figure.Figure
     """
-    fig, ax = plt.subplots(figsize=(7, 3.2))
-    y = np.arange(len(base))
-    ax.errorbar(
-        base["rate"],
-        y,
-        xerr=[base["rate"] - base["low"], base["high"] - base["rate"]],
-        fmt="o",
-        color="tab:blue",
-        capsize=4,
-    )
-    ax.set_yticks(y, [f"{s} (n={n})" for s, n in zip(base.index, base["renewals"])])
+    fig, ax = _rate_dots(base, "renewals", (7, 3.2), capsize=4)
     ax.invert_yaxis()
     ax.set_xlabel(f"renewal rate ({base['method'].iloc[0] if len(base) else ''})")
     ax.set_title("Baseline: renewal rate over the last four quarters")
@@ -111,17 +111,7 @@ def arm_rates(per_arm: pd.DataFrame):
     -------
     matplotlib.figure.Figure
     """
-    fig, ax = plt.subplots(figsize=(6, 2.6))
-    y = np.arange(len(per_arm))
-    ax.errorbar(
-        per_arm["rate"],
-        y,
-        xerr=[per_arm["rate"] - per_arm["low"], per_arm["high"] - per_arm["rate"]],
-        fmt="o",
-        capsize=5,
-        color="tab:blue",
-    )
-    ax.set_yticks(y, [f"{a} (n={n})" for a, n in zip(per_arm.index, per_arm["accounts"])])
+    fig, ax = _rate_dots(per_arm, "accounts", (6, 2.6), capsize=5)
     ax.set_xlabel(f"renewal rate ({per_arm['method'].iloc[0]})")
     ax.set_title("Renewal rate by arm")
     fig.tight_layout()

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from insights import __version__
-from insights.context import ensure_data, is_demo, resolve_quarter
+from insights.context import data_folder, is_demo, resolve_quarter
 from insights.data import paths
 from insights.data.config_files import read_mapping
 from insights.data.loading import cache_tables, cached_tables, load_tables
@@ -242,6 +242,8 @@ def run_report(
     specs: list[NotebookSpec] | None = None,
     pilot: str | None = None,
     jobs: int | None = None,
+    sources: str | os.PathLike | None = None,
+    source: str | None = None,
 ) -> ReportOutcome:
     """Run every notebook of the report for one quarter.
 
@@ -249,8 +251,9 @@ def run_report(
     ----------
     quarter : str, optional
         Like ``"2026Q3"``; default the latest complete quarter in the data.
-    data_dir : path, optional
-        Raw data folder; default ``data/raw`` (demo data is generated there if empty).
+    data_dir : path or str, optional
+        Raw data folder, source mapping file or database URL; default ``config/sources.yaml`` if it
+        exists, else ``data/raw`` (demo data is generated there if empty).
     force : bool
         Replace an existing report of the quarter built from other inputs.
     specs : list of NotebookSpec, optional
@@ -260,6 +263,11 @@ def run_report(
     jobs : int, optional
         Notebooks run at once (default ``insights.report.execution.default_jobs()``: one per
         CPU, at most 4; 1 runs them one after the other). The outputs do not depend on it.
+    sources : path, optional
+        A source mapping file (``--sources``; see ``docs/sources.md``).
+    source : str, optional
+        A database URL (``--source``); credentials from the environment or ``~/.pgpass``. Shown
+        and recorded only with its password masked.
 
     Returns
     -------
@@ -268,8 +276,8 @@ def run_report(
 
     Raises
     ------
-    ParameterError, ContractError, ConfigError
-        Before any notebook runs, if parameters, data or configuration are invalid.
+    ParameterError, ContractError, ConfigError, MappingError
+        Before any notebook runs, if parameters, data, source mapping or configuration are invalid.
     ReportExistsError
         If ``reports/<quarter>/`` exists, differs, and ``force`` is False.
     """
@@ -277,7 +285,10 @@ def run_report(
     jobs = default_jobs() if jobs is None else jobs
     if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
         raise ParameterError(f"jobs must be a whole number >= 1, got {jobs!r}.")
-    folder = ensure_data(data_dir)
+    from insights.data.sources.locate import locate
+
+    origin = locate(data_dir, sources, source)
+    folder = data_folder(data_dir, sources, source)  # a mapped source becomes a folder under data/processed
     hashes, stats = hashes_and_stats(folder)
     tables = cached_tables(folder, hashes)
     if tables is None:  # validated once here; the notebooks load the typed copy from the cache
@@ -342,6 +353,7 @@ def run_report(
         record = {
             "quarter": q,
             "parameters": {"quarter": q, "data_dir": str(folder), "force": force, "pilot": pilot},
+            "source": origin.describe(),
             "package_version": __version__,
             "python": sys.version.split()[0],
             "demo_data": demo,

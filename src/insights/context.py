@@ -290,6 +290,20 @@ class Context:
         """Markdown warning for demo data, None on real data."""
         return DEMO_BANNER if self.demo else None
 
+    @property
+    def drivers(self) -> tuple[str, ...]:
+        """The retention drivers this data can measure (``insights.metrics.snapshots.available_drivers``)."""
+        return snapshot_metrics.available_drivers(self.tables)
+
+    @property
+    def left_out(self) -> str | None:
+        """Markdown naming the drivers the data cannot measure and why, or None when all are measured."""
+        missing = [d for d in snapshot_metrics.DRIVERS if d not in self.drivers]
+        if not missing:
+            return None
+        tables = sorted({snapshot_metrics.DRIVER_TABLES[d] for d in missing})
+        return f"**No {', '.join(tables)} in the data:** {' and '.join(missing)} are left out of this analysis."
+
     @cached_property
     def observation_dates(self) -> list[pd.Timestamp]:
         """Quarter ends from a year into the data to the report quarter's end."""

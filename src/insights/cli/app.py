@@ -146,7 +146,7 @@ def report(
     )
     typer.echo(outcome.summary())
     if not outcome.ok:
-        failed = [r for r in outcome.results if r.status != "ok"]
+        failed = [r for r in outcome.results if r.status == "failed"]
         typer.echo(
             f"error: {len(failed)} notebook(s) failed: "
             + ", ".join(f"{r.file} (cell {r.failed_cell})" for r in failed),

@@ -85,7 +85,8 @@ class Table:
         Column pairs ``(earlier, later)`` whose values must not be reversed
         (checked where both are present).
     required : bool
-        Whether the table must be present.
+        Whether the table must be present with rows. An optional table that is absent (or only a
+        header) is loaded empty; what needs its rows is skipped (``insights.data.needs``).
     """
 
     name: str
@@ -219,6 +220,7 @@ TABLES: dict[str, Table] = {
                 Column("value_score", FLOAT, nullable=True, min=0, max=10),
             ),
             foreign_keys=_ACCOUNT_FK,
+            required=False,  # without surveys, satisfaction and perceived value are left out
         ),
         Table(
             "cs_activities",

@@ -112,10 +112,9 @@ def read_raw(
             frames.append(frame)
         if frames:
             raw[name] = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    if raw.get("pilot_assignments") is None:  # optional: no pilot run yet
-        raw["pilot_assignments"] = pd.DataFrame(
-            {c: pd.Series(dtype="str") for c in contract.TABLES["pilot_assignments"].column_names}
-        )
+    for name, spec in contract.TABLES.items():  # an absent optional table (no pilot run yet, no surveys) is empty
+        if raw.get(name) is None and not spec.required and name != "usage_events":
+            raw[name] = pd.DataFrame({c: pd.Series(dtype="str") for c in spec.column_names})
     return raw, problems, skipped
 
 
@@ -155,6 +154,11 @@ class Tables:
     def names(self) -> list[str]:
         """Names of the loaded tables."""
         return list(self.frames)
+
+    @property
+    def without_rows(self) -> list[str]:
+        """Loaded tables that hold no row (absent or header-only optional tables), in contract order."""
+        return [name for name, frame in self.frames.items() if frame.empty]
 
 
 def data_end(frames: dict[str, pd.DataFrame]) -> pd.Timestamp:

@@ -65,7 +65,7 @@ def load_report_spec(path: Path | None = None) -> list[NotebookSpec]:
         ):
             problems.append(f"entry {i} needs `file` and `title` strings")
             continue
-        unknown = set(item) - {"file", "title", "summary", "parameters", "requires"}
+        unknown = set(item) - {"file", "title", "summary", "parameters", "requires", "without"}
         if unknown:
             problems.append(f"entry {i} ({item['file']}) has unknown keys {sorted(unknown)}")
         if not (paths.notebooks_dir() / item["file"]).exists():
@@ -73,14 +73,58 @@ def load_report_spec(path: Path | None = None) -> list[NotebookSpec]:
         params = item.get("parameters") or {}
         if not isinstance(params, dict) or {"quarter", "data_dir"} & set(params):
             problems.append(f"entry {i}: `parameters` must be a mapping without quarter/data_dir")
-        if item.get("requires") not in (None, "pilot"):
-            problems.append(f"entry {i}: `requires` may only be 'pilot'")
+        requires, without, wrong = _needs(item.get("requires"), item.get("without"))
+        if wrong:
+            problems.append(f"entry {i}: `requires` and `without` name contract tables; unknown: {', '.join(wrong)}")
         specs.append(
-            NotebookSpec(item["file"], item["title"], item.get("summary", ""), dict(params), item.get("requires"))
+            NotebookSpec(item["file"], item["title"], item.get("summary", ""), dict(params), requires, without)
         )
     if problems:
         raise ConfigError(f"{path}: " + "; ".join(problems))
     return specs
+
+
+def _needs(requires, without) -> tuple[tuple[str, ...], dict[str, str], list[str]]:
+    """A report entry's ``requires`` (a table, a list of them, or ``pilot``) and ``without`` (table -> note)."""
+    from insights.data.contract import TABLES
+
+    names = [requires] if isinstance(requires, str) else list(requires or [])
+    tables = tuple("pilot_assignments" if n == "pilot" else str(n) for n in names)
+    notes = {str(k): str(v) for k, v in without.items()} if isinstance(without, dict) else {}
+    wrong = [n for n in (*tables, *notes) if n not in TABLES]
+    if without is not None and not isinstance(without, dict):
+        wrong.append("`without` must map a table to what is left out")
+    return tables, notes, wrong
+
+
+def coverage(specs: list[NotebookSpec], empty: list[str]) -> list[dict[str, str]]:
+    """What each notebook can do with the data: run, run with parts left out, or be skipped, and why.
+
+    Parameters
+    ----------
+    specs : list of NotebookSpec
+        The notebooks of the report, with the tables they require and use.
+    empty : list of str
+        Tables without any row (``Tables.without_rows``).
+
+    Returns
+    -------
+    list of dict
+        One per notebook, in order: ``file``, ``title``, ``status`` (``"runs"``, ``"runs without"``
+        or ``"skipped"``) and ``why`` (empty when it runs in full).
+    """
+    out = []
+    for spec in specs:
+        lacking = [t for t in spec.requires if t in empty]
+        left_out = [f"no {t}: {note}" for t, note in spec.without.items() if t in empty]
+        if lacking:
+            status, why = "skipped", f"no {', '.join(lacking)} in the data"
+        elif left_out:
+            status, why = "runs without", "; ".join(left_out)
+        else:
+            status, why = "runs", ""
+        out.append({"file": spec.file, "title": spec.title, "status": status, "why": why})
+    return out
 
 
 def _fingerprint(quarter: str, hashes: dict, specs: list[NotebookSpec]) -> str:
@@ -144,6 +188,7 @@ def write_index(
     specs: list[NotebookSpec],
     demo: bool,
     row_counts: dict[str, int],
+    plan: list[dict[str, str]] | None = None,
 ) -> None:
     """Write the report's front page, ``index.html``: sections with status, links and the data summary.
 
@@ -161,6 +206,8 @@ def write_index(
         Whether the data is the demo (the page then says so).
     row_counts : dict of str to int
         Rows per raw table, for the data summary.
+    plan : list of dict, optional
+        ``coverage(specs, ...)``: what ran, ran with parts left out or was skipped, and why.
     """
     sections = [
         {
@@ -183,6 +230,7 @@ def write_index(
         sections=sections,
         files=files,
         row_counts=row_counts,
+        coverage=[{**c, "result": r.status} for c, r in zip(plan or [], results)],
         version=__version__,
         manifest=MANIFEST,
     )
@@ -329,11 +377,12 @@ def run_report(
     slots: list[NotebookResult | None] = []  # a skipped notebook's result, or None for one to run
     tasks: list[Task] = []
     try:
-        for i, spec in enumerate(specs, 1):
+        plan = coverage(specs, tables.without_rows)
+        for i, (spec, can) in enumerate(zip(specs, plan), 1):
             label = f"[{i}/{len(specs)}]"
-            if spec.requires == "pilot" and tables.pilot_assignments.empty:
-                print(f"{label} {spec.file} ({spec.title}) skipped: no pilot in the data", file=sys.stderr, flush=True)
-                slots.append(NotebookResult(spec.file, spec.title, "skipped", 0.0, "no pilot in the data"))
+            if can["status"] == "skipped":
+                print(f"{label} {spec.file} ({spec.title}) skipped: {can['why']}", file=sys.stderr, flush=True)
+                slots.append(NotebookResult(spec.file, spec.title, "skipped", 0.0, can["why"]))
                 continue
             params = {**spec.parameters, "quarter": q, "data_dir": str(folder)}
             declared = _declared_parameters(spec)
@@ -349,7 +398,7 @@ def run_report(
         results: list[NotebookResult] = [r if r is not None else next(ran) for r in slots]
         write_workbook(tmp)
         counts = {name: len(frame) for name, frame in tables.frames.items()}
-        write_index(tmp, q, results, specs, demo, counts)
+        write_index(tmp, q, results, specs, demo, counts, plan)
         record = {
             "quarter": q,
             "parameters": {"quarter": q, "data_dir": str(folder), "force": force, "pilot": pilot},

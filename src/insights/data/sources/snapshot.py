@@ -75,7 +75,7 @@ def _write_table(mapping: TableMapping, source: SourceMapping, eng, out: Path, p
                 "—",
                 "cannot read the source",
                 "fix the file or query",
-                (warehouse.scrub(str(exc), source.url)[:200],),
+                (warehouse.scrub(warehouse.reason(exc), source.url),),
             )
         )
         return
@@ -187,7 +187,7 @@ def materialise(source: SourceMapping, known: list[MappingProblem] | None = None
                         "source",
                         "cannot connect to the database",
                         "check the URL, PGPASSWORD or ~/.pgpass, and that the server runs",
-                        (warehouse.scrub(str(exc).splitlines()[0], source.url)[:200],),
+                        (warehouse.scrub(warehouse.reason(exc), source.url),),
                     )
                 ],
                 source.where,

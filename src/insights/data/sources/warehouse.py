@@ -27,7 +27,7 @@ def _url(url: str):
 
     try:
         return make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         raise ParameterError(
             "the database source is not a SQLAlchemy URL (like postgresql://user@host:5432/dbname)."
         ) from None
@@ -97,6 +97,26 @@ def scrub(text: str, url: str | None) -> str:
         return text
     password = _url(url).password
     return text.replace(str(password), "***") if password else text
+
+
+def reason(exc: BaseException) -> str:
+    """The useful part of a driver's error: the server's message (after ``FATAL:``) or the last line.
+
+    Parameters
+    ----------
+    exc : BaseException
+        An error raised while connecting or querying.
+
+    Returns
+    -------
+    str
+        At most 200 characters (not yet scrubbed of a password: see ``scrub``).
+    """
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    if "FATAL:" in text:
+        text = text.rsplit("FATAL:", 1)[1]
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return (lines[0] if lines else type(exc).__name__)[:200]
 
 
 def engine(url: str) -> Engine:

@@ -195,7 +195,7 @@ def write_index(
     Parameters
     ----------
     folder : pathlib.Path
-        The report folder (its CSV, workbook and headlines are linked and shown).
+        The report folder (its CSV, workbook, per-owner lists and headlines are linked and shown).
     quarter : str
         The report's quarter.
     results : list of NotebookResult
@@ -221,7 +221,10 @@ def write_index(
         }
         for spec, res in zip(specs, results)
     ]
+    from insights.analyses.renewals.owners import FOLDER as OWNER_FOLDER
+
     files = [p.name for p in sorted(folder.glob("*.csv")) + sorted(folder.glob("*.xlsx"))]
+    files += [f"{OWNER_FOLDER}/{p.name}" for p in sorted((folder / OWNER_FOLDER).glob("*.csv"))]
     page = pages.render(
         "index.html.j2",
         quarter=str(quarter),

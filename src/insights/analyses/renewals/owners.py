@@ -53,7 +53,7 @@ def with_owner(frame: pd.DataFrame, accounts: pd.DataFrame, key: str = "account_
         )
     owners = accounts.set_index("account_id")[OWNER]
     out = frame.drop(columns=[OWNER], errors="ignore")
-    out.insert(out.columns.get_loc(key) + 1, OWNER, out[key].map(owners))
+    out.insert(list(out.columns).index(key) + 1, OWNER, out[key].map(owners))
     return out
 
 

@@ -20,8 +20,10 @@ app = typer.Typer(
 
 def _register_subcommands() -> None:
     from insights.cli.pilot import pilot_app
+    from insights.cli.sources import sources_app
 
     app.add_typer(pilot_app, name="pilot")
+    app.add_typer(sources_app, name="sources")
 
 
 _register_subcommands()

@@ -424,7 +424,8 @@ def parse_file(path: Path | None, url: str | None = None) -> tuple[SourceMapping
     Returns
     -------
     mapping : SourceMapping
-        Its tables with problems are not to be read.
+        The mapping (``insights.data.sources.snapshot.materialise`` still reads every table whose
+        source exists, to report the problems of the data along with these).
     problems : list of MappingProblem
         Every problem of the content (see ``parse``).
 

@@ -83,3 +83,40 @@ def test_a_report_without_surveys_and_pilots_says_what_was_skipped(demo_copy, tm
     assert "no pilot_assignments in the data" in matrix
     drivers_page = (outcome.folder / "05_retention_drivers.html").read_text()
     assert "No surveys in the data:" in drivers_page and "satisfaction and perceived_value are left out" in drivers_page
+
+
+def test_without_usage_monthly_the_data_end_comes_from_the_dated_tables(tiny_demo_copy):
+    from insights.analyses.quality import checks, figures
+    from insights.data.loading import data_start
+
+    with_usage = load_tables(tiny_demo_copy, use_cache=False)
+    (tiny_demo_copy / "usage_monthly.csv").unlink()
+    tables = load_tables(tiny_demo_copy, use_cache=False)
+    assert "usage_monthly" in tables.without_rows
+    latest = max(
+        tables.contracts["start_date"].max(),
+        tables.users["invited_at"].max(),
+        tables.support_tickets["created_at"].max(),
+        tables.surveys["responded_at"].max(),
+        tables.cs_activities["date"].max(),
+    )
+    assert tables.as_of == latest + pd.offsets.MonthEnd(0) == with_usage.as_of
+    assert data_start(tables.frames) == tables.contracts["start_date"].min().to_period("M").start_time
+    assert data_start(with_usage.frames) == with_usage.usage_monthly["month"].min()
+    # the data-quality notebook's parts still work, and say there is no usage
+    assert (
+        checks.consistency_warnings(tables, 30)
+        .set_index("check")
+        .loc["accounts under contract with no usage rows", "count"]
+        == 0
+    )
+    assert not checks.monthly_coverage(tables).empty
+    fig = figures.distributions(tables)
+    assert "no usage_monthly in the data" in [t.get_text() for ax in fig.axes for t in ax.texts]
+    skipped = {c["file"] for c in coverage(load_report_spec(), tables.without_rows) if c["status"] == "skipped"}
+    assert skipped == {
+        "02_segmentation.ipynb",
+        "03_health_and_renewals.ipynb",
+        "04_churn_risk.ipynb",
+        "05_retention_drivers.ipynb",
+    }

@@ -18,6 +18,7 @@ import pandas as pd
 
 from insights.data import paths
 from insights.data.loading import Tables, cached_tables, has_data, load_tables
+from insights.data.loading import data_start as loading_data_start
 from insights.data.raw_files import GROUND_TRUTH_FILE
 from insights.data.settings import Settings, load_settings
 from insights.errors import ParameterError
@@ -204,7 +205,7 @@ def resolve_quarter(quarter: str | Quarter | None, tables: Tables) -> Quarter:
     ParameterError
         If the quarter is malformed or not covered by the data.
     """
-    data_start = tables.usage_monthly["month"].min()
+    data_start = loading_data_start(tables.frames)
     latest = latest_complete_quarter(tables.as_of)
     if quarter is None or str(quarter).strip() == "":
         return latest

@@ -200,6 +200,7 @@ TABLES: dict[str, Table] = {
                 Column("distinct_features", INT, min=0),
             ),
             foreign_keys=_ACCOUNT_FK,
+            required=False,  # without usage: no utilisation, segments, health, risk or drivers (config/report.yaml)
         ),
         Table(
             "support_tickets",

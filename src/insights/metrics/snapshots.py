@@ -57,6 +57,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from insights.data import loading
 from insights.data.loading import Tables
 from insights.errors import ParameterError
 from insights.metrics import churn
@@ -188,7 +189,7 @@ def observation_dates(tables: Tables, first=None, last=None) -> list[pd.Timestam
     list of pandas.Timestamp
         The quarter ends in ``first .. last``, oldest first.
     """
-    data_start = tables.usage_monthly["month"].min()
+    data_start = loading.data_start(tables.frames)
     first = pd.Timestamp(first) if first is not None else data_start + pd.DateOffset(years=1)
     last = pd.Timestamp(last) if last is not None else tables.as_of
     return [q.end for q in quarters_between(first, last) if first <= q.end <= last]

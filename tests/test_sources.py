@@ -209,3 +209,14 @@ def test_the_report_runs_on_a_mapping_and_records_it(export, monkeypatch, tmp_pa
     assert manifest["source"] == f"mapping {export}"
     assert manifest["parameters"]["data_dir"].startswith(str(snapshots_root()))
     assert manifest["row_counts"]["contracts"] == len(load(export)["contracts"]) and not manifest["demo_data"]
+
+
+def test_a_header_only_export_maps_to_an_empty_table(export, tmp_path):
+    header_only = tmp_path / "surveys_header.csv"
+    header_only.write_text("Response,account_id,responded_at,nps,value_score\n")
+    data = yaml.safe_load(export.read_text())
+    data["tables"]["surveys"] = {"file": str(header_only), "columns": {"response_id": "Response"}}
+    export.write_text(yaml.safe_dump(data))
+    tables = load(export)
+    assert tables.surveys.empty and "surveys" in tables.without_rows
+    assert list(tables.surveys.columns) == ["response_id", "account_id", "responded_at", "nps", "value_score"]

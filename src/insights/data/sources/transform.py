@@ -34,10 +34,10 @@ def as_text(series: pd.Series) -> pd.Series:
         ``str`` values (stripped of surrounding blanks) with missing values where the input was missing.
     """
     missing = series.isna()
-    text = (
-        series.astype(object).where(~missing).map(lambda v: None if v is None else str(v).strip(), na_action="ignore")
-    )
-    return text.astype("str").where(~missing)
+    text = series.astype("str")  # str(value) per value, vectorised; missing values stay missing
+    if not pd.api.types.is_numeric_dtype(series):
+        text = text.str.strip()
+    return text.where(~missing)
 
 
 def _format_date_column(text: pd.Series, kind: str, fmt: str | None, zone: str | None) -> tuple[pd.Series, pd.Series]:

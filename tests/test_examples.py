@@ -70,3 +70,16 @@ def test_the_example_runs_the_whole_report(example, tmp_path, monkeypatch):
         assert "by_owner/action_list__Ben_Okafor.csv" in page
     else:  # no survey tool: the drivers are ranked without satisfaction and perceived value, and it says so
         assert "no surveys: drivers ranked without satisfaction and perceived value" in page
+
+
+def test_the_suggest_command_writes_its_proposal_once(tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "config" / "sources.yaml"
+    command = [sys.executable, "-m", "insights", "sources", "suggest", str(EXAMPLES / "helpdesk" / "tickets.csv")]
+    res = subprocess.run([*command, "--out", str(out)], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert yaml.safe_load(out.read_text())["tables"]["support_tickets"]["sep"] == ";"
+    again = subprocess.run([*command, "--out", str(out)], capture_output=True, text=True)
+    assert again.returncode == 2 and "already exists" in again.stderr and "Traceback" not in again.stderr

@@ -446,10 +446,8 @@ def load_mapping(path: Path | None, url: str | None = None) -> SourceMapping:
 
     Parameters
     ----------
-    path : pathlib.Path or None
-        The mapping file; None for a database URL alone.
-    url : str, optional
-        Database URL from the command line (overrides the file's ``source``).
+    path, url
+        As in ``parse_file``.
 
     Returns
     -------

@@ -54,6 +54,7 @@ def test_the_example_runs_the_whole_report(example, tmp_path, monkeypatch):
 
     monkeypatch.setenv("INSIGHTS_REPORTS_DIR", str(tmp_path / "reports"))
     monkeypatch.setenv("INSIGHTS_PROCESSED_DIR", str(tmp_path / "processed"))
+    monkeypatch.setenv("INSIGHTS_DATA_DIR", str(tmp_path / "raw"))  # no pilot recorded by `insights pilot assign`
     outcome = run_report(sources=EXAMPLES / example / "sources.yaml", jobs=2)
     assert outcome.ok, outcome.summary()
     status = {r.file: r.status for r in outcome.results}

@@ -28,8 +28,9 @@ def _digests(folder):
 
 
 @pytest.fixture
-def export(tiny_demo_dir, tmp_path):
+def export(tiny_demo_dir, tmp_path, monkeypatch):
     """The tiny demo written as a CRM would export it: other names, US dates, industry codes, ARR in thousands."""
+    monkeypatch.setenv("INSIGHTS_DATA_DIR", str(tmp_path / "raw"))  # no recorded pilot (see the pilot test)
     out = tmp_path / "export"
     out.mkdir()
     accounts = pd.read_csv(tiny_demo_dir / "accounts.csv", dtype=str)
@@ -220,3 +221,28 @@ def test_a_header_only_export_maps_to_an_empty_table(export, tmp_path):
     tables = load(export)
     assert tables.surveys.empty and "surveys" in tables.without_rows
     assert list(tables.surveys.columns) == ["response_id", "account_id", "responded_at", "nps", "value_score"]
+
+
+def test_pilots_recorded_in_the_raw_folder_reach_a_mapped_run(export, tiny_demo_dir, tmp_path):
+    import shutil
+
+    assert load(export).pilot_assignments.empty
+    shutil.copytree(tiny_demo_dir / "pilots", tmp_path / "raw" / "pilots")  # as `insights pilot assign` leaves them
+    recorded = load_tables(tiny_demo_dir, use_cache=False).pilot_assignments
+    pd.testing.assert_frame_equal(load(export).pilot_assignments, recorded)
+
+
+def test_pilot_assign_on_a_mapping_records_into_the_raw_folder(export, tmp_path):
+    env = {**os.environ, "INSIGHTS_DATA_DIR": str(tmp_path / "raw")}
+    args = ["pilot", "assign", "onboarding_v2", "--window-end", "2026-12-31", "--start", "2026-07-01"]
+    res = subprocess.run(
+        [sys.executable, "-m", "insights", *args, "--max-smd", "0", "--data", str(export)],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert res.returncode == 0, res.stderr
+    record = tmp_path / "raw" / "pilots" / "onboarding_v2.csv"
+    assert record.is_file()  # in the raw folder, not in a snapshot under data/processed
+    pilots = load(export).pilot_assignments
+    assert set(pilots["pilot_id"]) == {"onboarding_v2"} and len(pilots) == len(pd.read_csv(record))

@@ -124,6 +124,30 @@ def _tables(source: SourceMapping, eng) -> list[TableMapping]:
     return listed + extra
 
 
+def copy_recorded_pilots(out: Path) -> list[Path]:
+    """Copy the pilot records of ``insights pilot assign`` (``<raw>/pilots/``) into a snapshot folder.
+
+    A pilot assignment is a decision the tool records in the raw folder (its only write there); a
+    mapping that does not map ``pilot_assignments`` itself still sees every recorded pilot.
+
+    Parameters
+    ----------
+    out : pathlib.Path
+        The snapshot folder being written.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The copies made (none when no pilot is recorded).
+    """
+    from insights.data.raw_files import table_files
+
+    files = table_files(paths.raw_dir(), "pilot_assignments")
+    if files:
+        (out / PILOTS_FOLDER).mkdir(exist_ok=True)
+    return [Path(shutil.copyfile(f, out / PILOTS_FOLDER / f.name)) for f in files]
+
+
 def _readable(mapping: TableMapping, eng) -> bool:
     """Whether the table's source exists (parse() reported it otherwise)."""
     given = [mapping.file, mapping.folder, mapping.query]
@@ -194,6 +218,8 @@ def materialise(source: SourceMapping, known: list[MappingProblem] | None = None
             ) from None
         for mapping in (m for m in tables if _readable(m, eng)):
             _write_table(mapping, source, eng, tmp, problems)
+        if "pilot_assignments" not in {m.table for m in tables}:
+            copy_recorded_pilots(tmp)
         if problems:
             raise MappingError(problems, source.where)
         final = root / _digest(tmp)

@@ -35,7 +35,7 @@ def test_validate_prints_every_violation_and_exits_2(demo_copy):
     contracts.loc[0, "arr"] = "-5"
     contracts.loc[1, "account_id"] = "A-NOPE"
     contracts.to_csv(demo_copy / "contracts.csv", index=False)
-    (demo_copy / "surveys.csv").unlink()
+    (demo_copy / "support_tickets.csv").unlink()  # a required table (surveys are optional)
     res = run("validate", demo_copy)
     assert res.returncode == 2
     assert "Traceback" not in res.stderr

@@ -100,7 +100,7 @@ def _events_unknown_user(folder):
 
 # (id, mutation, expected table, column, rule)
 CORPUS = [
-    ("missing table", _drop_file("surveys"), "surveys", "—", "missing table"),
+    ("missing table", _drop_file("support_tickets"), "support_tickets", "—", "missing table"),
     ("missing column", _drop_column("contracts", "arr"), "contracts", "arr", "missing column"),
     ("text in integer column", _edit("contracts", "seats", 0, "ten"), "contracts", "seats", "not a whole number"),
     ("fractional seats", _edit("contracts", "seats", 1, "3.5"), "contracts", "seats", "not a whole number"),

@@ -18,6 +18,7 @@ import pandas as pd
 
 from insights.data import paths
 from insights.data.loading import Tables, cached_tables, has_data, load_tables
+from insights.data.loading import data_start as loading_data_start
 from insights.data.raw_files import GROUND_TRUTH_FILE
 from insights.data.settings import Settings, load_settings
 from insights.errors import ParameterError
@@ -104,16 +105,61 @@ def ensure_data(data_dir: str | os.PathLike | None = None, quiet: bool = False) 
     return folder
 
 
+def data_folder(
+    data_dir: str | os.PathLike | None = None,
+    sources: str | os.PathLike | None = None,
+    url: str | None = None,
+    quiet: bool = False,
+) -> Path:
+    """The folder of contract tables a run reads: a raw folder, or the snapshot a source mapping makes.
+
+    A source mapping (``sources``, ``config/sources.yaml``, a ``.yaml`` ``data_dir``) or a database URL
+    is read, mapped and written under ``data/processed/sources/`` (``insights.data.sources``); a
+    folder is used as it is, after writing demo data into the default one when it is empty.
+
+    Parameters
+    ----------
+    data_dir : path or str, optional
+        A raw folder, a mapping file or a database URL; None means the default source.
+    sources : path, optional
+        A mapping file (``--sources``).
+    url : str, optional
+        A database URL (``--source``).
+    quiet : bool
+        Do not print that demo data is being written.
+
+    Returns
+    -------
+    pathlib.Path
+        The absolute folder of contract tables.
+
+    Raises
+    ------
+    ParameterError
+        If an explicit folder holds no raw tables, or the source is ill-specified.
+    MappingError
+        With every problem of the source mapping.
+    """
+    from insights.data.sources.locate import locate, prepare
+
+    source = locate(data_dir, sources, url)
+    if source.folder is not None:
+        return ensure_data(source.folder, quiet=quiet)
+    return prepare(source)
+
+
 def load(data_dir: str | os.PathLike | None = None, include_events: bool = False) -> Tables:
     """Validated raw tables of ``data_dir`` (demo data first if the default folder is empty).
 
     Tables validated before (same bytes, same checks) come from the typed-table cache
-    that the report runner fills (``insights.data.table_cache``).
+    that the report runner fills (``insights.data.table_cache``). A source mapping is applied
+    first (``data_folder``).
 
     Parameters
     ----------
-    data_dir : path, optional
-        A raw data folder; None means the configured one.
+    data_dir : path or str, optional
+        A raw data folder, a source mapping file or a database URL; None means the default source
+        (``config/sources.yaml`` if it exists, else ``data/raw``).
     include_events : bool
         Also load ``usage_events`` (never from the cache).
 
@@ -127,12 +173,17 @@ def load(data_dir: str | os.PathLike | None = None, include_events: bool = False
         If an explicitly given folder holds no raw tables.
     ContractError
         If the tables break the data contract (see ``insights.data.loading.load_tables``).
+    MappingError
+        If a source mapping cannot be applied.
     """
-    if not include_events:  # a cached dataset needs neither demo data nor validation
-        cached = cached_tables(paths.resolve_data_dir(data_dir))
+    from insights.data.sources.locate import locate
+
+    source = locate(data_dir)
+    if not include_events and source.folder is not None:  # a cached dataset needs neither demo data nor validation
+        cached = cached_tables(source.folder)
         if cached is not None:
             return cached
-    return load_tables(ensure_data(data_dir, quiet=True), include_events=include_events, use_cache=False)
+    return load_tables(data_folder(data_dir, quiet=True), include_events=include_events, use_cache=source.mapped)
 
 
 def resolve_quarter(quarter: str | Quarter | None, tables: Tables) -> Quarter:
@@ -155,7 +206,7 @@ def resolve_quarter(quarter: str | Quarter | None, tables: Tables) -> Quarter:
     ParameterError
         If the quarter is malformed or not covered by the data.
     """
-    data_start = tables.usage_monthly["month"].min()
+    data_start = loading_data_start(tables.frames)
     latest = latest_complete_quarter(tables.as_of)
     if quarter is None or str(quarter).strip() == "":
         return latest
@@ -240,6 +291,20 @@ class Context:
     def banner(self) -> str | None:
         """Markdown warning for demo data, None on real data."""
         return DEMO_BANNER if self.demo else None
+
+    @property
+    def drivers(self) -> tuple[str, ...]:
+        """The retention drivers this data can measure (``insights.metrics.snapshots.available_drivers``)."""
+        return snapshot_metrics.available_drivers(self.tables)
+
+    @property
+    def left_out(self) -> str | None:
+        """Markdown naming the drivers the data cannot measure and why, or None when all are measured."""
+        missing = [d for d in snapshot_metrics.DRIVERS if d not in self.drivers]
+        if not missing:
+            return None
+        tables = sorted({snapshot_metrics.DRIVER_TABLES[d] for d in missing})
+        return f"**No {', '.join(tables)} in the data:** {' and '.join(missing)} are left out of this analysis."
 
     @cached_property
     def observation_dates(self) -> list[pd.Timestamp]:
@@ -334,8 +399,9 @@ def setup(
     ----------
     quarter : str or Quarter, optional
         Report quarter like ``"2026Q3"``; None or "" means the latest complete quarter in the data.
-    data_dir : path, optional
-        Raw data folder; None means ``data/raw`` (or ``$INSIGHTS_DATA_DIR``).
+    data_dir : path or str, optional
+        Raw data folder, source mapping file (``.yaml``) or database URL; None means
+        ``config/sources.yaml`` if it exists, else ``data/raw`` (or ``$INSIGHTS_DATA_DIR``).
     output_dir : path, optional
         Folder for CSVs and headlines; None means ``data/processed/actions/<quarter>``.
     seed : int
@@ -353,15 +419,16 @@ def setup(
         If the quarter is malformed or not covered by the data, ``seed`` or ``horizon_days`` is
         not a whole number >= 0, or an explicitly given ``data_dir`` holds no raw tables.
     ContractError
-        If the raw tables break the data contract (every violation listed).
+        If the raw tables break the data contract (every violation listed); a ``MappingError`` if a
+        source mapping cannot be applied (every problem listed).
     ConfigError
-        If ``config/settings.yaml`` is invalid.
+        If ``config/settings.yaml`` or the mapping file is invalid.
     """
     seed = _whole_number("seed", seed)
     horizon_days = _whole_number("horizon_days", horizon_days)
     settings = load_settings()
-    tables = load(data_dir)  # writes demo data first into an empty default folder
-    folder = paths.resolve_data_dir(data_dir)
+    folder = data_folder(data_dir, quiet=True)  # demo data first into an empty default folder
+    tables = load(folder)
     q = resolve_quarter(quarter, tables)
     return Context(
         tables=tables,

@@ -80,3 +80,33 @@ def format_violations(violations) -> str:
     rows = [(v.table, v.column, v.rule, str(v.count), ", ".join(v.examples)[:80]) for v in violations]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     return "\n".join(" ".join(cell.rjust(w) for cell, w in zip(r, widths)) for r in [header, *rows])
+
+
+class MappingError(ContractError):
+    """A source mapping file (``config/sources.yaml``) cannot produce contract tables.
+
+    Holds every problem found (unknown tables, keys or columns, values left unmapped, missing
+    files), each with the fix, so the user corrects the mapping in one pass.
+
+    Parameters
+    ----------
+    violations : list of insights.data.sources.spec.MappingProblem
+        All problems found; each has ``table``, ``column``, ``rule``, ``count``, ``examples`` and ``fix``.
+    where : str
+        The mapping file (or source) the problems are in, for the message.
+    """
+
+    def __init__(self, violations, where: str):
+        self.violations = list(violations)
+        fixes = "\n".join(
+            f"  - {v.table}.{v.column}: {v.fix}" if v.column != "—" else f"  - {v.table}: {v.fix}"
+            for v in self.violations
+            if getattr(v, "fix", "")
+        )
+        Exception.__init__(
+            self,
+            f"The source mapping {where} cannot be applied ({len(self.violations)} problem(s)); "
+            "fix them in the mapping file and run again:\n"
+            + format_violations(self.violations)
+            + (f"\nHow to fix:\n{fixes}" if fixes else ""),
+        )

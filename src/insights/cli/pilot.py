@@ -82,7 +82,7 @@ def assign_cmd(
     max_smd: float = typer.Option(0.1, help="Re-randomise until every |SMD| is at most this (0 = off)."),
     looks: int = typer.Option(3, help="Planned looks for group-sequential monitoring."),
     min_worthwhile: float = typer.Option(0.02, help="Smallest renewal-rate change worth shipping."),
-    data: Path | None = typer.Option(None, help="Raw data folder (default: data/raw)."),
+    data: Path | None = typer.Option(None, help="Raw data folder or source mapping file (default: data/raw)."),
 ):
     """Randomise renewing accounts within segment and record the assignment (never re-drawn).\f
 
@@ -94,7 +94,9 @@ def assign_cmd(
         Smallest change worth shipping; whether a start before the data's end is accepted (labelled
         as a retrospective, non-randomised comparison).
     data : pathlib.Path or None
-        Raw data folder (default ``data/raw``).
+        Raw data folder or source mapping file (default: ``config/sources.yaml`` if it exists, else
+        ``data/raw``). With a mapping, the record is written to ``data/raw/pilots/``, from which
+        mapped runs read recorded pilots (``insights.data.sources.snapshot.copy_recorded_pilots``).
 
     Raises
     ------
@@ -108,9 +110,14 @@ def assign_cmd(
 
     from insights.analyses.pilots import assignment
     from insights.analyses.pilots.covariates import pre_period
+    from insights.data import paths
+    from insights.data.sources.locate import locate
     from insights.errors import ParameterError
 
     tables = _tables(data)
+    # the record goes to the raw folder read; with a source mapping, to data/raw (which the mapping reads pilots from)
+    origin = locate(data)
+    record_dir = origin.folder if origin.folder is not None else paths.raw_dir()
     begin = pd.Timestamp(start) if start else tables.as_of + pd.Timedelta(days=1)
     if begin <= tables.as_of and not retrospective:
         raise ParameterError(
@@ -118,7 +125,7 @@ def assign_cmd(
             "are already in the data, so a split of accounts now is a retrospective comparison, not a randomised "
             "pilot. Start after the data's end, or pass --retrospective to record it labelled as non-randomised."
         )
-    if pilot_id in assignment.existing_pilots(tables.data_dir):
+    if pilot_id in assignment.existing_pilots(record_dir) or pilot_id in set(tables.pilot_assignments["pilot_id"]):
         raise assignment.PilotExistsError(f"pilot {pilot_id!r} is already assigned; an assignment is never re-drawn.")
     seed = seed if seed is not None else zlib.crc32(pilot_id.encode()) % (2**31)
     treatments = tuple(arm) if arm else ("treatment",)
@@ -150,7 +157,7 @@ def assign_cmd(
     accounts = assignment.eligible_accounts(tables.contracts, begin, window_end, segment)
     covariates = pre_period(tables, begin, accounts["account_id"])
     drawn = assignment.draw(plan, accounts, covariates)
-    path = assignment.record(drawn, tables.data_dir)
+    path = assignment.record(drawn, record_dir)
     if retrospective:
         typer.echo(
             f"{assignment.RETROSPECTIVE_LABEL}: the start is before the data's end, so no effect read from it "

@@ -57,6 +57,8 @@ class Column:
         Inclusive bounds for numbers.
     allowed : tuple of str, optional
         Allowed values for a string column.
+    optional : bool
+        Whether the column may be absent (checked and typed only when present).
     """
 
     name: str
@@ -65,6 +67,7 @@ class Column:
     min: float | None = None
     max: float | None = None
     allowed: tuple[str, ...] | None = None
+    optional: bool = False
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,8 @@ class Table:
         Column pairs ``(earlier, later)`` whose values must not be reversed
         (checked where both are present).
     required : bool
-        Whether the table must be present.
+        Whether the table must be present with rows. An optional table that is absent (or only a
+        header) is loaded empty; what needs its rows is skipped (``insights.data.needs``).
     """
 
     name: str
@@ -141,6 +145,7 @@ TABLES: dict[str, Table] = {
                 Column("line_of_business", STR),
                 Column("employees", INT, min=1),
                 Column("created_at", DATE),
+                Column("csm", STR, nullable=True, optional=True),  # the account's owner (customer success manager)
             ),
         ),
         Table(
@@ -195,6 +200,7 @@ TABLES: dict[str, Table] = {
                 Column("distinct_features", INT, min=0),
             ),
             foreign_keys=_ACCOUNT_FK,
+            required=False,  # without usage: no utilisation, segments, health, risk or drivers (config/report.yaml)
         ),
         Table(
             "support_tickets",
@@ -219,6 +225,7 @@ TABLES: dict[str, Table] = {
                 Column("value_score", FLOAT, nullable=True, min=0, max=10),
             ),
             foreign_keys=_ACCOUNT_FK,
+            required=False,  # without surveys, satisfaction and perceived value are left out
         ),
         Table(
             "cs_activities",
@@ -285,7 +292,7 @@ def pandera_schema(table: str, check_nulls: bool = True) -> pa.DataFrameSchema:
     Returns
     -------
     pandera.pandas.DataFrameSchema
-        One required column per contract column, extra columns allowed, no coercion.
+        One column per contract column (required unless optional), extra columns allowed, no coercion.
     """
     spec = TABLES[table]
     columns = {}
@@ -297,5 +304,7 @@ def pandera_schema(table: str, check_nulls: bool = True) -> pa.DataFrameSchema:
             checks.append(pa.Check.le(col.max))
         if col.allowed is not None:
             checks.append(pa.Check.isin(list(col.allowed)))
-        columns[col.name] = pa.Column(nullable=col.nullable or not check_nulls, checks=checks, required=True)
+        columns[col.name] = pa.Column(
+            nullable=col.nullable or not check_nulls, checks=checks, required=not col.optional
+        )
     return pa.DataFrameSchema(columns, strict=False, coerce=False, name=table)

@@ -112,10 +112,9 @@ def read_raw(
             frames.append(frame)
         if frames:
             raw[name] = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    if raw.get("pilot_assignments") is None:  # optional: no pilot run yet
-        raw["pilot_assignments"] = pd.DataFrame(
-            {c: pd.Series(dtype="str") for c in contract.TABLES["pilot_assignments"].column_names}
-        )
+    for name, spec in contract.TABLES.items():  # an absent optional table (no pilot run yet, no surveys) is empty
+        if raw.get(name) is None and not spec.required and name != "usage_events":
+            raw[name] = pd.DataFrame({c: pd.Series(dtype="str") for c in spec.column_names})
     return raw, problems, skipped
 
 
@@ -156,21 +155,67 @@ class Tables:
         """Names of the loaded tables."""
         return list(self.frames)
 
+    @property
+    def without_rows(self) -> list[str]:
+        """Loaded tables that hold no row (absent or header-only optional tables), in contract order."""
+        return [name for name, frame in self.frames.items() if frame.empty]
 
-def data_end(frames: dict[str, pd.DataFrame]) -> pd.Timestamp:
-    """Last day the data covers: the end of the latest month in usage_monthly.
+
+#: Dated tables whose latest date bounds the data when there is no usage_monthly (first the contracts' starts).
+ACTIVITY_DATES = {
+    "contracts": "start_date",
+    "users": "invited_at",
+    "support_tickets": "created_at",
+    "surveys": "responded_at",
+    "cs_activities": "date",
+}
+
+
+def _usage_months(frames: dict[str, pd.DataFrame]) -> pd.Series | None:
+    usage = frames.get("usage_monthly")
+    return None if usage is None or usage.empty else usage["month"]
+
+
+def data_start(frames: dict[str, pd.DataFrame]) -> pd.Timestamp:
+    """First month the data covers: the earliest usage month, else the month of the first contract start.
 
     Parameters
     ----------
     frames : dict of pandas.DataFrame
-        Typed tables by name; ``usage_monthly`` with its ``month`` column is used.
+        Typed tables by name (``usage_monthly`` may be empty or absent).
 
     Returns
     -------
     pandas.Timestamp
-        Midnight of the last day of the latest usage month.
+        Midnight of the first day of that month.
     """
-    months = frames["usage_monthly"]["month"]
+    months = _usage_months(frames)
+    if months is not None:
+        return months.min()
+    return frames["contracts"]["start_date"].min().to_period("M").start_time
+
+
+def data_end(frames: dict[str, pd.DataFrame]) -> pd.Timestamp:
+    """Last day the data covers: the end of the latest usage month.
+
+    Without usage_monthly, the end of the month of the latest date recorded in the dated tables of
+    ``ACTIVITY_DATES`` (contract starts, invitations, tickets, survey responses, CS activities).
+
+    Parameters
+    ----------
+    frames : dict of pandas.DataFrame
+        Typed tables by name; ``usage_monthly`` with its ``month`` column is used when it has rows.
+
+    Returns
+    -------
+    pandas.Timestamp
+        Midnight of the last day of that month.
+    """
+    months = _usage_months(frames)
+    if months is None:
+        months = pd.Series(
+            [frames[t][c].max() for t, c in ACTIVITY_DATES.items() if t in frames and not frames[t].empty]
+        )
     return (months.max() + pd.offsets.MonthEnd(0)).normalize()
 
 

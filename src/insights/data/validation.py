@@ -188,6 +188,8 @@ def coerce_table(name: str, raw: pd.DataFrame) -> tuple[pd.DataFrame, list[Viola
     out: list[Violation] = []
     typed = raw.copy()
     for col in spec.columns:
+        if col.name not in raw.columns and col.optional:
+            continue
         if col.name not in raw.columns:
             out.append(
                 Violation(

@@ -57,6 +57,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from insights.data import loading
 from insights.data.loading import Tables
 from insights.errors import ParameterError
 from insights.metrics import churn
@@ -74,6 +75,30 @@ from insights.metrics.periods import quarters_between
 
 #: The five retention drivers, in the names of the snapshot columns.
 DRIVERS = ("satisfaction", "switching_cost", "depth", "breadth", "perceived_value")
+#: The optional raw table each driver is computed from (drivers not listed come from required tables).
+DRIVER_TABLES = {"satisfaction": "surveys", "perceived_value": "surveys"}
+
+
+def available_drivers(tables: Tables, drivers=DRIVERS) -> tuple[str, ...]:
+    """The drivers the data can measure: those whose source table holds rows.
+
+    Parameters
+    ----------
+    tables : insights.data.loading.Tables
+        The validated tables (an absent optional table is loaded empty).
+    drivers : sequence of str
+        Candidate drivers, in order.
+
+    Returns
+    -------
+    tuple of str
+        ``drivers`` without those computed from a table without rows (no surveys: no satisfaction
+        and no perceived value), in the same order.
+    """
+    empty = set(tables.without_rows)
+    return tuple(d for d in drivers if DRIVER_TABLES.get(d) not in empty)
+
+
 #: Every feature column of a snapshot.
 FEATURES = (
     "arr",
@@ -164,7 +189,7 @@ def observation_dates(tables: Tables, first=None, last=None) -> list[pd.Timestam
     list of pandas.Timestamp
         The quarter ends in ``first .. last``, oldest first.
     """
-    data_start = tables.usage_monthly["month"].min()
+    data_start = loading.data_start(tables.frames)
     first = pd.Timestamp(first) if first is not None else data_start + pd.DateOffset(years=1)
     last = pd.Timestamp(last) if last is not None else tables.as_of
     return [q.end for q in quarters_between(first, last) if first <= q.end <= last]

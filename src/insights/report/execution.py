@@ -58,15 +58,19 @@ class NotebookSpec:
         One-line description shown under the title.
     parameters : dict
         Extra papermill parameters for this notebook.
-    requires : str or None
-        ``"pilot"``: skipped when the data holds no pilot assignment.
+    requires : tuple of str
+        Tables that must hold rows: without any of them the notebook is skipped, with that reason.
+    without : dict of str to str
+        Optional tables the notebook uses -> what it leaves out when they hold no row (shown on
+        the report's front page).
     """
 
     file: str
     title: str
     summary: str = ""
     parameters: dict[str, Any] = field(default_factory=dict)
-    requires: str | None = None  # "pilot": skipped when the data holds no pilot
+    requires: tuple[str, ...] = ()
+    without: dict[str, str] = field(default_factory=dict)
 
     @property
     def stem(self) -> str:

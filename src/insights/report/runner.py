@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from insights import __version__
-from insights.context import ensure_data, is_demo, resolve_quarter
+from insights.context import data_folder, is_demo, resolve_quarter
 from insights.data import paths
 from insights.data.config_files import read_mapping
 from insights.data.loading import cache_tables, cached_tables, load_tables
@@ -66,7 +66,7 @@ def load_report_spec(path: Path | None = None) -> list[NotebookSpec]:
         ):
             problems.append(f"entry {i} needs `file` and `title` strings")
             continue
-        unknown = set(item) - {"file", "title", "summary", "parameters", "requires"}
+        unknown = set(item) - {"file", "title", "summary", "parameters", "requires", "without"}
         if unknown:
             problems.append(f"entry {i} ({item['file']}) has unknown keys {sorted(unknown)}")
         if not (paths.notebooks_dir() / item["file"]).exists():
@@ -74,14 +74,58 @@ def load_report_spec(path: Path | None = None) -> list[NotebookSpec]:
         params = item.get("parameters") or {}
         if not isinstance(params, dict) or {"quarter", "data_dir"} & set(params):
             problems.append(f"entry {i}: `parameters` must be a mapping without quarter/data_dir")
-        if item.get("requires") not in (None, "pilot"):
-            problems.append(f"entry {i}: `requires` may only be 'pilot'")
+        requires, without, wrong = _needs(item.get("requires"), item.get("without"))
+        if wrong:
+            problems.append(f"entry {i}: `requires` and `without` name contract tables; unknown: {', '.join(wrong)}")
         specs.append(
-            NotebookSpec(item["file"], item["title"], item.get("summary", ""), dict(params), item.get("requires"))
+            NotebookSpec(item["file"], item["title"], item.get("summary", ""), dict(params), requires, without)
         )
     if problems:
         raise ConfigError(f"{path}: " + "; ".join(problems))
     return specs
+
+
+def _needs(requires, without) -> tuple[tuple[str, ...], dict[str, str], list[str]]:
+    """A report entry's ``requires`` (a table, a list of them, or ``pilot``) and ``without`` (table -> note)."""
+    from insights.data.contract import TABLES
+
+    names = [requires] if isinstance(requires, str) else list(requires or [])
+    tables = tuple("pilot_assignments" if n == "pilot" else str(n) for n in names)
+    notes = {str(k): str(v) for k, v in without.items()} if isinstance(without, dict) else {}
+    wrong = [n for n in (*tables, *notes) if n not in TABLES]
+    if without is not None and not isinstance(without, dict):
+        wrong.append("`without` must map a table to what is left out")
+    return tables, notes, wrong
+
+
+def coverage(specs: list[NotebookSpec], empty: list[str]) -> list[dict[str, str]]:
+    """What each notebook can do with the data: run, run with parts left out, or be skipped, and why.
+
+    Parameters
+    ----------
+    specs : list of NotebookSpec
+        The notebooks of the report, with the tables they require and use.
+    empty : list of str
+        Tables without any row (``Tables.without_rows``).
+
+    Returns
+    -------
+    list of dict
+        One per notebook, in order: ``file``, ``title``, ``status`` (``"runs"``, ``"runs without"``
+        or ``"skipped"``) and ``why`` (empty when it runs in full).
+    """
+    out = []
+    for spec in specs:
+        lacking = [t for t in spec.requires if t in empty]
+        left_out = [f"no {t}: {note}" for t, note in spec.without.items() if t in empty]
+        if lacking:
+            status, why = "skipped", f"no {', '.join(lacking)} in the data"
+        elif left_out:
+            status, why = "runs without", "; ".join(left_out)
+        else:
+            status, why = "runs", ""
+        out.append({"file": spec.file, "title": spec.title, "status": status, "why": why})
+    return out
 
 
 def _fingerprint(quarter: str, hashes: dict, specs: list[NotebookSpec]) -> str:
@@ -145,13 +189,14 @@ def write_index(
     specs: list[NotebookSpec],
     demo: bool,
     row_counts: dict[str, int],
+    plan: list[dict[str, str]] | None = None,
 ) -> None:
     """Write the report's front page, ``index.html``: sections with status, links and the data summary.
 
     Parameters
     ----------
     folder : pathlib.Path
-        The report folder (its CSV, workbook and headlines are linked and shown).
+        The report folder (its CSV, workbook, per-owner lists and headlines are linked and shown).
     quarter : str
         The report's quarter.
     results : list of NotebookResult
@@ -162,6 +207,8 @@ def write_index(
         Whether the data is the demo (the page then says so).
     row_counts : dict of str to int
         Rows per raw table, for the data summary.
+    plan : list of dict, optional
+        ``coverage(specs, ...)``: what ran, ran with parts left out or was skipped, and why.
     """
     sections = [
         {
@@ -175,7 +222,10 @@ def write_index(
         }
         for spec, res in zip(specs, results)
     ]
+    from insights.analyses.renewals.owners import FOLDER as OWNER_FOLDER
+
     files = [p.name for p in sorted(folder.glob("*.csv")) + sorted(folder.glob("*.xlsx"))]
+    files += [f"{OWNER_FOLDER}/{p.name}" for p in sorted((folder / OWNER_FOLDER).glob("*.csv"))]
     page = pages.render(
         "index.html.j2",
         quarter=str(quarter),
@@ -184,6 +234,7 @@ def write_index(
         sections=sections,
         files=files,
         row_counts=row_counts,
+        coverage=[{**c, "result": r.status} for c, r in zip(plan or [], results)],
         version=__version__,
         manifest=MANIFEST,
     )
@@ -243,6 +294,8 @@ def run_report(
     specs: list[NotebookSpec] | None = None,
     pilot: str | None = None,
     jobs: int | None = None,
+    sources: str | os.PathLike | None = None,
+    source: str | None = None,
 ) -> ReportOutcome:
     """Run every notebook of the report for one quarter.
 
@@ -250,8 +303,9 @@ def run_report(
     ----------
     quarter : str, optional
         Like ``"2026Q3"``; default the latest complete quarter in the data.
-    data_dir : path, optional
-        Raw data folder; default ``data/raw`` (demo data is generated there if empty).
+    data_dir : path or str, optional
+        Raw data folder, source mapping file or database URL; default ``config/sources.yaml`` if it
+        exists, else ``data/raw`` (demo data is generated there if empty).
     force : bool
         Replace an existing report of the quarter built from other inputs.
     specs : list of NotebookSpec, optional
@@ -261,6 +315,11 @@ def run_report(
     jobs : int, optional
         Notebooks run at once (default ``insights.report.execution.default_jobs()``: one per
         CPU, at most 4; 1 runs them one after the other). The outputs do not depend on it.
+    sources : path, optional
+        A source mapping file (``--sources``; see ``docs/sources.md``).
+    source : str, optional
+        A database URL (``--source``); credentials from the environment or ``~/.pgpass``. Shown
+        and recorded only with its password masked.
 
     Returns
     -------
@@ -269,8 +328,8 @@ def run_report(
 
     Raises
     ------
-    ParameterError, ContractError, ConfigError
-        Before any notebook runs, if parameters, data or configuration are invalid.
+    ParameterError, ContractError, ConfigError, MappingError
+        Before any notebook runs, if parameters, data, source mapping or configuration are invalid.
     ReportExistsError
         If ``reports/<quarter>/`` exists, differs, and ``force`` is False.
     ReportLockedError
@@ -290,7 +349,10 @@ def _run_locked(quarter, data_dir, force, specs, pilot, jobs) -> ReportOutcome:
     jobs = default_jobs() if jobs is None else jobs
     if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
         raise ParameterError(f"jobs must be a whole number >= 1, got {jobs!r}.")
-    folder = ensure_data(data_dir)
+    from insights.data.sources.locate import locate
+
+    origin = locate(data_dir, sources, source)
+    folder = data_folder(data_dir, sources, source)  # a mapped source becomes a folder under data/processed
     hashes, stats = hashes_and_stats(folder)
     tables = cached_tables(folder, hashes)
     if tables is None:  # validated once here; the notebooks load the typed copy from the cache
@@ -331,11 +393,12 @@ def _run_locked(quarter, data_dir, force, specs, pilot, jobs) -> ReportOutcome:
     slots: list[NotebookResult | None] = []  # a skipped notebook's result, or None for one to run
     tasks: list[Task] = []
     try:
-        for i, spec in enumerate(specs, 1):
+        plan = coverage(specs, tables.without_rows)
+        for i, (spec, can) in enumerate(zip(specs, plan), 1):
             label = f"[{i}/{len(specs)}]"
-            if spec.requires == "pilot" and tables.pilot_assignments.empty:
-                print(f"{label} {spec.file} ({spec.title}) skipped: no pilot in the data", file=sys.stderr, flush=True)
-                slots.append(NotebookResult(spec.file, spec.title, "skipped", 0.0, "no pilot in the data"))
+            if can["status"] == "skipped":
+                print(f"{label} {spec.file} ({spec.title}) skipped: {can['why']}", file=sys.stderr, flush=True)
+                slots.append(NotebookResult(spec.file, spec.title, "skipped", 0.0, can["why"]))
                 continue
             params = {**spec.parameters, "quarter": q, "data_dir": str(folder)}
             declared = _declared_parameters(spec)
@@ -351,10 +414,11 @@ def _run_locked(quarter, data_dir, force, specs, pilot, jobs) -> ReportOutcome:
         results: list[NotebookResult] = [r if r is not None else next(ran) for r in slots]
         write_workbook(tmp)
         counts = {name: len(frame) for name, frame in tables.frames.items()}
-        write_index(tmp, q, results, specs, demo, counts)
+        write_index(tmp, q, results, specs, demo, counts, plan)
         record = {
             "quarter": q,
             "parameters": {"quarter": q, "data_dir": str(folder), "force": force, "pilot": pilot},
+            "source": origin.describe(),
             "package_version": __version__,
             "python": sys.version.split()[0],
             "demo_data": demo,

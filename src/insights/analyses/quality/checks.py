@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from insights.data import contract
-from insights.data.loading import Tables
+from insights.data.loading import Tables, data_start
 from insights.data.validation import Violation, violations_frame
 from insights.metrics import churn
 from insights.stats.rates import churn_rate
@@ -76,7 +76,7 @@ def monthly_coverage(tables: Tables) -> pd.DataFrame:
             continue
         series[name] = frame[col].dt.to_period("M").value_counts()
     cov = pd.DataFrame(series).sort_index().fillna(0).astype(int)
-    first = tables.usage_monthly["month"].min().to_period("M")
+    first = data_start(tables.frames).to_period("M")
     cov = cov[(cov.index >= first) & (cov.index <= tables.as_of.to_period("M"))]
     cov.index = cov.index.astype(str)
     cov.index.name = "month"
@@ -135,8 +135,8 @@ def consistency_warnings(tables: Tables, grace_days: int) -> pd.DataFrame:
     outcomes = churn.contract_outcomes(contracts, grace_days, tables.as_of)
     checks: dict[str, pd.Series] = {}
     checks["accounts without any contract"] = accounts[~accounts.isin(contracts["account_id"])]
-    checks["accounts under contract with no usage rows"] = pd.Series(
-        sorted(set(contracts["account_id"]) - set(usage["account_id"])), dtype="str"
+    checks["accounts under contract with no usage rows"] = pd.Series(  # none to check without usage data
+        sorted(set(contracts["account_id"]) - set(usage["account_id"])) if not usage.empty else [], dtype="str"
     )
     # usage in months that no contract term covers (e.g. after churn, or a missing term)
     terms = contracts[["account_id", "start_date", "end_date"]].copy()

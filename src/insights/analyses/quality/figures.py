@@ -60,6 +60,12 @@ def distributions(tables: Tables):
     axes[0, 0].set_title("ARR per account, current term (log scale)")
     sns.histplot(current, x="seats", log_scale=True, element="step", ax=axes[0, 1])
     axes[0, 1].set_title("Seats per account, current term (log scale)")
+    if usage.empty:  # an optional table: say so where the usage panels would be
+        for ax in axes[1]:
+            ax.set_axis_off()
+            ax.text(0.5, 0.5, "no usage_monthly in the data", ha="center", va="center")
+        fig.tight_layout()
+        return fig
     per_user = (last["events"] / last["active_users"].where(last["active_users"] > 0)).astype(float)
     sns.histplot(per_user.dropna(), log_scale=True, ax=axes[1, 0])
     axes[1, 0].set_title(f"Events per active user, {last['month'].max():%b %Y}")

@@ -234,7 +234,7 @@ def test_pilots_recorded_in_the_raw_folder_reach_a_mapped_run(export, tiny_demo_
 
 def test_pilot_assign_on_a_mapping_records_into_the_raw_folder(export, tmp_path):
     env = {**os.environ, "INSIGHTS_DATA_DIR": str(tmp_path / "raw")}
-    args = ["pilot", "assign", "onboarding_v2", "--window-end", "2026-12-31", "--start", "2026-07-01"]
+    args = ["pilot", "assign", "onboarding_v2", "--window-end", "2027-03-31", "--start", "2026-10-01"]
     res = subprocess.run(
         [sys.executable, "-m", "insights", *args, "--max-smd", "0", "--data", str(export)],
         capture_output=True,

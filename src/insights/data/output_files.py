@@ -28,11 +28,12 @@ import re
 import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Any, Literal
-
-import pandas as pd
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 from insights.errors import ParameterError
+
+if TYPE_CHECKING:  # pandas is imported where a frame is handled: the event-scale path runs without it
+    import pandas as pd
 
 #: First characters that make a spreadsheet read a cell as a formula (OWASP, CSV injection).
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -77,6 +78,8 @@ def sanitise_frame(frame: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         The sanitised copy (same index; text columns keep their dtype, categorical ones become text).
     """
+    import pandas as pd
+
     columns = [_sanitise_column(column) for _, column in frame.items()]
     out = pd.concat(columns, axis=1) if columns else frame.copy()
     out.columns = [sanitise_cell(c) for c in frame.columns]
@@ -84,6 +87,8 @@ def sanitise_frame(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _sanitise_column(column: pd.Series) -> pd.Series:
+    import pandas as pd
+
     dtype = column.dtype
     if isinstance(dtype, pd.CategoricalDtype):
         return column.astype(object).map(sanitise_cell)
@@ -210,6 +215,8 @@ def write_csv(
 
 
 def _holds_carriage_return(frame: pd.DataFrame) -> bool:
+    import pandas as pd
+
     texts = [frame.columns.to_series(), *(c for _, c in frame.items() if not pd.api.types.is_numeric_dtype(c))]
     return any(t.map(lambda v: isinstance(v, str) and "\r" in v).any() for t in texts)
 

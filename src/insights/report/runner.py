@@ -340,10 +340,10 @@ def run_report(
     with report_lock(root):  # one run at a time per reports folder
         for line in remove_residue(root):  # what runs killed earlier left behind
             print(f"Cleaned up after an interrupted run: {line}", file=sys.stderr, flush=True)
-        return _run_locked(quarter, data_dir, force, specs, pilot, jobs)
+        return _run_locked(quarter, data_dir, force, specs, pilot, jobs, sources, source)
 
 
-def _run_locked(quarter, data_dir, force, specs, pilot, jobs) -> ReportOutcome:
+def _run_locked(quarter, data_dir, force, specs, pilot, jobs, sources, source) -> ReportOutcome:
     """``run_report`` once it holds the reports folder's lock."""
     specs = specs if specs is not None else load_report_spec()
     jobs = default_jobs() if jobs is None else jobs

@@ -9,6 +9,7 @@ functions below are its parts, also used by the report runner and the command li
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from functools import cached_property
 from numbers import Integral
@@ -31,7 +32,7 @@ DEFAULT_SEED = 7
 
 
 def is_default_dir(data_dir: str | os.PathLike | None) -> bool:
-    """Whether ``data_dir`` is the configured raw folder (``data/raw`` or ``$INSIGHTS_DATA_DIR``).
+    """Whether ``data_dir`` is the documented default raw folder, ``<root>/data/raw``, with no ``$INSIGHTS_DATA_DIR``.
 
     Parameters
     ----------
@@ -41,8 +42,9 @@ def is_default_dir(data_dir: str | os.PathLike | None) -> bool:
     Returns
     -------
     bool
+        False for any folder named by ``$INSIGHTS_DATA_DIR`` (unless it is ``<root>/data/raw`` itself).
     """
-    return paths.resolve_data_dir(data_dir) == paths.raw_dir()
+    return paths.resolve_data_dir(data_dir) == paths.default_raw_dir()
 
 
 def is_demo(data_dir: str | os.PathLike | None = None) -> bool:
@@ -60,18 +62,17 @@ def is_demo(data_dir: str | os.PathLike | None = None) -> bool:
     return (paths.resolve_data_dir(data_dir) / GROUND_TRUTH_FILE).exists()
 
 
-def ensure_data(data_dir: str | os.PathLike | None = None, quiet: bool = False) -> Path:
-    """Return the data folder, first writing demo data into it if it is the default and empty.
+def ensure_data(data_dir: str | os.PathLike | None = None) -> Path:
+    """Return the data folder, first writing demo data into it if it is the documented default and empty.
 
-    Only the configured raw folder is filled automatically; an explicit folder
-    without data is an error, so a typo never silently turns into demo numbers.
+    Only ``<root>/data/raw`` (``is_default_dir``) is filled automatically, and always with a
+    message on standard error that says DEMO DATA. Any other folder, whether given or named by
+    ``$INSIGHTS_DATA_DIR``, must exist and hold raw tables, so a typo never turns into demo numbers.
 
     Parameters
     ----------
     data_dir : path, optional
-        A raw data folder; None means the configured one.
-    quiet : bool
-        Do not print that demo data is being written.
+        A raw data folder; None means the configured one (``$INSIGHTS_DATA_DIR`` or ``data/raw``).
 
     Returns
     -------
@@ -81,15 +82,22 @@ def ensure_data(data_dir: str | os.PathLike | None = None, quiet: bool = False) 
     Raises
     ------
     ParameterError
-        If an explicitly given folder holds no raw tables.
+        If another folder than the default does not exist, is a file or holds no raw tables.
     """
     folder = paths.resolve_data_dir(data_dir)
     if has_data(folder):
         return folder
     if not is_default_dir(folder):
+        named = "named by INSIGHTS_DATA_DIR" if data_dir in (None, "") else "given"
+        if not folder.is_dir():
+            what = "is a file, not a folder" if folder.exists() else "does not exist"
+            raise ParameterError(
+                f"data folder {folder} ({named}) {what}; point it at the folder of your raw tables "
+                "(demo data is written only into the default data/raw)."
+            )
         raise ParameterError(
-            f"{folder} holds no raw tables (expected accounts.csv, contracts.csv, ...). "
-            "Point --data at your export, or leave it out to use the demo data."
+            f"{folder} ({named}) holds no raw tables (expected accounts.csv, contracts.csv, ...). "
+            "Point it at your export, or leave it out to use the demo data in data/raw."
         )
     from insights.demo import DemoSpec, write_demo
 
@@ -97,8 +105,12 @@ def ensure_data(data_dir: str | os.PathLike | None = None, quiet: bool = False) 
     spec = DemoSpec(
         n_accounts=settings.demo_accounts, seed=settings.demo_seed, end=settings.demo_end, years=settings.demo_years
     )
-    if not quiet:
-        print(f"{folder} holds no data: writing DEMO DATA ({spec.n_accounts} accounts, seed {spec.seed}).")
+    print(
+        f"{folder} holds no data: writing DEMO DATA ({spec.n_accounts} accounts, seed {spec.seed}), "
+        "generated, not a real customer base. Put your own tables there to analyse them.",
+        file=sys.stderr,
+        flush=True,
+    )
     write_demo(folder, spec)
     return folder
 
@@ -123,7 +135,7 @@ def load(data_dir: str | os.PathLike | None = None, include_events: bool = False
     Raises
     ------
     ParameterError
-        If an explicitly given folder holds no raw tables.
+        If a folder other than the default does not exist or holds no raw tables (``ensure_data``).
     ContractError
         If the tables break the data contract (see ``insights.data.loading.load_tables``).
     """
@@ -131,7 +143,7 @@ def load(data_dir: str | os.PathLike | None = None, include_events: bool = False
         cached = cached_tables(paths.resolve_data_dir(data_dir))
         if cached is not None:
             return cached
-    return load_tables(ensure_data(data_dir, quiet=True), include_events=include_events, use_cache=False)
+    return load_tables(ensure_data(data_dir), include_events=include_events, use_cache=False)
 
 
 def resolve_quarter(quarter: str | Quarter | None, tables: Tables) -> Quarter:

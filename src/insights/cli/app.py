@@ -9,11 +9,13 @@ from pathlib import Path
 
 import typer
 
+from insights.cli.common import parse_date_option
 from insights.cli.common import user_errors as _user_errors
 
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
+    rich_markup_mode=None,  # plain errors: a bad option value is one "Error: ..." line, not a box
     help="Customer-success analytics: demo data, data validation and the quarterly report.",
 )
 
@@ -57,6 +59,7 @@ def demo_data(
     from insights.data import paths
     from insights.demo import DemoSpec, write_demo
 
+    parse_date_option(end, "--end")
     target = paths.resolve_data_dir(out)
     start = time.perf_counter()
     truth = write_demo(target, DemoSpec(n_accounts=accounts, seed=seed, end=end, years=years), events=events)
@@ -70,6 +73,9 @@ def demo_data(
 @_user_errors
 def validate(
     data_dir: Path | None = typer.Argument(None, help="Raw data folder (default: data/raw)."),
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="Dates recorded after this day (YYYY-MM-DD) are violations (default: today)."
+    ),
 ):
     """Check raw tables against the data contract; print every violation (exit 2 if any).\f
 
@@ -77,6 +83,8 @@ def validate(
     ----------
     data_dir : pathlib.Path or None
         Raw data folder (default ``data/raw``).
+    as_of : str or None
+        Recorded dates after this day are violations (default today).
 
     Raises
     ------
@@ -87,8 +95,9 @@ def validate(
     from insights.data.loading import validate_dir
     from insights.errors import format_violations
 
+    day = parse_date_option(as_of, "--as-of")
     folder = paths.resolve_data_dir(data_dir)
-    violations = validate_dir(folder)
+    violations = validate_dir(folder, as_of=day)
     if violations:
         typer.echo(f"{folder}: {len(violations)} contract violation(s)\n{format_violations(violations)}", err=True)
         raise typer.Exit(2)
@@ -160,7 +169,8 @@ def usage_monthly(
     """  # noqa: D301, D400 - "\f" (after the summary\'s period) ends the text typer shows in --help
     from insights.metrics.usage import build_usage_monthly
 
-    summary = build_usage_monthly(data, out, start=start, end=end, memory_limit=memory_limit)
+    first, last = parse_date_option(start, "--start"), parse_date_option(end, "--end")
+    summary = build_usage_monthly(data, out, start=first, end=last, memory_limit=memory_limit)
     typer.echo(summary.describe())
 
 

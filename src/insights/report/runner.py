@@ -269,10 +269,13 @@ def run_report(
     Raises
     ------
     ParameterError, ContractError, ConfigError
-        Before any notebook runs, if parameters, data or configuration are invalid.
+        Before any notebook runs, if parameters, data or configuration are invalid, or the reports
+        or processed folder is a file or read-only.
     ReportExistsError
         If ``reports/<quarter>/`` exists, differs, and ``force`` is False.
     """
+    paths.writable_folder(paths.reports_dir(), "reports folder (INSIGHTS_REPORTS_DIR)")
+    paths.writable_folder(paths.processed_dir(), "processed folder (INSIGHTS_PROCESSED_DIR)")
     specs = specs if specs is not None else load_report_spec()
     jobs = default_jobs() if jobs is None else jobs
     if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:

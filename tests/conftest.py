@@ -13,11 +13,18 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from insights.data import paths
 from insights.demo import GROUND_TRUTH_FILE, DemoSpec, generate, write_demo
 
 TINY_ACCOUNTS = 50
+
+# Hypothesis: a few examples with a fixed seed in CI; HYPOTHESIS_PROFILE=long for 1,000 random ones locally.
+_SLOW_EXAMPLES = [HealthCheck.too_slow, HealthCheck.data_too_large]
+settings.register_profile("ci", max_examples=20, deadline=None, derandomize=True, suppress_health_check=_SLOW_EXAMPLES)
+settings.register_profile("long", max_examples=1000, deadline=None, suppress_health_check=_SLOW_EXAMPLES)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 def _private_copy(source: Path, tmp_path: Path) -> Path:

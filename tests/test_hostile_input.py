@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import io
 import tempfile
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, timedelta, timezone
 from pathlib import Path
 
 import pandas as pd
@@ -83,9 +83,7 @@ HOSTILE_VALUES = st.one_of(
     st.integers(min_value=-(2**80), max_value=2**80).map(str),
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
     st.text(max_size=12),
-    st.datetimes(
-        min_value=datetime.min, max_value=datetime.max, timezones=ZONES, allow_imaginary=False
-    ).map(lambda d: d.isoformat()),
+    st.datetimes(timezones=ZONES, allow_imaginary=False).map(lambda d: d.isoformat()),
 )
 
 

@@ -99,7 +99,9 @@ def validate(
     folder = paths.resolve_data_dir(data_dir)
     violations = validate_dir(folder, as_of=day)
     if violations:
-        typer.echo(f"{folder}: {len(violations)} contract violation(s)\n{format_violations(violations)}", err=True)
+        typer.echo(
+            f"error: {folder}: {len(violations)} contract violation(s)\n{format_violations(violations)}", err=True
+        )
         raise typer.Exit(2)
     typer.echo(f"{folder}: all tables meet the data contract.")
 

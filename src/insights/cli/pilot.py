@@ -107,7 +107,6 @@ def assign_cmd(
     if pilot_id in assignment.existing_pilots(tables.data_dir):
         raise assignment.PilotExistsError(f"pilot {pilot_id!r} is already assigned; an assignment is never re-drawn.")
     seed = seed if seed is not None else zlib.crc32(pilot_id.encode()) % (2**31)
-    ratio = round(treatment_share / (1 - treatment_share), 6)
     shares = (1 - treatment_share, treatment_share)
     plan = assignment.PilotPlan(
         pilot_id=pilot_id,
@@ -121,6 +120,7 @@ def assign_cmd(
         max_abs_smd=max_smd,
     )
     plan.validate()
+    ratio = round(treatment_share / (1 - treatment_share), 6)
     accounts = assignment.eligible_accounts(tables.contracts, begin, last, segment)
     covariates = pre_period(tables, begin, accounts["account_id"])
     drawn = assignment.draw(plan, accounts, covariates)

@@ -446,3 +446,14 @@ def test_a_rule_that_fails_is_reported_and_hides_nothing(tiny_demo_copy, monkeyp
     failed = [v for v in violations if v.rule == "could not be checked (keys rule)"]
     assert len(failed) == len(contract.TABLES) - 1  # every table read (usage_events is absent)
     assert failed[0].examples == ("RuntimeError: boom",)
+
+
+def test_why_a_file_cannot_be_read_is_said_in_words():
+    from insights.data.loading import unreadable_reason
+
+    assert unreadable_reason(PermissionError(13, "Permission denied", "/x/accounts.csv")).startswith(
+        "permission denied"
+    )
+    assert "not UTF-8" in unreadable_reason(UnicodeDecodeError("utf-8", b"\xe9", 0, 1, "invalid continuation byte"))
+    assert unreadable_reason(pd.errors.EmptyDataError("No columns to parse from file")).startswith("the file is empty")
+    assert unreadable_reason(ValueError("odd\nsecond line")) == "ValueError: odd"

@@ -103,6 +103,16 @@ def _file(table: str) -> str:
     return f"{table}.csv"
 
 
+def _set(files, table: str, column: str, rows: list[int], values: list[str]) -> None:
+    """Put ``values`` into ``column`` at ``rows`` (modulo the length) of the table's CSV frame, if it has one."""
+    frame = files.get(_file(table))
+    if isinstance(frame, pd.DataFrame) and column in frame.columns and len(frame):
+        frame = frame.copy()
+        for row, value in zip(rows, values):
+            frame.loc[frame.index[row % len(frame)], column] = value
+        files[_file(table)] = frame
+
+
 @st.composite
 def set_cells(draw):
     table = draw(st.sampled_from(TABLES))
@@ -110,15 +120,7 @@ def set_cells(draw):
     rows = draw(st.lists(st.integers(min_value=0, max_value=400), min_size=1, max_size=3))
     values = draw(st.lists(HOSTILE_VALUES, min_size=len(rows), max_size=len(rows)))
 
-    def apply(files):
-        frame = files.get(_file(table))
-        if isinstance(frame, pd.DataFrame) and column in frame.columns and len(frame):
-            frame = frame.copy()
-            for row, value in zip(rows, values):
-                frame.loc[frame.index[row % len(frame)], column] = value
-            files[_file(table)] = frame
-
-    return "set cells", apply
+    return "set cells", lambda files: _set(files, table, column, rows, values)
 
 
 @st.composite
@@ -155,14 +157,7 @@ def dangling_keys(draw):
     row = draw(st.integers(min_value=0, max_value=400))
     key = draw(st.text(min_size=1, max_size=8))
 
-    def apply(files):
-        frame = files.get(_file(table))
-        if isinstance(frame, pd.DataFrame) and column in frame.columns and len(frame):
-            frame = frame.copy()
-            frame.loc[frame.index[row % len(frame)], column] = key
-            files[_file(table)] = frame
-
-    return "dangling key", apply
+    return "dangling key", lambda files: _set(files, table, column, [row], [key])
 
 
 @st.composite

@@ -59,9 +59,16 @@ BAD = {
     "min_worthwhile": ["-1", "inf"],
     "level": ["0", "1.5"],
     "segment": ["NoSuchSegment"],
+    # options of the k-arm pilots (branch pilots-k); unused where those options do not exist
+    "treatments": ["0", "-1"],
+    "arm": ["control"],
+    "pilot assign:control": ["treatment"],
+    "pilot readout:control": ["no_such_arm"],
+    "adjust": ["nope"],
+    "interval": ["nope"],
 }
 # Options where no value is wrong: flags and free text.
-FREE = {"force", "events", "description"}
+FREE = {"force", "events", "description", "retrospective", "continuity_correction"}
 
 
 def _commands(command=None, path=()):

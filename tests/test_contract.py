@@ -6,9 +6,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from insights.data import contract
+from insights.data import contract, validation
 from insights.data.loading import load_tables, validate_dir
-from insights.errors import ContractError
+from insights.errors import ContractError, ParameterError
 
 
 def _csv(folder: Path, name: str) -> pd.DataFrame:
@@ -96,6 +96,34 @@ def _events_unknown_user(folder):
             "feature": ["reports", "reports"],
         }
     ).to_csv(folder / "usage_events.csv", index=False)
+
+
+def _events_at(*stamps):
+    def mutate(folder):
+        users = _csv(folder, "users")
+        pd.DataFrame(
+            {
+                "account_id": [users.loc[0, "account_id"]] * len(stamps),
+                "user_id": [users.loc[0, "user_id"]] * len(stamps),
+                "ts": list(stamps),
+                "feature": ["reports"] * len(stamps),
+            }
+        ).to_csv(folder / "usage_events.csv", index=False)
+
+    return mutate
+
+
+def _reencode(name, encoding):
+    def mutate(folder):
+        frame = _csv(folder, name)
+        frame.loc[0, frame.columns[1]] = "Société Générale"
+        frame.to_csv(folder / f"{name}.csv", index=False, encoding=encoding)
+
+    return mutate
+
+
+def _empty_file(name):
+    return lambda folder: (folder / f"{name}.csv").write_bytes(b"")
 
 
 # (id, mutation, expected table, column, rule)
@@ -191,6 +219,48 @@ CORPUS = [
     ),
     ("usage event of an unknown user", _events_unknown_user, "usage_events", "user_id", "unknown users.user_id"),
     ("unparseable month", _edit("usage_monthly", "month", 0, "2024-XX"), "usage_monthly", "month", "unparseable date"),
+    # values that crashed the validator (issue 13): each is a violation like any other
+    ("integer beyond int64", _edit("contracts", "seats", 0, "1e20"), "contracts", "seats", "whole number beyond"),
+    (
+        "integer written out beyond int64",
+        _edit("contracts", "seats", 2, "100000000000000000000"),
+        "contracts",
+        "seats",
+        "whole number beyond",
+    ),
+    (
+        "date outside pandas' range",
+        _edit("contracts", "end_date", 0, "9999-12-31"),
+        "contracts",
+        "end_date",
+        "date out of range",
+    ),
+    ("date before pandas' range", _edit("accounts", "created_at", 1, "0001-01-01"), "accounts", "created_at", "out of"),
+    # values that passed the contract and broke the analyses
+    ("infinite ARR", _edit("contracts", "arr", 0, "inf"), "contracts", "arr", "not a finite number"),
+    ("negative infinite CSAT", _edit("support_tickets", "csat", 1, "-inf"), "support_tickets", "csat", "not a finite"),
+    ("NULL as a name", _edit("accounts", "name", 0, "NULL"), "accounts", "name", "placeholder for a missing value"),
+    ("N/A as a score", _edit("support_tickets", "csat", 0, "N/A"), "support_tickets", "csat", "placeholder"),
+    ("nan as a number", _edit("contracts", "arr", 1, "nan"), "contracts", "arr", "placeholder"),
+    ("None as a date", _edit("users", "activated_at", 0, "None"), "users", "activated_at", "placeholder"),
+    (
+        "stray usage month in the future",
+        _edit("usage_monthly", "month", 0, "2031-01"),
+        "usage_monthly",
+        "month",
+        "after the as-of date",
+    ),
+    (
+        "stray usage month after a gap",
+        _edit("usage_monthly", "month", 0, "2018-01"),
+        "usage_monthly",
+        "month",
+        "months without rows",
+    ),
+    ("survey from the future", _edit("surveys", "responded_at", 0, "2099-01-01"), "surveys", "responded_at", "after"),
+    ("event from the future", _events_at("2099-01-05T10:00:00"), "usage_events", "ts", "after the as-of date"),
+    ("latin-1 file", _reencode("accounts", "latin-1"), "accounts", "—", "file cannot be read"),
+    ("empty file", _empty_file("surveys"), "surveys", "—", "file cannot be read"),
 ]
 
 
@@ -294,3 +364,96 @@ def test_pandera_schema_matches_the_contract():
     schema = contract.pandera_schema("surveys")
     assert set(schema.columns) == set(contract.TABLES["surveys"].column_names)
     assert schema.columns["value_score"].nullable and not schema.columns["nps"].nullable
+
+
+def test_a_file_that_cannot_be_read_says_why_and_is_not_called_missing(tiny_demo_copy):
+    _reencode("accounts", "latin-1")(tiny_demo_copy)
+    violations = validate_dir(tiny_demo_copy)
+    (v,) = [v for v in violations if v.table == "accounts" and v.column == "—"]
+    assert v.rule == "file cannot be read" and "not UTF-8" in v.examples[0] and "accounts.csv" in v.examples[0]
+    assert not any(v.rule == "missing table" for v in violations)
+
+
+def test_offsets_are_converted_to_utc_and_hide_nothing(tiny_demo_copy):
+    """One ``+14:00`` offset among plain dates (a crash before) is a date like the others, in UTC."""
+    _edit("contracts", "start_date", 0, "2022-12-17T00:00:00+14:00")(tiny_demo_copy)
+    _edit("contracts", "arr", 1, "-5")(tiny_demo_copy)
+    _events_at("2026-01-05T10:00:00", "2026-01-05T23:30:00-05:00", "2026-01-06")(tiny_demo_copy)
+    violations = validate_dir(tiny_demo_copy)
+    assert [(v.column, v.rule) for v in violations] == [("arr", "below minimum 0")]
+    _edit("contracts", "arr", 1, "5")(tiny_demo_copy)
+    tables = load_tables(tiny_demo_copy, include_events=True)
+    assert tables.contracts.loc[0, "start_date"] == pd.Timestamp("2022-12-16")
+    assert tables.usage_events["ts"].tolist() == [
+        pd.Timestamp("2026-01-05 10:00"),
+        pd.Timestamp("2026-01-06 04:30"),
+        pd.Timestamp("2026-01-06"),
+    ]
+
+
+def test_values_that_cannot_be_typed_are_reported_with_every_other_violation(tiny_demo_copy):
+    for mutate in (
+        _edit("contracts", "seats", 0, "1e20"),
+        _edit("contracts", "end_date", 1, "9999-12-31"),
+        _edit("contracts", "start_date", 2, "2022-12-17T00:00:00+14:00"),
+        _edit("surveys", "nps", 0, "11"),
+        _edit("accounts", "industry", 0, ""),
+    ):
+        mutate(tiny_demo_copy)
+    contracts = _csv(tiny_demo_copy, "contracts")
+    found = {(v.table, v.column, v.rule.split(" ")[0]): v for v in validate_dir(tiny_demo_copy)}
+    assert set(found) == {
+        ("contracts", "seats", "whole"),
+        ("contracts", "end_date", "date"),
+        ("surveys", "nps", "above"),
+        ("accounts", "industry", "missing"),
+    }
+    assert found["contracts", "seats", "whole"].examples == (f"{contracts.loc[0, 'contract_id']} ('1e20')",)
+    assert found["contracts", "end_date", "date"].examples == (f"{contracts.loc[1, 'contract_id']} ('9999-12-31')",)
+
+
+def test_the_as_of_date_bounds_recorded_dates(tiny_demo_copy):
+    assert validate_dir(tiny_demo_copy, as_of="2026-09-30") == []
+    late = validate_dir(tiny_demo_copy, as_of="2026-06-30")
+    rules = {(v.table, v.column) for v in late}
+    assert ("usage_monthly", "month") in rules and all(v.rule == "after the as-of date 2026-06-30" for v in late)
+    months = load_tables(tiny_demo_copy).usage_monthly["month"]
+    (monthly,) = [v for v in late if v.table == "usage_monthly"]
+    assert monthly.count == int((months > pd.Timestamp("2026-06-30")).sum())
+    with pytest.raises(ContractError):
+        load_tables(tiny_demo_copy, as_of="2026-06-30")
+    with pytest.raises(ParameterError, match="not a date"):
+        validate_dir(tiny_demo_copy, as_of="2026-13-01")
+
+
+def test_a_stray_row_cannot_move_the_data_end(tiny_demo_copy):
+    """A stray month (after the as-of date or after a gap) is refused, so the data end never moves to it."""
+    _edit("usage_monthly", "month", 0, "2026-12")(tiny_demo_copy)
+    (v,) = validate_dir(tiny_demo_copy, as_of="2027-06-30")
+    assert v.rule == "months without rows between the first and the last" and v.examples == ("2026-10 to 2026-11",)
+    assert v.count == 2
+
+
+def test_a_rule_that_fails_is_reported_and_hides_nothing(tiny_demo_copy, monkeypatch):
+    def broken(name, typed, as_of):
+        raise RuntimeError("boom\nsecond line")
+
+    broken.__name__ = "_keys"
+    monkeypatch.setattr(validation, "_TABLE_RULES", (validation._values, broken))
+    _edit("contracts", "arr", 0, "-1")(tiny_demo_copy)
+    violations = validate_dir(tiny_demo_copy)
+    assert ("contracts", "arr", "below minimum 0") in {(v.table, v.column, v.rule) for v in violations}
+    failed = [v for v in violations if v.rule == "could not be checked (keys rule)"]
+    assert len(failed) == len(contract.TABLES) - 1  # every table read (usage_events is absent)
+    assert failed[0].examples == ("RuntimeError: boom",)
+
+
+def test_why_a_file_cannot_be_read_is_said_in_words():
+    from insights.data.loading import unreadable_reason
+
+    assert unreadable_reason(PermissionError(13, "Permission denied", "/x/accounts.csv")).startswith(
+        "permission denied"
+    )
+    assert "not UTF-8" in unreadable_reason(UnicodeDecodeError("utf-8", b"\xe9", 0, 1, "invalid continuation byte"))
+    assert unreadable_reason(pd.errors.EmptyDataError("No columns to parse from file")).startswith("the file is empty")
+    assert unreadable_reason(ValueError("odd\nsecond line")) == "ValueError: odd"

@@ -9,6 +9,7 @@ functions below are its parts, also used by the report runner and the command li
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from functools import cached_property
 from numbers import Integral
@@ -33,7 +34,7 @@ DEFAULT_SEED = 7
 
 
 def is_default_dir(data_dir: str | os.PathLike | None) -> bool:
-    """Whether ``data_dir`` is the configured raw folder (``data/raw`` or ``$INSIGHTS_DATA_DIR``).
+    """Whether ``data_dir`` is the documented default raw folder, ``<root>/data/raw``, with no ``$INSIGHTS_DATA_DIR``.
 
     Parameters
     ----------
@@ -43,8 +44,9 @@ def is_default_dir(data_dir: str | os.PathLike | None) -> bool:
     Returns
     -------
     bool
+        False for any folder named by ``$INSIGHTS_DATA_DIR`` (unless it is ``<root>/data/raw`` itself).
     """
-    return paths.resolve_data_dir(data_dir) == paths.raw_dir()
+    return paths.resolve_data_dir(data_dir) == paths.default_raw_dir()
 
 
 def is_demo(data_dir: str | os.PathLike | None = None) -> bool:
@@ -62,18 +64,17 @@ def is_demo(data_dir: str | os.PathLike | None = None) -> bool:
     return (paths.resolve_data_dir(data_dir) / GROUND_TRUTH_FILE).exists()
 
 
-def ensure_data(data_dir: str | os.PathLike | None = None, quiet: bool = False) -> Path:
-    """Return the data folder, first writing demo data into it if it is the default and empty.
+def ensure_data(data_dir: str | os.PathLike | None = None) -> Path:
+    """Return the data folder, first writing demo data into it if it is the documented default and empty.
 
-    Only the configured raw folder is filled automatically; an explicit folder
-    without data is an error, so a typo never silently turns into demo numbers.
+    Only ``<root>/data/raw`` (``is_default_dir``) is filled automatically, and always with a
+    message on standard error that says DEMO DATA. Any other folder, whether given or named by
+    ``$INSIGHTS_DATA_DIR``, must exist and hold raw tables, so a typo never turns into demo numbers.
 
     Parameters
     ----------
     data_dir : path, optional
-        A raw data folder; None means the configured one.
-    quiet : bool
-        Do not print that demo data is being written.
+        A raw data folder; None means the configured one (``$INSIGHTS_DATA_DIR`` or ``data/raw``).
 
     Returns
     -------
@@ -83,15 +84,22 @@ def ensure_data(data_dir: str | os.PathLike | None = None, quiet: bool = False) 
     Raises
     ------
     ParameterError
-        If an explicitly given folder holds no raw tables.
+        If another folder than the default does not exist, is a file or holds no raw tables.
     """
     folder = paths.resolve_data_dir(data_dir)
     if has_data(folder):
         return folder
     if not is_default_dir(folder):
+        named = "named by INSIGHTS_DATA_DIR" if data_dir in (None, "") else "given"
+        if not folder.is_dir():
+            what = "is a file, not a folder" if folder.exists() else "does not exist"
+            raise ParameterError(
+                f"data folder {folder} ({named}) {what}; point it at the folder of your raw tables "
+                "(demo data is written only into the default data/raw)."
+            )
         raise ParameterError(
-            f"{folder} holds no raw tables (expected accounts.csv, contracts.csv, ...). "
-            "Point --data at your export, or leave it out to use the demo data."
+            f"{folder} ({named}) holds no raw tables (expected accounts.csv, contracts.csv, ...). "
+            "Point it at your export, or leave it out to use the demo data in data/raw."
         )
     from insights.demo import DemoSpec, write_demo
 
@@ -99,8 +107,12 @@ def ensure_data(data_dir: str | os.PathLike | None = None, quiet: bool = False) 
     spec = DemoSpec(
         n_accounts=settings.demo_accounts, seed=settings.demo_seed, end=settings.demo_end, years=settings.demo_years
     )
-    if not quiet:
-        print(f"{folder} holds no data: writing DEMO DATA ({spec.n_accounts} accounts, seed {spec.seed}).")
+    print(
+        f"{folder} holds no data: writing DEMO DATA ({spec.n_accounts} accounts, seed {spec.seed}), "
+        "generated, not a real customer base. Put your own tables there to analyse them.",
+        file=sys.stderr,
+        flush=True,
+    )
     write_demo(folder, spec)
     return folder
 
@@ -109,7 +121,6 @@ def data_folder(
     data_dir: str | os.PathLike | None = None,
     sources: str | os.PathLike | None = None,
     url: str | None = None,
-    quiet: bool = False,
 ) -> Path:
     """The folder of contract tables a run reads: a raw folder, or the snapshot a source mapping makes.
 
@@ -125,8 +136,6 @@ def data_folder(
         A mapping file (``--sources``).
     url : str, optional
         A database URL (``--source``).
-    quiet : bool
-        Do not print that demo data is being written.
 
     Returns
     -------
@@ -144,7 +153,7 @@ def data_folder(
 
     source = locate(data_dir, sources, url)
     if source.folder is not None:
-        return ensure_data(source.folder, quiet=quiet)
+        return ensure_data(source.folder)
     return prepare(source)
 
 
@@ -170,7 +179,7 @@ def load(data_dir: str | os.PathLike | None = None, include_events: bool = False
     Raises
     ------
     ParameterError
-        If an explicitly given folder holds no raw tables.
+        If a folder other than the default does not exist or holds no raw tables (``ensure_data``).
     ContractError
         If the tables break the data contract (see ``insights.data.loading.load_tables``).
     MappingError
@@ -183,7 +192,7 @@ def load(data_dir: str | os.PathLike | None = None, include_events: bool = False
         cached = cached_tables(source.folder)
         if cached is not None:
             return cached
-    return load_tables(data_folder(data_dir, quiet=True), include_events=include_events, use_cache=source.mapped)
+    return load_tables(data_folder(data_dir), include_events=include_events, use_cache=source.mapped)
 
 
 def resolve_quarter(quarter: str | Quarter | None, tables: Tables) -> Quarter:
@@ -427,7 +436,7 @@ def setup(
     seed = _whole_number("seed", seed)
     horizon_days = _whole_number("horizon_days", horizon_days)
     settings = load_settings()
-    folder = data_folder(data_dir, quiet=True)  # demo data first into an empty default folder
+    folder = data_folder(data_dir)  # demo data first into an empty default folder
     tables = load(folder)
     q = resolve_quarter(quarter, tables)
     return Context(

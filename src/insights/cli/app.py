@@ -9,11 +9,13 @@ from pathlib import Path
 
 import typer
 
+from insights.cli.common import parse_date_option
 from insights.cli.common import user_errors as _user_errors
 
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
+    rich_markup_mode=None,  # plain errors: a bad option value is one "Error: ..." line, not a box
     help="Customer-success analytics: demo data, data validation and the quarterly report.",
 )
 
@@ -59,6 +61,7 @@ def demo_data(
     from insights.data import paths
     from insights.demo import DemoSpec, write_demo
 
+    parse_date_option(end, "--end")
     target = paths.resolve_data_dir(out)
     start = time.perf_counter()
     truth = write_demo(target, DemoSpec(n_accounts=accounts, seed=seed, end=end, years=years), events=events)
@@ -80,6 +83,9 @@ def validate(
     ),
     sources: Path | None = typer.Option(None, "--sources", help=SOURCES_HELP),
     source: str | None = typer.Option(None, "--source", help=SOURCE_HELP),
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="Dates recorded after this day (YYYY-MM-DD) are violations (default: today)."
+    ),
 ):
     """Check raw tables (or a source mapping) against the data contract; print every problem (exit 2 if any).\f
 
@@ -92,6 +98,8 @@ def validate(
         A source mapping file.
     source : str or None
         A database URL.
+    as_of : str or None
+        Recorded dates after this day are violations (default today).
 
     Raises
     ------
@@ -102,12 +110,15 @@ def validate(
     from insights.data.sources.locate import locate, prepare
     from insights.errors import format_violations
 
+    day = parse_date_option(as_of, "--as-of")
     origin = locate(data_dir, sources, source)
     folder = prepare(origin)
     where = origin.describe() if origin.mapped else str(folder)
-    violations = validate_dir(folder)
+    violations = validate_dir(folder, as_of=day)
     if violations:
-        typer.echo(f"{where}: {len(violations)} contract violation(s)\n{format_violations(violations)}", err=True)
+        typer.echo(
+            f"error: {where}: {len(violations)} contract violation(s)\n{format_violations(violations)}", err=True
+        )
         raise typer.Exit(2)
     typer.echo(f"{where}: all tables meet the data contract.")
 
@@ -181,7 +192,8 @@ def usage_monthly(
     """  # noqa: D301, D400 - "\f" (after the summary\'s period) ends the text typer shows in --help
     from insights.metrics.usage import build_usage_monthly
 
-    summary = build_usage_monthly(data, out, start=start, end=end, memory_limit=memory_limit)
+    first, last = parse_date_option(start, "--start"), parse_date_option(end, "--end")
+    summary = build_usage_monthly(data, out, start=first, end=last, memory_limit=memory_limit)
     typer.echo(summary.describe())
 
 

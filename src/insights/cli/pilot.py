@@ -8,19 +8,26 @@ from pathlib import Path
 import typer
 
 from insights.cli.common import echo_frame as _echo_frame
+from insights.cli.common import parse_date_option
 from insights.cli.common import user_errors as _user_errors
 
 # pandas is imported in the commands that use it, so that loading the command line stays quick
 
 pilot_app = typer.Typer(
-    add_completion=False, no_args_is_help=True, help="Design, assign and read out A/B pilots of CS playbooks."
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode=None,  # plain errors, as the main app
+    help="Design, assign and read out A/B pilots of CS playbooks.",
 )
 
 
 def _tables(data: Path | None):
     from insights import context as dataset
 
-    return dataset.load(data)
+    tables = dataset.load(data)
+    if dataset.is_demo(tables.data_dir):
+        typer.echo(f"note: {tables.data_dir} holds DEMO DATA, generated, not a real customer base.", err=True)
+    return tables
 
 
 @pilot_app.command("design")
@@ -48,9 +55,10 @@ def design_cmd(
     from insights.analyses.pilots import design
     from insights.data.settings import load_settings
 
+    begin = parse_date_option(start, "--start")
     tables = _tables(data)
     grace = load_settings().grace_days
-    begin = pd.Timestamp(start) if start else tables.as_of + pd.Timedelta(days=1)
+    begin = begin if begin is not None else tables.as_of + pd.Timedelta(days=1)
     typer.echo(f"Renewal baselines (last 4 quarters before {min(begin, tables.as_of):%Y-%m-%d}):")
     _echo_frame(design.renewal_baselines(tables, min(begin, tables.as_of), grace).drop(columns="method"))
     table = design.design_table(tables, begin, mde, grace, alpha, power, quarters, treatments=treatments)
@@ -114,11 +122,12 @@ def assign_cmd(
     from insights.data.sources.locate import locate
     from insights.errors import ParameterError
 
+    begin, last = parse_date_option(start, "--start"), parse_date_option(window_end, "--window-end")
     tables = _tables(data)
     # the record goes to the raw folder read; with a source mapping, to data/raw (which the mapping reads pilots from)
     origin = locate(data)
     record_dir = origin.folder if origin.folder is not None else paths.raw_dir()
-    begin = pd.Timestamp(start) if start else tables.as_of + pd.Timedelta(days=1)
+    begin = begin if begin is not None else tables.as_of + pd.Timedelta(days=1)
     if begin <= tables.as_of and not retrospective:
         raise ParameterError(
             f"--start {begin:%Y-%m-%d} is not after the data's end ({tables.as_of:%Y-%m-%d}): outcomes up to then "
@@ -143,7 +152,7 @@ def assign_cmd(
         pilot_id=pilot_id,
         description=description or "(not described)",
         assigned_at=str(begin.date()),
-        window=(str(begin.date()), str(pd.Timestamp(window_end).date())),
+        window=(str(begin.date()), str(last.date())),
         arms=(control, *treatments),
         shares=shares,
         control=control,
@@ -154,7 +163,7 @@ def assign_cmd(
         max_abs_smd=max_smd,
     )
     plan.validate()
-    accounts = assignment.eligible_accounts(tables.contracts, begin, window_end, segment)
+    accounts = assignment.eligible_accounts(tables.contracts, begin, last, segment)
     covariates = pre_period(tables, begin, accounts["account_id"])
     drawn = assignment.draw(plan, accounts, covariates)
     path = assignment.record(drawn, record_dir)

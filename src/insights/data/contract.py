@@ -4,8 +4,10 @@ This module only *describes* the contract; ``insights.data.validation`` checks a
 tables against it and ``insights.data.loading`` reads files through it.
 
 Dates and timestamps are ISO 8601 (``2026-09-30``, ``2026-09-30T14:05:00``; a time zone,
-if given, is converted to UTC). Months in ``usage_monthly`` may be written ``2026-09`` or as
-any day of the month. Empty cells are missing values.
+if given, is converted to UTC, and a value without one is taken as UTC). Months in
+``usage_monthly`` may be written ``2026-09`` or as any day of the month. Empty cells are
+missing values; a placeholder such as ``NULL``, ``N/A`` or ``nan`` is a violation (leave the
+cell empty instead).
 """
 
 from __future__ import annotations
@@ -39,6 +41,10 @@ with quiet_pyspark():
 # Column kinds understood by the loader.
 STR, INT, FLOAT, DATE, DATETIME, MONTH = "str", "int", "float", "date", "datetime", "month"
 
+#: Texts that stand for a missing value in exports (compared case-insensitively, after stripping).
+#: Not "NA": it is also a country and region code.
+MISSING_PLACEHOLDERS = ("null", "n/a", "#n/a", "nan", "-nan", "none", "nat", "<na>", "#na")
+
 
 @dataclass(frozen=True)
 class Column:
@@ -59,6 +65,12 @@ class Column:
         Allowed values for a string column.
     optional : bool
         Whether the column may be absent (checked and typed only when present).
+    not_before : str, optional
+        A date column of the same table whose value this one must not precede (checked
+        where both are present).
+    recorded : bool
+        The date records something that happened, so it must not lie after the as-of
+        date of the validation (default: today).
     """
 
     name: str
@@ -68,6 +80,8 @@ class Column:
     max: float | None = None
     allowed: tuple[str, ...] | None = None
     optional: bool = False
+    not_before: str | None = None
+    recorded: bool = False
 
 
 @dataclass(frozen=True)
@@ -84,25 +98,29 @@ class Table:
         The columns the table must have.
     foreign_keys : dict
         ``column -> (table, column)`` references that must resolve.
-    ordered : tuple of (str, str)
-        Column pairs ``(earlier, later)`` whose values must not be reversed
-        (checked where both are present).
     required : bool
         Whether the table must be present with rows. An optional table that is absent (or only a
         header) is loaded empty; what needs its rows is skipped (``insights.data.needs``).
+    continuous_months : str, optional
+        A month column in which no month may be without rows between the first and the last.
     """
 
     name: str
     key: tuple[str, ...]
     columns: tuple[Column, ...]
     foreign_keys: dict[str, tuple[str, str]] = field(default_factory=dict)
-    ordered: tuple[tuple[str, str], ...] = ()
     required: bool = True
+    continuous_months: str | None = None
 
     @property
     def column_names(self) -> list[str]:
         """Names of the contract's columns, in contract order."""
         return [c.name for c in self.columns]
+
+    @property
+    def ordered(self) -> tuple[tuple[str, str], ...]:
+        """Column pairs ``(earlier, later)`` whose values must not be reversed (from ``Column.not_before``)."""
+        return tuple((c.not_before, c.name) for c in self.columns if c.not_before is not None)
 
     def column(self, name: str) -> Column:
         """The contract column called ``name``.
@@ -129,6 +147,14 @@ class Table:
 
 
 _ACCOUNT_FK = {"account_id": ("accounts", "account_id")}
+#: The account a row belongs to (every table but ``accounts`` refers to one).
+_ACCOUNT = Column("account_id", STR)
+
+
+def _span(start: str, end: str) -> tuple[Column, Column]:
+    """A recorded start date and an optional recorded end date that must not precede it."""
+    return Column(start, DATE, recorded=True), Column(end, DATE, nullable=True, not_before=start, recorded=True)
+
 
 TABLES: dict[str, Table] = {
     t.name: t
@@ -137,14 +163,14 @@ TABLES: dict[str, Table] = {
             "accounts",
             ("account_id",),
             (
-                Column("account_id", STR),
+                _ACCOUNT,
                 Column("name", STR),
                 Column("industry", STR),
                 Column("region", STR),
                 Column("country", STR),
                 Column("line_of_business", STR),
                 Column("employees", INT, min=1),
-                Column("created_at", DATE),
+                Column("created_at", DATE, recorded=True),
                 Column("csm", STR, nullable=True, optional=True),  # the account's owner (customer success manager)
             ),
         ),
@@ -153,38 +179,25 @@ TABLES: dict[str, Table] = {
             ("contract_id",),
             (
                 Column("contract_id", STR),
-                Column("account_id", STR),
+                _ACCOUNT,
                 Column("start_date", DATE),
-                Column("end_date", DATE),
+                Column("end_date", DATE, not_before="start_date"),
                 Column("arr", FLOAT, min=0),
                 Column("seats", INT, min=0),
                 Column("plan", STR),
             ),
             foreign_keys=_ACCOUNT_FK,
-            ordered=(("start_date", "end_date"),),
         ),
         Table(
             "users",
             ("user_id",),
-            (
-                Column("user_id", STR),
-                Column("account_id", STR),
-                Column("role", STR),
-                Column("invited_at", DATE),
-                Column("activated_at", DATE, nullable=True),
-            ),
+            (Column("user_id", STR), _ACCOUNT, Column("role", STR), *_span("invited_at", "activated_at")),
             foreign_keys=_ACCOUNT_FK,
-            ordered=(("invited_at", "activated_at"),),
         ),
         Table(
             "usage_events",
             (),
-            (
-                Column("account_id", STR),
-                Column("user_id", STR),
-                Column("ts", DATETIME),
-                Column("feature", STR),
-            ),
+            (_ACCOUNT, Column("user_id", STR), Column("ts", DATETIME, recorded=True), Column("feature", STR)),
             foreign_keys={**_ACCOUNT_FK, "user_id": ("users", "user_id")},
             required=False,
         ),
@@ -192,8 +205,8 @@ TABLES: dict[str, Table] = {
             "usage_monthly",
             ("account_id", "month"),
             (
-                Column("account_id", STR),
-                Column("month", MONTH),
+                _ACCOUNT,
+                Column("month", MONTH, recorded=True),
                 Column("active_users", INT, min=0),
                 Column("activated_seats", INT, min=0),
                 Column("events", INT, min=0),
@@ -201,14 +214,15 @@ TABLES: dict[str, Table] = {
             ),
             foreign_keys=_ACCOUNT_FK,
             required=False,  # without usage: no utilisation, segments, health, risk or drivers (config/report.yaml)
+            continuous_months="month",
         ),
         Table(
             "support_tickets",
             ("ticket_id",),
             (
                 Column("ticket_id", STR),
-                Column("account_id", STR),
-                Column("created_at", DATE),
+                _ACCOUNT,
+                Column("created_at", DATE, recorded=True),
                 Column("priority", STR, allowed=("low", "normal", "high", "urgent")),
                 Column("csat", FLOAT, nullable=True, min=1, max=5),
             ),
@@ -219,8 +233,8 @@ TABLES: dict[str, Table] = {
             ("response_id",),
             (
                 Column("response_id", STR),
-                Column("account_id", STR),
-                Column("responded_at", DATE),
+                _ACCOUNT,
+                Column("responded_at", DATE, recorded=True),
                 Column("nps", INT, min=0, max=10),
                 Column("value_score", FLOAT, nullable=True, min=0, max=10),
             ),
@@ -230,32 +244,21 @@ TABLES: dict[str, Table] = {
         Table(
             "cs_activities",
             ("activity_id",),
-            (
-                Column("activity_id", STR),
-                Column("account_id", STR),
-                Column("date", DATE),
-                Column("type", STR),
-            ),
+            (Column("activity_id", STR), _ACCOUNT, Column("date", DATE, recorded=True), Column("type", STR)),
             foreign_keys=_ACCOUNT_FK,
         ),
         Table(
             "integrations",
             ("account_id", "integration"),
-            (
-                Column("account_id", STR),
-                Column("integration", STR),
-                Column("connected_at", DATE),
-                Column("disconnected_at", DATE, nullable=True),
-            ),
+            (_ACCOUNT, Column("integration", STR), *_span("connected_at", "disconnected_at")),
             foreign_keys=_ACCOUNT_FK,
-            ordered=(("connected_at", "disconnected_at"),),
         ),
         Table(
             "pilot_assignments",
             ("pilot_id", "account_id"),
             (
                 Column("pilot_id", STR),
-                Column("account_id", STR),
+                _ACCOUNT,
                 Column("arm", STR),
                 Column("stratum", STR),
                 Column("assigned_at", DATE),

@@ -54,6 +54,49 @@ def _read_file(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
 
 
+#: The rule of a file that exists but cannot be read (``read_raw`` says why in its example).
+UNREADABLE = "file cannot be read"
+
+
+def unreadable_tables(problems: list[Violation]) -> set[str]:
+    """Tables with a file that exists but cannot be read, so not to be reported again as missing.
+
+    Parameters
+    ----------
+    problems : list of Violation
+        File-level problems from ``read_raw``.
+
+    Returns
+    -------
+    set of str
+        Their table names.
+    """
+    return {p.table for p in problems if p.rule == UNREADABLE}
+
+
+def unreadable_reason(exc: BaseException) -> str:
+    """Why a raw file cannot be read, in one line that says what to do.
+
+    Parameters
+    ----------
+    exc : BaseException
+        What the reader raised.
+
+    Returns
+    -------
+    str
+        The cause (permission, encoding, empty file, damaged Parquet...) and the reader's own first line.
+    """
+    first = (str(exc).strip().splitlines() or [""])[0]
+    if isinstance(exc, PermissionError):
+        return f"permission denied ({first}); let this user read it"
+    if isinstance(exc, UnicodeDecodeError):
+        return f"not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8"
+    if isinstance(exc, pd.errors.EmptyDataError):
+        return "the file is empty (not even a header line)"
+    return f"{type(exc).__name__}: {first}"
+
+
 def read_raw(
     data_dir: Path, include_events: bool = False
 ) -> tuple[dict[str, pd.DataFrame | None], list[Violation], set[str]]:
@@ -101,7 +144,7 @@ def read_raw(
             try:
                 frame = _read_file(f)
             except Exception as exc:  # noqa: BLE001 - any reader error is a user file problem
-                problems.append(Violation(name, "—", "unreadable file", 1, (f"{f.name}: {exc}"[:200],)))
+                problems.append(Violation(name, "—", UNREADABLE, 1, (f"{f.name}: {unreadable_reason(exc)}"[:200],)))
                 continue
             if name == "pilot_assignments" and "pilot_id" in frame.columns:
                 wrong = frame["pilot_id"].astype("string") != f.stem
@@ -198,6 +241,9 @@ def data_start(frames: dict[str, pd.DataFrame]) -> pd.Timestamp:
 def data_end(frames: dict[str, pd.DataFrame]) -> pd.Timestamp:
     """Last day the data covers: the end of the latest usage month.
 
+    The contract's rules on ``usage_monthly.month`` (no month after the as-of date, no month
+    without rows between the first and the last) keep one stray row from moving it.
+
     Without usage_monthly, the end of the month of the latest date recorded in the dated tables of
     ``ACTIVITY_DATES`` (contract starts, invitations, tickets, survey responses, CS activities).
 
@@ -219,8 +265,33 @@ def data_end(frames: dict[str, pd.DataFrame]) -> pd.Timestamp:
     return (months.max() + pd.offsets.MonthEnd(0)).normalize()
 
 
+def _existing_folder(data_dir: str | os.PathLike | None) -> Path:
+    """The resolved data folder; ParameterError if it does not exist or is not a folder."""
+    folder = paths.resolve_data_dir(data_dir)
+    if not folder.is_dir():
+        what = "is a file, not a folder" if folder.exists() else "does not exist"
+        raise ParameterError(
+            f"data folder {folder} {what}; run `insights demo-data` or point INSIGHTS_DATA_DIR at your data."
+        )
+    return folder
+
+
+def _read_and_validate(
+    folder: Path, include_events: bool, as_of: str | pd.Timestamp | None
+) -> tuple[dict[str, pd.DataFrame], list[Violation], set[str]]:
+    """Typed tables, every file problem and contract violation, and the skipped tables of ``folder``."""
+    from insights.data.validation import validate_tables
+
+    raw, problems, skipped = read_raw(folder, include_events=include_events)
+    typed, violations = validate_tables(raw, as_of=as_of, unreadable=unreadable_tables(problems))
+    return typed, problems + violations, skipped
+
+
 def validate_dir(
-    data_dir: str | os.PathLike | None = None, include_events: bool = True, use_cache: bool = True
+    data_dir: str | os.PathLike | None = None,
+    include_events: bool = True,
+    use_cache: bool = True,
+    as_of: str | pd.Timestamp | None = None,
 ) -> list[Violation]:
     """Return every contract violation of the tables in ``data_dir`` (empty list if clean).
 
@@ -231,8 +302,11 @@ def validate_dir(
     include_events : bool
         Also check ``usage_events`` (large).
     use_cache : bool
-        Without events, answer "no violations" from the typed-table cache when these
-        exact bytes already passed the same checks (``insights.data.table_cache``).
+        Without events and without an explicit ``as_of``, answer "no violations" from the
+        typed-table cache when these exact bytes already passed the same checks
+        (``insights.data.table_cache``; a later as-of date only accepts more).
+    as_of : str, pandas.Timestamp or None
+        Recorded dates after this day are violations; default today.
 
     Returns
     -------
@@ -242,20 +316,19 @@ def validate_dir(
     Raises
     ------
     ParameterError
-        If the folder does not exist.
+        If the folder does not exist or ``as_of`` is not a date.
     """
     from insights.data import table_cache
 
-    folder = paths.resolve_data_dir(data_dir)
-    if not folder.is_dir():
-        raise ParameterError(f"data folder {folder} does not exist.")
-    if use_cache and not include_events and table_cache.entry(table_cache.known_hashes(folder)) is not None:
+    folder = _existing_folder(data_dir)
+    if (
+        use_cache
+        and as_of is None
+        and not include_events
+        and table_cache.entry(table_cache.known_hashes(folder)) is not None
+    ):
         return []
-    from insights.data.validation import validate_tables
-
-    raw, problems, _ = read_raw(folder, include_events=include_events)
-    _, violations = validate_tables(raw)
-    return problems + violations
+    return _read_and_validate(folder, include_events, as_of)[1]
 
 
 def cached_tables(data_dir: Path, hashes: dict[str, str] | None = None) -> Tables | None:
@@ -315,7 +388,10 @@ def cache_tables(
 
 
 def load_tables(
-    data_dir: str | os.PathLike | None = None, include_events: bool = False, use_cache: bool = True
+    data_dir: str | os.PathLike | None = None,
+    include_events: bool = False,
+    use_cache: bool = True,
+    as_of: str | pd.Timestamp | None = None,
 ) -> Tables:
     """Read and validate every raw table in ``data_dir``.
 
@@ -330,7 +406,9 @@ def load_tables(
     use_cache : bool
         Without events, take the typed tables from ``insights.data.table_cache`` when the
         same bytes were validated before (the report runner stores them); the
-        result is the same as reading and validating again.
+        result is the same as reading and validating again. Not used with an explicit ``as_of``.
+    as_of : str, pandas.Timestamp or None
+        Recorded dates after this day are violations; default today.
 
     Returns
     -------
@@ -340,23 +418,16 @@ def load_tables(
     Raises
     ------
     ParameterError
-        If the folder does not exist.
+        If the folder does not exist or ``as_of`` is not a date.
     ContractError
         With every violation, if any rule is broken.
     """
-    folder = paths.resolve_data_dir(data_dir)
-    if not folder.is_dir():
-        raise ParameterError(
-            f"data folder {folder} does not exist; run `insights demo-data` or point INSIGHTS_DATA_DIR at your data."
-        )
-    if use_cache and not include_events:
+    folder = _existing_folder(data_dir)
+    if use_cache and not include_events and as_of is None:
         cached = cached_tables(folder)
         if cached is not None:
             return cached
-    from insights.data.validation import validate_tables
-
-    raw, problems, skipped = read_raw(folder, include_events=include_events)
-    typed, violations = validate_tables(raw)
-    if problems or violations:
-        raise ContractError(problems + violations)
+    typed, problems, skipped = _read_and_validate(folder, include_events, as_of)
+    if problems:
+        raise ContractError(problems)
     return Tables(data_dir=folder, frames=typed, as_of=data_end(typed), skipped=skipped)

@@ -68,6 +68,17 @@ def _from_env(var: str, default: Path) -> Path:
     return Path(value).expanduser().resolve() if value else default
 
 
+def default_raw_dir() -> Path:
+    """The documented default folder of raw tables, the only one demo data is ever written into unasked.
+
+    Returns
+    -------
+    pathlib.Path
+        ``<root>/data/raw`` (whatever ``$INSIGHTS_DATA_DIR`` says).
+    """
+    return project_root() / "data" / "raw"
+
+
 def raw_dir() -> Path:
     """Folder of raw input tables.
 
@@ -76,7 +87,7 @@ def raw_dir() -> Path:
     pathlib.Path
         ``$INSIGHTS_DATA_DIR`` if set, else ``<root>/data/raw``.
     """
-    return _from_env("INSIGHTS_DATA_DIR", project_root() / "data" / "raw")
+    return _from_env("INSIGHTS_DATA_DIR", default_raw_dir())
 
 
 def processed_dir() -> Path:
@@ -145,3 +156,40 @@ def resolve_data_dir(data_dir: str | os.PathLike | None) -> Path:
     if not path.is_absolute():
         path = project_root() / path
     return path.resolve()
+
+
+def writable_folder(folder: Path, what: str) -> Path:
+    """Check that ``folder`` is, or can be created as, a folder this user may write into.
+
+    Called before a command starts its work, so a reports or processed folder that is a
+    file, sits under a file or is read-only gives one clear message instead of a traceback
+    half-way through.
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+        The folder to write into (it need not exist yet).
+    what : str
+        What the folder is and where it comes from (``"reports folder (INSIGHTS_REPORTS_DIR)"``).
+
+    Returns
+    -------
+    pathlib.Path
+        ``folder``, unchanged.
+
+    Raises
+    ------
+    ParameterError
+        If ``folder`` or one of its parents is a file, or the nearest existing one is not writable.
+    """
+    from insights.errors import ParameterError
+
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        where = "is a file" if existing == folder else f"is under {existing}, which is a file"
+        raise ParameterError(f"{what} {folder} {where}, not a folder; point it at a folder.")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ParameterError(f"{what} {folder} cannot be written: {existing} is read-only for this user.")
+    return folder

@@ -14,7 +14,9 @@ never under the raw folder). Its key is the SHA-256 of
   ``validation``, ``loading``, ``raw_files`` and this one) and the pandas, pyarrow, numpy and pandera versions.
 
 An entry is written only for tables that met the whole contract, so a hit also means
-"no violations" for exactly these bytes under exactly this code. It is written into a
+"no violations" for exactly these bytes under exactly this code. The one rule that depends on
+the day (no recorded date after today) only accepts more as days pass, so an entry stays
+valid; a validation with an explicit as-of date does not use the cache. It is written into a
 temporary folder and renamed into place, so a reader never sees half an entry; only
 the most recent ``KEEP`` entries are kept. Only the default load (``usage_events`` not
 loaded) is cached.

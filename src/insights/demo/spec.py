@@ -126,6 +126,8 @@ class DemoSpec:
     def __post_init__(self):
         if self.n_accounts < 50:
             raise ParameterError(f"accounts must be at least 50, got {self.n_accounts}.")
+        if self.seed < 0:
+            raise ParameterError(f"seed must be at least 0, got {self.seed}.")
         if self.years < 2:
             raise ParameterError(f"years must be at least 2 (churn needs a renewal), got {self.years}.")
         end = pd.Timestamp(self.end)

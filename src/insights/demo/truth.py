@@ -182,7 +182,7 @@ def build_truth(
         "segments": {
             "definition": "contract-value tier of the account's first ARR",
             "arr_bounds": {s: [lo, None if np.isinf(hi) else hi] for s, (lo, hi) in SEGMENT_ARR_BOUNDS.items()},
-            "counts": accounts["segment"].value_counts().reindex(SEGMENTS).astype(int).to_dict(),
+            "counts": accounts["segment"].value_counts().reindex(SEGMENTS, fill_value=0).astype(int).to_dict(),
         },
         "personas": {
             "definition": {p: {"depth_shift": d, "breadth_shift": b} for p, (d, b) in PERSONAS.items()},

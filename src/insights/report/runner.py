@@ -329,7 +329,8 @@ def run_report(
     Raises
     ------
     ParameterError, ContractError, ConfigError, MappingError
-        Before any notebook runs, if parameters, data, source mapping or configuration are invalid.
+        Before any notebook runs, if parameters, data, source mapping or configuration are invalid,
+        or the reports or processed folder is a file or read-only.
     ReportExistsError
         If ``reports/<quarter>/`` exists, differs, and ``force`` is False.
     ReportLockedError
@@ -337,6 +338,8 @@ def run_report(
         the run refuses at once). Leftovers of killed runs are removed first.
     """
     root = paths.reports_dir()
+    paths.writable_folder(paths.reports_dir(), "reports folder (INSIGHTS_REPORTS_DIR)")
+    paths.writable_folder(paths.processed_dir(), "processed folder (INSIGHTS_PROCESSED_DIR)")
     with report_lock(root):  # one run at a time per reports folder
         for line in remove_residue(root):  # what runs killed earlier left behind
             print(f"Cleaned up after an interrupted run: {line}", file=sys.stderr, flush=True)

@@ -123,7 +123,8 @@ class PilotPlan:
         ParameterError
             Listing every problem at once: a malformed pilot id, fewer than two distinct arms, shares
             that are not positive or do not sum to 1, a window that is not ISO dates or ends before it
-            starts or before the assignment date, or fewer than one look.
+            starts or before the assignment date, fewer than one look, a smallest worthwhile change
+            outside 0-1, a negative (or NaN) balance bound, or a negative seed.
         """
         problems = []
         if not _PILOT_ID.match(self.pilot_id):
@@ -142,6 +143,12 @@ class PilotPlan:
             problems.append(f"window {self.window} and assigned_at {self.assigned_at} must be ISO dates")
         if self.looks < 1:
             problems.append("looks must be at least 1")
+        if not 0 <= self.min_worthwhile <= 1:  # also refuses NaN
+            problems.append(f"min_worthwhile must be a renewal-rate change from 0 to 1, got {self.min_worthwhile}")
+        if not self.max_abs_smd >= 0:  # also refuses NaN; 0 turns re-randomisation off
+            problems.append(f"max_abs_smd must be at least 0 (0 = off), got {self.max_abs_smd}")
+        if self.seed < 0:
+            problems.append(f"seed must be at least 0, got {self.seed}")
         if problems:
             raise ParameterError("Pilot plan is invalid: " + "; ".join(problems) + ".")
 

@@ -50,8 +50,13 @@ OUTPUT_FILE = "usage_monthly.parquet"
 _MEMORY = re.compile(r"^\s*\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.I)
 
 
+def _sql_text(value: str | os.PathLike) -> str:
+    """``value`` as a SQL string literal (quotes doubled), for paths DuckDB takes only as literals."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
 def _sql_list(files: list[Path]) -> str:
-    return "[" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in files) + "]"
+    return "[" + ", ".join(_sql_text(f) for f in files) + "]"
 
 
 def memory_bytes(size: str) -> int:
@@ -427,15 +432,25 @@ def build_usage_monthly(
     Raises
     ------
     ParameterError
-        If the folder or the event files are missing, or a parameter is invalid.
+        If the folder or the event files are missing, a parameter is invalid, or ``out`` lies in
+        the raw data folder, is a folder or cannot be written.
     ContractError
         If the events or the reference tables break the data contract.
     """
     folder = paths.resolve_data_dir(data_dir)
     if not folder.is_dir():
         raise ParameterError(f"data folder {folder} does not exist.")
-    files = sources.event_files(folder)
     target = Path(out).expanduser().resolve() if out is not None else paths.processed_dir() / OUTPUT_FILE
+    for raw in {folder, paths.raw_dir()}:
+        if target.is_relative_to(raw):
+            raise ParameterError(
+                f"output {target} is inside the raw data folder {raw}, which is never written; "
+                f"write it under the processed folder ({paths.processed_dir()}) instead."
+            )
+    if target.is_dir():
+        raise ParameterError(f"output {target} is a folder; give a file name such as {target / OUTPUT_FILE}.")
+    paths.writable_folder(target.parent, "output folder")
+    files = sources.event_files(folder)
     spill_parent = Path(temp_dir) if temp_dir is not None else target.parent
     with (
         output_folder(target.parent),  # removed again if the run fails and they stay empty
@@ -454,7 +469,7 @@ def build_usage_monthly(
         try:
             con.execute(
                 f"COPY (SELECT * FROM usage_monthly ORDER BY account_id, month) TO "
-                f"'{tmp}' (FORMAT parquet, COMPRESSION zstd)"
+                f"{_sql_text(tmp)} (FORMAT parquet, COMPRESSION zstd)"
             )
             os.replace(tmp, target)
         finally:

@@ -88,7 +88,7 @@ def reference_tables(data_dir: Path) -> dict[str, pd.DataFrame]:
 
     raw, problems, _ = loading.read_raw(data_dir, include_events=False)
     subset = {name: raw.get(name) for name in REFERENCE_TABLES}
-    typed, violations = validate_tables(subset)
+    typed, violations = validate_tables(subset, unreadable=loading.unreadable_tables(problems))
     problems = [p for p in problems if p.table in REFERENCE_TABLES]
     violations = [v for v in violations if v.table in REFERENCE_TABLES]
     if problems or violations:

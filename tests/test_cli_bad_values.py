@@ -27,6 +27,7 @@ BASE = {
     "pilot design": ["--data", "{data}"],
     "pilot assign": ["new_pilot", "--window-end", "2027-03-31", "--data", "{data}"],
     "pilot readout": [PILOT, "--data", "{data}"],
+    "sources suggest": ["{data}/accounts.csv"],
 }
 PATHS = ["{tmp}/no-such-folder", "{tmp}/a-file.txt"]
 # Bad values by option name; a command-specific entry ("command:option") replaces the shared one.
@@ -66,6 +67,11 @@ BAD = {
     "pilot readout:control": ["no_such_arm"],
     "adjust": ["nope"],
     "interval": ["nope"],
+    # source mappings and database URLs (issue 15)
+    "sources": ["{tmp}/no-such-mapping.yaml", "{tmp}/a-file.txt"],
+    "source": ["not-a-url", "nosuchdriver://host/db", "postgresql://127.0.0.1:1/nodb"],
+    "sources suggest:files": ["{tmp}/no-such-export.csv", "{tmp}"],
+    "sources suggest:out": ["{tmp}/a-file.txt", "{tmp}/a-file.txt/mapping.yaml"],
 }
 # Options where no value is wrong: flags and free text.
 FREE = {"force", "events", "description", "retrospective", "continuity_correction"}

@@ -136,7 +136,7 @@ def test_a_reports_path_that_is_a_file_is_a_clear_error(tmp_path, monkeypatch):
 
     (tmp_path / "reports").write_text("not a folder")
     monkeypatch.setenv("INSIGHTS_REPORTS_DIR", str(tmp_path / "reports"))
-    with pytest.raises(ParameterError, match="cannot write into the reports folder"):
+    with pytest.raises(ParameterError, match=r"reports folder .* is a file, not a folder"):
         run_report(data_dir=tmp_path / "no-data")
 
 

@@ -152,8 +152,8 @@ def data_folder(
     from insights.data.sources.locate import locate, prepare
 
     source = locate(data_dir, sources, url)
-    if source.folder is not None:
-        return ensure_data(source.folder)
+    if source.folder is not None:  # the default folder stays None so that errors name INSIGHTS_DATA_DIR
+        return ensure_data(source.folder if data_dir not in (None, "") else None)
     return prepare(source)
 
 

@@ -190,3 +190,11 @@ def test_demo_data_only_in_the_default_folder_and_always_announced(tmp_path, mon
 def test_pilot_commands_say_when_they_run_on_demo_data(tiny_demo_dir):
     code, out = invoke("pilot", "design", "--data", tiny_demo_dir)
     assert code == 0 and "DEMO DATA" in out
+
+
+@pytest.mark.parametrize("command", [["report"], ["pilot", "design"], ["pilot", "readout", "any_pilot"]])
+def test_a_database_url_as_data_reaches_the_warehouse_source(command):
+    """``--data`` takes a database URL as ``validate`` does (a path type would have folded its ``//``)."""
+    res = run(*command, "--data", "postgresql://nobody@127.0.0.1:1/nodb")
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert "cannot connect to the database" in res.stderr and "does not exist" not in res.stderr

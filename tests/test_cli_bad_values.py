@@ -32,7 +32,7 @@ BASE = {
 PATHS = ["{tmp}/no-such-folder", "{tmp}/a-file.txt"]
 # Bad values by option name; a command-specific entry ("command:option") replaces the shared one.
 BAD = {
-    "data": [*PATHS, "{tmp}/empty"],
+    "data": [*PATHS, "{tmp}/empty", "postgresql://127.0.0.1:1/nodb"],
     "data_dir": [*PATHS, "{tmp}/empty"],
     "demo-data:out": ["{tmp}/a-file.txt", "{data}"],
     "usage-monthly:out": ["{events}/usage_monthly.parquet", "{tmp}", "{tmp}/a-file.txt/x.parquet"],

@@ -93,8 +93,7 @@ def test_without_usage_monthly_the_data_end_comes_from_the_dated_tables(tiny_dem
     (tiny_demo_copy / "usage_monthly.csv").unlink()
     tables = load_tables(tiny_demo_copy, use_cache=False)
     assert "usage_monthly" in tables.without_rows
-    latest = max(
-        tables.contracts["start_date"].max(),
+    latest = max(  # dates the contract bounds by the as-of date; not contract starts, which may be booked ahead
         tables.users["invited_at"].max(),
         tables.support_tickets["created_at"].max(),
         tables.surveys["responded_at"].max(),
@@ -120,3 +119,15 @@ def test_without_usage_monthly_the_data_end_comes_from_the_dated_tables(tiny_dem
         "04_churn_risk.ipynb",
         "05_retention_drivers.ipynb",
     }
+
+
+def test_without_usage_monthly_a_contract_booked_ahead_does_not_move_the_data_end(tiny_demo_copy):
+    (tiny_demo_copy / "usage_monthly.csv").unlink()
+    before = load_tables(tiny_demo_copy, use_cache=False).as_of
+    contracts = pd.read_csv(tiny_demo_copy / "contracts.csv")
+    ahead = contracts.iloc[[0]].copy()
+    ahead["contract_id"] = "booked-ahead"
+    ahead["start_date"] = (before + pd.DateOffset(months=6)).strftime("%Y-%m-%d")
+    ahead["end_date"] = (before + pd.DateOffset(months=18)).strftime("%Y-%m-%d")
+    pd.concat([contracts, ahead]).to_csv(tiny_demo_copy / "contracts.csv", index=False)
+    assert load_tables(tiny_demo_copy, use_cache=False, as_of=before).as_of == before

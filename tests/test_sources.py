@@ -246,3 +246,16 @@ def test_pilot_assign_on_a_mapping_records_into_the_raw_folder(export, tmp_path)
     assert record.is_file()  # in the raw folder, not in a snapshot under data/processed
     pilots = load(export).pilot_assignments
     assert set(pilots["pilot_id"]) == {"onboarding_v2"} and len(pilots) == len(pd.read_csv(record))
+    # the plan travels with the record: the readout knows the control and checks the record's digest
+    from insights.analyses.pilots import readout
+
+    tables = load(export)
+    plan = readout.plan_of(tables, "onboarding_v2")
+    assert plan.control == "control" and plan.assignment_sha256
+    assert (tables.data_dir.stat().st_mode & 0o777) == 0o777 & ~_umask()  # a team share can read it
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -129,8 +129,11 @@ def report(
     quarter: str | None = typer.Option(
         None, "--quarter", "-q", help="Quarter like 2026Q3 (default: latest complete quarter in the data)."
     ),
-    data: Path | None = typer.Option(
-        None, "--data", help="Raw data folder (default: data/raw; demo data is generated there if it is empty)."
+    data: str | None = typer.Option(
+        None,
+        "--data",
+        help="Raw data folder, source mapping file or database URL (default: config/sources.yaml if it exists, "
+        "else data/raw; demo data is generated there if it is empty).",
     ),
     force: bool = typer.Option(False, "--force", help="Replace an existing report of this quarter."),
     pilot: str | None = typer.Option(None, "--pilot", help="Pilot to read out (default: the latest one)."),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import zlib
-from pathlib import Path
 
 import typer
 
@@ -21,7 +20,12 @@ pilot_app = typer.Typer(
 )
 
 
-def _tables(data: Path | None):
+DATA_HELP = (
+    "Raw data folder, source mapping file or database URL (default: config/sources.yaml if it exists, else data/raw)."
+)
+
+
+def _tables(data: str | None):
     from insights import context as dataset
 
     tables = dataset.load(data)
@@ -39,7 +43,7 @@ def design_cmd(
     alpha: float = typer.Option(0.05, help="Two-sided significance level."),
     power: float = typer.Option(0.8, help="Power."),
     treatments: int = typer.Option(1, help="Treatment arms, each compared with the control (alpha is split)."),
-    data: Path | None = typer.Option(None, help="Raw data folder (default: data/raw)."),
+    data: str | None = typer.Option(None, help=DATA_HELP),
 ):
     """Baselines, accounts renewing per window, and what a pilot can detect.\f
 
@@ -47,8 +51,9 @@ def design_cmd(
     ----------
     mde, start, quarters, alpha, power, treatments
         The pilot design asked for (``insights.analyses.pilots.design.design_table``).
-    data : pathlib.Path or None
-        Raw data folder (default ``data/raw``).
+    data : str or None
+        Raw data folder, source mapping file or database URL (default: ``config/sources.yaml`` if it
+        exists, else ``data/raw``).
     """  # noqa: D301, D400 - "\f" (after the summary\'s period) ends the text typer shows in --help
     import pandas as pd
 
@@ -90,7 +95,7 @@ def assign_cmd(
     max_smd: float = typer.Option(0.1, help="Re-randomise until every |SMD| is at most this (0 = off)."),
     looks: int = typer.Option(3, help="Planned looks for group-sequential monitoring."),
     min_worthwhile: float = typer.Option(0.02, help="Smallest renewal-rate change worth shipping."),
-    data: Path | None = typer.Option(None, help="Raw data folder or source mapping file (default: data/raw)."),
+    data: str | None = typer.Option(None, help=DATA_HELP),
 ):
     """Randomise renewing accounts within segment and record the assignment (never re-drawn).\f
 
@@ -101,8 +106,8 @@ def assign_cmd(
     min_worthwhile, retrospective
         Smallest change worth shipping; whether a start before the data's end is accepted (labelled
         as a retrospective, non-randomised comparison).
-    data : pathlib.Path or None
-        Raw data folder or source mapping file (default: ``config/sources.yaml`` if it exists, else
+    data : str or None
+        Raw data folder, source mapping file or database URL (default: ``config/sources.yaml`` if it exists, else
         ``data/raw``). With a mapping, the record is written to ``data/raw/pilots/``, from which
         mapped runs read recorded pilots (``insights.data.sources.snapshot.copy_recorded_pilots``).
 
@@ -193,7 +198,7 @@ def readout_cmd(
     continuity_correction: bool = typer.Option(
         False, "--continuity-correction", help="Yates / CMH continuity correction of the chi-square tests."
     ),
-    data: Path | None = typer.Option(None, help="Raw data folder (default: data/raw)."),
+    data: str | None = typer.Option(None, help=DATA_HELP),
 ):
     """Read out a pilot: every arm against the control with named intervals, per segment, and the decision.\f
 
@@ -205,8 +210,9 @@ def readout_cmd(
         Confidence level of the intervals.
     control, adjust, interval, continuity_correction
         Options of ``insights.analyses.pilots.readout.readout``.
-    data : pathlib.Path or None
-        Raw data folder (default ``data/raw``).
+    data : str or None
+        Raw data folder, source mapping file or database URL (default: ``config/sources.yaml`` if it
+        exists, else ``data/raw``).
     """  # noqa: D301, D400 - "\f" (after the summary\'s period) ends the text typer shows in --help
     from insights.analyses.pilots.readout import readout
     from insights.data.settings import load_settings

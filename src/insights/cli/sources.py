@@ -36,6 +36,7 @@ def suggest_cmd(
     ParameterError
         If ``out`` exists and ``force`` is not given, or a file cannot be read.
     """  # noqa: D301, D400 - "\f" (after the summary's period) ends the text typer shows in --help
+    from insights.data.output_files import write_atomic
     from insights.data.sources.suggest import propose, render
     from insights.errors import ParameterError
 
@@ -43,8 +44,9 @@ def suggest_cmd(
     if out is None:
         typer.echo(render(proposals, Path.cwd()), nl=False)
         return
-    if out.exists() and not force:
-        raise ParameterError(f"{out} already exists; pass --force to replace it.")
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render(proposals, out.parent), encoding="utf-8")
+    try:  # written whole under a temporary name, then renamed; never over an existing file without --force
+        write_atomic(out, render(proposals, out.parent), overwrite=force)
+    except FileExistsError:
+        raise ParameterError(f"{out} already exists; pass --force to replace it.") from None
     typer.echo(f"Wrote {out}: {len(proposals)} table(s) proposed; edit it, then `insights validate --sources {out}`.")

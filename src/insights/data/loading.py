@@ -204,9 +204,9 @@ class Tables:
         return [name for name, frame in self.frames.items() if frame.empty]
 
 
-#: Dated tables whose latest date bounds the data when there is no usage_monthly (first the contracts' starts).
+#: Dated tables whose latest date bounds the data when there is no usage_monthly: columns the contract
+#: marks ``recorded`` (not after the as-of date), so a contract booked ahead cannot move the data end.
 ACTIVITY_DATES = {
-    "contracts": "start_date",
     "users": "invited_at",
     "support_tickets": "created_at",
     "surveys": "responded_at",
@@ -245,7 +245,8 @@ def data_end(frames: dict[str, pd.DataFrame]) -> pd.Timestamp:
     without rows between the first and the last) keep one stray row from moving it.
 
     Without usage_monthly, the end of the month of the latest date recorded in the dated tables of
-    ``ACTIVITY_DATES`` (contract starts, invitations, tickets, survey responses, CS activities).
+    ``ACTIVITY_DATES`` (invitations, tickets, survey responses, CS activities), which may not lie after
+    the as-of date of the validation.
 
     Parameters
     ----------

@@ -12,12 +12,12 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
 from insights.data import paths
+from insights.data.output_files import stale_temporary, temporary_name
 from insights.data.raw_files import PILOTS_FOLDER
 from insights.data.sources import readers, warehouse
 from insights.data.sources.spec import MappingProblem, SourceMapping, TableMapping, problem
@@ -143,9 +143,11 @@ def copy_recorded_pilots(out: Path) -> list[Path]:
     from insights.data.raw_files import table_files
 
     files = table_files(paths.raw_dir(), "pilot_assignments")
+    # each record with its plan (<id>.json: control, seed, digest), which the readout checks it against
+    plans = [f.with_suffix(".json") for f in files if f.with_suffix(".json").is_file()]
     if files:
         (out / PILOTS_FOLDER).mkdir(exist_ok=True)
-    return [Path(shutil.copyfile(f, out / PILOTS_FOLDER / f.name)) for f in files]
+    return [Path(shutil.copyfile(f, out / PILOTS_FOLDER / f.name)) for f in [*files, *plans]]
 
 
 def _readable(mapping: TableMapping, eng) -> bool:
@@ -197,7 +199,8 @@ def materialise(source: SourceMapping, known: list[MappingProblem] | None = None
     """
     root = snapshots_root()
     root.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=root, prefix=".tmp-"))
+    tmp = temporary_name(root / "snapshot")  # created with the usual permissions, unlike mkdtemp's 0700
+    tmp.mkdir()
     problems: list[MappingProblem] = list(known or [])
     eng = warehouse.engine(source.url) if source.url else None
     try:
@@ -240,6 +243,9 @@ def materialise(source: SourceMapping, known: list[MappingProblem] | None = None
 
 
 def _prune(root: Path, keep: Path) -> None:
+    for item in root.iterdir():  # snapshots half-written by processes that were killed
+        if stale_temporary(item):
+            shutil.rmtree(item, ignore_errors=True)
     entries = sorted(
         (p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and p != keep),
         key=lambda p: p.stat().st_mtime,

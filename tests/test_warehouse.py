@@ -113,9 +113,13 @@ def test_the_report_from_postgres_matches_the_file_report_byte_for_byte(server, 
     files_env = _env(INSIGHTS_REPORTS_DIR=str(tmp_path / "files"), INSIGHTS_PROCESSED_DIR=str(tmp_path / "p1"))
     res = _cli("report", "--data", demo_dir, "--jobs", "2", env=files_env)
     assert res.returncode == 0, res.stderr
-    # the password inside the command-line URL; and again in the environment, where libpq would read it
+    # the password inside the command-line URL; and again in the environment, where libpq would read it.
+    # The pilot's plan stays where `insights pilot assign` wrote it, beside the record, in the raw folder.
     db_env = _env(
-        INSIGHTS_REPORTS_DIR=str(tmp_path / "db"), INSIGHTS_PROCESSED_DIR=str(tmp_path / "p2"), PGPASSWORD=SECRET
+        INSIGHTS_REPORTS_DIR=str(tmp_path / "db"),
+        INSIGHTS_PROCESSED_DIR=str(tmp_path / "p2"),
+        INSIGHTS_DATA_DIR=str(demo_dir),
+        PGPASSWORD=SECRET,
     )
     res_db = _cli("report", "--source", server.url(with_password=True), "--jobs", "2", env=db_env)
     assert res_db.returncode == 0, res_db.stderr

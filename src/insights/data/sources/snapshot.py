@@ -124,16 +124,20 @@ def _tables(source: SourceMapping, eng) -> list[TableMapping]:
     return listed + extra
 
 
-def copy_recorded_pilots(out: Path) -> list[Path]:
-    """Copy the pilot records of ``insights pilot assign`` (``<raw>/pilots/``) into a snapshot folder.
+def copy_recorded_pilots(out: Path, records: bool = True) -> list[Path]:
+    """Copy what ``insights pilot assign`` recorded (``<raw>/pilots/``) into a snapshot folder.
 
-    A pilot assignment is a decision the tool records in the raw folder (its only write there); a
-    mapping that does not map ``pilot_assignments`` itself still sees every recorded pilot.
+    A pilot assignment is a decision the tool records in the raw folder (its only write there): the
+    record and its plan (``<id>.json``: control, seed, the record's SHA-256), which the readout
+    checks the record against. A mapping that does not map ``pilot_assignments`` itself gets the
+    records and plans; one that maps it (a table in the warehouse) gets the plans.
 
     Parameters
     ----------
     out : pathlib.Path
         The snapshot folder being written.
+    records : bool
+        Also copy the assignment records (False when the mapping maps ``pilot_assignments``).
 
     Returns
     -------
@@ -142,10 +146,10 @@ def copy_recorded_pilots(out: Path) -> list[Path]:
     """
     from insights.data.raw_files import table_files
 
-    files = table_files(paths.raw_dir(), "pilot_assignments")
-    # each record with its plan (<id>.json: control, seed, digest), which the readout checks it against
-    plans = [f.with_suffix(".json") for f in files if f.with_suffix(".json").is_file()]
-    if files:
+    folder = paths.raw_dir() / PILOTS_FOLDER
+    files = table_files(paths.raw_dir(), "pilot_assignments") if records else []
+    plans = sorted(folder.glob("*.json")) if folder.is_dir() else []
+    if files or plans:
         (out / PILOTS_FOLDER).mkdir(exist_ok=True)
     return [Path(shutil.copyfile(f, out / PILOTS_FOLDER / f.name)) for f in [*files, *plans]]
 
@@ -221,8 +225,7 @@ def materialise(source: SourceMapping, known: list[MappingProblem] | None = None
             ) from None
         for mapping in (m for m in tables if _readable(m, eng)):
             _write_table(mapping, source, eng, tmp, problems)
-        if "pilot_assignments" not in {m.table for m in tables}:
-            copy_recorded_pilots(tmp)
+        copy_recorded_pilots(tmp, records="pilot_assignments" not in {m.table for m in tables})
         if problems:
             raise MappingError(problems, source.where)
         final = root / _digest(tmp)

@@ -251,3 +251,14 @@ def test_each_arm_has_its_confidence_sequence(small):
     # always valid costs width: wider than the fixed-sample 95% interval
     assert cs.low < e.difference.low and cs.high > e.difference.high
     assert r.comparisons().loc["treatment", "always_valid_low"] == cs.low
+
+
+def test_the_headline_quotes_the_interval_the_decision_reads(small):
+    """One interval per difference on the front page: the decision's, not also a plain 95% one."""
+    tables, truth = small
+    r = ro.readout(tables, truth["pilot"]["pilot_id"], grace_days=30)
+    (effect,) = r.effects.values()
+    item = r.headline()[f"renewal rate, {effect.treatment} - {effect.control}"]
+    d = effect.decision_interval
+    assert f"{100 * d.low:+.1f} to {100 * d.high:+.1f}" in item and d.method in item
+    assert f"{100 * d.low:+.1f} points to {100 * d.high:+.1f} points" in r.reason

@@ -381,13 +381,14 @@ class Readout:
         -------
         dict of str to str
             The pilot and its description (with ``label`` for a retrospective comparison), the
-            renewal-rate difference of each treatment with its interval, and the decision with its
-            reason.
+            renewal-rate difference of each treatment with the interval the decision reads (at the
+            final group-sequential boundary and the multiplicity split, so the page quotes one
+            interval per difference), and the decision with its reason.
         """
         label = f" [{self.label}]" if self.label else ""
         out = {"pilot": f"{self.pilot_id}: {self.plan.description}{label}"}
         for e in self.effects.values():
-            d = e.difference
+            d = e.decision_interval
             out[f"renewal rate, {e.treatment} - {e.control}"] = (
                 f"{100 * d.estimate:+.1f} points ({d.method}: {100 * d.low:+.1f} to {100 * d.high:+.1f})"
             )

@@ -22,6 +22,7 @@ from insights.data.loading import Tables, cached_tables, has_data, load_tables
 from insights.data.loading import data_start as loading_data_start
 from insights.data.raw_files import GROUND_TRUTH_FILE
 from insights.data.settings import Settings, load_settings
+from insights.display import use_readable_tables
 from insights.errors import ParameterError
 from insights.markup import markdown_text
 from insights.metrics import snapshots as snapshot_metrics
@@ -365,7 +366,7 @@ class Context:
         q = self.quarter
         text = markdown_text(  # the folder's name is shown as text, never as markup
             "Data <code>{}</code> runs to **{:%Y-%m-%d}**; report quarter **{}** ({:%Y-%m-%d} to {:%Y-%m-%d}).",
-            self.data_dir,
+            paths.shown(self.data_dir),
             self.tables.as_of,
             q,
             q.start,
@@ -439,6 +440,7 @@ def setup(
     folder = data_folder(data_dir)  # demo data first into an empty default folder
     tables = load(folder)
     q = resolve_quarter(quarter, tables)
+    use_readable_tables()  # the notebook's tables: plain numbers, blank missing values
     return Context(
         tables=tables,
         settings=settings,

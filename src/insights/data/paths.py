@@ -193,3 +193,24 @@ def writable_folder(folder: Path, what: str) -> Path:
     if not os.access(existing, os.W_OK | os.X_OK):
         raise ParameterError(f"{what} {folder} cannot be written: {existing} is read-only for this user.")
     return folder
+
+
+def shown(path: str | os.PathLike) -> str:
+    """A path as a report shows it: relative to the project root when inside it, else as given.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Any path.
+
+    Returns
+    -------
+    str
+        E.g. ``"data/raw"`` for ``<root>/data/raw``; a folder outside the project (your own
+        export) keeps its full path, so the reader knows where the data came from.
+    """
+    p = Path(path)
+    try:
+        return p.resolve().relative_to(project_root().resolve()).as_posix()
+    except ValueError:
+        return str(p)

@@ -361,3 +361,17 @@ def test_front_page_shows_hostile_text_as_text(tmp_path):
     assert "<script" not in page and "<svg" not in page
     assert page.count("&lt;script&gt;alert(1)&lt;/script&gt;") == 7
     assert "DEMO DATA" in page and "1,234" in page and "FAILED</b> at cell 3" in page
+
+
+def test_headline_values_are_kept_as_plain_numbers(tmp_path):
+    import json
+
+    import numpy as np
+
+    from insights.report import headlines
+
+    path = headlines.save(
+        tmp_path, "x", "X", {"a": "1"}, values={"q": np.float64(2.5), "n": np.int64(3), "gap": np.nan}
+    )
+    assert json.loads(path.read_text())["values"] == {"q": 2.5, "n": 3, "gap": None}
+    assert "values" not in json.loads(headlines.save(tmp_path, "y", "Y", {"a": "1"}).read_text())

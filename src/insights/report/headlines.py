@@ -33,7 +33,15 @@ def _plain(value):
     return value
 
 
-def save(output_dir, section: str, title: str, items: dict, table: pd.DataFrame | None = None, note: str = "") -> Path:
+def save(
+    output_dir,
+    section: str,
+    title: str,
+    items: dict,
+    table: pd.DataFrame | None = None,
+    note: str = "",
+    values: dict | None = None,
+) -> Path:
     """Write one notebook's headlines as ``<output_dir>/headlines/<section>.json`` (atomic).
 
     Parameters
@@ -50,6 +58,10 @@ def save(output_dir, section: str, title: str, items: dict, table: pd.DataFrame 
         One small table (index kept as the first column).
     note : str
         One line of context (method, caveat).
+    values : dict, optional
+        Quantity key -> raw number (or text) behind the items, e.g. ``{"arr_renewing_90d": 5.6e6}``:
+        what the front page's executive summary is written from, and what the consistency test
+        compares across pages. Keys are unique across sections.
 
     Returns
     -------
@@ -59,6 +71,8 @@ def save(output_dir, section: str, title: str, items: dict, table: pd.DataFrame 
     folder = Path(output_dir) / FOLDER
     folder.mkdir(parents=True, exist_ok=True)
     doc = {"section": section, "title": title, "items": {str(k): str(v) for k, v in items.items()}, "note": note}
+    if values:
+        doc["values"] = {str(k): _plain(v) for k, v in values.items()}
     if table is not None:
         t = table.reset_index()
         doc["table"] = {

@@ -66,3 +66,12 @@ def test_outside_a_notebook_nothing_is_registered():
 def test_paths_are_shown_relative_to_the_project(tmp_path):
     assert paths.shown(paths.project_root() / "data" / "raw") == "data/raw"
     assert paths.shown(tmp_path) == str(tmp_path)  # your own export keeps its full path
+
+
+def test_cli_tables_read_like_the_pages(capsys):
+    from insights.cli.common import echo_frame
+
+    echo_frame(pd.DataFrame({"x": [0.1234567, 7481253.2, np.nan, 1e-6], "n": [1, 2, 3, 4]}))
+    out = capsys.readouterr().out
+    assert "0.1235" in out and "7,481,253" in out and "<0.001" in out
+    assert "e+" not in out and "e-0" not in out and "NaN" not in out

@@ -98,17 +98,18 @@ def parse_date_option(value: str | None, option: str) -> pd.Timestamp | None:
     return parse_day(value, option)
 
 
-def echo_frame(frame: pd.DataFrame, floatfmt: str = "{:.3f}") -> None:
-    """Print a table readably.
+def echo_frame(frame: pd.DataFrame) -> None:
+    """Print a table readably: numbers as on the report's pages (``insights.display.readable_number``).
 
     Parameters
     ----------
     frame : pandas.DataFrame
-        The table.
-    floatfmt : str
-        Format of floats, for ``str.format``.
+        The table; floats show four significant digits or thousands separators, never
+        scientific notation, and missing values as blanks.
     """
     import pandas as pd
 
-    with pd.option_context("display.width", 160, "display.max_columns", 30, "display.float_format", floatfmt.format):
-        typer.echo(frame.to_string())
+    from insights.display import MISSING, readable_number
+
+    with pd.option_context("display.width", 160, "display.max_columns", 30):
+        typer.echo(frame.to_string(float_format=readable_number, na_rep=MISSING))

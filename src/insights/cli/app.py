@@ -11,6 +11,7 @@ import typer
 
 from insights.cli.common import parse_date_option
 from insights.cli.common import user_errors as _user_errors
+from insights.cli.usage import usage_monthly
 
 app = typer.Typer(
     add_completion=False,
@@ -171,33 +172,7 @@ def report(
         raise typer.Exit(1)
 
 
-@app.command("usage-monthly")
-@_user_errors
-def usage_monthly(
-    data: Path | None = typer.Option(None, "--data", help="Raw data folder with usage_events (default: data/raw)."),
-    memory_limit: str = typer.Option(
-        "4GB", "--memory-limit", help="Memory budget of the run (DuckDB gets 80% of it and spills to disk beyond that)."
-    ),
-    start: str | None = typer.Option(
-        None, "--start", help="First day of the data window (default: first month with events)."
-    ),
-    end: str | None = typer.Option(
-        None, "--end", help="Last day of the data window (default: last month with events)."
-    ),
-    out: Path | None = typer.Option(None, "--out", help="Output file (default: data/processed/usage_monthly.parquet)."),
-):
-    """Aggregate usage_events into usage_monthly with DuckDB, out of core (checks the events first).\f
-
-    Parameters
-    ----------
-    data, out, memory_limit, start, end
-        As ``insights.metrics.usage.build_usage_monthly``'s data_dir, out, memory_limit, start and end.
-    """  # noqa: D301, D400 - "\f" (after the summary\'s period) ends the text typer shows in --help
-    from insights.metrics.usage import build_usage_monthly
-
-    first, last = parse_date_option(start, "--start"), parse_date_option(end, "--end")
-    summary = build_usage_monthly(data, out, start=first, end=last, memory_limit=memory_limit)
-    typer.echo(summary.describe())
+app.command("usage-monthly")(_user_errors(usage_monthly))
 
 
 def main() -> None:

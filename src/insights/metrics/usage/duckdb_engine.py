@@ -398,22 +398,6 @@ def monthly_relation(
     return definitions.monthly_sql(words, keys), summary
 
 
-def _outside_contract(con: duckdb.DuckDBPyConnection, table: str) -> int:
-    """Events of the result that fall in account-months with no contract term."""
-    return int(
-        checks.one_row(
-            con,
-            f"""
-        SELECT coalesce(sum(r.events), 0) FROM {table} AS r
-        WHERE NOT EXISTS (SELECT 1 FROM contracts AS c
-                          WHERE c.account_id = r.account_id
-                            AND year(r.month) * 12 + month(r.month)
-                                BETWEEN year(c.start_date) * 12 + month(c.start_date)
-                                    AND year(c.end_date) * 12 + month(c.end_date))""",
-        )[0]
-    )
-
-
 def existing_folder(data_dir: str | os.PathLike | None) -> Path:
     """The data folder of a run (default ``insights.data.paths.raw_dir()``), which must exist.
 
@@ -537,7 +521,7 @@ def build_usage_monthly(
         con.execute(f"CREATE TEMP TABLE usage_monthly AS {query}")
         summary.seconds["aggregate"] = time.perf_counter() - t0
         summary.rows = int(checks.one_row(con, "SELECT count(*) FROM usage_monthly")[0])
-        summary.events_outside_contract = _outside_contract(con, "usage_monthly")
+        summary.events_outside_contract = int(checks.one_row(con, definitions.outside_contract_sql())[0])
         tmp = temporary_name(target)  # DuckDB creates it, with the usual permissions (not mkstemp's 0600)
         try:
             con.execute(

@@ -335,11 +335,15 @@ def usage_monthly_spark(
     summary.seconds.update(seconds)
     _months_view(spark, summary.window)
     t0 = time.perf_counter()
-    rows = monthly(spark, words).collect()
+    table = monthly(spark, words).cache()
+    table.createOrReplaceTempView("usage_monthly")
+    rows = table.collect()
     summary.seconds["aggregate"] = time.perf_counter() - t0
+    summary.events_outside_contract = int(spark_query(spark)(definitions.outside_contract_sql())[0][0])
     frame = pd.DataFrame([r.asDict() for r in rows], columns=list(definitions.MONTHLY_COLUMNS))
     frame = definitions.monthly_frame(frame)
     summary.rows = len(frame)
+    table.unpersist()
     return frame, summary
 
 

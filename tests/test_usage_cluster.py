@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from insights.cli.app import app
 from insights.errors import ParameterError
 from insights.metrics.usage import sources
-from test_usage_events import NOW, make_events_dir, synthetic_events
+from test_usage_events import make_events_dir, synthetic_events
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -81,8 +81,9 @@ def test_cli_on_spark_gives_the_duckdb_table_from_a_file_uri_and_a_catalog_table
 ):
     out = tmp_path / "spark.parquet"
     uri = f"file://{small_events_dir / 'usage_events.parquet'}"
-    result = _invoke("--engine", "spark", "--master", "local[2]", "--data", str(small_events_dir), "--events", uri,
-                     "--out", str(out))
+    result = _invoke(
+        "--engine", "spark", "--master", "local[2]", "--data", str(small_events_dir), "--events", uri, "--out", str(out)
+    )
     assert result.exit_code == 0, result.output
     assert "usage_monthly (spark)" in result.output
     pd.testing.assert_frame_equal(pd.read_parquet(out), duckdb_table)
@@ -91,8 +92,9 @@ def test_cli_on_spark_gives_the_duckdb_table_from_a_file_uri_and_a_catalog_table
         "path", str(tmp_path / "spark-warehouse" / "events_tbl")
     ).saveAsTable("events_tbl")
     try:
-        result = _invoke("--engine", "spark", "--data", str(small_events_dir), "--events", "events_tbl",
-                         "--out", str(out))
+        result = _invoke(
+            "--engine", "spark", "--data", str(small_events_dir), "--events", "events_tbl", "--out", str(out)
+        )
     finally:
         spark.sql("DROP TABLE IF EXISTS events_tbl")
     assert result.exit_code == 0, result.output

@@ -79,7 +79,7 @@ def corrupted_events(users: pd.DataFrame, n: int = 600) -> pd.DataFrame:
 
 
 def _both_engines(spark, data, window):
-    from insights.metrics.usage import duckdb_engine, spark_engine, sources
+    from insights.metrics.usage import duckdb_engine, sources, spark_engine
 
     ref = sources.reference_tables(data)
     location = sources.locate_events(None, data)

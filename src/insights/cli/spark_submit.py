@@ -2,7 +2,7 @@
 
 Run it with ``spark-submit`` (README, "On a cluster")::
 
-    PYSPARK_PYTHON=.venv/bin/python .venv/bin/spark-submit --master local[2] src/insights/cli/spark_submit.py \\
+    PYSPARK_PYTHON=.venv/bin/python .venv/bin/spark-submit --master local[2] src/insights/cli/spark_submit.py
         --data data/raw --events 'data/raw/usage_events*.parquet' --out data/processed/usage_monthly.parquet
 
 The engine is Spark unless ``--engine`` says otherwise, and the master is the one ``spark-submit``

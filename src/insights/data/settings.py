@@ -98,7 +98,9 @@ def load_settings(path: Path | None = None) -> Settings:
     if grace < 0:
         raise ConfigError(f"{path}: churn.grace_days must be >= 0, got {grace}.")
     if settings.usage_engine not in USAGE_ENGINES:
-        raise ConfigError(f"{path}: usage.engine must be one of {', '.join(USAGE_ENGINES)}, got {settings.usage_engine!r}.")
+        raise ConfigError(
+            f"{path}: usage.engine must be one of {', '.join(USAGE_ENGINES)}, got {settings.usage_engine!r}."
+        )
     if settings.features_available < 1:
         raise ConfigError(f"{path}: product.features_available must be >= 1.")
     return settings

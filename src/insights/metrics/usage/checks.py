@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
+from insights.errors import ContractError
 from insights.metrics.usage.definitions import (
     EVENT_COLUMNS,
     ZONE_AFTER,
@@ -38,7 +39,6 @@ from insights.metrics.usage.definitions import (
     key_sql,
     user_keys_sql,
 )
-from insights.errors import ContractError
 from insights.metrics.usage.window import DateLike, UsageSummary, Window, utc_naive
 
 if TYPE_CHECKING:

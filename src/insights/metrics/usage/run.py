@@ -115,7 +115,9 @@ def build(
     """
     engine, master = chosen_engine(engine, master)
     if engine == "duckdb":
-        return build_usage_monthly(data_dir, out, start=start, end=end, memory_limit=memory_limit, now=now, events=events)
+        return build_usage_monthly(
+            data_dir, out, start=start, end=end, memory_limit=memory_limit, now=now, events=events
+        )
     from insights.data.output_files import output_folder, write_atomic
     from insights.metrics.usage.spark_engine import spark_session, usage_monthly_spark
 
@@ -179,3 +181,86 @@ def event_violations(
     from insights.metrics.usage.spark_engine import event_problems_spark, spark_session
 
     return event_problems_spark(spark_session(master), location, ref, day_end)
+
+
+#: Folder (under the processed folder) of the data folders completed with a built ``usage_monthly``.
+DERIVED_FOLDER = "with_usage_monthly"
+
+
+def with_usage_monthly(
+    folder: Path, engine: str | None = None, master: str | None = None
+) -> tuple[Path, dict[str, object] | None]:
+    """``folder``, or a copy of it with ``usage_monthly`` built from its events when it has none.
+
+    A folder with ``usage_events`` but no ``usage_monthly`` is copied (every file but the events)
+    into ``<processed>/with_usage_monthly/<sha256 of the copy>/``, with ``usage_monthly.parquet``
+    built by ``build`` on the configured engine; the raw folder is never written. An identical
+    earlier copy is reused.
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+        A folder of contract tables.
+    engine, master : str, optional
+        As for ``build`` (default: the ``usage`` settings, DuckDB).
+
+    Returns
+    -------
+    folder : pathlib.Path
+        ``folder`` itself, or the completed copy.
+    record : dict or None
+        None when nothing was built; else what the manifest records: ``engine``, ``events_read``,
+        ``events_aggregated``, ``rows`` and ``events_sha256`` (SHA-256 of each event file).
+
+    Raises
+    ------
+    ParameterError, ContractError
+        As ``build``: the events or the reference tables break the contract, or the engine is missing.
+    """
+    import hashlib
+    import json
+    import shutil
+
+    from insights.data import paths
+    from insights.data.output_files import temporary_name
+    from insights.data.raw_files import table_files
+    from insights.data.table_cache import input_hashes
+
+    events = table_files(folder, sources.EVENTS)
+    if not events or table_files(folder, "usage_monthly"):
+        return folder, None
+    engine, master = chosen_engine(engine, master)
+    root = paths.processed_dir() / DERIVED_FOLDER
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = temporary_name(root / "copy")
+    tmp.mkdir()
+    try:
+        skipped = {sources.EVENTS, f"{sources.EVENTS}.csv", f"{sources.EVENTS}.parquet"}
+        for item in sorted(folder.iterdir()):
+            if item.name.startswith(".") or item.name in skipped:
+                continue
+            if item.is_dir():
+                shutil.copytree(item, tmp / item.name)
+            else:
+                shutil.copy2(item, tmp / item.name)
+        summary = build(folder, tmp / "usage_monthly.parquet", engine=engine, master=master)
+        digest = hashlib.sha256(json.dumps(input_hashes(tmp), sort_keys=True).encode()).hexdigest()
+        final = root / digest
+        if final.is_dir():
+            os.utime(final)
+        else:
+            os.replace(tmp, final)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    hashes = input_hashes(folder)
+    record: dict[str, object] = {
+        "built_from": sources.EVENTS,
+        "engine": engine,
+        "events_read": summary.events_read,
+        "events_aggregated": summary.events_aggregated,
+        "rows": summary.rows,
+        "events_sha256": {
+            name: digest for name, digest in hashes.items() if name.split("/")[0].startswith(sources.EVENTS)
+        },
+    }
+    return final, record

@@ -163,7 +163,9 @@ class EventsLocation:
             local = _local_path(given)
             if local is None:
                 raise ParameterError(f"DuckDB reads local files only; read {given} with --engine spark.")
-            found = [Path(f) for f in sorted(glob.glob(local, recursive=True))] if _GLOB.search(local) else [Path(local)]
+            found = (
+                [Path(f) for f in sorted(glob.glob(local, recursive=True))] if _GLOB.search(local) else [Path(local)]
+            )
             found = [f for f in found if f.is_file()]
             if not found:
                 raise ParameterError(f"no usage_events file at {given}.")

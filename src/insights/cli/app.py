@@ -116,9 +116,16 @@ def validate(
     from insights.data.loading import validate_dir
     from insights.data.raw_files import table_files
     from insights.data.sources.locate import locate, prepare
-    from insights.errors import format_violations
+    from insights.errors import ParameterError, format_violations
 
     day = parse_date_option(as_of, "--as-of")
+    from insights.metrics.usage.run import chosen_engine
+
+    engine, master = chosen_engine(engine, master)  # checked first, whether or not there are events
+    from insights.metrics.usage.duckdb_engine import memory_bytes
+
+    if memory_bytes(memory_limit) <= 0:
+        raise ParameterError(f"--memory-limit must be more than 0, got {memory_limit}.")
     origin = locate(data_dir, sources, source)
     folder = prepare(origin)
     where = origin.describe() if origin.mapped else str(folder)

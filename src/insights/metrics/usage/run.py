@@ -48,8 +48,8 @@ def chosen_engine(engine: str | None = None, master: str | None = None) -> tuple
     Raises
     ------
     ParameterError
-        If the engine is unknown, or the Spark engine is chosen without pyspark and sqlglot installed
-        (one line naming the ``spark`` extra).
+        If the engine is unknown, a master is given with the DuckDB engine, or the Spark engine is
+        chosen without pyspark and sqlglot installed (one line naming the ``spark`` extra).
     ConfigError
         If the settings file is invalid.
     """
@@ -57,6 +57,8 @@ def chosen_engine(engine: str | None = None, master: str | None = None) -> tuple
     engine = engine or (settings.usage_engine if settings else "duckdb")
     if engine not in USAGE_ENGINES:
         raise ParameterError(f"unknown engine {engine!r}; use one of {', '.join(USAGE_ENGINES)}.")
+    if engine == "duckdb" and master is not None:
+        raise ParameterError(f"--master {master} applies to the Spark engine only: add --engine spark.")
     if master is None and settings is not None:
         master = settings.usage_master
     if engine == "spark":

@@ -363,12 +363,8 @@ def monthly_relation(
 
     Parameters
     ----------
-    con : duckdb.DuckDBPyConnection
-        From ``connect``.
-    files : list of pathlib.Path
-        Event files (all Parquet or all CSV).
-    ref : dict of pandas.DataFrame, or a Future of it
-        Validated ``accounts``, ``contracts`` and ``users`` (see ``scan_and_check``).
+    con, files, ref
+        As for ``scan_and_check`` (``ref`` with ``contracts`` too).
     start, end : date-like, optional
         The data window (first and last day, inclusive). Default: from the first day of the
         month of the earliest event to the last day of the month of the latest event.

@@ -50,6 +50,8 @@ BAD = {
     "years": ["1", "two"],
     "jobs": ["0", "-1"],
     "memory_limit": ["lots", "0GB"],
+    "engine": ["flink", "DuckDB"],
+    "master": ["local[2]"],  # with the default engine, DuckDB: a master is for Spark only
     "mde": ["0", "-0.05", "1.5", "nan"],
     "quarters": ["0", "-1"],
     "alpha": ["0", "1.5"],

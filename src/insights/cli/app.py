@@ -11,6 +11,7 @@ import typer
 
 from insights.cli.common import parse_date_option
 from insights.cli.common import user_errors as _user_errors
+from insights.cli.usage import ENGINE_HELP, MASTER_HELP, usage_monthly
 
 app = typer.Typer(
     add_completion=False,
@@ -86,6 +87,9 @@ def validate(
     as_of: str | None = typer.Option(
         None, "--as-of", help="Dates recorded after this day (YYYY-MM-DD) are violations (default: today)."
     ),
+    engine: str | None = typer.Option(None, "--engine", help="Engine that checks usage_events: " + ENGINE_HELP),
+    master: str | None = typer.Option(None, "--master", help=MASTER_HELP),
+    memory_limit: str = typer.Option("4GB", "--memory-limit", help="DuckDB's memory budget for the events."),
 ):
     """Check raw tables (or a source mapping) against the data contract; print every problem (exit 2 if any).\f
 
@@ -100,6 +104,9 @@ def validate(
         A database URL.
     as_of : str or None
         Recorded dates after this day are violations (default today).
+    engine, master, memory_limit : str or None, str or None, str
+        How ``usage_events`` are checked: out of core on DuckDB or on Spark, never in pandas
+        (``insights.metrics.usage.run.event_violations``).
 
     Raises
     ------
@@ -107,20 +114,56 @@ def validate(
         With code 2 when there are violations (a mapping error exits 2 through ``user_errors``).
     """  # noqa: D301, D400 - "\f" (after the summary\'s period) ends the text typer shows in --help
     from insights.data.loading import validate_dir
+    from insights.data.raw_files import table_files
     from insights.data.sources.locate import locate, prepare
-    from insights.errors import format_violations
+    from insights.errors import ParameterError, format_violations
 
     day = parse_date_option(as_of, "--as-of")
+    from insights.metrics.usage.run import chosen_engine
+
+    engine, master = chosen_engine(engine, master)  # checked first, whether or not there are events
+    from insights.metrics.usage.duckdb_engine import memory_bytes
+
+    if memory_bytes(memory_limit) <= 0:
+        raise ParameterError(f"--memory-limit must be more than 0, got {memory_limit}.")
     origin = locate(data_dir, sources, source)
     folder = prepare(origin)
     where = origin.describe() if origin.mapped else str(folder)
-    violations = validate_dir(folder, as_of=day)
+    violations = validate_dir(folder, include_events=False, as_of=day)
+    if table_files(folder, "usage_events"):  # the events are checked out of core, never loaded into pandas
+        violations += _event_violations(folder, day, engine, master, memory_limit)
     if violations:
         typer.echo(
             f"error: {where}: {len(violations)} contract violation(s)\n{format_violations(violations)}", err=True
         )
         raise typer.Exit(2)
     typer.echo(f"{where}: all tables meet the data contract.")
+
+
+def _event_violations(folder: Path, day, engine: str | None, master: str | None, memory_limit: str) -> list:
+    """The contract violations of ``usage_events`` in ``folder``, checked out of core against its accounts and users."""
+    import pandas as pd
+
+    from insights.data import loading
+    from insights.data.validation import as_of_day, validate_tables
+    from insights.metrics.usage.run import event_violations
+
+    raw, _, _ = loading.read_raw(folder, include_events=False)
+    typed, _ = validate_tables({name: raw.get(name) for name in ("accounts", "users")})
+    ref = {
+        "accounts": typed.get("accounts", pd.DataFrame({"account_id": pd.Series([], dtype="str")})),
+        "users": typed.get(
+            "users",
+            pd.DataFrame(
+                {
+                    "user_id": pd.Series([], dtype="str"),
+                    "account_id": pd.Series([], dtype="str"),
+                    "activated_at": pd.Series([], dtype="datetime64[ns]"),
+                }
+            ),
+        ),
+    }
+    return event_violations(folder, ref, as_of_day(day), engine=engine, master=master, memory_limit=memory_limit)[0]
 
 
 @app.command()
@@ -171,33 +214,7 @@ def report(
         raise typer.Exit(1)
 
 
-@app.command("usage-monthly")
-@_user_errors
-def usage_monthly(
-    data: Path | None = typer.Option(None, "--data", help="Raw data folder with usage_events (default: data/raw)."),
-    memory_limit: str = typer.Option(
-        "4GB", "--memory-limit", help="Memory budget of the run (DuckDB gets 80% of it and spills to disk beyond that)."
-    ),
-    start: str | None = typer.Option(
-        None, "--start", help="First day of the data window (default: first month with events)."
-    ),
-    end: str | None = typer.Option(
-        None, "--end", help="Last day of the data window (default: last month with events)."
-    ),
-    out: Path | None = typer.Option(None, "--out", help="Output file (default: data/processed/usage_monthly.parquet)."),
-):
-    """Aggregate usage_events into usage_monthly with DuckDB, out of core (checks the events first).\f
-
-    Parameters
-    ----------
-    data, out, memory_limit, start, end
-        As ``insights.metrics.usage.build_usage_monthly``'s data_dir, out, memory_limit, start and end.
-    """  # noqa: D301, D400 - "\f" (after the summary\'s period) ends the text typer shows in --help
-    from insights.metrics.usage import build_usage_monthly
-
-    first, last = parse_date_option(start, "--start"), parse_date_option(end, "--end")
-    summary = build_usage_monthly(data, out, start=first, end=last, memory_limit=memory_limit)
-    typer.echo(summary.describe())
+app.command("usage-monthly")(_user_errors(usage_monthly))
 
 
 def main() -> None:

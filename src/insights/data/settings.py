@@ -14,7 +14,10 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "churn": {"grace_days": 30},
     "product": {"features_available": 24},
     "demo": {"accounts": 2000, "seed": 7, "end": "2026-09-30", "years": 3},
+    "usage": {"engine": "duckdb", "master": None},
 }
+#: Engines that turn ``usage_events`` into ``usage_monthly`` (``insights.metrics.usage``).
+USAGE_ENGINES = ("duckdb", "spark")
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,10 @@ class Settings:
         Number of product features a customer can use (breadth = share of them used).
     demo_accounts, demo_seed, demo_end, demo_years
         Defaults of the demo-data generator.
+    usage_engine : str
+        Engine that builds ``usage_monthly`` from ``usage_events`` (``USAGE_ENGINES``; ``duckdb``).
+    usage_master : str or None
+        Spark master URL of the ``spark`` engine (None: ``local[2]``).
     """
 
     grace_days: int
@@ -38,6 +45,8 @@ class Settings:
     demo_seed: int
     demo_end: str
     demo_years: int
+    usage_engine: str = "duckdb"
+    usage_master: str | None = None
 
 
 def _section(data: dict[str, Any], name: str, path: Path) -> dict[str, Any]:
@@ -71,6 +80,7 @@ def load_settings(path: Path | None = None) -> Settings:
     churn = {**DEFAULTS["churn"], **_section(data, "churn", path)}
     demo = {**DEFAULTS["demo"], **_section(data, "demo", path)}
     product = {**DEFAULTS["product"], **_section(data, "product", path)}
+    usage = {**DEFAULTS["usage"], **_section(data, "usage", path)}
     try:
         grace = int(churn["grace_days"])
         settings = Settings(
@@ -80,11 +90,17 @@ def load_settings(path: Path | None = None) -> Settings:
             demo_seed=int(demo["seed"]),
             demo_end=str(demo["end"]),
             demo_years=int(demo["years"]),
+            usage_engine=str(usage["engine"]),
+            usage_master=None if usage["master"] is None else str(usage["master"]),
         )
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{path}: a setting has the wrong type ({exc}).") from None
     if grace < 0:
         raise ConfigError(f"{path}: churn.grace_days must be >= 0, got {grace}.")
+    if settings.usage_engine not in USAGE_ENGINES:
+        raise ConfigError(
+            f"{path}: usage.engine must be one of {', '.join(USAGE_ENGINES)}, got {settings.usage_engine!r}."
+        )
     if settings.features_available < 1:
         raise ConfigError(f"{path}: product.features_available must be >= 1.")
     return settings

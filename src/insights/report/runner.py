@@ -356,6 +356,9 @@ def _run_locked(quarter, data_dir, force, specs, pilot, jobs, sources, source) -
 
     origin = locate(data_dir, sources, source)
     folder = data_folder(data_dir, sources, source)  # a mapped source becomes a folder under data/processed
+    from insights.metrics.usage.run import with_usage_monthly
+
+    folder, usage_built = with_usage_monthly(folder)  # only events: usage_monthly built (configured engine)
     hashes, stats = hashes_and_stats(folder)
     tables = cached_tables(folder, hashes)
     if tables is None:  # validated once here; the notebooks load the typed copy from the cache
@@ -427,6 +430,7 @@ def _run_locked(quarter, data_dir, force, specs, pilot, jobs, sources, source) -
             "demo_data": demo,
             "inputs": hashes,
             "row_counts": counts,
+            "usage_monthly": usage_built or "given",
             "seeds": _seeds(folder) if demo else {},
             "fingerprint": fingerprint,
             "started_at": started.isoformat(timespec="seconds"),

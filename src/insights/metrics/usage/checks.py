@@ -1,10 +1,12 @@
-"""Contract checks of ``usage_events``, computed in DuckDB (never in pandas).
+"""Contract checks of ``usage_events``, written once in SQL and run on DuckDB or Spark (never in pandas).
 
 The checks read the small ``event_groups`` table of ``insights.metrics.usage.definitions.groups_sql``
 (the single scan over the events, one row per account, month, zone and user) and the tiny
 ``event_features`` table (``definitions.FEATURES_SQL``), so checking costs no second pass over
 the files; only when a timestamp cannot be read or lies in the future does a query go back to
-the files, for a few examples. Every problem
+the files, for a few examples. The SQL is DuckDB's dialect; ``check_groups`` runs it through a
+``Query`` (``duckdb_query`` here, ``insights.metrics.usage.spark_engine.spark_query`` on Spark, which
+transpiles it with sqlglot), so both engines count every problem with the same text. Every problem
 is counted at once: missing columns and values, unknown accounts and users, users of another
 account, unreadable and future timestamps; events outside the window are counted, not errors.
 
@@ -18,11 +20,14 @@ the same checks name every problem (a slower path, taken only for events that br
 from __future__ import annotations
 
 import datetime
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import duckdb
 
+from insights.errors import ContractError
 from insights.metrics.usage.definitions import (
     EVENT_COLUMNS,
     ZONE_AFTER,
@@ -34,7 +39,7 @@ from insights.metrics.usage.definitions import (
     key_sql,
     user_keys_sql,
 )
-from insights.metrics.usage.window import DateLike, utc_naive
+from insights.metrics.usage.window import DateLike, UsageSummary, Window, utc_naive
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -45,8 +50,29 @@ if TYPE_CHECKING:
 # Spark extra, pyspark.pandas), which the reference tables then load in a thread while DuckDB
 # scans the events (``insights.metrics.usage.duckdb_engine``); a clean run never needs it here.
 
+log = logging.getLogger(__name__)
+
 EVENTS = "usage_events"
 REQUIRED = EVENT_COLUMNS  # account_id, user_id, ts, feature
+
+#: Runs one query written in DuckDB's dialect on an engine and returns its rows as tuples.
+Query = Callable[[str], list[tuple[Any, ...]]]
+
+
+def duckdb_query(con: duckdb.DuckDBPyConnection) -> Query:
+    """The ``Query`` of a DuckDB connection (the SQL runs as it is written).
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        The connection.
+
+    Returns
+    -------
+    Query
+        A function from a query to its rows.
+    """
+    return lambda sql: con.execute(sql).fetchall()
 
 
 def one_row(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[Any, ...]:
@@ -292,7 +318,7 @@ def _marked_sql(groups: str, keys: str) -> str:
 
 
 def check_groups(
-    con: duckdb.DuckDBPyConnection,
+    query: Query,
     groups: str = "event_groups",
     raw: str = "raw_events",
     ts_sql: str = "ts",
@@ -304,10 +330,11 @@ def check_groups(
 
     Parameters
     ----------
-    con : duckdb.DuckDBPyConnection
-        Holds ``groups`` (``groups_sql`` output), ``features`` (``FEATURES_SQL`` output), ``raw``
-        (the raw files), ``ref_accounts`` and ``ref_users``; with hash keys also ``user_keys``
-        (``register_keys``).
+    query : Query
+        Runs SQL on the engine that holds ``groups`` (``groups_sql`` output), ``features``
+        (``FEATURES_SQL`` output), ``raw`` (the raw files), ``ref_accounts`` and ``ref_users``; with
+        hash keys (DuckDB only) also ``user_keys`` (``register_keys``). ``duckdb_query(con)`` on
+        DuckDB, ``spark_engine.spark_query(spark)`` on Spark.
     ts_sql : str
         Expression reading the raw ts (for examples of unreadable values only).
     now : datetime.datetime, optional
@@ -342,8 +369,7 @@ def check_groups(
         "unmapped",
     ]
     known = "NOT (blank_account OR blank_user)"
-    totals = one_row(
-        con,
+    totals = query(
         f"""
     SELECT
       coalesce(sum(events), 0),
@@ -362,15 +388,15 @@ def check_groups(
       coalesce(sum(events) FILTER (WHERE before_activation), 0),
       coalesce(sum(events) FILTER (WHERE unmapped), 0)
     FROM ({marked}) AS m
-    """,
-    )
+    """
+    )[0]
     r: dict[str, Any] = dict(zip(names, totals))
-    r["missing_feature"] = one_row(con, f"SELECT coalesce(sum(events), 0) FROM {features} WHERE {_blank('feature')}")[0]
+    r["missing_feature"] = query(f"SELECT coalesce(sum(events), 0) FROM {features} WHERE {_blank('feature')}")[0][0]
 
     def examples(value: str, flag: str) -> tuple[Any, ...]:
         if not r[flag]:
             return ()
-        return one_row(con, f"SELECT min({value}), max({value}) FROM ({marked}) AS m WHERE {known} AND {flag}")
+        return query(f"SELECT min({value}), max({value}) FROM ({marked}) AS m WHERE {known} AND {flag}")[0]
 
     v: list[Violation] = []
 
@@ -391,10 +417,10 @@ def check_groups(
     if r["unparseable"]:
         unreadable = [
             x[0]
-            for x in con.execute(
+            for x in query(
                 f"SELECT DISTINCT CAST(ts AS VARCHAR) FROM {raw} WHERE ts IS NOT NULL "
-                f"AND trim(CAST(ts AS VARCHAR)) <> '' AND {ts_sql} IS NULL LIMIT 3"
-            ).fetchall()
+                f"AND trim(CAST(ts AS VARCHAR)) <> '' AND {ts_sql} IS NULL ORDER BY 1 LIMIT 3"
+            )
         ]
         add("ts", "unparseable timestamp (use ISO 8601, e.g. 2026-09-30T14:05:00)", r["unparseable"], *unreadable)
     when = "" if now is None else f" (after {utc_naive(now).isoformat(sep=' ', timespec='seconds')} UTC)"
@@ -402,9 +428,9 @@ def check_groups(
         future = (
             [
                 x[0]
-                for x in con.execute(
-                    f"SELECT DISTINCT CAST(ts AS VARCHAR) FROM {raw} WHERE {ts_sql} > {_lit(now)} LIMIT 3"
-                ).fetchall()
+                for x in query(
+                    f"SELECT DISTINCT CAST(ts AS VARCHAR) FROM {raw} WHERE {ts_sql} > {_lit(now)} ORDER BY 1 LIMIT 3"
+                )
             ]
             if now is not None
             else []
@@ -421,3 +447,71 @@ def check_groups(
         month(r["last_month"]),
         int(r["unmapped"]),
     )
+
+
+def reference_now(now: DateLike | None = None) -> datetime.datetime:
+    """The time after which a timestamp is in the future: ``now`` in UTC, or the current UTC time.
+
+    Parameters
+    ----------
+    now : date-like, optional
+        A time (a naive one is taken as UTC); default the current time.
+
+    Returns
+    -------
+    datetime.datetime
+        Naive, in UTC.
+    """
+    return datetime.datetime.now(datetime.UTC).replace(tzinfo=None) if now is None else utc_naive(now)
+
+
+def accepted(result: CheckResult, given: Window | None, engine: str) -> UsageSummary:
+    """The summary of a run whose events passed the checks; every problem raised otherwise.
+
+    Both engines end their checks here, so they accept and refuse the same events with the same
+    counts.
+
+    Parameters
+    ----------
+    result : CheckResult
+        What ``check_groups`` found.
+    given : Window or None
+        The window fixed by the caller; None: from the first to the last month with events.
+    engine : str
+        ``"duckdb"`` or ``"spark"``, for the summary.
+
+    Returns
+    -------
+    UsageSummary
+        The window and the counts of events read, outside the window and before activation.
+
+    Raises
+    ------
+    ContractError
+        With every violation, or "no rows inside the window" when no event is inside it.
+    """
+    if result.violations:
+        raise ContractError(result.violations)
+    if result.first_month is None or result.last_month is None:  # both or neither: no event inside
+        raise ContractError([violation("—", "no rows inside the window", 1)])
+    import pandas as pd
+
+    window = given or Window(result.first_month, (result.last_month + pd.offsets.MonthEnd(0)).normalize())
+    summary = UsageSummary(
+        engine,
+        window,
+        events_read=result.rows,
+        events_before_window=result.before_window,
+        events_after_window=result.after_window,
+        events_before_activation=result.before_activation,
+    )
+    summary.events_aggregated = result.rows - result.before_window - result.after_window
+    if result.before_window or result.after_window:
+        log.warning(
+            "usage_events: %s events before %s and %s after %s are outside the data window and not aggregated.",
+            result.before_window,
+            window.start.date(),
+            result.after_window,
+            window.end.date(),
+        )
+    return summary

@@ -400,6 +400,29 @@ def monthly_frame(frame):
     return frame[list(MONTHLY_COLUMNS)].sort_values(["account_id", "month"]).reset_index(drop=True)
 
 
+def outside_contract_sql(table: str = "usage_monthly") -> str:
+    """Events of a monthly table that fall in account-months with no contract term in force.
+
+    Parameters
+    ----------
+    table : str
+        The monthly table (``monthly_sql`` output); ``contracts`` as for ``monthly_sql``.
+
+    Returns
+    -------
+    str
+        A query of one row and one column: the number of such events.
+    """
+    return f"""
+SELECT coalesce(sum(r.events), 0) FROM {table} AS r
+WHERE NOT EXISTS (SELECT 1 FROM contracts AS c
+                  WHERE c.account_id = r.account_id
+                    AND year(r.month) * 12 + month(r.month)
+                        BETWEEN year(c.start_date) * 12 + month(c.start_date)
+                            AND year(c.end_date) * 12 + month(c.end_date))
+"""
+
+
 #: ``groups_sql`` and ``monthly_sql`` for one mask word (up to 63 features).
 GROUPS_SQL = groups_sql(1)
 MONTHLY_SQL = monthly_sql(1)

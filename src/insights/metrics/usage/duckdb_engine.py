@@ -30,10 +30,12 @@ from insights.data import paths
 from insights.data.output_files import output_folder, temporary_name
 from insights.errors import ContractError, ParameterError
 from insights.metrics.usage import checks, definitions, sources
-from insights.metrics.usage.window import UsageSummary, Window, utc_naive
+from insights.metrics.usage.window import UsageSummary, Window
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from insights.data.validation import Violation
 
 # pandas is imported where it is used, after the scan has started: the reference tables are read
 # (with pandas and pandera) in a thread while DuckDB scans, so the two imports overlap the scan.
@@ -169,23 +171,20 @@ def register_events(con: duckdb.DuckDBPyConnection, files: list[Path], name: str
 def register_reference(con: duckdb.DuckDBPyConnection, ref: dict[str, pd.DataFrame]) -> None:
     """Copy the validated ``accounts``, ``users`` and ``contracts`` into DuckDB.
 
-    Creates ``ref_accounts``, ``ref_users`` (and the view ``users``) and ``contracts``.
+    Creates ``ref_accounts``, ``ref_users`` (and the view ``users``) and, if given, ``contracts``.
 
     Parameters
     ----------
     con : duckdb.DuckDBPyConnection
         The connection that gets the tables.
     ref : dict of pandas.DataFrame
-        Validated ``accounts``, ``users`` and ``contracts`` (``sources.reference_tables``).
+        Validated ``accounts`` and ``users`` and, for the monthly table, ``contracts``
+        (``sources.reference_tables``).
     """
     accounts = ref["accounts"][["account_id"]].astype({"account_id": "str"})
     users = ref["users"][["user_id", "account_id", "activated_at"]].astype({"user_id": "str", "account_id": "str"})
-    contracts = ref["contracts"][["contract_id", "account_id", "start_date", "end_date", "seats"]].astype(
-        {"contract_id": "str", "account_id": "str", "seats": "int64"}
-    )
     con.register("accounts_df", accounts)
     con.register("users_df", users)
-    con.register("contracts_df", contracts)
     con.execute(
         "CREATE OR REPLACE TEMP TABLE ref_accounts AS SELECT DISTINCT CAST(account_id AS VARCHAR) "
         "AS account_id FROM accounts_df"
@@ -194,13 +193,20 @@ def register_reference(con: duckdb.DuckDBPyConnection, ref: dict[str, pd.DataFra
         "CREATE OR REPLACE TEMP TABLE ref_users AS SELECT CAST(user_id AS VARCHAR) AS user_id, "
         "CAST(account_id AS VARCHAR) AS account_id, CAST(activated_at AS DATE) AS activated_at FROM users_df"
     )
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE contracts AS SELECT CAST(contract_id AS VARCHAR) AS contract_id, "
-        "CAST(account_id AS VARCHAR) AS account_id, CAST(start_date AS DATE) AS start_date, "
-        "CAST(end_date AS DATE) AS end_date, CAST(seats AS BIGINT) AS seats FROM contracts_df"
-    )
     con.execute("CREATE OR REPLACE VIEW users AS SELECT * FROM ref_users")
-    for name in ("accounts_df", "users_df", "contracts_df"):
+    registered = ["accounts_df", "users_df"]
+    if "contracts" in ref:  # only the monthly table needs them, not the checks
+        contracts = ref["contracts"][["contract_id", "account_id", "start_date", "end_date", "seats"]].astype(
+            {"contract_id": "str", "account_id": "str", "seats": "int64"}
+        )
+        con.register("contracts_df", contracts)
+        registered.append("contracts_df")
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE contracts AS SELECT CAST(contract_id AS VARCHAR) AS contract_id, "
+            "CAST(account_id AS VARCHAR) AS account_id, CAST(start_date AS DATE) AS start_date, "
+            "CAST(end_date AS DATE) AS end_date, CAST(seats AS BIGINT) AS seats FROM contracts_df"
+        )
+    for name in registered:
         con.unregister(name)
 
 
@@ -248,20 +254,19 @@ def _resolved(ref: dict[str, pd.DataFrame] | Future) -> dict[str, pd.DataFrame]:
     return ref.result() if isinstance(ref, Future) else ref
 
 
-def monthly_relation(
+def scan_and_check(
     con: duckdb.DuckDBPyConnection,
     files: list[Path],
     ref: dict[str, pd.DataFrame] | Future,
-    start=None,
-    end=None,
-    now: pd.Timestamp | None = None,
-) -> tuple[str, UsageSummary]:
-    """Scan and check the events once, then return the query of the monthly table.
+    given: Window | None,
+    now: datetime.datetime,
+) -> tuple[checks.CheckResult, int, str, dict[str, float]]:
+    """Scan the event files once and count every contract problem (``checks.check_groups``).
 
     Builds ``event_features`` and ``feature_codes`` (``definitions.FEATURES_SQL``, reading the
-    feature column only) and ``event_groups`` (``definitions.groups_sql``, the only pass over all
-    columns of the event files), checks them against the contract (``insights.metrics.usage.checks``),
-    and prepares the inputs of ``definitions.monthly_sql``.
+    feature column only) and ``event_groups`` (``definitions.groups_sql``, hash keys; the only
+    pass over all columns), registers the reference tables and checks the groups; events whose
+    keys map to no reference user send it to a second scan keyed by the IDs.
 
     Parameters
     ----------
@@ -270,9 +275,96 @@ def monthly_relation(
     files : list of pathlib.Path
         Event files (all Parquet or all CSV).
     ref : dict of pandas.DataFrame, or a Future of it
-        Validated ``accounts``, ``contracts`` and ``users`` (``sources.reference_tables``). A
-        ``concurrent.futures.Future`` lets them be read while DuckDB scans the events (they are
-        needed only by the checks); their errors are raised first, as if read before the events.
+        ``accounts`` and ``users`` (and ``contracts`` for the monthly table), typed
+        (``sources.reference_tables``). A ``concurrent.futures.Future`` lets them be read while
+        DuckDB scans the events; their errors are raised first, as if read before the events.
+    given : Window or None
+        The data window fixed by the caller, or None (every readable past event is inside).
+    now : datetime.datetime
+        Naive UTC time after which a timestamp is in the future (``checks.reference_now``).
+
+    Returns
+    -------
+    result : checks.CheckResult
+        Every problem and the counts (not raised).
+    words : int
+        Mask words of ``event_groups`` (the argument of ``definitions.monthly_sql``).
+    keys : str
+        How ``event_groups`` is keyed in the end (``"hash"`` or ``"text"``).
+    seconds : dict
+        Wall time of the scan, of a second scan (``rescan``) if there was one, and of the checks.
+
+    Raises
+    ------
+    ContractError
+        If the files cannot be read or lack contract columns.
+    """
+    t0 = time.perf_counter()
+    try:
+        columns = register_events(con, files)
+        missing = checks.missing_columns(columns)
+        if missing:
+            raise ContractError(missing)
+        ts_type = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE raw_events)").fetchall())["ts"]
+        con.execute(
+            "CREATE OR REPLACE VIEW usage_events AS "
+            + checks.events_view_sql(
+                "raw_events", ts_type, now, given.start if given else None, given.end_exclusive if given else None
+            )
+        )
+        words = build_groups(con, "hash")
+    except ContractError:
+        _resolved(ref)  # problems of the reference tables come first
+        raise
+    seconds = {"scan": time.perf_counter() - t0}
+    register_reference(con, _resolved(ref))
+    t1 = time.perf_counter()
+
+    def check(keys: str) -> checks.CheckResult:
+        return checks.check_groups(
+            checks.duckdb_query(con),
+            "event_groups",
+            "raw_events",
+            checks.ts_expression(ts_type),
+            now,
+            features="event_features",
+            keys=keys,
+        )
+
+    keys = "hash" if checks.register_keys(con) else "text"
+    result = None if keys == "text" else check(keys)
+    if result is None or result.unmapped:
+        # the hash keys cannot say what is wrong with the IDs (or do not identify the reference exactly):
+        # scan again keyed by the IDs themselves, which counts and shows every problem
+        log.info(
+            "usage_events: %s; scanning again keyed by the IDs.",
+            "hash keys of the reference tables collide"
+            if result is None
+            else f"{result.unmapped:,} events match no reference user",
+        )
+        t2 = time.perf_counter()
+        keys = "text"
+        build_groups(con, keys)
+        seconds["rescan"] = time.perf_counter() - t2
+        result = check(keys)
+    seconds["check"] = time.perf_counter() - t1 - seconds.get("rescan", 0.0)
+    return result, words, keys, seconds
+
+
+def monthly_relation(
+    con: duckdb.DuckDBPyConnection,
+    files: list[Path],
+    ref: dict[str, pd.DataFrame] | Future,
+    start=None,
+    end=None,
+    now: pd.Timestamp | None = None,
+) -> tuple[str, UsageSummary]:
+    """Scan and check the events once (``scan_and_check``), then return the query of the monthly table.
+
+    Parameters
+    ----------
+    con, files, ref
+        As for ``scan_and_check`` (``ref`` with ``contracts`` too).
     start, end : date-like, optional
         The data window (first and last day, inclusive). Default: from the first day of the
         month of the earliest event to the last day of the month of the latest event.
@@ -293,102 +385,70 @@ def monthly_relation(
     ParameterError
         If only one end of the window is given.
     """
-    if (start is None) != (end is None):
-        raise ParameterError("give both the start and the end of the window, or neither.")
-    given = Window.parse(start, end) if start is not None else None
-    now_utc = datetime.datetime.now(datetime.UTC).replace(tzinfo=None) if now is None else utc_naive(now)
-    t0 = time.perf_counter()
-    try:
-        columns = register_events(con, files)
-        missing = checks.missing_columns(columns)
-        if missing:
-            raise ContractError(missing)
-        ts_type = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE raw_events)").fetchall())["ts"]
-        con.execute(
-            "CREATE OR REPLACE VIEW usage_events AS "
-            + checks.events_view_sql(
-                "raw_events", ts_type, now_utc, given.start if given else None, given.end_exclusive if given else None
-            )
-        )
-        words = build_groups(con, "hash")
-    except ContractError:
-        _resolved(ref)  # problems of the reference tables come first
-        raise
-    summary_seconds = {"scan": time.perf_counter() - t0}
-    register_reference(con, _resolved(ref))
-    t1 = time.perf_counter()
-
-    def check(keys: str) -> checks.CheckResult:
-        return checks.check_groups(
-            con,
-            "event_groups",
-            "raw_events",
-            checks.ts_expression(ts_type),
-            now_utc,
-            features="event_features",
-            keys=keys,
-        )
-
-    keys = "hash" if checks.register_keys(con) else "text"
-    result = None if keys == "text" else check(keys)
-    if result is None or result.unmapped:
-        # the hash keys cannot say what is wrong with the IDs (or do not identify the reference exactly):
-        # scan again keyed by the IDs themselves, which counts and shows every problem
-        log.info(
-            "usage_events: %s; scanning again keyed by the IDs.",
-            "hash keys of the reference tables collide"
-            if result is None
-            else f"{result.unmapped:,} events match no reference user",
-        )
-        t2 = time.perf_counter()
-        keys = "text"
-        build_groups(con, keys)
-        summary_seconds["rescan"] = time.perf_counter() - t2
-        result = check(keys)
-    if result.violations:
-        raise ContractError(result.violations)
-    if result.first_month is None or result.last_month is None:  # both or neither: no event inside
-        raise ContractError([checks.violation("—", "no rows inside the window", 1)])
-    import pandas as pd
-
-    window = given or Window(result.first_month, (result.last_month + pd.offsets.MonthEnd(0)).normalize())
-    summary = UsageSummary(
-        "duckdb",
-        window,
-        events_read=result.rows,
-        events_before_window=result.before_window,
-        events_after_window=result.after_window,
-        events_before_activation=result.before_activation,
-    )
-    summary.events_aggregated = result.rows - result.before_window - result.after_window
-    summary.seconds.update(summary_seconds, check=time.perf_counter() - t1 - summary_seconds.get("rescan", 0.0))
+    given = Window.given(start, end)
+    result, words, keys, seconds = scan_and_check(con, files, ref, given, checks.reference_now(now))
+    summary = checks.accepted(result, given, "duckdb")
+    summary.seconds.update(seconds)
     summary.keys = keys
-    if result.before_window or result.after_window:
-        log.warning(
-            "usage_events: %s events before %s and %s after %s are outside the data window and not aggregated.",
-            result.before_window,
-            window.start.date(),
-            result.after_window,
-            window.end.date(),
-        )
-    _months_table(con, window)
+    _months_table(con, summary.window)
     return definitions.monthly_sql(words, keys), summary
 
 
-def _outside_contract(con: duckdb.DuckDBPyConnection, table: str) -> int:
-    """Events of the result that fall in account-months with no contract term."""
-    return int(
-        checks.one_row(
-            con,
-            f"""
-        SELECT coalesce(sum(r.events), 0) FROM {table} AS r
-        WHERE NOT EXISTS (SELECT 1 FROM contracts AS c
-                          WHERE c.account_id = r.account_id
-                            AND year(r.month) * 12 + month(r.month)
-                                BETWEEN year(c.start_date) * 12 + month(c.start_date)
-                                    AND year(c.end_date) * 12 + month(c.end_date))""",
-        )[0]
-    )
+def existing_folder(data_dir: str | os.PathLike | None) -> Path:
+    """The data folder of a run (default ``insights.data.paths.raw_dir()``), which must exist.
+
+    Parameters
+    ----------
+    data_dir : path, optional
+        The folder.
+
+    Returns
+    -------
+    pathlib.Path
+        Absolute.
+
+    Raises
+    ------
+    ParameterError
+        If it does not exist.
+    """
+    folder = paths.resolve_data_dir(data_dir)
+    if not folder.is_dir():
+        raise ParameterError(f"data folder {folder} does not exist.")
+    return folder
+
+
+def output_target(out: str | os.PathLike | None, folder: Path) -> Path:
+    """The file ``usage_monthly`` is written to, checked: never in a raw folder, not a folder, writable.
+
+    Parameters
+    ----------
+    out : path, optional
+        The file; default ``<processed>/usage_monthly.parquet``.
+    folder : pathlib.Path
+        The raw data folder of the run.
+
+    Returns
+    -------
+    pathlib.Path
+        The absolute target.
+
+    Raises
+    ------
+    ParameterError
+        If it lies in the raw data folder, is a folder or its folder cannot be written.
+    """
+    target = Path(out).expanduser().resolve() if out is not None else paths.processed_dir() / OUTPUT_FILE
+    for raw in {folder, paths.raw_dir()}:
+        if target.is_relative_to(raw):
+            raise ParameterError(
+                f"output {target} is inside the raw data folder {raw}, which is never written; "
+                f"write it under the processed folder ({paths.processed_dir()}) instead."
+            )
+    if target.is_dir():
+        raise ParameterError(f"output {target} is a folder; give a file name such as {target / OUTPUT_FILE}.")
+    paths.writable_folder(target.parent, "output folder")
+    return target
 
 
 def build_usage_monthly(
@@ -401,6 +461,7 @@ def build_usage_monthly(
     temp_dir: str | os.PathLike | None = None,
     threads: int | None = None,
     now: pd.Timestamp | None = None,
+    events: str | None = None,
 ) -> UsageSummary:
     """Aggregate ``usage_events`` into ``usage_monthly`` with DuckDB and write it as Parquet.
 
@@ -423,6 +484,9 @@ def build_usage_monthly(
         DuckDB threads (default: all cores).
     now : pandas.Timestamp, optional
         Reference time for the future-timestamp check (default: now, UTC).
+    events : str, optional
+        The events: a local path, glob or ``file://`` URI (``sources.locate_events``); default the
+        ``usage_events`` files of ``data_dir``.
 
     Returns
     -------
@@ -432,25 +496,14 @@ def build_usage_monthly(
     Raises
     ------
     ParameterError
-        If the folder or the event files are missing, a parameter is invalid, or ``out`` lies in
-        the raw data folder, is a folder or cannot be written.
+        If the folder or the event files are missing (or ``events`` is not local), a parameter is
+        invalid, or ``out`` lies in the raw data folder, is a folder or cannot be written.
     ContractError
         If the events or the reference tables break the data contract.
     """
-    folder = paths.resolve_data_dir(data_dir)
-    if not folder.is_dir():
-        raise ParameterError(f"data folder {folder} does not exist.")
-    target = Path(out).expanduser().resolve() if out is not None else paths.processed_dir() / OUTPUT_FILE
-    for raw in {folder, paths.raw_dir()}:
-        if target.is_relative_to(raw):
-            raise ParameterError(
-                f"output {target} is inside the raw data folder {raw}, which is never written; "
-                f"write it under the processed folder ({paths.processed_dir()}) instead."
-            )
-    if target.is_dir():
-        raise ParameterError(f"output {target} is a folder; give a file name such as {target / OUTPUT_FILE}.")
-    paths.writable_folder(target.parent, "output folder")
-    files = sources.event_files(folder)
+    folder = existing_folder(data_dir)
+    target = output_target(out, folder)
+    files = sources.locate_events(events, folder).local_files()
     spill_parent = Path(temp_dir) if temp_dir is not None else target.parent
     with (
         output_folder(target.parent),  # removed again if the run fails and they stay empty
@@ -464,7 +517,7 @@ def build_usage_monthly(
         con.execute(f"CREATE TEMP TABLE usage_monthly AS {query}")
         summary.seconds["aggregate"] = time.perf_counter() - t0
         summary.rows = int(checks.one_row(con, "SELECT count(*) FROM usage_monthly")[0])
-        summary.events_outside_contract = _outside_contract(con, "usage_monthly")
+        summary.events_outside_contract = int(checks.one_row(con, definitions.outside_contract_sql())[0])
         tmp = temporary_name(target)  # DuckDB creates it, with the usual permissions (not mkstemp's 0600)
         try:
             con.execute(
@@ -487,6 +540,7 @@ def usage_monthly_frame(
     end=None,
     memory_limit: str = DEFAULT_MEMORY_LIMIT,
     now: pd.Timestamp | None = None,
+    events: str | None = None,
 ) -> tuple[pd.DataFrame, UsageSummary]:
     """Like ``build_usage_monthly`` but return the (small) monthly table as a DataFrame, writing nothing.
 
@@ -500,6 +554,8 @@ def usage_monthly_frame(
         Memory budget such as ``4GB`` (see ``connect``).
     now : pandas.Timestamp, optional
         Reference time for the future-timestamp check (default: now, UTC).
+    events : str, optional
+        As for ``build_usage_monthly``.
 
     Returns
     -------
@@ -515,13 +571,51 @@ def usage_monthly_frame(
     ContractError
         With every problem of the events and reference tables.
     """
-    folder = paths.resolve_data_dir(data_dir)
-    if not folder.is_dir():
-        raise ParameterError(f"data folder {folder} does not exist.")
-    files = sources.event_files(folder)
+    folder = existing_folder(data_dir)
+    files = sources.locate_events(events, folder).local_files()
     with ThreadPoolExecutor(1, thread_name_prefix="usage-reference") as pool, connect(memory_limit) as con:
         ref = pool.submit(sources.reference_tables, folder)  # read while DuckDB scans the events
         query, summary = monthly_relation(con, files, ref, start=start, end=end, now=now)
         frame = con.execute(query).df()
         summary.rows = len(frame)
     return definitions.monthly_frame(frame), summary
+
+
+def event_problems(
+    location: sources.EventsLocation,
+    ref: dict[str, pd.DataFrame],
+    now: datetime.datetime,
+    memory_limit: str = DEFAULT_MEMORY_LIMIT,
+) -> tuple[list[Violation], int]:
+    """Every contract problem of the events, counted out of core (the checks of ``scan_and_check``).
+
+    Parameters
+    ----------
+    location : sources.EventsLocation
+        The events (local files).
+    ref : dict of pandas.DataFrame
+        Typed ``accounts`` and ``users``.
+    now : datetime.datetime
+        Naive UTC time after which a timestamp is in the future.
+    memory_limit : str
+        Memory budget (see ``connect``).
+
+    Returns
+    -------
+    violations : list of Violation
+        Empty when the events meet the contract.
+    rows : int
+        Event rows read (0 when the files could not be read).
+
+    Raises
+    ------
+    ParameterError
+        If the location is not local or matches no file, or the memory limit is not a size.
+    """
+    files = location.local_files()
+    with connect(memory_limit) as con:
+        try:
+            result = scan_and_check(con, files, ref, None, now)[0]
+        except ContractError as exc:
+            return list(exc.violations), 0
+    return result.violations, result.rows

@@ -1,11 +1,17 @@
-"""Where the usage inputs come from: the event files and the small reference tables.
+"""Where the usage inputs come from: the events, and the small reference tables.
 
-Events stay on disk (DuckDB scans them); ``accounts``, ``contracts`` and ``users`` are small and
-are read and validated with the regular loader rules.
+Events stay where they are (an engine scans them): the ``usage_events`` files of the data folder,
+or what ``--events`` names, a path, a glob or a URI (``file://``, ``hdfs://``, ``s3a://``...) that
+the engine reads itself, or a table of the Spark catalog (``locate_events``). ``accounts``,
+``contracts`` and ``users`` are small and are read and validated with the regular loader rules,
+from the same folder or source mapping as every other table.
 """
 
 from __future__ import annotations
 
+import glob
+import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -94,3 +100,134 @@ def reference_tables(data_dir: Path) -> dict[str, pd.DataFrame]:
     if problems or violations:
         raise ContractError(problems + violations)
     return {name: typed[name] for name in REFERENCE_TABLES}
+
+
+#: A table name of the Spark catalog: ``name``, ``database.name`` or ``catalog.database.name``.
+_TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}$")
+_GLOB = re.compile(r"[*?\[]")
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+@dataclass(frozen=True)
+class EventsLocation:
+    """Where the events are: paths an engine reads, or a table of the Spark catalog.
+
+    Attributes
+    ----------
+    paths : tuple of str
+        Local files, globs or URIs (empty for a table).
+    table : str or None
+        A table name of the Spark catalog.
+    format : str
+        ``"parquet"`` or ``"csv"`` (of the paths).
+    """
+
+    paths: tuple[str, ...] = ()
+    table: str | None = None
+    format: str = "parquet"
+
+    def describe(self) -> str:
+        """The location for messages and the manifest.
+
+        Returns
+        -------
+        str
+            ``table <name>`` or the paths (the first three, then how many more).
+        """
+        if self.table is not None:
+            return f"table {self.table}"
+        shown = ", ".join(self.paths[:3]) + (f" and {len(self.paths) - 3} more" if len(self.paths) > 3 else "")
+        return f"{self.format} {shown}"
+
+    def local_files(self) -> list[Path]:
+        """The local files of the location (``file://`` URIs and globs resolved), for DuckDB.
+
+        Returns
+        -------
+        list of pathlib.Path
+            Every file, sorted within each path.
+
+        Raises
+        ------
+        ParameterError
+            If the location is a catalog table or a remote URI (those need the Spark engine), or a
+            path matches no file.
+        """
+        if self.table is not None:
+            raise ParameterError(
+                f"usage_events from the Spark catalog table {self.table} need --engine spark "
+                "(DuckDB reads local files)."
+            )
+        files: list[Path] = []
+        for given in self.paths:
+            local = _local_path(given)
+            if local is None:
+                raise ParameterError(f"DuckDB reads local files only; read {given} with --engine spark.")
+            found = (
+                [Path(f) for f in sorted(glob.glob(local, recursive=True))] if _GLOB.search(local) else [Path(local)]
+            )
+            found = [f for f in found if f.is_file()]
+            if not found:
+                raise ParameterError(f"no usage_events file at {given}.")
+            files += found
+        return files
+
+
+def _local_path(text: str) -> str | None:
+    """The local path of ``text`` (a path or a ``file://`` URI), or None for another scheme."""
+    if text.startswith("file://"):
+        return text[len("file://") :]
+    return None if _SCHEME.match(text) else text
+
+
+def _format_of(text: str) -> str:
+    return "csv" if text.rstrip("/").lower().endswith(".csv") else "parquet"
+
+
+def locate_events(events: str | None, data_dir: Path | None = None) -> EventsLocation:
+    """Where the events of a run are: ``events`` if given, else the ``usage_events`` files of ``data_dir``.
+
+    ``events`` is a table of the Spark catalog when it is a dotted name (``usage_events``,
+    ``db.usage_events``) that is not a local path; otherwise a path, glob or URI. Paths ending in
+    ``.csv`` are CSV, others Parquet; a local folder is replaced by its Parquet or CSV files
+    (searched recursively, one format).
+
+    Parameters
+    ----------
+    events : str or None
+        ``--events``: a path, glob, URI or table name.
+    data_dir : pathlib.Path, optional
+        The data folder whose ``usage_events`` files are used when ``events`` is None.
+
+    Returns
+    -------
+    EventsLocation
+
+    Raises
+    ------
+    ParameterError
+        If neither is given, the data folder has no event files, or a folder holds none.
+    ContractError
+        If a folder mixes CSV and Parquet files.
+    """
+    if events is None or not str(events).strip():
+        if data_dir is None:
+            raise ParameterError("give the events: --events PATH_OR_TABLE, or a data folder with usage_events.")
+        files = event_files(data_dir)
+        return EventsLocation(tuple(str(f) for f in files), format=_format_of(files[0].name))
+    text = str(events).strip()
+    local = _local_path(text)
+    if local is not None and Path(local).expanduser().is_dir():
+        folder = Path(local).expanduser().resolve()
+        files = sorted(p for p in folder.rglob("*") if p.suffix in (".csv", ".parquet") and p.is_file())
+        files = [f for f in files if not any(part.startswith(".") for part in f.relative_to(folder).parts)]
+        if not files:
+            raise ParameterError(f"no Parquet or CSV files in the events folder {folder}.")
+        if len({f.suffix for f in files}) > 1:
+            raise ContractError(
+                [violation("—", "mixed CSV and Parquet files (use one format)", len(files), (str(folder),))]
+            )
+        return EventsLocation(tuple(str(f) for f in files), format=_format_of(files[0].name))
+    if _TABLE_NAME.match(text) and not Path(text).exists() and not text.lower().endswith((".csv", ".parquet")):
+        return EventsLocation(table=text)
+    return EventsLocation((text,), format=_format_of(text))

@@ -85,6 +85,29 @@ class Window:
             raise ParameterError(f"window end {e.date()} is before its start {s.date()}.")
         return cls(s, e)
 
+    @classmethod
+    def given(cls, start: DateLike | None, end: DateLike | None) -> Window | None:
+        """The window a caller fixed with both ends, or None when it gave neither.
+
+        Parameters
+        ----------
+        start, end : date-like or None
+            First and last day (inclusive), both or neither.
+
+        Returns
+        -------
+        Window or None
+            ``Window.parse(start, end)``, or None.
+
+        Raises
+        ------
+        ParameterError
+            If only one end is given, or as ``Window.parse``.
+        """
+        if (start is None) != (end is None):
+            raise ParameterError("give both the start and the end of the window, or neither.")
+        return None if start is None or end is None else cls.parse(start, end)
+
     @property
     def end_exclusive(self) -> pd.Timestamp:
         """Midnight of the day after ``end``: events before it are inside."""

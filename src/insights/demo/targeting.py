@@ -1,0 +1,169 @@
+"""A simulated targeting pilot with a known heterogeneous effect, to prove the targeting estimators.
+
+The playbook helps accounts low in perceived value (below the population mean) and does nothing
+for the rest; how much it helps differs by segment (``TARGETING_EFFECT``). Churn otherwise follows
+the demo's true model (``insights.demo.lifecycle.behavioural_logit`` without the demo pilot's own
+effect), so the accounts look like the demo's. Accounts are randomised 50/50 within segment.
+
+Its draws come from their own random stream (``TARGETING_STREAM`` spawned from the seed), so
+nothing here shifts any table of the demo dataset. ``targeting_truth`` gives the true per-account
+uplift, the true policy values and the design's power as recorded in ``docs/playbook_targeting.md``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from insights.demo import lifecycle
+from insights.demo.spec import DRIVER_CORRELATION, DRIVERS, SEGMENT_ARR_BOUNDS, SEGMENTS
+from insights.errors import ParameterError
+
+#: True log-odds effect on churn of the playbook for accounts with perceived value below the mean
+#: (negative = fewer churns), by segment; zero for every account at or above the mean.
+TARGETING_EFFECT = {"SMB": -1.0, "Mid-Market": -1.5, "Enterprise": -0.5}
+#: Share of accounts per segment in the simulated pilot (as in the demo's renewing base).
+SEGMENT_SHARE = {"SMB": 0.58, "Mid-Market": 0.32, "Enterprise": 0.10}
+#: Median first ARR per segment (log-normal, kept inside the segment's ARR bounds).
+ARR_MEDIAN = {"SMB": 12_000.0, "Mid-Market": 55_000.0, "Enterprise": 260_000.0}
+#: Standard deviation of the measurement noise of the observed (pre-period) driver metrics.
+MEASUREMENT_NOISE = 0.5
+#: Accounts in the sized pilot: the BLP heterogeneity test has power 0.8+ at 5% (docs/playbook_targeting.md).
+SIZED_PILOT_ACCOUNTS = 3000
+#: Name of the random stream (its position among the demo's stream names is not shared).
+TARGETING_STREAM = 0x7A46
+
+
+def segment_low_value_effect(segment: np.ndarray, perceived_value: np.ndarray, heterogeneous: bool) -> np.ndarray:
+    """True log-odds effect of the playbook on churn for each account.
+
+    Parameters
+    ----------
+    segment : numpy.ndarray
+        Segment per account (``SEGMENTS``).
+    perceived_value : numpy.ndarray
+        Latent perceived value (mean 0, SD 1).
+    heterogeneous : bool
+        True: ``TARGETING_EFFECT[segment]`` below the mean perceived value, else 0. False (the null
+        of no heterogeneity): the same log-odds effect for everyone, the accounts' average of the above.
+
+    Returns
+    -------
+    numpy.ndarray
+        Log-odds effect per account (negative = fewer churns).
+    """
+    effect = np.array([TARGETING_EFFECT[s] for s in segment]) * (perceived_value < 0)
+    return effect if heterogeneous else np.full(len(effect), effect.mean())
+
+
+def simulate_targeting_pilot(n: int = SIZED_PILOT_ACCOUNTS, seed: int = 0, heterogeneous: bool = True) -> pd.DataFrame:
+    """One simulated pilot: observed pre-period covariates, arm, renewal, and the true uplift.
+
+    Parameters
+    ----------
+    n : int, default ``SIZED_PILOT_ACCOUNTS``
+        Accounts in the pilot (at least 40).
+    seed : int, default 0
+        Seed; the stream is ``SeedSequence([seed, TARGETING_STREAM])``.
+    heterogeneous : bool, default True
+        The known heterogeneous effect (``segment_low_value_effect``), or its null (one common log-odds effect).
+
+    Returns
+    -------
+    pandas.DataFrame
+        account_id, segment, arm (control/treatment, blocked within segment), arr, first_renewal (0/1),
+        the observed drivers (``DRIVERS``, latent value plus noise), renewed (0/1), and the truth:
+        latent_perceived_value, p_renew_control, p_renew_treatment, true_uplift (their difference).
+
+    Raises
+    ------
+    ParameterError
+        If ``n`` < 40.
+    """
+    if n < 40:
+        raise ParameterError(f"a simulated pilot needs at least 40 accounts, got {n}.")
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), TARGETING_STREAM]))
+    segment = rng.choice(np.array(SEGMENTS), size=n, p=[SEGMENT_SHARE[s] for s in SEGMENTS])
+    x = rng.multivariate_normal(np.zeros(len(DRIVERS)), DRIVER_CORRELATION, size=n)
+    first = (rng.random(n) < 0.3).astype(float)
+    lo = np.array([SEGMENT_ARR_BOUNDS[s][0] for s in segment])
+    hi = np.array([SEGMENT_ARR_BOUNDS[s][1] for s in segment])
+    arr = np.clip(np.array([ARR_MEDIAN[s] for s in segment]) * np.exp(0.45 * rng.standard_normal(n)), lo, hi * 0.999)
+    arm = np.zeros(n, dtype=int)
+    for s in SEGMENTS:
+        members = np.flatnonzero(segment == s)
+        members = members[rng.permutation(len(members))]
+        arm[members[::2]] = 1
+    pv = x[:, DRIVERS.index("perceived_value")]
+    base = lifecycle.behavioural_logit(segment, x, first, np.zeros(n))
+    effect = segment_low_value_effect(segment, pv, heterogeneous)
+    p0 = 1 - lifecycle.churn_probability(base)
+    p1 = 1 - lifecycle.churn_probability(base + effect)
+    renewed = (rng.random(n) < np.where(arm == 1, p1, p0)).astype(int)
+    observed = x + MEASUREMENT_NOISE * rng.standard_normal(x.shape)
+    return pd.DataFrame(
+        {
+            "account_id": [f"S{i:06d}" for i in range(1, n + 1)],
+            "segment": segment,
+            "arm": np.where(arm == 1, "treatment", "control"),
+            "arr": np.round(arr, 2),
+            "first_renewal": first,
+            **{d: observed[:, j] for j, d in enumerate(DRIVERS)},
+            "renewed": renewed,
+            "latent_perceived_value": pv,
+            "p_renew_control": p0,
+            "p_renew_treatment": p1,
+            "true_uplift": p1 - p0,
+        }
+    )
+
+
+def true_policy_value(pilot: pd.DataFrame, treat, weight: str | None = None) -> float:
+    """True mean (weighted) renewal of a simulated pilot's accounts had a policy been followed.
+
+    Parameters
+    ----------
+    pilot : pandas.DataFrame
+        From ``simulate_targeting_pilot``.
+    treat : array-like of 0/1
+        Whom the policy treats, per row.
+    weight : str, optional
+        Column weighting each account (e.g. ``"arr"`` for retained ARR per account).
+
+    Returns
+    -------
+    float
+        ``mean(w * (treat * p_renew_treatment + (1 - treat) * p_renew_control))``.
+    """
+    pi = np.asarray(treat, dtype=float)
+    w = pilot[weight].to_numpy(dtype=float) if weight else np.ones(len(pilot))
+    value = pi * pilot["p_renew_treatment"].to_numpy() + (1 - pi) * pilot["p_renew_control"].to_numpy()
+    return float(np.mean(w * value))
+
+
+def targeting_truth(pilot: pd.DataFrame) -> dict:
+    """The truth of a simulated pilot, JSON-ready: effect model, average and grouped true uplift.
+
+    Parameters
+    ----------
+    pilot : pandas.DataFrame
+        From ``simulate_targeting_pilot``.
+
+    Returns
+    -------
+    dict
+        effect model and per-segment log-odds effects, the sample average uplift (renewal-rate points
+        as a share), and the mean true uplift by segment and by perceived value below / at or above the mean.
+    """
+    low = pilot["latent_perceived_value"] < 0
+    by_seg = pilot.groupby("segment")["true_uplift"].mean().reindex(list(SEGMENTS))
+    return {
+        "effect_model": "log-odds effect on churn = effect[segment] if latent perceived value < 0 else 0",
+        "log_odds_effect_low_perceived_value": TARGETING_EFFECT,
+        "accounts": len(pilot),
+        "average_uplift": round(float(pilot["true_uplift"].mean()), 6),
+        "uplift_by_segment": {s: round(float(v), 6) for s, v in by_seg.items() if pd.notna(v)},
+        "uplift_low_perceived_value": round(float(pilot.loc[low, "true_uplift"].mean()), 6),
+        "uplift_other": round(float(pilot.loc[~low, "true_uplift"].mean()), 6),
+        "unit": "renewal probability, treatment minus control",
+    }

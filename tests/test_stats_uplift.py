@@ -29,7 +29,8 @@ def _experiment(seed=0, n=400, effect=0.15):
 
 def test_zero_outcome_model_gives_horvitz_thompson_scores():
     d = _experiment(1).assign(y=lambda f: f["y"] * 3.0 + 0.5)  # numeric outcome: models use predict
-    f = dr_learner(d, "y", "t", ["x1", "x2"], propensity=0.4, outcome_model=DummyRegressor(strategy="constant", constant=0))
+    zero = DummyRegressor(strategy="constant", constant=0)
+    f = dr_learner(d, "y", "t", ["x1", "x2"], propensity=0.4, outcome_model=zero)
     ht1 = d["t"] * d["y"] / 0.4
     ht0 = (1 - d["t"]) * d["y"] / 0.6
     np.testing.assert_allclose(f["gamma1"], ht1)

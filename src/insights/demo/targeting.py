@@ -28,13 +28,15 @@ SEGMENT_SHARE = {"SMB": 0.58, "Mid-Market": 0.32, "Enterprise": 0.10}
 ARR_MEDIAN = {"SMB": 12_000.0, "Mid-Market": 55_000.0, "Enterprise": 260_000.0}
 #: Standard deviation of the measurement noise of the observed (pre-period) driver metrics.
 MEASUREMENT_NOISE = 0.5
+#: Renewal-probability effect of the playbook for every account under the null of no heterogeneity.
+NULL_UPLIFT = 0.02
 #: Accounts in the sized pilot: the BLP heterogeneity test has power 0.8+ at 5% (docs/playbook_targeting.md).
 SIZED_PILOT_ACCOUNTS = 3000
 #: Name of the random stream (its position among the demo's stream names is not shared).
 TARGETING_STREAM = 0x7A46
 
 
-def segment_low_value_effect(segment: np.ndarray, perceived_value: np.ndarray, heterogeneous: bool) -> np.ndarray:
+def segment_low_value_effect(segment: np.ndarray, perceived_value: np.ndarray) -> np.ndarray:
     """True log-odds effect of the playbook on churn for each account.
 
     Parameters
@@ -43,17 +45,13 @@ def segment_low_value_effect(segment: np.ndarray, perceived_value: np.ndarray, h
         Segment per account (``SEGMENTS``).
     perceived_value : numpy.ndarray
         Latent perceived value (mean 0, SD 1).
-    heterogeneous : bool
-        True: ``TARGETING_EFFECT[segment]`` below the mean perceived value, else 0. False (the null
-        of no heterogeneity): the same log-odds effect for everyone, the accounts' average of the above.
 
     Returns
     -------
     numpy.ndarray
-        Log-odds effect per account (negative = fewer churns).
+        ``TARGETING_EFFECT[segment]`` where perceived value is below the mean, else 0 (negative = fewer churns).
     """
-    effect = np.array([TARGETING_EFFECT[s] for s in segment]) * (perceived_value < 0)
-    return effect if heterogeneous else np.full(len(effect), effect.mean())
+    return np.array([TARGETING_EFFECT[s] for s in segment]) * (perceived_value < 0)
 
 
 def simulate_targeting_pilot(n: int = SIZED_PILOT_ACCOUNTS, seed: int = 0, heterogeneous: bool = True) -> pd.DataFrame:
@@ -66,7 +64,8 @@ def simulate_targeting_pilot(n: int = SIZED_PILOT_ACCOUNTS, seed: int = 0, heter
     seed : int, default 0
         Seed; the stream is ``SeedSequence([seed, TARGETING_STREAM])``.
     heterogeneous : bool, default True
-        The known heterogeneous effect (``segment_low_value_effect``), or its null (one common log-odds effect).
+        The known heterogeneous effect (``segment_low_value_effect``), or the null of no heterogeneity:
+        every account's renewal probability raised by the same ``NULL_UPLIFT``.
 
     Returns
     -------
@@ -96,9 +95,12 @@ def simulate_targeting_pilot(n: int = SIZED_PILOT_ACCOUNTS, seed: int = 0, heter
         arm[members[::2]] = 1
     pv = x[:, DRIVERS.index("perceived_value")]
     base = lifecycle.behavioural_logit(segment, x, first, np.zeros(n))
-    effect = segment_low_value_effect(segment, pv, heterogeneous)
     p0 = 1 - lifecycle.churn_probability(base)
-    p1 = 1 - lifecycle.churn_probability(base + effect)
+    p1 = (
+        1 - lifecycle.churn_probability(base + segment_low_value_effect(segment, pv))
+        if heterogeneous
+        else p0 + NULL_UPLIFT
+    )
     renewed = (rng.random(n) < np.where(arm == 1, p1, p0)).astype(int)
     observed = x + MEASUREMENT_NOISE * rng.standard_normal(x.shape)
     return pd.DataFrame(
@@ -167,3 +169,24 @@ def targeting_truth(pilot: pd.DataFrame) -> dict:
         "uplift_other": round(float(pilot.loc[~low, "true_uplift"].mean()), 6),
         "unit": "renewal probability, treatment minus control",
     }
+
+
+def estimation_frame(pilot: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """The simulated pilot ready for ``insights.stats.uplift.dr_learner``, and its covariate columns.
+
+    Parameters
+    ----------
+    pilot : pandas.DataFrame
+        From ``simulate_targeting_pilot``.
+
+    Returns
+    -------
+    frame : pandas.DataFrame
+        The pilot plus ``treated`` (0/1), ``log_arr`` and 0/1 segment columns ``segment_<name>``
+        (SMB is the reference).
+    covariates : list of str
+        The observed drivers, first_renewal, log_arr and the segment columns (never the truth columns).
+    """
+    seg = {f"segment_{s}": (pilot["segment"] == s).astype(float) for s in SEGMENTS[1:]}
+    frame = pilot.assign(treated=(pilot["arm"] == "treatment").astype(int), log_arr=np.log(pilot["arr"]), **seg)
+    return frame, [*DRIVERS, "first_renewal", "log_arr", *seg]

@@ -207,7 +207,9 @@ def design_matrix(frame: pd.DataFrame, reference: pd.DataFrame | None = None) ->
     return out, list(out.columns)
 
 
-def pilot_frame(tables: Tables, pilot_id: str, grace_days: int, treatment: str | None = None) -> pd.DataFrame:
+def pilot_frame(
+    tables: Tables, pilot_id: str, grace_days: int, treatment: str | None = None, config: TargetingConfig | None = None
+) -> pd.DataFrame:
     """The pilot's accounts with a known outcome, their arm as 0/1 and the pre-period snapshot.
 
     Parameters
@@ -220,6 +222,8 @@ def pilot_frame(tables: Tables, pilot_id: str, grace_days: int, treatment: str |
         Grace period of the churn definition.
     treatment : str, optional
         The treatment arm (default: the plan's first treatment arm).
+    config : TargetingConfig, optional
+        Default ``load_config()`` (its minimum sizes apply).
 
     Returns
     -------
@@ -233,9 +237,10 @@ def pilot_frame(tables: Tables, pilot_id: str, grace_days: int, treatment: str |
     ------
     ParameterError
         If the pilot is unknown, is too small (fewer than ``min_accounts`` resolved accounts or
-        ``min_per_arm`` in an arm, from ``config/targeting.yaml``), or has no pre-period covariates.
+        ``min_per_arm`` in an arm, from ``config/targeting.yaml``), or has no pre-period covariates
+        (no account had a contract and at least one usage, survey or support metric before the assignment).
     """
-    cfg = load_config()
+    cfg = config or load_config()
     plan = plan_of(tables, pilot_id)
     arm = treatment or plan.treatments[0]
     if arm not in plan.treatments:
@@ -254,8 +259,8 @@ def pilot_frame(tables: Tables, pilot_id: str, grace_days: int, treatment: str |
         )
     snap = _snapshot_with_band(tables, plan.assigned_at)
     pre = snap.reindex(out["account_id"])
-    present = [c for c in COVARIATES if pre[c].notna().any()]
-    if pre["arr"].isna().all() or len(present) < 2:
+    behaviour = [c for c in COVARIATES if c not in ("arr", "tenure_years") and pre[c].notna().any()]
+    if pre["arr"].isna().all() or not behaviour:
         raise ParameterError(
             f"pilot {pilot_id!r} has no pre-period covariates: none of its accounts had a snapshot "
             f"(contract, usage, surveys) before {plan.assigned_at}. Load the history before the assignment "
@@ -470,7 +475,7 @@ def analyse(
         As ``pilot_frame`` (unknown, too small, no pre-period covariates).
     """
     cfg = config or load_config()
-    frame = pilot_frame(tables, pilot_id, grace_days, treatment)
+    frame = pilot_frame(tables, pilot_id, grace_days, treatment, cfg)
     plan = plan_of(tables, pilot_id)
     design, columns = design_matrix(frame)
     data = pd.concat([frame[["account_id", "renewed", "treated", "propensity", "stratum"]], design], axis=1)
@@ -576,3 +581,31 @@ def ranked_accounts(tables: Tables, result: Targeting) -> pd.DataFrame:
     out.insert(0, "rank", np.arange(1, len(out) + 1))
     out.attrs["caveat"] = CAVEAT
     return out
+
+
+def refusal(tables: Tables, pilot_id: str | None, grace_days: int, config: TargetingConfig | None = None) -> str | None:
+    """Why a pilot cannot be targeted (no pilot, unknown, too small, no pre-period covariates), or None.
+
+    Parameters
+    ----------
+    tables : Tables
+        Validated raw tables.
+    pilot_id : str or None
+        The pilot (None: the data hold no pilot).
+    grace_days : int
+        Grace period of the churn definition.
+    config : TargetingConfig, optional
+        Default ``load_config()``.
+
+    Returns
+    -------
+    str or None
+        The message ``analyse`` would raise (what to do instead), or None when it can run.
+    """
+    if pilot_id is None:
+        return "The data hold no pilot: assign one with `insights pilot assign`, then read it out here."
+    try:
+        pilot_frame(tables, pilot_id, grace_days, config=config)
+    except ParameterError as exc:
+        return str(exc)
+    return None

@@ -299,7 +299,9 @@ class Targeting:
     heterogeneous : bool
         Whether the BLP test or the GATES most-minus-least interval finds heterogeneity at ``alpha``.
     verdict : str
-        The plain-language answer.
+        The plain-language answer with its numbers.
+    answer : str
+        The answer in one sentence (heterogeneity found or not, and what to do).
     method : str
         The estimator (``insights.stats.uplift.dr_learner``'s method).
     config : TargetingConfig
@@ -317,6 +319,7 @@ class Targeting:
     qini: pd.DataFrame
     heterogeneous: bool
     verdict: str
+    answer: str
     method: str
     config: TargetingConfig
     effect_model: object = field(repr=False, default=None)
@@ -333,21 +336,22 @@ class Targeting:
         return self.blp.average
 
     def headline(self) -> dict:
-        """Front-page headline of the targeting analysis.
+        """Front-page headlines of the targeting analysis (label -> formatted text).
 
         Returns
         -------
         dict
-            ``text`` (one sentence), ``heterogeneous`` and the average effect with its interval.
+            The answer (first sentence of the verdict), the average effect with its interval, and the
+            heterogeneity tests.
         """
-        a = self.average
+        a, d = self.average, self.gates.attrs["difference"]
         return {
-            "text": self.verdict.split("\n")[0],
-            "heterogeneous": self.heterogeneous,
-            "average_effect": round(a.estimate, 4),
-            "average_low": round(a.low, 4),
-            "average_high": round(a.high, 4),
-            "method": a.method,
+            "Answer": self.answer,
+            "Average effect on renewal": f"{_points(a.estimate)} ({_points(a.low)} to {_points(a.high)}; {a.method})",
+            "Heterogeneity": (
+                f"{self.blp.test.method}: p = {self.blp.test.p_value:.2g}; most minus least responsive group "
+                f"{_points(d.estimate)} ({_points(d.low)} to {_points(d.high)})"
+            ),
         }
 
 
@@ -406,7 +410,7 @@ def _points(share: float) -> str:
     return f"{100 * share:+.1f} points"
 
 
-def _verdict(blp, gates_table: pd.DataFrame, policies: pd.DataFrame, cfg: TargetingConfig) -> tuple[bool, str]:
+def _verdict(blp, gates_table: pd.DataFrame, policies: pd.DataFrame, cfg: TargetingConfig) -> tuple[bool, str, str]:
     diff = gates_table.attrs["difference"]
     found = blp.test.p_value < cfg.alpha or diff.low > 0
     everyone = policies.iloc[0]
@@ -416,24 +420,34 @@ def _verdict(blp, gates_table: pd.DataFrame, policies: pd.DataFrame, cfg: Target
     elif avg.high < 0:
         average = "the play lowers renewal on average: give it to no one"
     else:
-        average = "the average effect is not clear: extend the pilot rather than roll the play out"
+        average = "the average effect is not clear, so extend the pilot rather than roll the play out"
     bounds = f"{_points(avg.low)} to {_points(avg.high)}"
     effect = f"average effect on the renewal rate {_points(avg.estimate)} ({bounds}, {avg.method})"
     if not found:
-        return False, (
-            f"No heterogeneity found: the data do not show that some accounts respond more than others "
-            f"(BLP test p = {blp.test.p_value:.2g}; most minus least responsive group {_points(diff.estimate)}, "
-            f"{_points(diff.low)} to {_points(diff.high)}). Treat by the average decision; {average}.\n"
-            f"The {effect}; per-account uplift estimates are not used for targeting."
+        return (
+            False,
+            f"No heterogeneity found; treat by the average decision: {average}.",
+            (
+                f"No heterogeneity found: the data do not show that some accounts respond more than others "
+                f"(BLP test p = {blp.test.p_value:.2g}; most minus least responsive group {_points(diff.estimate)}, "
+                f"{_points(diff.low)} to {_points(diff.high)}). Treat by the average decision; {average}.\n"
+                f"The {effect}; per-account uplift estimates are not used for targeting."
+            ),
         )
     best = policies.iloc[2 : 2 + len(cfg.top_shares)].sort_values("net_arr_gain", ascending=False).iloc[0]
-    return True, (
-        f"Heterogeneity found (BLP test p = {blp.test.p_value:.2g}; most minus least responsive group "
-        f"{_points(diff.estimate)}, {_points(diff.low)} to {_points(diff.high)}): target the play. "
-        f"Best of the policies compared: {best['policy']}, {best['plays']} plays, "
-        f"{best['csm_hours']:,.0f} CSM hours, ARR gain "
-        f"{best['arr_gain']:,.0f} ({best['arr_gain_low']:,.0f} to {best['arr_gain_high']:,.0f}) over treating no one.\n"
-        f"The {effect}."
+    answer = f"Heterogeneity found; target the play: {best['policy']} gains the most ARR net of CSM time."
+    return (
+        True,
+        answer,
+        (
+            f"Heterogeneity found (BLP test p = {blp.test.p_value:.2g}; most minus least responsive group "
+            f"{_points(diff.estimate)}, {_points(diff.low)} to {_points(diff.high)}): target the play. "
+            f"Best of the policies compared: {best['policy']}, {best['plays']} plays, "
+            f"{best['csm_hours']:,.0f} CSM hours, ARR gain "
+            f"{best['arr_gain']:,.0f} ({best['arr_gain_low']:,.0f} to {best['arr_gain_high']:,.0f}) "
+            "over treating no one.\n"
+            f"The {effect}."
+        ),
     )
 
 
@@ -500,7 +514,7 @@ def analyse(
     )
     policies = policy_table(scored, cfg, level)
     qini = policy_value.qini_curve(scored, points=20, cluster="cluster", n_boot=cfg.bootstrap, level=level, seed=seed)
-    found, verdict = _verdict(blp, gates_table, policies, cfg)
+    found, answer, verdict = _verdict(blp, gates_table, policies, cfg)
     effect_model = clone(uplift.default_effect_model()).fit(design.to_numpy(float), scored["score"].to_numpy(float))
     return Targeting(
         pilot_id=pilot_id,
@@ -514,6 +528,7 @@ def analyse(
         qini=qini,
         heterogeneous=found,
         verdict=verdict,
+        answer=answer,
         method=scores.attrs["method"],
         config=cfg,
         effect_model=effect_model,

@@ -220,7 +220,7 @@ def dr_learner(
     folds : int, default 2
         Number of cross-fitting folds. Two (each half's uplift from a model of the other half, as in
         Chernozhukov et al.'s main/auxiliary split) keep the heterogeneity tests calibrated; with five,
-        whose models share training data, the BLP test rejected a true null in 12-17% of simulations
+        whose models share training data, the BLP test rejected a true null in 10-17% of simulations
         (``docs/playbook_targeting.md``).
     seed : int, default 0
         Seed of the fold split.

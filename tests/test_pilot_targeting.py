@@ -113,3 +113,19 @@ def test_gates_ordering_and_policy_values_recover_the_truth():
         rule = (frame["perceived_value"] < 0).astype(int).to_numpy()
         v = policy_value(s, {"rule": rule}).iloc[0]
         assert v["value_low"] <= true_policy_value(pilot, rule) <= v["value_high"]
+
+
+def test_simulated_pilot_truth():
+    pilot = simulate_targeting_pilot(400, seed=3)
+    low = pilot["latent_perceived_value"] < 0
+    assert (pilot.loc[~low, "true_uplift"] == 0).all() and (pilot.loc[low, "true_uplift"] > 0).all()
+    assert (
+        pilot.groupby("segment")["arm"].apply(lambda a: abs((a == "treatment").sum() - (a == "control").sum())).max()
+        <= 1
+    )
+    null = simulate_targeting_pilot(400, seed=3, heterogeneous=False)
+    assert np.allclose(null["true_uplift"], 0.02)
+    assert null[["segment", "arr", "perceived_value"]].equals(pilot[["segment", "arr", "perceived_value"]])
+    assert true_policy_value(pilot, np.ones(400)) == pytest.approx(pilot["p_renew_treatment"].mean())
+    with pytest.raises(ParameterError, match="at least 40"):
+        simulate_targeting_pilot(39)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -56,7 +57,7 @@ CAVEAT = (
     "comparison), not a measured fact about the account; read it with the group intervals."
 )
 
-DEFAULTS = {
+DEFAULTS: dict[str, dict[str, Any]] = {
     "cost": {"csm_hours_per_play": 6.0, "cost_per_csm_hour": 100.0},
     "policies": {"top_shares": [0.1, 0.2, 0.3, 0.5], "current_rule_band": "red"},
     "estimation": {"folds": 2, "groups": 5, "bootstrap": 200, "alpha": 0.05, "min_accounts": 200, "min_per_arm": 80},
@@ -306,6 +307,10 @@ class Targeting:
         The estimator (``insights.stats.uplift.dr_learner``'s method).
     config : TargetingConfig
         Settings used.
+    effect_model : scikit-learn estimator
+        The effect model refitted on every pilot account's pseudo-outcome (used by ``ranked_accounts``).
+    columns : list of str
+        Its covariate columns (``design_matrix``).
     """
 
     pilot_id: str
@@ -322,7 +327,7 @@ class Targeting:
     answer: str
     method: str
     config: TargetingConfig
-    effect_model: object = field(repr=False, default=None)
+    effect_model: Any = field(repr=False, default=None)
     columns: list = field(repr=False, default_factory=list)
 
     @property
@@ -376,10 +381,12 @@ def policy_table(scored: pd.DataFrame, cfg: TargetingConfig, level: float = 0.95
         arr_gain (+ low/high), play_cost, net_arr_gain, arr_gain_per_csm_hour, method.
     """
     n = len(scored)
-    policies = {"treat everyone": np.ones(n), "treat no one": np.zeros(n)}
+    policies: dict[str, np.ndarray] = {"treat everyone": np.ones(n), "treat no one": np.zeros(n)}
     for s in cfg.top_shares:
         policies[f"top {s:.0%} by predicted uplift"] = policy_value.top_share_policy(scored["cate"], s)
-    policies[f"current rule: {cfg.current_rule_band} health"] = (scored["band"] == cfg.current_rule_band).to_numpy(int)
+    policies[f"current rule: {cfg.current_rule_band} health"] = (scored["band"] == cfg.current_rule_band).to_numpy(
+        float
+    )
     rate = policy_value.policy_value(scored, policies, cluster="cluster", level=level)
     arr = policy_value.policy_value(scored, policies, weight="arr", cluster="cluster", level=level)
     plays = np.array([p.sum() for p in policies.values()])

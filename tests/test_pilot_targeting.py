@@ -129,3 +129,11 @@ def test_simulated_pilot_truth():
     assert true_policy_value(pilot, np.ones(400)) == pytest.approx(pilot["p_renew_treatment"].mean())
     with pytest.raises(ParameterError, match="at least 40"):
         simulate_targeting_pilot(39)
+
+
+def test_ground_truth_records_the_targeting_effect_and_power(small_demo):
+    _, truth = small_demo
+    section = truth["playbook_targeting"]
+    assert section["truth"]["uplift_other"] == 0 and section["truth"]["uplift_low_perceived_value"] > 0.1
+    assert section["sized_accounts"] == 3000 and section["power_blp_test_5pct"]["3000"] >= 0.8
+    assert section["demo_pilot_accounts"] == len(small_demo[0]["pilot_assignments"])

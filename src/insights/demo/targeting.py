@@ -32,6 +32,9 @@ MEASUREMENT_NOISE = 0.5
 NULL_UPLIFT = 0.02
 #: Accounts in the sized pilot: the BLP heterogeneity test has power 0.8+ at 5% (docs/playbook_targeting.md).
 SIZED_PILOT_ACCOUNTS = 3000
+#: Power of the BLP heterogeneity test at 5% by pilot size (accounts with an outcome), from 100
+#: simulated pilots each (``bench/eval_targeting.py power``, recorded in docs/playbook_targeting.md).
+RECORDED_POWER = {427: 0.25, 1000: 0.30, 2000: 0.73, 3000: 0.90, 4000: 0.93}
 #: Name of the random stream (its position among the demo's stream names is not shared).
 TARGETING_STREAM = 0x7A46
 
@@ -168,6 +171,34 @@ def targeting_truth(pilot: pd.DataFrame) -> dict:
         "uplift_low_perceived_value": round(float(pilot.loc[low, "true_uplift"].mean()), 6),
         "uplift_other": round(float(pilot.loc[~low, "true_uplift"].mean()), 6),
         "unit": "renewal probability, treatment minus control",
+    }
+
+
+def ground_truth_section(seed: int, demo_pilot_accounts: int) -> dict:
+    """The ``playbook_targeting`` section of ``ground_truth.json``: the known heterogeneous effect and its power.
+
+    Parameters
+    ----------
+    seed : int
+        The dataset's seed (the sized pilot is simulated with it, on its own stream).
+    demo_pilot_accounts : int
+        Accounts in the demo dataset's own pilot, whose power is quoted beside the sized pilot's.
+
+    Returns
+    -------
+    dict
+        JSON-ready: how to regenerate the pilot, its truth (``targeting_truth``), the sized design and the
+        recorded power of the BLP heterogeneity test by pilot size.
+    """
+    return {
+        "simulator": f"insights.demo.targeting.simulate_targeting_pilot(n={SIZED_PILOT_ACCOUNTS}, seed={seed})",
+        "truth": targeting_truth(simulate_targeting_pilot(SIZED_PILOT_ACCOUNTS, seed)),
+        "design": "randomised 50/50 within segment; outcome: renewal at the pilot renewal",
+        "sized_accounts": SIZED_PILOT_ACCOUNTS,
+        "demo_pilot_accounts": int(demo_pilot_accounts),
+        "power_blp_test_5pct": {str(k): v for k, v in RECORDED_POWER.items()},
+        "note": "the demo's own pilot keeps its segment effect (its outcomes are in contracts.csv); the "
+        "heterogeneous play is this simulated pilot, on its own random stream (docs/playbook_targeting.md)",
     }
 
 

@@ -266,3 +266,60 @@ def readout_cmd(
     for note in r.notes:
         typer.echo(f"note: {note}")
     typer.echo(f"\nDECISION: {r.decision.upper()} — {r.reason}")
+
+
+@pilot_app.command("target")
+@_user_errors
+def target_cmd(
+    pilot_id: str = typer.Argument(..., help="Pilot id."),
+    treatment: str | None = typer.Option(None, help="Treatment arm (default: the plan's first)."),
+    level: float = typer.Option(0.95, help="Confidence level of intervals."),
+    seed: int = typer.Option(7, help="Seed of the cross-fitting folds and the bootstrap (7, as the report)."),
+    top: int = typer.Option(20, help="Accounts of the ranked list to print."),
+    out: str | None = typer.Option(None, help="Also write the ranked list as this CSV file."),
+    data: str | None = typer.Option(None, help=DATA_HELP),
+):
+    """Who should get the piloted play next: heterogeneity tests, policy values in ARR and CSM hours, ranked list.\f
+
+    Parameters
+    ----------
+    pilot_id : str
+        An assigned pilot with known outcomes.
+    treatment, level, seed
+        Options of ``insights.analyses.pilots.targeting.analyse``.
+    top : int
+        Rows of the ranked list printed.
+    out : str or None
+        CSV file for the whole ranked list (``insights.data.output_files.write_csv``; never overwritten).
+    data : str or None
+        Raw data folder, source mapping file or database URL (default: ``config/sources.yaml`` if it
+        exists, else ``data/raw``).
+    """  # noqa: D301, D400 - "\f" (after the summary\'s period) ends the text typer shows in --help
+    from insights.analyses.pilots import targeting
+    from insights.data.output_files import write_csv
+    from insights.data.settings import load_settings
+
+    tables = _tables(data)
+    r = targeting.analyse(tables, pilot_id, load_settings().grace_days, treatment=treatment, level=level, seed=seed)
+    cfg = r.config
+    typer.echo(f"Pilot {pilot_id}: {r.treatment} vs {r.control}, {len(r.frame)} accounts with a known outcome.")
+    typer.echo(f"Uplift: {r.method}, on the accounts' snapshot just before the assignment.")
+    typer.echo(f"\n{r.verdict}\n")
+    typer.echo(f"Heterogeneity test: {r.blp.test.method}, p = {r.blp.test.p_value:.3g}")
+    typer.echo(f"Effect by group of predicted uplift ({r.gates['method'].iloc[0]}):")
+    _echo_frame(r.gates.drop(columns="method").set_index("group"))
+    typer.echo(f"\nPolicies (cost per play: {cfg.csm_hours_per_play:g} CSM hours x {cfg.cost_per_csm_hour:,.0f}):")
+    cols = ["policy", "plays", "csm_hours", "renewal_rate", "arr_gain", "arr_gain_low", "arr_gain_high", "net_arr_gain"]
+    _echo_frame(r.policies[cols].set_index("policy"))
+    typer.echo(f"({r.policies['method'].iloc[0]})")
+    ranked = targeting.ranked_accounts(tables, r)
+    typer.echo(f"\nAccounts renewing in the next {cfg.window_days} days, by expected uplift x ARR (top {top}):")
+    _echo_frame(
+        ranked.head(top).set_index("rank")[
+            ["account_id", "segment", "renewal_date", "arr", "expected_uplift", "expected_arr"]
+        ]
+    )
+    typer.echo(f"note: {targeting.CAVEAT}")
+    if out is not None:
+        write_csv(ranked, out)
+        typer.echo(f"Ranked list ({len(ranked)} accounts) written to {out}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from insights.demo import lifecycle
+from insights.demo import lifecycle, targeting
 from insights.demo.spec import (
     DRIVER_CORRELATION,
     DRIVERS,
@@ -131,7 +131,8 @@ def build_truth(
     -------
     dict
         JSON-ready ``ground_truth.json``: generator settings, the churn model, true effects overall and
-        per segment with their rankings, segment and persona counts, churn by year, the pilot truth, and
+        per segment with their rankings, segment and persona counts, churn by year, the pilot truth, the
+        simulated targeting pilot's heterogeneous effect and power (``insights.demo.targeting``), and
         each account's segment and persona and each renewal in the history with its drivers and outcome.
     """
     in_history = terms[terms["decided"] & (terms["end_date"] <= spec.window_end)]
@@ -192,6 +193,7 @@ def build_truth(
             str(y): {"rate": round(float(r["mean"]), 6), "renewals": int(r["size"])} for y, r in by_year.iterrows()
         },
         "pilot": pilot_truth(spec, pilot, terms, accounts),
+        "playbook_targeting": targeting.ground_truth_section(spec.seed, len(pilot)),
         "accounts": {
             "columns": ["account_id", "segment", "persona"],
             "data": accounts[["account_id", "segment", "persona"]].to_numpy().tolist(),

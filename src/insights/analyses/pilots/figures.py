@@ -179,3 +179,59 @@ def sequential_looks(looks: pd.DataFrame):
     ax.set_title("Interim looks (O'Brien-Fleming-type spending)")
     fig.tight_layout()
     return fig
+
+
+def uplift_groups(gates: pd.DataFrame, average: float):
+    """Effect on the renewal rate by group of predicted uplift (GATES) with intervals.
+
+    Parameters
+    ----------
+    gates : pandas.DataFrame
+        Output of ``insights.stats.heterogeneity.gates``: group, n, estimate, low, high, method.
+    average : float
+        The average effect, drawn as a dashed line.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    fig, ax = plt.subplots(figsize=(7, 3.4))
+    x = gates["group"].to_numpy()
+    yerr = [gates["estimate"] - gates["low"], gates["high"] - gates["estimate"]]
+    ax.errorbar(x, gates["estimate"], yerr=yerr, fmt="o", capsize=4, color="tab:blue")
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.axhline(average, color="black", ls="--", lw=1, label=f"average {average:+.1%}")
+    ax.set_xticks(x, [f"{g}\n(n={n})" for g, n in zip(x, gates["n"])])
+    ax.set_xlabel("group of predicted uplift (1 = least responsive)")
+    ax.set_ylabel("effect on renewal rate")
+    ax.yaxis.set_major_formatter(lambda v, _: f"{v:+.0%}")
+    ax.legend()
+    ax.set_title(f"Who responds? ({gates['method'].iloc[0].split(', ', 1)[-1]})", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def qini(curve: pd.DataFrame):
+    """Qini curve: renewal-rate gain from treating the top share by predicted uplift, against random targeting.
+
+    Parameters
+    ----------
+    curve : pandas.DataFrame
+        Output of ``insights.stats.policy_value.qini_curve``: share, gain, low, high, random, method.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    ax.fill_between(curve["share"], curve["low"], curve["high"], color="tab:blue", alpha=0.2, label="band")
+    ax.plot(curve["share"], curve["gain"], color="tab:blue", marker="o", ms=3, label="by predicted uplift")
+    ax.plot(curve["share"], curve["random"], color="black", ls="--", lw=1, label="at random")
+    ax.set_xlabel("share of accounts given the play")
+    ax.set_ylabel("renewal-rate gain (all accounts)")
+    ax.xaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
+    ax.yaxis.set_major_formatter(lambda v, _: f"{v:+.1%}")
+    ax.legend()
+    ax.set_title(curve["method"].iloc[0], fontsize=9)
+    fig.tight_layout()
+    return fig

@@ -72,7 +72,10 @@ def main() -> None:
             rows.append(evaluate(accounts, seed, work))
             print(rows[-1], flush=True)
     table = pd.DataFrame(rows)
-    print(table.to_markdown(index=False, floatfmt=".3f"))
+    print("| " + " | ".join(table.columns) + " |")
+    print("|" + "---:|" * len(table.columns))
+    for row in table.itertuples(index=False):
+        print("| " + " | ".join(f"{v:.3f}" if isinstance(v, float) else f"{v:,}" for v in row) + " |")
     headline = table["ARI mixture (headline)"]
     print(f"\nheadline ARI: min {headline.min():.3f}, all >= 0.7: {bool((headline >= 0.7).all())}")
 

@@ -267,9 +267,9 @@ def test_reason_names_better_scores_ruled_out_by_min_share():
     sel = model.selection
     ruled_out = sel[(sel["score"] < sel.loc[sel["chosen"], "score"].item()) & ~sel["admissible"]]
     assert len(ruled_out) > 0
-    assert "only by splitting off a group of" in model.reason
-    for k in ruled_out["k"]:
-        assert str(int(k)) in model.reason.split("would score better")[0]
+    assert f"only by splitting off a group of {ruled_out['smallest_share'].max():.1%} of the accounts" in model.reason
+    named = model.reason.split("segments score better")[0].split(".")[-1]  # "5 to 8" or "5 and 7"
+    assert str(int(ruled_out["k"].min())) in named and str(int(ruled_out["k"].max())) in named
     silhouette = bh.fit(frame, method="kmeans", k_range=range(2, 7), seed=3)
     assert "largest silhouette" in silhouette.reason and silhouette.label.endswith("(silhouette)")
 

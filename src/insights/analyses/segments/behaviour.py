@@ -502,10 +502,6 @@ def select_k(
     return sel, fits
 
 
-def _shares(values) -> str:
-    return ", ".join(f"{v:.1%}" for v in values)
-
-
 def explain_k(selection: pd.DataFrame, method: str, min_share: float, n_accounts: int, searched: bool = True) -> str:
     """Why the chosen k, in plain language: the sentence the report shows beside the segments.
 
@@ -526,7 +522,7 @@ def explain_k(selection: pd.DataFrame, method: str, min_share: float, n_accounts
     -------
     str
         One to three sentences: the criterion and the k it picked, the better-scoring k that were ruled
-        out by ``min_share`` (with their smallest segments), a note when a single group fits best (the
+        out by ``min_share`` (with the largest of their smallest segments), a note when a single group fits best (the
         data holds fewer segments than asked) or when k is the largest tried, and the search sample.
     """
     chosen = selection[selection["chosen"]].iloc[0]
@@ -562,10 +558,15 @@ def explain_k(selection: pd.DataFrame, method: str, min_share: float, n_accounts
         )
         better = selection[(selection["score"] > chosen["score"]) & ~selection["admissible"]]
     if len(better):
-        ks = ", ".join(str(int(v)) for v in better["k"])
+        kb = [int(v) for v in better["k"]]
+        ks = (
+            f"{kb[0]} to {kb[-1]}"
+            if kb == list(range(kb[0], kb[-1] + 1)) and len(kb) > 2
+            else " and ".join(map(str, kb))
+        )
         text += (
-            f" {ks} segments would score better, but only by splitting off a group of "
-            f"{_shares(better['smallest_share'])} of the accounts."
+            f" {ks} segments score better, but only by splitting off a group of "
+            f"{float(better['smallest_share'].max()):.1%} of the accounts or less."
         )
     if k == int(tried.max()) and len(tried) > 1:
         text += " It is the most segments tried; a larger k_max may fit better."

@@ -27,13 +27,26 @@ Missing values
     be placed: it gets label -1 and the segment ``UNSEGMENTED``. It is kept in every
     table, never silently dropped.
 Models and k
-    k-means (``method="kmeans"``, 10 starts) with k chosen by the largest silhouette
-    (Euclidean, on the standardised metrics; on a seeded sample of at most 3,000
-    accounts), and a Gaussian mixture (``method="gmm"``, full covariances, 3 starts)
-    with k chosen by the smallest BIC. Only k whose smallest segment holds at least
-    ``min_share`` of the accounts are admissible. The mixture's covariance floor
+    The headline model is a Gaussian mixture (``method="gmm"``, the default: full
+    covariances, 3 starts) with k chosen by the smallest BIC among the admissible k:
+    those whose smallest segment holds at least ``min_share`` of the accounts. A single
+    group (k = 1, no segments) is always scored too, so data without distinct groups is
+    told so instead of being split. k-means (``method="kmeans"``, 10 starts) chooses k
+    by the largest silhouette (Euclidean, on the standardised metrics; on a seeded
+    sample of at most 3,000 accounts); silhouette favours few segments (on the demo it
+    picks 2 of the 4 personas at 50,000 accounts, ARI 0.48, where BIC picks 4, ARI
+    0.88; ``bench/eval_segment_recovery.py``, ``docs/segment_recovery.md``), so k-means
+    serves as a check at the mixture's k (``fit(..., method="kmeans", k=...)``). Every
+    model carries a plain-language ``reason`` for its k. The mixture's covariance floor
     (``GMM_REG_COVAR`` = 0.01 on the standardised scale) stops components collapsing
-    onto the exact ties that ratio metrics have (0 features, every seat active).
+    onto the exact ties that ratio metrics have (0 features, every seat active); the
+    tiny components BIC would still add on ties at large n (under 2% of accounts) are
+    what ``min_share`` rules out.
+Scale
+    The k search scores each candidate on a seeded sample of at most ``SEARCH_SAMPLE``
+    accounts (all of them up to that size) and then fits the chosen k on every account;
+    the bootstrap of ``stability`` draws resamples of at most ``STABILITY_SAMPLE``
+    accounts (an m-out-of-n bootstrap, named in its output when m < n).
 Stable labels and names
     Fits are seeded. Clusters are re-ordered by a profile metric (default: overall
     engagement, the mean of the cluster's standardised metric means), so label 0 is
@@ -96,6 +109,10 @@ DESCRIPTORS = {
     "utilisation": ("fully rolled-out", "under-rolled-out"),
 }
 _SILHOUETTE_SAMPLE = 3000
+#: Largest number of accounts the k search fits each candidate on (a seeded sample above it).
+SEARCH_SAMPLE = 20_000
+#: Largest resample of the stability bootstrap (m-out-of-n above it).
+STABILITY_SAMPLE = 5_000
 
 
 # ----------------------------------------------------------------------------- data
@@ -275,6 +292,10 @@ class BehaviourModel:
         Profile metric that orders the labels ("engagement" or a metric).
     min_share : float
         Smallest admissible segment share used in the k search.
+    reason : str
+        Why this k, in plain language (shown in the report).
+    searched : bool
+        Whether k was chosen by the search (False when it was given).
     """
 
     method: str
@@ -292,11 +313,13 @@ class BehaviourModel:
     n_accounts: int = 0
     order_by: str = "engagement"
     min_share: float = 0.0
+    reason: str = ""
+    searched: bool = True
 
     @property
     def label(self) -> str:
-        """Short description, e.g. ``"k-means, k = 4 (silhouette)"``."""
-        crit = "silhouette" if self.method == "kmeans" else "BIC"
+        """Short description, e.g. ``"Gaussian mixture, k = 4 (BIC)"`` or ``"k-means, k = 4 (given)"``."""
+        crit = ("silhouette" if self.method == "kmeans" else "BIC") if self.searched else "given"
         return f"{METHODS[self.method]}, k = {self.k} ({crit})"
 
     def standardise(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -338,15 +361,15 @@ class BehaviourModel:
         return pd.DataFrame({"behaviour_label": label, "behaviour_segment": names[label]}, index=z.index)
 
 
-def _check(method: str, k_range, min_share: float) -> list[int]:
+def _check(method: str, k_range, min_share: float, smallest: int = 2) -> list[int]:
     if method not in METHODS:
         raise ParameterError(f"method must be one of {list(METHODS)}, got {method!r}.")
     try:
         ks = sorted({int(k) for k in k_range})
     except (TypeError, ValueError):
         raise ParameterError(f"k_range must be whole numbers such as range(2, 9), got {k_range!r}.") from None
-    if not ks or ks[0] < 2:
-        raise ParameterError(f"k_range needs at least one k >= 2, got {list(k_range)}.")
+    if not ks or ks[0] < smallest:
+        raise ParameterError(f"k_range needs at least one k >= {smallest}, got {list(k_range)}.")
     if not 0 <= min_share < 0.5:
         raise ParameterError(f"min_share must be a share of accounts in [0, 0.5), such as 0.05, got {min_share!r}.")
     return ks
@@ -369,57 +392,94 @@ def _one_thread():
     return threadpool_limits(limits=1)
 
 
+def search_sample(n: int, seed: int, size: int | None = SEARCH_SAMPLE) -> np.ndarray | None:
+    """Rows the k search fits on: a seeded sample of ``size`` of ``n`` accounts, or None for all of them.
+
+    Parameters
+    ----------
+    n : int
+        Number of accounts.
+    seed : int
+        Seed of the sample.
+    size : int or None
+        Largest number of accounts to fit on; None means no limit.
+
+    Returns
+    -------
+    numpy.ndarray of int or None
+        Sorted row positions, or None when ``n <= size`` (every account is used).
+    """
+    if size is None or n <= size:
+        return None
+    return np.sort(np.random.default_rng(seed).choice(n, size=size, replace=False))
+
+
 def select_k(
-    z: np.ndarray, method: str = "kmeans", k_range=range(2, 9), min_share: float = 0.05, seed: int = 7
+    z: np.ndarray,
+    method: str = "gmm",
+    k_range=range(2, 9),
+    min_share: float = 0.05,
+    seed: int = 7,
+    sample: int | None = SEARCH_SAMPLE,
 ) -> tuple[pd.DataFrame, dict]:
-    """Fit every k and pick one: largest silhouette (k-means) or smallest BIC (mixture).
+    """Fit every k and pick one: smallest BIC (mixture, with k = 1 as the no-segments reference) or largest silhouette.
 
     Parameters
     ----------
     z : numpy.ndarray
         Standardised metrics, accounts x metrics, no missing values.
-    method : {"kmeans", "gmm"}
+    method : {"gmm", "kmeans"}
+        Gaussian mixture, k by BIC; or k-means, k by silhouette.
     k_range : iterable of int
-        Candidate numbers of segments (each >= 2).
+        Candidate numbers of segments (each >= 1; the mixture always also scores k = 1).
     min_share : float
         A k is admissible only if its smallest segment holds at least this share of accounts.
     seed : int
+        Seed of the fits and of the search sample.
+    sample : int or None
+        Fit and score each k on a seeded sample of at most this many accounts
+        (``search_sample``); None fits on all of them.
 
     Returns
     -------
     selection : pandas.DataFrame
         One row per k: k, criterion ("silhouette" / "BIC"), score, smallest_share,
-        admissible, chosen.
+        admissible, chosen, n (accounts scored).
     fits : dict
-        k to (estimator, labels).
+        k to (estimator, labels of the scored accounts).
 
     Raises
     ------
     ParameterError
         For a bad method, k range or min_share, too few accounts, or when no k is admissible.
     """
-    ks = _check(method, k_range, min_share)
+    ks = _check(method, k_range, min_share, smallest=1)
+    if method == "gmm" and ks[0] > 1:
+        ks = [1, *ks]
     n = len(z)
     if n < 2 * ks[-1] or n < 10:
         raise ParameterError(
             f"{n} accounts with complete behaviour metrics are too few to try up to {ks[-1]} "
             f"segments; lower k_max or use more accounts."
         )
+    rows_used = search_sample(n, seed, sample)
+    zs = z if rows_used is None else z[rows_used]
+    m = len(zs)
     rows, fits = [], {}
-    sample = min(n, _SILHOUETTE_SAMPLE)
+    sil_sample = min(m, _SILHOUETTE_SAMPLE)
     for k in ks:
-        est, labels = _fit_predict(method, k, z, seed)
+        est, labels = _fit_predict(method, k, zs, seed)
         fits[k] = (est, labels)
-        smallest = np.bincount(labels, minlength=k).min() / n
+        smallest = np.bincount(labels, minlength=k).min() / m
         if method == "kmeans":
             score = (
-                silhouette_score(z, labels, sample_size=sample, random_state=seed)
+                silhouette_score(zs, labels, sample_size=sil_sample, random_state=seed)
                 if len(np.unique(labels)) > 1
                 else np.nan
             )
             crit = "silhouette"
         else:
-            score, crit = est.bic(z), "BIC"
+            score, crit = est.bic(zs), "BIC"
         rows.append(
             {
                 "k": k,
@@ -438,7 +498,82 @@ def select_k(
         )
     best = ok["score"].idxmax() if method == "kmeans" else ok["score"].idxmin()
     sel["chosen"] = sel.index == best
+    sel["n"] = m
     return sel, fits
+
+
+def explain_k(selection: pd.DataFrame, method: str, min_share: float, n_accounts: int, searched: bool = True) -> str:
+    """Why the chosen k, in plain language: the sentence the report shows beside the segments.
+
+    Parameters
+    ----------
+    selection : pandas.DataFrame
+        The k search of ``select_k`` (columns k, score, smallest_share, admissible, chosen, n).
+    method : {"gmm", "kmeans"}
+        The model the search was for.
+    min_share : float
+        The smallest admissible segment share of the search.
+    n_accounts : int
+        Accounts segmented (the sample of the search may be smaller).
+    searched : bool
+        False when k was given rather than chosen.
+
+    Returns
+    -------
+    str
+        One to three sentences: the criterion and the k it picked, the better-scoring k that were ruled
+        out by ``min_share`` (with the largest of their smallest segments), a note when a single group fits best (the
+        data holds fewer segments than asked) or when k is the largest tried, and the search sample.
+    """
+    chosen = selection[selection["chosen"]].iloc[0]
+    k = int(chosen["k"])
+    tried = selection.loc[selection["k"] > 1, "k"].astype(int)
+    span = f"{tried.min()} to {tried.max()}" if len(tried) > 1 else f"{tried.min()}"
+    what = "segment" if k == 1 else "segments"
+    if not searched:
+        text = f"{k} {what}, as asked (k was given, not chosen)."
+        if method == "gmm" and k > 1 and (selection["k"] == 1).any():
+            one = float(selection.loc[selection["k"] == 1, "score"].iloc[0])
+            if one <= float(chosen["score"]):
+                text += " A single group fits better by BIC: the data may not hold that many distinct segments."
+        return text
+    if method == "gmm" and k == 1:
+        return (
+            f"1 segment: the accounts do not form distinct behavioural groups. A single group fits "
+            f"better by BIC than any split into {span} segments whose every segment holds at least "
+            f"{min_share:.0%} of the accounts, so no segments are forced on the data."
+        )
+    if method == "gmm":
+        text = (
+            f"{k} segments: of the Gaussian mixtures with 1 to {tried.max()} segments, this one has the lowest "
+            f"BIC (fit to the data, penalised for complexity) among those whose every segment holds at least "
+            f"{min_share:.0%} of the accounts."
+        )
+        better = selection[(selection["score"] < chosen["score"]) & ~selection["admissible"]]
+    else:
+        text = (
+            f"{k} segments: of k-means with {span} segments, this one has the largest silhouette "
+            f"(accounts closer to their own segment than to the next) among those whose every segment holds "
+            f"at least {min_share:.0%} of the accounts. Silhouette tends to favour few segments."
+        )
+        better = selection[(selection["score"] > chosen["score"]) & ~selection["admissible"]]
+    if len(better):
+        kb = [int(v) for v in better["k"]]
+        ks = (
+            f"{kb[0]} to {kb[-1]}"
+            if kb == list(range(kb[0], kb[-1] + 1)) and len(kb) > 2
+            else " and ".join(map(str, kb))
+        )
+        text += (
+            f" {ks} segments score better, but only by splitting off a group of "
+            f"{float(better['smallest_share'].max()):.1%} of the accounts or less."
+        )
+    if k == int(tried.max()) and len(tried) > 1:
+        text += " It is the most segments tried; a larger k_max may fit better."
+    m = int(chosen["n"])
+    if m < n_accounts:
+        text += f" Scores on a seeded sample of {m:,} of the {n_accounts:,} accounts; the chosen k is fitted on all."
+    return text
 
 
 def _order(zmeans: np.ndarray, metrics: tuple, order_by: str) -> np.ndarray:
@@ -457,7 +592,7 @@ def _order(zmeans: np.ndarray, metrics: tuple, order_by: str) -> np.ndarray:
 
 def fit(
     frame: pd.DataFrame,
-    method: str = "kmeans",
+    method: str = "gmm",
     k: int | None = None,
     k_range=range(2, 9),
     min_share: float = 0.05,
@@ -472,10 +607,11 @@ def fit(
     frame : pandas.DataFrame
         Snapshot rows of one observation date (``insights.metrics.snapshots.build`` filtered to
         one ``obs_date``, or ``features_at``).
-    method : {"kmeans", "gmm"}
-        k-means (k by silhouette) or Gaussian mixture (k by BIC).
+    method : {"gmm", "kmeans"}
+        Gaussian mixture, k by BIC (the default and the headline model: it recovers the demo
+        personas at every size tested), or k-means, k by silhouette.
     k : int, optional
-        Fix the number of segments instead of searching ``k_range``.
+        Fix the number of segments instead of searching ``k_range`` (1 allowed).
     k_range : iterable of int
         Candidates for k (default 2 to 8).
     min_share : float
@@ -510,13 +646,17 @@ def fit(
     centre, scale = _robust_scale(complete)
     z = _robust_z(complete, centre, scale).to_numpy()
     if k is not None:
-        _check(method, [k], min_share)
-        selection, fits = select_k(z, method, [k], 0.0, seed)
+        _check(method, [k], min_share, smallest=1)
+        selection, fits = select_k(z, method, [k], 0.0, seed, sample=None)
         selection["admissible"] = selection["smallest_share"] >= min_share
+        selection["chosen"] = selection["k"] == k
     else:
-        selection, fits = select_k(z, method, k_range, min_share, seed)
+        _check(method, k_range, min_share)  # a search tries k >= 2 (the mixture adds k = 1 as its reference)
+        selection, fits = select_k(z, method, k_range, min_share, seed, sample=SEARCH_SAMPLE)
     k_best = int(selection.loc[selection["chosen"], "k"].iloc[0])
     est, raw = fits[k_best]
+    if int(selection["n"].iloc[0]) < len(z):  # the search ran on a sample: fit the chosen k on every account
+        est, raw = _fit_predict(method, k_best, z, seed)
     zmeans = np.vstack(
         [z[raw == c].mean(axis=0) if (raw == c).any() else np.zeros(len(metrics)) for c in range(k_best)]
     )
@@ -552,6 +692,8 @@ def fit(
         n_accounts=len(labels),
         order_by=order_by,
         min_share=min_share,
+        reason=explain_k(selection, method, min_share, len(labels), searched=k is None),
+        searched=k is None,
     )
 
 
@@ -585,7 +727,12 @@ class Stability:
 
 
 def stability(
-    model: BehaviourModel, frame: pd.DataFrame, n_boot: int = 100, level: float = 0.95, seed: int | None = None
+    model: BehaviourModel,
+    frame: pd.DataFrame,
+    n_boot: int = 100,
+    level: float = 0.95,
+    seed: int | None = None,
+    max_sample: int | None = STABILITY_SAMPLE,
 ) -> Stability:
     """Bootstrap stability: refit on resampled accounts, compare with the full-data segments.
 
@@ -593,6 +740,10 @@ def stability(
     pipeline on it (robust scale, then the same method with the same k) and places
     *all* accounts with the refit; the score is the adjusted Rand index between those
     labels and the full-data labels (1 = identical partition, 0 = chance agreement).
+    Above ``max_sample`` accounts each resample draws ``max_sample`` of them (an
+    m-out-of-n bootstrap: it measures how much a fit on that many accounts agrees with
+    the full-data segments, a conservative reading of the full fit's stability); the
+    method string says so.
 
     Parameters
     ----------
@@ -606,6 +757,8 @@ def stability(
         Level of the percentile interval.
     seed : int, optional
         Seed of the resampling (default: the model's seed).
+    max_sample : int or None
+        Largest resample (default ``STABILITY_SAMPLE``); None resamples every account (plain bootstrap).
 
     Returns
     -------
@@ -614,28 +767,33 @@ def stability(
     Raises
     ------
     ParameterError
-        If n_boot < 2 or level is not in (0, 1).
+        If n_boot < 2, level is not in (0, 1) or max_sample < 10.
     """
     if not isinstance(n_boot, (int, np.integer)) or n_boot < 2:
         raise ParameterError(f"n_boot must be a whole number >= 2, got {n_boot!r}.")
     if not 0 < level < 1:
         raise ParameterError(f"level must be strictly between 0 and 1, got {level!r}.")
+    if max_sample is not None and (not isinstance(max_sample, (int, np.integer)) or max_sample < 10):
+        raise ParameterError(f"max_sample must be None or a whole number >= 10, got {max_sample!r}.")
     frame = _one_date(frame)
     base = model.assign(frame)
     keep = base["behaviour_label"] >= 0
     ref = base.loc[keep, "behaviour_label"].to_numpy()
     x = transform(frame, model.metrics).loc[keep]
     rng = np.random.default_rng(model.seed if seed is None else seed)
+    n = len(x)
+    m = n if max_sample is None else min(n, int(max_sample))
+    values = x.to_numpy()
     scores = []
     for _ in range(n_boot):
-        idx = rng.integers(0, len(x), len(x))
+        idx = rng.integers(0, n, m)
         xb = x.iloc[idx]
         centre, scale = _robust_scale(xb)
-        zb = _robust_z(xb, centre, scale).to_numpy()
+        zb = np.clip((values[idx] - centre) / scale, -CLIP, CLIP)
         with _one_thread():
             est = _estimator(model.method, model.k, int(rng.integers(0, 2**31 - 1))).fit(zb)
-        z_all = _robust_z(x, centre, scale).to_numpy()
-        scores.append(adjusted_rand_score(ref, est.predict(z_all)))
+            labels = est.predict(np.clip((values - centre) / scale, -CLIP, CLIP))
+        scores.append(adjusted_rand_score(ref, labels))
     s = np.asarray(scores)
     tail = 100 * (1 - level) / 2
     lo, hi = np.percentile(s, [tail, 100 - tail])
@@ -646,8 +804,9 @@ def stability(
         level,
         int(n_boot),
         tuple(float(v) for v in s),
-        f"adjusted Rand index of {n_boot} bootstrap refits vs the full-data segments, "
-        f"bootstrap percentile {100 * level:g}% interval",
+        f"adjusted Rand index of {n_boot} bootstrap refits"
+        + (f" on resamples of {m:,} of the {n:,} accounts (m-out-of-n bootstrap)" if m < n else "")
+        + f" vs the full-data segments, bootstrap percentile {100 * level:g}% interval",
     )
 
 

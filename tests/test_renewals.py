@@ -128,7 +128,7 @@ def test_pipeline_status_says_what_an_upcoming_renewal_is(tables):
         else:
             expected = "upcoming"
         assert status[i] == expected, term["contract_id"]
-    assert status.nunique() > 1
+    assert len(set(status)) > 1
     past = renewals.renewals_in_quarter(tables, "2026Q1", grace_days=30)
     assert renewals.pipeline_status(past, tables, 30).tolist() == past["status"].tolist()  # decided: unchanged
 

@@ -9,6 +9,7 @@ from insights.analyses.renewals import worklist
 from insights.errors import ParameterError
 
 AS_OF = pd.Timestamp("2026-09-30")
+BANDS = ["red", "amber", "green"]
 
 
 @pytest.fixture
@@ -23,7 +24,10 @@ def playbooks():
     }
     factors = {
         "perceived_value": Factor(
-            "perceived_value", "It rates the product as poor value.", True, {"default": "value_review", "Enterprise": "ebr"}
+            "perceived_value",
+            "It rates the product as poor value.",
+            True,
+            {"default": "value_review", "Enterprise": "ebr"},
         ),
         "utilisation": Factor("utilisation", "Few {segment} seats are in use.", True, {"default": "nudge"}),
         "support_burden": Factor("support_burden", "It files many tickets.", True, {"default": "support"}),
@@ -48,7 +52,7 @@ def accounts():
             "renewal_date": AS_OF + pd.to_timedelta([10, 80, 60, 150, 89, 200, 300], unit="D"),
             "days_to_renewal": [10, 80, 60, 150, 89, 200, 300],
             "health": [20.0, 50.0, 30.0, 80.0, 60.0, 10.0, 90.0],
-            "band": pd.Categorical(["red", "amber", "red", "green", "amber", "red", "green"], categories=["red", "amber", "green"]),
+            "band": pd.Categorical(["red", "amber", "red", "green", "amber", "red", "green"], BANDS),
             "p_churn": [0.9, 0.5, 0.1, 0.2, 0.3, 0.9, 0.1],
             "cancellation_requested": [1.0, 0, 0, 0, 0, 0, 0],
             "save_play_active": [1.0, 0, 1, 0, 0, 0, 0],
@@ -100,7 +104,9 @@ def test_reasons_are_actionable_upward_and_true_of_the_account(accounts, contrib
     work = worklist.build(accounts, contributions, playbooks, AS_OF, window_days=None).set_index("account_id")
     # a: support 0.9 > pv 0.8 > util 0.5, all on the bad side of the SMB medians (pv 7, util 0.7, support 0)
     assert work.loc["a", "reason_factors"] == "support_burden, perceived_value, utilisation"
-    assert work.loc["a", "reasons"] == "It files many tickets. It rates the product as poor value. Few SMB seats are in use."
+    assert work.loc["a", "reasons"] == (
+        "It files many tickets. It rates the product as poor value. Few SMB seats are in use."
+    )
     assert work.loc["a", "top_reason"] == "It files many tickets."
     # b: no factor pushes up (arr and segment do, but a CSM cannot act on them): no reason
     assert work.loc["b", "reasons"] == "" and work.loc["b", "reason_factors"] == ""

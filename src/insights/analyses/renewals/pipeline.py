@@ -173,9 +173,7 @@ def pipeline_status(renewals: pd.DataFrame, tables: Tables, grace_days: int) -> 
     return pd.Series(status, index=renewals.index, name="status")
 
 
-def pipeline_with_risk(
-    renewals: pd.DataFrame, tables: Tables, grace_days: int, work: pd.DataFrame
-) -> pd.DataFrame:
+def pipeline_with_risk(renewals: pd.DataFrame, tables: Tables, grace_days: int, work: pd.DataFrame) -> pd.DataFrame:
     """The renewal pipeline as CS works it: each renewal with its status, health, risk and next action.
 
     Parameters

@@ -122,9 +122,7 @@ def _bad_side(accounts: pd.DataFrame, factor: str) -> np.ndarray:
     return (oriented < median).fillna(False).to_numpy(dtype=bool)
 
 
-def reasons(
-    accounts: pd.DataFrame, contributions: pd.DataFrame, playbooks: Playbooks, top: int = 3
-) -> pd.DataFrame:
+def reasons(accounts: pd.DataFrame, contributions: pd.DataFrame, playbooks: Playbooks, top: int = 3) -> pd.DataFrame:
     """Up to ``top`` actionable factors pushing each account's risk up, as factor keys and sentences.
 
     Parameters
@@ -360,9 +358,10 @@ def headline_table(work: pd.DataFrame, n: int = 10) -> pd.DataFrame:
     ParameterError
         If a column of ``build`` is missing.
     """
+    need = ["account_id", "segment", "arr", "renewal_date", "expected_arr_at_risk", "top_reason", "next_action"]
     require_columns(
         work,
-        ["account_id", "segment", "arr", "renewal_date", "expected_arr_at_risk", "top_reason", "next_action", "due_date"],
+        [*need, "due_date"],
         what="the worklist",
         fix="Build it with worklist.build.",
     )

@@ -213,12 +213,12 @@ def headline_values(
     ParameterError
         As ``exposure``.
     """
-    window = exposure(frame, window_days, None, p=p, arr=arr, days=days).loc[TOTAL]
-    everyone = exposure(frame, None, None, p=p, arr=arr, days=days).loc[TOTAL]
+    window = exposure(frame, window_days, None, p=p, arr=arr, days=days)
+    everyone = exposure(frame, None, None, p=p, arr=arr, days=days)
     return {
-        "arr_renewing_90d": float(window["arr"]),
-        "expected_loss_90d": float(window["expected_arr_at_risk"]),
-        "accounts_renewing_90d": int(window["accounts"]),
-        "expected_loss_next_renewal": float(everyone["expected_arr_at_risk"]),
+        "arr_renewing_90d": float(window.at[TOTAL, "arr"]),
+        "expected_loss_90d": float(window.at[TOTAL, "expected_arr_at_risk"]),
+        "accounts_renewing_90d": int(window.at[TOTAL, "accounts"]),
+        "expected_loss_next_renewal": float(everyone.at[TOTAL, "expected_arr_at_risk"]),
         "window_days": _window(window_days),
     }

@@ -62,7 +62,6 @@ from insights.metrics.periods import parse_quarter
 from insights.metrics.snapshots import FEATURES
 from insights.stats.bootstrap import cluster_bootstrap_counts
 from insights.stats.classification import auc_bootstrap, calibration_table, held_out_metrics, lift_table, weighted_auc
-from insights.stats.rates import TOTAL
 from insights.stats.splits import TimeSplit, expanding_time_folds, purged_time_split
 from insights.stats.table_checks import column_names, require_columns
 

@@ -213,12 +213,13 @@ def headline_values(
     ParameterError
         As ``exposure``.
     """
-    window = exposure(frame, window_days, None, p=p, arr=arr, days=days)
-    everyone = exposure(frame, None, None, p=p, arr=arr, days=days)
+    cols = ["arr", "expected_arr_at_risk", "accounts"]
+    renewing, loss, accounts = exposure(frame, window_days, None, p=p, arr=arr, days=days)[cols].to_numpy(float)[-1]
+    everyone = exposure(frame, None, None, p=p, arr=arr, days=days)["expected_arr_at_risk"].to_numpy(float)[-1]
     return {
-        "arr_renewing_90d": float(window.at[TOTAL, "arr"]),
-        "expected_loss_90d": float(window.at[TOTAL, "expected_arr_at_risk"]),
-        "accounts_renewing_90d": int(window.at[TOTAL, "accounts"]),
-        "expected_loss_next_renewal": float(everyone.at[TOTAL, "expected_arr_at_risk"]),
+        "arr_renewing_90d": float(renewing),
+        "expected_loss_90d": float(loss),
+        "accounts_renewing_90d": int(accounts),
+        "expected_loss_next_renewal": float(everyone),
         "window_days": _window(window_days),
     }

@@ -151,7 +151,7 @@ def test_signals_in_plain_units(accounts, contributions, playbooks):
 def test_headline_table_has_the_front_page_columns(accounts, contributions, playbooks):
     work = worklist.build(accounts, contributions, playbooks, AS_OF, window_days=None)
     table = worklist.headline_table(work.assign(csm=["x", "y", None, "z", "x", "y", "z"]), n=3)
-    assert list(table.columns) == [
+    assert list(table.reset_index().columns) == [
         "account",
         "owner",
         "segment",
@@ -162,8 +162,18 @@ def test_headline_table_has_the_front_page_columns(accounts, contributions, play
         "next_action",
         "due_date",
     ]
-    assert table["account"].tolist() == ["Far", "Delta", "Gamma"]
+    assert table.index.tolist() == ["Far", "Delta", "Gamma"]
     assert "owner" not in worklist.headline_table(work).columns
+
+
+def test_rounded_for_a_file(tmp_path):
+    from insights.data.output_files import write_csv
+
+    frame = pd.DataFrame({"arr": [1_685_827.054], "p_churn": [0.412573703], "seats": [3.14159]})
+    out = worklist.rounded(frame)
+    assert out.iloc[0].tolist() == [1_685_827.05, 0.4126, 3.14159]
+    text = write_csv(out, tmp_path / "w.csv", float_format="%.12g").read_text()
+    assert text.splitlines()[1] == "1685827.05,0.4126,3.14159" and frame["arr"].iloc[0] == 1_685_827.054
 
 
 def test_bad_input_is_named(accounts, contributions, playbooks):

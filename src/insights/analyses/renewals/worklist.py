@@ -337,6 +337,34 @@ def build(
     return out
 
 
+#: Decimals of the worklist's columns in a file: money to the cent, probabilities and shares to 0.01%.
+DECIMALS = {
+    "arr": 2,
+    "expected_arr_at_risk": 2,
+    "health": 1,
+    "p_churn": 4,
+    "feature_utilisation": 4,
+    "revenue_growth": 4,
+}
+
+
+def rounded(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy with the worklist's columns (``DECIMALS``) rounded for a file a person opens.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The worklist or the renewal pipeline (columns not in ``DECIMALS`` are left alone).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rounded copy; write it with ``float_format="%.12g"`` so no number is cut or shown
+        in scientific notation.
+    """
+    return frame.round({c: d for c, d in DECIMALS.items() if c in frame.columns})
+
+
 def headline_table(work: pd.DataFrame, n: int = 10) -> pd.DataFrame:
     """The ``n`` worklist accounts with the most expected ARR at risk, in the front page's columns.
 
@@ -350,7 +378,8 @@ def headline_table(work: pd.DataFrame, n: int = 10) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        account (name, else id), owner (when the list has ``csm``), segment, arr, renewal_date,
+        Indexed by account (name, else id; ``insights.report.headlines.save`` shows the index as
+        the first column): owner (when the list has ``csm``), segment, arr, renewal_date,
         expected_arr_at_risk, reason (the first sentence), next_action, due_date.
 
     Raises
@@ -379,4 +408,4 @@ def headline_table(work: pd.DataFrame, n: int = 10) -> pd.DataFrame:
         next_action=top["next_action"],
         due_date=pd.to_datetime(top["due_date"]).dt.date,
     )
-    return out.reset_index(drop=True)
+    return out.set_index("account")

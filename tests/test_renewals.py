@@ -1,4 +1,4 @@
-"""Renewal pipeline (recounted from raw tables), coverage plan and the action list."""
+"""Renewal pipeline (recounted from raw tables), its status and risk columns, and the coverage plan."""
 
 import pandas as pd
 import pytest
@@ -107,26 +107,45 @@ def test_repository_coverage_config_is_valid():
     assert coverage.load_coverage().tiers[0][0] == "high-touch"
 
 
-def test_action_list_orders_and_suggests():
-    frame = pd.DataFrame(
-        {
-            "account_id": ["calm", "asked", "red_soon", "grower"],
-            "arr": [50_000.0, 20_000.0, 40_000.0, 10_000.0],
-            "days_to_renewal": [300, 40, 30, 200],
-            "band": ["green", "amber", "red", "green"],
-            "coverage": ["mid-touch", "mid-touch", "high-touch", "tech-touch"],
-            "save_play_active": [0.0, 0.0, 0.0, 0.0],
-            "cancellation_requested": [0.0, 1.0, 0.0, 0.0],
-            "growth_potential": ["expansion unlikely within 24 months", "x", "x", "expansion likely within 6 months"],
-            "growth_horizon_months": [24, 16, 12, 6],
-        }
-    )
-    out = renewals.action_list(frame).set_index("account_id")
-    assert out.loc["asked", "action"].startswith("executive save call")
-    assert out.loc["red_soon", "action"] == "start a save play"
-    assert out.loc["grower", "action"] == "expansion conversation"
-    assert out.loc["calm", "action"] == "pooled check-in"
-    assert list(out.index[:2]) == ["red_soon", "asked"] or list(out.index[:2]) == ["asked", "red_soon"]
+def test_pipeline_status_says_what_an_upcoming_renewal_is(tables):
+    r = renewals.renewals_in_quarter(tables, "2026Q4", grace_days=30)
+    status = renewals.pipeline_status(r, tables, 30)
+    # recount by hand: the cancellation request first, then the save play, then a successor term
+    c = tables.contracts
+    for i, term in r.iterrows():
+        later = c[
+            (c["account_id"] == term["account_id"])
+            & (c["contract_id"] != term["contract_id"])
+            & (c["start_date"] <= term["renewal_date"] + pd.Timedelta(days=30))
+            & (c["end_date"] > term["renewal_date"])
+        ]
+        if term["cancellation_requested"]:
+            expected = "asked to cancel"
+        elif term["in_save_play"]:
+            expected = "in save play"
+        elif len(later):
+            expected = "renewed early"
+        else:
+            expected = "upcoming"
+        assert status[i] == expected, term["contract_id"]
+    assert len(set(status)) > 1
+    past = renewals.renewals_in_quarter(tables, "2026Q1", grace_days=30)
+    assert renewals.pipeline_status(past, tables, 30).tolist() == past["status"].tolist()  # decided: unchanged
+
+
+def test_pipeline_with_risk_takes_the_worklist_columns(tables):
+    r = renewals.renewals_in_quarter(tables, "2026Q4", grace_days=30)
+    ids = r["account_id"].drop_duplicates().iloc[:3].tolist()
+    work = pd.DataFrame({"account_id": ids})
+    for col in renewals.RISK_COLUMNS:
+        work[col] = [0.1, 0.2, 0.3]
+    out = renewals.pipeline_with_risk(r, tables, 30, work)
+    expected = r["account_id"].map(dict(zip(ids, [0.1, 0.2, 0.3])))
+    pd.testing.assert_series_equal(out["p_churn"], expected, check_names=False)
+    assert out["p_churn"].isna().sum() == (~r["account_id"].isin(ids)).sum() > 0
+    assert out["status"].tolist() == renewals.pipeline_status(r, tables, 30).tolist()
+    with pytest.raises(ParameterError, match="next_action"):
+        renewals.pipeline_with_risk(r, tables, 30, work.drop(columns="next_action"))
 
 
 def test_write_csv_never_silently_overwrites(tmp_path):

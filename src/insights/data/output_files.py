@@ -261,7 +261,7 @@ def stale_temporary(path: Path) -> bool:
     Parameters
     ----------
     path : pathlib.Path
-        A file name, e.g. ``.risk_list.csv.tmp-4242-9f3a01bc``.
+        A file name, e.g. ``.worklist.csv.tmp-4242-9f3a01bc``.
 
     Returns
     -------

@@ -158,9 +158,10 @@ WORKBOOK = "action_lists.xlsx"
 
 
 def write_workbook(folder: Path) -> str | None:
-    """One Excel workbook with a sheet per CSV action list of the report.
+    """One Excel workbook with a sheet per CSV list of the report.
 
-    Every cell is text, as in the CSV (ids keep their leading zeros); see
+    Numbers and dates are typed and formatted (currency, percent, ISO dates), ids keep their
+    leading zeros as text, every sheet has a frozen header, a filter and column widths; see
     ``insights.report.workbook``.
 
     Parameters

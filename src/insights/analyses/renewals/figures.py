@@ -63,7 +63,7 @@ def coverage_shares(summary: pd.DataFrame):
     matplotlib.figure.Figure
     """
     shares = summary[["account_share", "arr_share", "at_risk_share"]].rename(
-        columns={"account_share": "accounts", "arr_share": "ARR", "at_risk_share": "ARR at risk"}
+        columns={"account_share": "accounts", "arr_share": "ARR", "at_risk_share": "ARR in the red health band"}
     )
     fig, ax = plt.subplots(figsize=(8, 3.4))
     # pandas-stubs' colour list type, spelt out because a list is invariant in its element type

@@ -1,4 +1,4 @@
-"""Account owners: the ``csm`` column on action lists, and one list per owner (a book of business each).
+"""Account owners: the ``csm`` column on the worklist, and one list per owner (a book of business each).
 
 The owner is the optional ``csm`` column of ``accounts`` (``insights.data.contract``; mapped like any
 other column with a source mapping). Without it, lists are left exactly as they are.
@@ -28,7 +28,7 @@ def with_owner(frame: pd.DataFrame, accounts: pd.DataFrame, key: str = "account_
     Parameters
     ----------
     frame : pandas.DataFrame
-        An action list with ``key``.
+        A list of accounts (the worklist) with ``key``.
     accounts : pandas.DataFrame
         The accounts table (``account_id`` and, optionally, ``csm``).
     key : str
@@ -74,7 +74,9 @@ def owner_file_name(owner: str) -> str:
     return name or "owner"
 
 
-def split_by_owner(frame: pd.DataFrame, out_dir: str | os.PathLike, stem: str, force: bool = False) -> dict[str, Path]:
+def split_by_owner(
+    frame: pd.DataFrame, out_dir: str | os.PathLike, stem: str, force: bool = False, float_format: str = "%.12g"
+) -> dict[str, Path]:
     """Write one CSV per owner, ``<out_dir>/by_owner/<stem>__<owner>.csv``, each that owner's rows in order.
 
     Accounts without an owner go to ``<stem>__unassigned.csv``. Written with
@@ -83,13 +85,16 @@ def split_by_owner(frame: pd.DataFrame, out_dir: str | os.PathLike, stem: str, f
     Parameters
     ----------
     frame : pandas.DataFrame
-        An action list with a ``csm`` column (see ``with_owner``).
+        A list of accounts with a ``csm`` column (see ``with_owner``).
     out_dir : str or os.PathLike
         The folder of the full list.
     stem : str
-        Name of the list, e.g. ``"action_list"``.
+        Name of the list, e.g. ``"worklist"``.
     force : bool
         Replace existing files.
+    float_format : str
+        Format of floats (default: up to 12 significant digits, so ARR is never shown in
+        scientific notation; round the frame first, e.g. ``insights.analyses.renewals.worklist.rounded``).
 
     Returns
     -------
@@ -111,6 +116,11 @@ def split_by_owner(frame: pd.DataFrame, out_dir: str | os.PathLike, stem: str, f
         raise ParameterError(f"owners {', '.join(map(repr, same))} give the same file name; rename one in the data.")
     folder = Path(out_dir) / FOLDER
     return {
-        owner: write_csv(frame[owners.to_numpy() == owner], folder / f"{stem}__{names[owner]}.csv", force=force)
+        owner: write_csv(
+            frame[owners.to_numpy() == owner],
+            folder / f"{stem}__{names[owner]}.csv",
+            force=force,
+            float_format=float_format,
+        )
         for owner in names
     }

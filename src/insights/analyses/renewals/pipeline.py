@@ -1,9 +1,9 @@
-"""The renewal pipeline of a quarter and the CSM action list.
+"""The renewal pipeline of a quarter.
 
 Three questions every CS leader asks each quarter: which accounts renew this quarter,
 how many of them are in a save play, and how many asked to cancel — in counts and
-ARR, by segment. The action list turns the answers (with health, coverage and
-benchmark concerns) into rows a CSM can work from.
+ARR, by segment. ``pipeline_with_risk`` adds each renewal's health, risk and next action from
+the CSM worklist (``insights.analyses.renewals.worklist``).
 """
 
 from __future__ import annotations
@@ -122,101 +122,93 @@ def pipeline_summary(renewals: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
-def concerns(scored: pd.DataFrame, components, low: float = 20.0) -> pd.Series:
-    """Per row, the components scored at or below ``low`` (bottom of the segment), comma-separated.
+#: Status of an upcoming renewal (after the data end), in the order they are decided.
+ASKED_TO_CANCEL, IN_SAVE_PLAY, RENEWED_EARLY = "asked to cancel", "in save play", "renewed early"
+#: Columns the pipeline takes from the worklist.
+RISK_COLUMNS = ("health", "band", "p_churn", "expected_arr_at_risk", "next_action", "due_date")
+
+
+def pipeline_status(renewals: pd.DataFrame, tables: Tables, grace_days: int) -> pd.Series:
+    """A status a CS leader reads for each renewal of ``renewals_in_quarter``.
+
+    A renewal decided by the data end keeps its outcome (renewed, churned, open). An upcoming one
+    is, in this order: *asked to cancel* (a cancellation request before it), *in save play*,
+    *renewed early* (a successor term is already signed), else *upcoming*.
 
     Parameters
     ----------
-    scored : pandas.DataFrame
-        Rows with ``<component>_score`` columns (``insights.analyses.health.score.score``).
-    components : iterable of str
-        Components to check; those without a score column are skipped.
-    low : float
-        Score (0-100 within the segment) at or below which a component is a concern.
+    renewals : pandas.DataFrame
+        Output of ``renewals_in_quarter``.
+    tables : Tables
+        The tables it was built from (contracts, for the successor terms).
+    grace_days : int
+        Grace period of the churn definition.
 
     Returns
     -------
     pandas.Series of str
-        Same index as ``scored``; empty string when nothing is low.
-    """
-    parts = []
-    for comp in components:
-        col = f"{comp}_score"
-        if col in scored:
-            parts.append(np.where(scored[col] <= low, comp, ""))
-    if not parts:
-        return pd.Series("", index=scored.index)
-    joined = [", ".join(p for p in row if p) for row in zip(*parts)]
-    return pd.Series(joined, index=scored.index)
-
-
-def action_list(accounts: pd.DataFrame, renewing_within_days: int = 120) -> pd.DataFrame:
-    """Rows a CSM can work from, most urgent first, each with a suggested next action.
-
-    Parameters
-    ----------
-    accounts : pandas.DataFrame
-        One row per account under contract: account_id, name, segment, arr,
-        renewal_date, days_to_renewal, health, band, growth_potential, coverage,
-        save_play_active, cancellation_requested and optionally concerns (text).
-    renewing_within_days : int
-        An account whose renewal is 0 to this many days away is renewing soon.
-
-    Returns
-    -------
-    pandas.DataFrame
-        The same rows with ``action`` and ``priority`` (higher = sooner), sorted.
+        Same index as ``renewals``.
 
     Raises
     ------
     ParameterError
-        If a needed column is missing (the message lists them).
-
-    Notes
-    -----
-    The suggested action follows, in order: cancellation requested -> executive save
-    call; red and renewing soon without a save play -> start a save play; renewing soon
-    -> renewal conversation; growth potential within 6 months -> expansion conversation;
-    high-touch -> QBR; otherwise the tier's cadence.
+        If a column of ``renewals_in_quarter`` is missing.
     """
-    need = [
-        "account_id",
-        "arr",
-        "days_to_renewal",
-        "band",
-        "coverage",
-        "save_play_active",
-        "cancellation_requested",
-        "growth_potential",
-    ]
-    missing = [c for c in need if c not in accounts.columns]
+    need = ["contract_id", "status", "in_save_play", "cancellation_requested"]
+    missing = [c for c in need if c not in renewals.columns]
     if missing:
-        raise ParameterError(f"action list needs columns {missing}.")
-    a = accounts.copy()
-    soon = a["days_to_renewal"].between(0, renewing_within_days)
-    red = a["band"] == "red"
-    asked = a["cancellation_requested"].astype(bool)
-    in_play = a["save_play_active"].astype(bool)
-    if "growth_horizon_months" in a:
-        growth6 = a["growth_horizon_months"].astype("Float64").le(6).fillna(False).astype(bool)
-    else:  # without the horizon column, fall back to the configured rule name
-        growth6 = a["growth_potential"].astype("string").str.contains("within 6 months", na=False)
-    a["action"] = np.select(
-        [asked, red & soon & ~in_play, red & soon, soon, growth6, a["coverage"] == "high-touch"],
+        raise ParameterError(f"the renewals need columns {missing}; build them with renewals_in_quarter.")
+    outcomes = churn.contract_outcomes(tables.contracts, grace_days, tables.as_of).set_index("contract_id")
+    early = renewals["contract_id"].map(outcomes["outcome"]).eq(churn.RENEWED).to_numpy(dtype=bool)
+    upcoming = (renewals["status"] == UPCOMING).to_numpy()
+    status = np.select(
         [
-            "executive save call (cancellation requested)",
-            "start a save play",
-            "continue the save play",
-            "renewal conversation",
-            "expansion conversation",
-            "QBR",
+            upcoming & renewals["cancellation_requested"].to_numpy(dtype=bool),
+            upcoming & renewals["in_save_play"].to_numpy(dtype=bool),
+            upcoming & early,
         ],
-        default=np.where(a["coverage"] == "mid-touch", "pooled check-in", "tech-touch nurture"),
+        [ASKED_TO_CANCEL, IN_SAVE_PLAY, RENEWED_EARLY],
+        default=renewals["status"].astype(str).to_numpy(),
     )
-    risk = a["band"].map({"red": 3.0, "amber": 2.0, "green": 1.0}).fillna(1.0)
-    urgency = np.where(soon, 2.0, 1.0) + asked.astype(float) * 2
-    a["priority"] = np.log10(a["arr"].clip(lower=1)) * risk * urgency
-    return a.sort_values(["priority", "account_id"], ascending=[False, True]).reset_index(drop=True)
+    return pd.Series(status, index=renewals.index, name="status")
+
+
+def pipeline_with_risk(renewals: pd.DataFrame, tables: Tables, grace_days: int, work: pd.DataFrame) -> pd.DataFrame:
+    """The renewal pipeline as CS works it: each renewal with its status, health, risk and next action.
+
+    Parameters
+    ----------
+    renewals : pandas.DataFrame
+        Output of ``renewals_in_quarter``.
+    tables : Tables
+        The tables it was built from.
+    grace_days : int
+        Grace period of the churn definition.
+    work : pandas.DataFrame
+        The worklist of every account under contract
+        (``insights.analyses.renewals.worklist.build`` with ``window_days=None``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The renewals with ``status`` from ``pipeline_status`` and, per account, health, band,
+        p_churn, expected_arr_at_risk, next_action and due_date (missing for an account the
+        worklist does not hold, e.g. one whose term already ended).
+
+    Raises
+    ------
+    ParameterError
+        If the worklist lacks account_id or one of ``RISK_COLUMNS``.
+    """
+    missing = [c for c in ("account_id", *RISK_COLUMNS) if c not in work.columns]
+    if missing:
+        raise ParameterError(f"the worklist needs columns {missing}; build it with worklist.build(window_days=None).")
+    out = renewals.copy()
+    out["status"] = pipeline_status(renewals, tables, grace_days)
+    per_account = work.drop_duplicates("account_id").set_index("account_id")
+    for col in RISK_COLUMNS:
+        out[col] = out["account_id"].map(per_account[col])
+    return out
 
 
 def headline(this_quarter: pd.DataFrame, next_quarter: pd.DataFrame, quarter, next_q) -> dict:

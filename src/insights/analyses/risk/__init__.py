@@ -1,1 +1,1 @@
-"""Churn-risk model validated by time, calibrated probabilities, ARR at risk and the risk list."""
+"""Churn-risk model validated by time, calibrated probabilities, and expected ARR at risk in a window (``exposure``)."""

@@ -97,7 +97,8 @@ def arr_at_risk_bars(summary: pd.DataFrame):
     Parameters
     ----------
     summary : pandas.DataFrame
-        Output of ``insights.analyses.risk.model.arr_at_risk``.
+        Output of ``insights.analyses.risk.model.arr_at_risk`` or ``insights.analyses.risk.exposure.exposure``
+        (its ``window`` column goes into the title).
 
     Returns
     -------
@@ -106,14 +107,15 @@ def arr_at_risk_bars(summary: pd.DataFrame):
     rows = summary.drop(index=TOTAL, errors="ignore")
     fig, ax = plt.subplots(figsize=(7, 3.5))
     x = np.arange(len(rows))
-    ax.bar(x, rows["arr"], color="lightgrey", label="ARR under contract")
+    ax.bar(x, rows["arr"], color="lightgrey", label="ARR renewing" if "window" in summary else "ARR under contract")
     ax.bar(x, rows["expected_arr_at_risk"], color="tab:red", label="expected ARR at risk (sum of p x ARR)")
     for xi, (arr, risk) in enumerate(zip(rows["arr"], rows["expected_arr_at_risk"])):
         ax.text(xi, risk, f"{risk / arr:.0%}" if arr else "", ha="center", va="bottom", fontsize=8)
     ax.set_xticks(x, rows.index.astype(str))
     ax.yaxis.set_major_formatter(lambda v, _: f"{v / 1e6:.1f}M")
     ax.set_ylabel("ARR")
-    ax.set_title("Expected ARR at risk at the next renewal, by segment", fontsize=10)
+    window = str(summary["window"].iloc[0]) if "window" in summary and len(summary) else "at the next renewal"
+    ax.set_title(f"Expected ARR at risk {window}, by segment", fontsize=10)
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig

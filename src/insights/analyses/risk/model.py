@@ -56,13 +56,12 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
-from insights.data.output_files import write_csv
+from insights.analyses.risk import exposure
 from insights.errors import ParameterError
 from insights.metrics.periods import parse_quarter
 from insights.metrics.snapshots import FEATURES
 from insights.stats.bootstrap import cluster_bootstrap_counts
 from insights.stats.classification import auc_bootstrap, calibration_table, held_out_metrics, lift_table, weighted_auc
-from insights.stats.rates import TOTAL
 from insights.stats.splits import TimeSplit, expanding_time_folds, purged_time_split
 from insights.stats.table_checks import column_names, require_columns
 
@@ -782,20 +781,19 @@ def score_rows(models: dict, rows: pd.DataFrame, model: str = "logistic") -> pd.
     for name, m in models.items():
         out[f"p_{name}"] = m.predict(rows)
     out["p_churn"] = out[f"p_{model}"]
-    out["expected_arr_at_risk"] = out["p_churn"] * rows["arr"].astype(float)
+    out["expected_arr_at_risk"] = exposure.expected_arr_at_risk(pd.concat([out["p_churn"], rows["arr"]], axis=1))
     return out
 
 
-def risk_list(
-    models: dict, snap: pd.DataFrame, obs_date, names: pd.Series | None = None, model: str = "logistic", top: int = 3
+def score_accounts(
+    models: dict, snap: pd.DataFrame, obs_date, names: pd.Series | None = None, model: str = "logistic"
 ) -> pd.DataFrame:
-    """Every account under contract on ``obs_date`` (labelled or not), riskiest first.
+    """Every account under contract on ``obs_date`` (labelled or not), most expected ARR at risk first.
 
     Probability of churn at the next renewal (calibrated; ``model`` decides ``p_churn``, both
-    models' probabilities are kept), expected ARR at risk = p_churn x ARR, and the ``top`` metrics
-    pushing the logistic model's log-odds up the most (``contributions``), each as
-    ``factor_i`` (metric) and ``factor_i_contribution`` (log-odds). ``contribution_total`` is the sum
-    over all metrics (the log-odds minus the intercept).
+    models' probabilities are kept) and expected ARR at risk at the next renewal
+    (``insights.analyses.risk.exposure.expected_arr_at_risk``). The CSM worklist
+    (``insights.analyses.renewals.worklist``) adds the window, the reasons and the plays.
 
     Parameters
     ----------
@@ -804,22 +802,23 @@ def risk_list(
     snap : pandas.DataFrame
         Snapshots with segment.
     obs_date : date-like
+        The observation date scored.
     names : pandas.Series, optional
         account_id -> account name.
     model : str
-    top : int
+        The model whose probability is ``p_churn``.
 
     Returns
     -------
     pandas.DataFrame
-        rank, account_id, [name], segment, arr, renewal_date, days_to_renewal, p_churn, p_logistic,
-        p_gbm, expected_arr_at_risk, factor_1..top with contributions, contribution_total; sorted by
-        p_churn descending (ties by ARR descending, then account_id).
+        account_id, [name], segment, arr, renewal_date, days_to_renewal, p_churn, p_logistic,
+        p_gbm, expected_arr_at_risk; sorted by expected_arr_at_risk descending (ties by
+        account_id); index as in ``snap`` (not reset), so the rows align with ``contributions``.
 
     Raises
     ------
     ParameterError
-        If no account is under contract on ``obs_date``.
+        If no account is under contract on ``obs_date``, or ``model`` is not one of ``models``.
     """
     obs_date = pd.Timestamp(obs_date)
     rows = snap[snap["obs_date"] == obs_date]
@@ -829,89 +828,34 @@ def risk_list(
     if names is not None:
         out.insert(1, "name", out["account_id"].map(names))
     out = pd.concat([out, score_rows(models, rows, model)], axis=1)
-    contrib = contributions(models["logistic"], rows)
-    values = contrib.to_numpy()
-    order = np.argsort(-values, axis=1, kind="stable")[:, :top]
-    cols = contrib.columns.to_numpy()
-    for i in range(min(top, values.shape[1])):
-        out[f"factor_{i + 1}"] = cols[order[:, i]]
-        out[f"factor_{i + 1}_contribution"] = values[np.arange(len(values)), order[:, i]]
-    out["contribution_total"] = values.sum(axis=1)
-    out = out.sort_values(["p_churn", "arr", "account_id"], ascending=[False, False, True]).reset_index(drop=True)
-    out.insert(0, "rank", np.arange(1, len(out) + 1))
-    return out
+    return out.sort_values(["expected_arr_at_risk", "account_id"], ascending=[False, True])
 
 
 def arr_at_risk(ranked: pd.DataFrame, order=None) -> pd.DataFrame:
-    """Expected ARR at risk per segment (sum of p x ARR) and in total.
+    """Expected ARR at risk at the next renewal (all accounts), per segment and in total.
+
+    ``insights.analyses.risk.exposure.exposure`` with ``window_days=None``.
 
     Parameters
     ----------
     ranked : pandas.DataFrame
-        Output of ``risk_list`` (segment, arr, p_churn, expected_arr_at_risk).
+        Output of ``score_accounts`` (segment, arr, p_churn).
     order : sequence of str, optional
         Segment order; segments not in it are dropped. Default: order of first appearance.
 
     Returns
     -------
     pandas.DataFrame
-        Index segment plus ``TOTAL``: accounts, arr, expected_arr_at_risk, share_at_risk,
-        mean_p_churn, expected_churned_accounts.
+        Index segment plus ``TOTAL``: accounts, arr, expected_arr_at_risk, mean_p_churn,
+        expected_churned_accounts, share_at_risk, window.
 
     Raises
     ------
     ParameterError
         If a needed column is missing.
     """
-    _need(ranked, [SEGMENT, "arr", "p_churn", "expected_arr_at_risk"])
-    g = ranked.groupby(SEGMENT, sort=False)
-    out = pd.DataFrame(
-        {
-            "accounts": g.size(),
-            "arr": g["arr"].sum(),
-            "expected_arr_at_risk": g["expected_arr_at_risk"].sum(),
-            "mean_p_churn": g["p_churn"].mean(),
-            "expected_churned_accounts": g["p_churn"].sum(),
-        }
-    )
-    if order is not None:
-        out = out.reindex([s for s in order if s in out.index])
-    out.loc[TOTAL] = [
-        len(ranked),
-        ranked["arr"].sum(),
-        ranked["expected_arr_at_risk"].sum(),
-        ranked["p_churn"].mean(),
-        ranked["p_churn"].sum(),
-    ]
-    out["share_at_risk"] = out["expected_arr_at_risk"] / out["arr"]
-    out.index.name = SEGMENT
-    return out
-
-
-def write_risk_list(ranked: pd.DataFrame, out_dir, force: bool = False):
-    """Write the ranked risk list as ``<out_dir>/risk_list.csv`` (``insights.data.output_files.write_csv``).
-
-    Parameters
-    ----------
-    ranked : pandas.DataFrame
-        Output of ``risk_list``.
-    out_dir : str or os.PathLike
-        Folder of the report.
-    force : bool
-        Replace an existing list.
-
-    Returns
-    -------
-    pathlib.Path
-
-    Raises
-    ------
-    ParameterError
-        If the file exists and ``force`` is False.
-    """
-    from pathlib import Path
-
-    return write_csv(ranked, Path(out_dir) / "risk_list.csv", force=force)
+    _need(ranked, [SEGMENT, "arr", "p_churn"])
+    return exposure.exposure(ranked, None, SEGMENT, order=order)
 
 
 # ----------------------------------------------------------------------------- permutation importance

@@ -140,3 +140,67 @@ def segment_benchmarks(
         out[f"{metric}_flag"] = flag
         out[f"{metric}_benchmark"] = used
     return out
+
+
+def prioritise_concerns(
+    long: pd.DataFrame,
+    top: int = 50,
+    account: str = "account_id",
+    arr: str = "arr",
+    metric: str = "metric",
+    standing: str = "standing",
+    flag: str = "flag",
+) -> tuple[pd.DataFrame, int]:
+    """The accounts with a concern, ranked by ARR x how far below its segment the account is; the top few.
+
+    A concern says an account is low *for its segment*; with most accounts low on something, a CSM
+    needs an order. Each flagged account's *gap* is how far its worst concern lies below the middle
+    of its segment: ``50 - min(standing)`` percentile points (0-50; standing is oriented so that
+    higher is better). Its *priority* is ``ARR x gap / 50``: ARR weighted by the shortfall, so a
+    large account far below its peers comes first. Ties go to the larger ARR, then the account id.
+
+    Parameters
+    ----------
+    long : pandas.DataFrame
+        One row per account and metric (``insights.analyses.segments.profiles.benchmarks``).
+    top : int
+        Accounts kept (>= 1).
+    account, arr, metric, standing, flag : str
+        Columns of the account id, its ARR, the metric name, the standing (0-100, higher is better)
+        and the flag (``CONCERN`` marks a concern).
+
+    Returns
+    -------
+    tuple of (pandas.DataFrame, int)
+        The ``top`` accounts, highest priority first: rank, account, arr, n_concerns,
+        worst_metric, worst_standing, gap_points, priority, concerns (metric names, worst first);
+        and the number of flagged accounts left out.
+
+    Raises
+    ------
+    ParameterError
+        If a column is missing or ``top`` < 1.
+    """
+    require_columns(long, [account, arr, metric, standing, flag], what="the benchmark table")
+    if isinstance(top, bool) or int(top) < 1:
+        raise ParameterError(f"top must be a whole number of accounts >= 1, got {top!r}.")
+    flagged = long[long[flag] == CONCERN].sort_values([account, standing, metric])
+    cols = ["rank", account, arr, "n_concerns", "worst_metric", "worst_standing", "gap_points", "priority", "concerns"]
+    if flagged.empty:
+        return pd.DataFrame(columns=cols), 0
+    g = flagged.groupby(account, sort=False)
+    out = pd.DataFrame(
+        {
+            arr: g[arr].first().astype(float),
+            "n_concerns": g.size(),
+            "worst_metric": g[metric].first(),
+            "worst_standing": g[standing].first().astype(float),
+            "concerns": g[metric].agg(", ".join),
+        }
+    )
+    out["gap_points"] = (50.0 - out["worst_standing"]).clip(lower=0.0)
+    out["priority"] = out[arr] * out["gap_points"] / 50.0
+    out = out.rename_axis(account).reset_index()
+    out = out.sort_values(["priority", arr, account], ascending=[False, False, True]).reset_index(drop=True)
+    out.insert(0, "rank", np.arange(1, len(out) + 1))
+    return out[cols].head(int(top)), max(len(out) - int(top), 0)

@@ -45,7 +45,11 @@ def write_fixture(folder, churn=0.134, red_arr=24.9e6, loss_90d=1.61e6) -> None:
         "02_segmentation",
         "Segmentation",
         {"x": "y"},
-        values={"churn_rate_trailing_4q": churn, "churn_window": "2025Q3 to 2026Q2", "accounts_to_lower_engagement": 87},
+        values={
+            "churn_rate_trailing_4q": churn,
+            "churn_window": "2025Q3 to 2026Q2",
+            "accounts_to_lower_engagement": 87,
+        },
     )
     headlines.save(
         folder,

@@ -234,9 +234,7 @@ def write_index(
     files += [f"{OWNER_FOLDER}/{p.name}" for p in sorted((folder / OWNER_FOLDER).glob("*.csv"))]
     docs = headlines.load_all(folder)
     previous, previous_quarter = summary.previous_values(folder, str(quarter))
-    (folder / METHOD_PAGE).write_text(
-        pages.render("method.html.j2", quarter=str(quarter), demo=demo), encoding="utf-8"
-    )
+    (folder / METHOD_PAGE).write_text(pages.render("method.html.j2", quarter=str(quarter), demo=demo), encoding="utf-8")
     page = pages.render(
         "index.html.j2",
         quarter=str(quarter),

@@ -68,7 +68,10 @@ def test_baselines_recount(tables):
     base = design.renewal_baselines(tables, tables.as_of, 30)
     out = churn.contract_outcomes(tables.contracts, 30, tables.as_of)
     settled = out["end_date"] + pd.Timedelta(days=30) <= tables.as_of
-    done = out[(out["end_date"] >= "2025-10-01") & settled & (out["outcome"] != "open")]
+    # the four complete quarters: 2026Q3 is still inside its grace period at 2026-09-30
+    window = out["end_date"].between("2025-07-01", "2026-06-30")
+    done = out[window & settled & (out["outcome"] != "open")]
+    assert base.attrs["window"] == "2025Q3 to 2026Q2"
     assert base.loc[TOTAL, "renewals"] == len(done)
     assert base.loc[TOTAL, "renewed"] == (done["outcome"] == "renewed").sum()
     assert base.loc[TOTAL, "low"] < base.loc[TOTAL, "rate"] < base.loc[TOTAL, "high"]

@@ -12,12 +12,12 @@ import pandas as pd
 from scipy import optimize, stats
 from statsmodels.stats.power import TTestIndPower
 
+from insights.analyses.renewals.churn_rate import trailing_churn
 from insights.analyses.segments import rules as segments
 from insights.data.loading import Tables
 from insights.errors import ParameterError
-from insights.metrics import churn
 from insights.metrics.periods import quarter_of
-from insights.stats.rates import TOTAL, churn_rate
+from insights.stats.rates import TOTAL
 
 POWER_METHOD = "two-sided test of two proportions, normal approximation (as R power.prop.test)"
 
@@ -196,11 +196,11 @@ def mde_means(n: float, sd: float, alpha: float = 0.05, power: float = 0.8) -> f
 
 
 def renewal_baselines(tables: Tables, as_of, grace_days: int, quarters: int = 4) -> pd.DataFrame:
-    """Historical renewal rate per contract-value segment over the last ``quarters`` quarters.
+    """Historical renewal rate per contract-value segment over the last ``quarters`` complete quarters.
 
-    Only settled terms count: those ending from the start of the first quarter whose grace
-    period has passed at ``as_of`` (``insights.metrics.churn.settled``); the segment is the tier
-    of the term's own ARR.
+    The report's one churn rate read as renewals (``insights.analyses.renewals.churn_rate``):
+    terms due in the last ``quarters`` quarters whose renewals are all settled at ``as_of``; the
+    segment is the tier of the term's own ARR.
 
     Parameters
     ----------
@@ -211,24 +211,30 @@ def renewal_baselines(tables: Tables, as_of, grace_days: int, quarters: int = 4)
     grace_days : int
         Grace period of the churn definition.
     quarters : int
-        Quarters of history, the one holding ``as_of`` included.
+        Complete quarters of history.
 
     Returns
     -------
     pandas.DataFrame
         Indexed by segment (every tier, then ``TOTAL``): renewals, renewed, rate, low, high,
-        method (Wilson score interval; NaN rate without renewals).
+        method (Wilson score interval; NaN rate without renewals), with ``attrs["window"]`` the
+        quarters counted (e.g. ``"2025Q3 to 2026Q2"``).
     """
-    as_of = pd.Timestamp(as_of)
-    out = churn.contract_outcomes(tables.contracts, grace_days, as_of)
-    first = quarter_of(as_of).shift(-(quarters - 1)).start
-    window = out[out["end_date"] >= first]
-    window = window.assign(
-        segment=segments.value_tier(window["arr"]).to_numpy(), renewed=1.0 - churn.churned_flag(window["outcome"])
+    trailing = trailing_churn(tables, as_of, grace_days, quarters)
+    t = trailing.table
+    out = pd.DataFrame(
+        {
+            "renewals": t["renewals"],
+            "renewed": t["renewals"] - t["churned"],
+            "rate": 1.0 - t["churn_rate"],
+            "low": 1.0 - t["high"],
+            "high": 1.0 - t["low"],
+            "method": t["method"],
+        },
+        index=t.index,
     )
-    rates = churn_rate(window, outcome="renewed", by="segment", settled="settled", order=segments.tier_names())
-    rates = rates.rename(columns={"n": "renewals", "events": "renewed"})
-    return rates[["renewals", "renewed", "rate", "low", "high", "method"]]
+    out.attrs["window"] = trailing.window
+    return out
 
 
 def renewal_calendar(tables: Tables, start, quarters: int = 4) -> pd.DataFrame:

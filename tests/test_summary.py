@@ -7,6 +7,7 @@ import re
 import pandas as pd
 import pytest
 
+from insights.display import money
 from insights.report import headlines, summary
 from insights.report.execution import NotebookResult, NotebookSpec
 from insights.report.runner import METHOD_PAGE, write_index
@@ -166,7 +167,7 @@ def test_missing_sections_are_left_out_without_error(tmp_path):
     ("value", "text"), [(5_620_000, "$5.62M"), (513_400, "$513K"), (940.4, "$940"), (-1_200_000, "-$1.20M")]
 )
 def test_money(value, text):
-    assert summary.money(value) == text
+    assert money(value) == text
 
 
 def test_index_shows_summary_first_and_links_the_method_page(tmp_path):

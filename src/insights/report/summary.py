@@ -25,6 +25,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from insights.display import money, percent
 from insights.metrics.periods import parse_quarter
 from insights.report import headlines
 
@@ -49,44 +50,6 @@ TOP_ACCOUNT_COLUMNS = {
     "due_date": "act by",
 }
 MONEY_COLUMNS = {"arr", "expected_arr_at_risk"}
-
-
-def money(value: float) -> str:
-    """Dollars as a reader wants them: ``$5.62M``, ``$513K``, ``$940``.
-
-    Parameters
-    ----------
-    value : float
-        An amount in dollars.
-
-    Returns
-    -------
-    str
-        Millions with two decimals from $1M, whole thousands from $1K, else whole dollars; a minus
-        sign before the ``$`` for a negative amount.
-    """
-    sign, x = ("-" if value < 0 else ""), abs(float(value))
-    if x >= 1e6:
-        return f"{sign}${x / 1e6:,.2f}M"
-    if x >= 1e3:
-        return f"{sign}${x / 1e3:,.0f}K"
-    return f"{sign}${x:,.0f}"
-
-
-def percent(value: float) -> str:
-    """A share as a percentage with one decimal: ``0.1337`` -> ``"13.4%"``.
-
-    Parameters
-    ----------
-    value : float
-        A share between 0 and 1.
-
-    Returns
-    -------
-    str
-        The percentage.
-    """
-    return f"{100 * float(value):.1f}%"
 
 
 @dataclass(frozen=True)

@@ -405,3 +405,88 @@ def implied_duration(design: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(rows).set_index("segment")
     out["quarters_needed"] = out["quarters_needed"].astype("Int64")
     return out
+
+
+#: Weeks in a quarter, for pilot lengths quoted in weeks.
+WEEKS_PER_QUARTER = 13
+
+
+def conclusion(duration: pd.DataFrame, mde: float, quarters: int) -> str:
+    """The pilot design's answer in one plain sentence: which segments can detect the target, and when.
+
+    Parameters
+    ----------
+    duration : pandas.DataFrame
+        Output of ``implied_duration`` (segments, then ``TOTAL``).
+    mde : float
+        The target increase in renewal rate (absolute, e.g. 0.05).
+    quarters : int
+        The longest window considered.
+
+    Returns
+    -------
+    str
+        E.g. "No single segment can detect +5 points within 4 quarters (the closest, Mid-Market,
+        reaches +6.1); all accounts pooled can, with a 4-quarter window (renewals to 2027-09-30)."
+    """
+    points = f"+{100 * mde:.0f} points"
+    segs = duration.drop(index=TOTAL, errors="ignore")
+    able = segs[segs["quarters_needed"].notna()]
+    if len(able):
+        first = ", ".join(f"{s} in {int(q)} quarter(s)" for s, q in able["quarters_needed"].items())
+        out = f"Segments that can detect {points} within {quarters} quarters: {first}"
+    else:
+        best = segs["best_achievable_mde"].idxmin()
+        out = (
+            f"No single segment can detect {points} within {quarters} quarters (the closest, {best}, "
+            f"reaches +{100 * segs.loc[best, 'best_achievable_mde']:.1f})"
+        )
+    if TOTAL in duration.index:
+        total = duration.loc[TOTAL]
+        if pd.notna(total["quarters_needed"]):
+            out += (
+                f"; all accounts pooled can, with a {int(total['quarters_needed'])}-quarter window "
+                f"(renewals to {pd.Timestamp(total['window_end']):%Y-%m-%d})."
+            )
+        else:
+            out += f"; not even all accounts pooled (best +{100 * total['best_achievable_mde']:.1f} points)."
+    else:
+        out += "."
+    return out
+
+
+def followup_size(
+    tables: Tables, start, mde: float, grace_days: int, alpha: float = 0.05, power: float = 0.8, quarters: int = 8
+) -> dict:
+    """Size and length of a two-arm renewal pilot over all accounts that detects ``mde``.
+
+    Parameters
+    ----------
+    tables : Tables
+        Validated raw tables.
+    start : date-like
+        The pilot's first day.
+    mde : float
+        Increase in renewal rate to detect (absolute).
+    grace_days : int
+        Grace period of the churn definition (for the baseline renewal rate).
+    alpha, power : float
+        Two-sided significance level and power.
+    quarters : int
+        Longest window considered.
+
+    Returns
+    -------
+    dict
+        ``accounts`` (both arms, rounded up), ``quarters`` (the shortest window with that many
+        renewals; None when no window up to ``quarters`` has them), ``weeks`` (``quarters`` x
+        ``WEEKS_PER_QUARTER``, or None) and ``mde``.
+    """
+    table = design_table(tables, start, mde, grace_days, alpha, power, quarters)
+    total = table[table["segment"] == TOTAL]
+    needed = 2 * int(np.ceil(total["needed_per_arm"].iloc[0]))
+    ok = total[total["enough"]]
+    if ok.empty:
+        return {"accounts": needed, "quarters": None, "weeks": None, "mde": mde}
+    q = int(ok["quarters"].min())
+    return {"accounts": needed, "quarters": q, "weeks": q * WEEKS_PER_QUARTER, "mde": mde}

@@ -184,3 +184,26 @@ def test_index_shows_summary_first_and_links_the_method_page(tmp_path):
     for term in ("Newcombe", "Pseudo-R", "General dominance", "Schoenfeld", "Calibration"):
         assert term in method
     assert "Content-Security-Policy" in method
+
+
+@pytest.mark.parametrize(
+    ("value", "column", "text"),
+    [
+        (0.1338, "logo_churn", "13.4%"),
+        (2982640.69, "churned_arr", "$2.98M"),
+        (0.856, "grr", "85.6%"),
+        (1457, "accounts", "1,457"),
+        (3.14159, "odds_ratio", "3.142"),
+        (None, "arr", ""),
+    ],
+)
+def test_headline_cells_carry_their_unit(value, column, text):
+    from insights.report.pages import headline_cell
+
+    assert headline_cell(value, column) == text
+
+
+def test_an_older_per_segment_risk_table_is_not_the_ten_accounts(tmp_path):
+    table = pd.DataFrame({"segment": ["SMB"], "arr": [7.5e6], "expected_arr_at_risk": [1.3e6]}).set_index("segment")
+    headlines.save(tmp_path, "04_churn_risk", "Risk", {"x": "y"}, table=table)
+    assert summary.accounts_part(headlines.load_all(tmp_path), {}) is None

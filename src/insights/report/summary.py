@@ -195,7 +195,7 @@ def accounts_part(docs: list[dict], values: dict) -> Part | None:
         None without the 04 table.
     """
     records = _table(docs, RISK)[:10]
-    if not records:
+    if not records or "account" not in records[0]:  # an older 04 table (per segment) is not the worklist
         return None
     days = int(values["window_days"]) if _have(values, "window_days") else None
     window = f"renewing in the next {days} days" if days else "in the window"

@@ -151,3 +151,17 @@ def test_followup_size_matches_the_sample_size_formula(tables):
     long_enough = [q for q, r in total.iterrows() if r["per_arm"] >= size["accounts"] / 2]
     assert size["quarters"] == (min(long_enough) if long_enough else None)
     assert size["weeks"] == (13 * size["quarters"] if long_enough else None)
+
+
+def test_conclusion_without_any_estimable_segment():
+    duration = pd.DataFrame(
+        {
+            "quarters_needed": pd.array([pd.NA, pd.NA], dtype="Int64"),
+            "window_end": [pd.NaT, pd.NaT],
+            "best_achievable_mde": [np.nan, np.nan],
+        },
+        index=["SMB", TOTAL],
+    )
+    assert design.conclusion(duration, 0.05, 4) == (
+        "No single segment can detect +5 points within 4 quarters; not even all accounts pooled."
+    )

@@ -47,7 +47,8 @@ def headline_cell(value, column: str = "") -> str:
     Returns
     -------
     str
-        Whole numbers with thousands separators; formatted float (thousands separators, 3 decimals below 10 when the column says nothing),
+        Whole numbers with thousands separators; floats with thousands separators (3 decimals
+        below 10) when the column says nothing;
         ``""`` for None, else ``str(value)``.
     """
     name = column.lower()

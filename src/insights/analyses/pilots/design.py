@@ -436,11 +436,11 @@ def conclusion(duration: pd.DataFrame, mde: float, quarters: int) -> str:
         first = ", ".join(f"{s} in {int(q)} quarter(s)" for s, q in able["quarters_needed"].items())
         out = f"Segments that can detect {points} within {quarters} quarters: {first}"
     else:
-        best = segs["best_achievable_mde"].idxmin()
-        out = (
-            f"No single segment can detect {points} within {quarters} quarters (the closest, {best}, "
-            f"reaches +{100 * segs.loc[best, 'best_achievable_mde']:.1f})"
-        )
+        reach = segs["best_achievable_mde"].astype(float).dropna()
+        out = f"No single segment can detect {points} within {quarters} quarters"
+        if len(reach):
+            best = reach.idxmin()
+            out += f" (the closest, {best}, reaches +{100 * reach[best]:.1f})"
     if TOTAL in duration.index:
         total = duration.loc[TOTAL]
         if pd.notna(total["quarters_needed"]):
@@ -448,8 +448,10 @@ def conclusion(duration: pd.DataFrame, mde: float, quarters: int) -> str:
                 f"; all accounts pooled can, with a {int(total['quarters_needed'])}-quarter window "
                 f"(renewals to {pd.Timestamp(total['window_end']):%Y-%m-%d})."
             )
-        else:
+        elif pd.notna(total["best_achievable_mde"]):
             out += f"; not even all accounts pooled (best +{100 * total['best_achievable_mde']:.1f} points)."
+        else:
+            out += "; not even all accounts pooled."
     else:
         out += "."
     return out

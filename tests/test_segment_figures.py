@@ -65,5 +65,10 @@ def test_segment_signals_and_moves():
     assert out["segment"].iloc[-1] == "All accounts"
     mix = signals.firmographic_mix(now, accounts, "seg", "industry").set_index("segment")
     assert mix.loc["x", "i"] == "50%" and mix.loc["All accounts", "i"] == "67%"
+    growth = now.assign(
+        growth_potential=["likely within 6 months", "unlikely within 24 months", "likely within 6 months"]
+    )
+    mix = signals.firmographic_mix(growth, accounts, "seg", "growth_potential").set_index("segment")
+    assert mix.loc["y", "likely within 6 months"] == "100%"
     counts = pd.DataFrame([[5, 2, 1], [3, 4, 6], [0, 1, 7]], index=list("pqr"), columns=list("pqr"))
     assert signals.moved_to_lower_engagement(counts, ["p", "q", "r"]) == 2 + 1 + 6

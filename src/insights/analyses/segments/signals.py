@@ -95,7 +95,8 @@ def firmographic_mix(
     segment : str
         Segment column of ``now``.
     column : str
-        Firmographic column of ``accounts`` (industry, line_of_business, region...).
+        Column of the snapshot (e.g. growth_potential) or, failing that, of ``accounts``
+        (industry, line_of_business, region...).
     top : int
         Categories shown (the most common overall); the rest are summed as "other".
 
@@ -109,11 +110,15 @@ def firmographic_mix(
     ParameterError
         If a needed column is missing.
     """
-    if segment not in now.columns or "account_id" not in now.columns or column not in accounts.columns:
-        raise ParameterError(
-            f"firmographic_mix needs {segment!r} and 'account_id' in the snapshot, {column!r} in accounts."
-        )
-    frame = now[["account_id", segment]].merge(accounts[["account_id", column]], on="account_id", how="left")
+    if segment not in now.columns or "account_id" not in now.columns:
+        raise ParameterError(f"firmographic_mix needs {segment!r} and 'account_id' in the snapshot.")
+    if column in now.columns:
+        frame = now[["account_id", segment, column]].copy()
+    elif column in accounts.columns:
+        frame = now[["account_id", segment]].merge(accounts[["account_id", column]], on="account_id", how="left")
+    else:
+        raise ParameterError(f"firmographic_mix: {column!r} is neither a snapshot nor an accounts column.")
+    frame[column] = frame[column].astype(object)
     keep = frame[column].value_counts().index[:top]
     frame[column] = frame[column].where(frame[column].isin(keep), "other")
     order = [*keep, *(["other"] if (frame[column] == "other").any() else [])]

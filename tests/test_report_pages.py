@@ -111,7 +111,7 @@ def test_every_page_in_headless_chromium(report_folder):
 def test_index_figures_agree_with_their_pages(report_folder):
     """Every figure a summary sentence quotes is printed on the page the sentence links to."""
     docs = headlines.load_all(report_folder)
-    parts = summary.build(docs)
+    parts = summary.build(docs, *summary.previous_values(report_folder, report_folder.name))
     assert {"risk", "pilot"} <= {p.key for p in parts}
     index = page_text((report_folder / "index.html").read_text(encoding="utf-8"))
     checked = 0

@@ -7,6 +7,8 @@ size — decide what a pilot can detect and how long it must run.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 from scipy import optimize, stats
@@ -440,9 +442,9 @@ def conclusion(duration: pd.DataFrame, mde: float, quarters: int) -> str:
         out = f"No single segment can detect {points} within {quarters} quarters"
         if len(reach):
             best = reach.idxmin()
-            out += f" (the closest, {best}, reaches +{100 * reach[best]:.1f})"
+            out += f" (the closest, {best}, reaches +{100 * reach.to_dict()[best]:.1f})"
     if TOTAL in duration.index:
-        total = duration.loc[TOTAL]
+        total: dict[Any, Any] = duration.loc[TOTAL].to_dict()
         if pd.notna(total["quarters_needed"]):
             out += (
                 f"; all accounts pooled can, with a {int(total['quarters_needed'])}-quarter window "

@@ -6,10 +6,12 @@ the statistics (interval method, boundaries, tests) stay on the readout page.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 
-def _points(x: float) -> str:
+def _points(x: Any) -> str:
     return f"{100 * x:+.1f}"
 
 

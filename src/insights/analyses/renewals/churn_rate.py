@@ -19,6 +19,7 @@ own window.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -53,7 +54,7 @@ class TrailingChurn:
     @property
     def rate(self) -> float:
         """The churn rate over all renewals of the window."""
-        return float(self.table.loc[TOTAL, "churn_rate"])
+        return float(self.table["churn_rate"].to_dict()[TOTAL])
 
     @property
     def window(self) -> str:
@@ -79,7 +80,7 @@ class TrailingChurn:
             E.g. ``"13.4% of 1,374 renewals due 2025Q3 to 2026Q2 churned (Wilson score 95% CI 11.7%
             to 15.3%)"``.
         """
-        row = self.table.loc[segment]
+        row: dict[Any, Any] = self.table.loc[segment].to_dict()
         who = "" if segment == TOTAL else f"{segment} "
         return (
             f"{100 * row['churn_rate']:.1f}% of {int(row['renewals']):,} {who}renewals due {self.window} churned "

@@ -120,7 +120,8 @@ def settled_quarters(snap: pd.DataFrame, last: Quarter, n: int = 4) -> list[Quar
     list of Quarter
         Oldest first; fewer than ``n`` when the data is shorter.
     """
-    out, q = [], last
+    out: list[Quarter] = []
+    q = last
     first_obs = snap["obs_date"].min()
     while len(out) < n and q.shift(-1).end >= first_obs:
         due = snap[(snap["obs_date"] == q.shift(-1).end) & snap["renewal_date"].between(q.start, q.end)]

@@ -159,7 +159,7 @@ def moved_to_lower_engagement(counts: pd.DataFrame, order: list[str]) -> int:
     for i, before in enumerate(order):
         for after in order[i + 1 :]:
             if before in counts.index and after in counts.columns:
-                total += int(counts.loc[before, after])
+                total += int(counts.to_numpy()[counts.index.get_loc(before), counts.columns.get_loc(after)])
     return total
 
 

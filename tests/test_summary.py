@@ -161,6 +161,16 @@ def test_missing_sections_are_left_out_without_error(tmp_path):
     headlines.save(tmp_path, "04_churn_risk", "Risk", {"x": "y"}, values={"arr_renewing_90d": None})
     parts = summary.build(headlines.load_all(tmp_path))
     assert texts(parts) == {"pilot": ["Stop."]}
+    headlines.save(
+        tmp_path,
+        "07_pilot_readout",
+        "Pilot",
+        {"x": "y"},
+        values={"pilot_verdict": "Stop.", "followup_pilot_accounts": 2400, "followup_pilot_weeks": None},
+    )
+    assert texts(summary.build(headlines.load_all(tmp_path)))["pilot"][1] == (
+        "A follow-up pilot would need 2,400 accounts, more than renew within the windows considered."
+    )
 
 
 @pytest.mark.parametrize(

@@ -291,6 +291,14 @@ def pilot_part(values: dict) -> Part | None:
                 f"{PILOT}.html",
             )
         )
+    elif _have(values, "followup_pilot_accounts"):
+        part.sentences.append(
+            Sentence(
+                f"A follow-up pilot would need {int(values['followup_pilot_accounts']):,} accounts, more than "
+                "renew within the windows considered.",
+                f"{PILOT}.html",
+            )
+        )
     return part
 
 

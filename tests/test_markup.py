@@ -112,3 +112,18 @@ def test_tables_shown_by_the_notebooks_escape_their_text(values):
     assert parsed.tags and set(parsed.tags) <= {"div", "style", "table", "thead", "tbody", "tr", "th", "td"}
     assert {k for k, _ in parsed.attrs} <= {"class", "border", "scoped", "style"}
     assert {v for k, v in parsed.attrs if k == "style"} <= {"text-align: right;"}  # pandas' own, never the data
+
+
+def test_method_block_is_collapsible_and_escapes_fields():
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    from insights.markup import method_text
+
+    block = method_text("Newcombe hybrid score interval for **{}**.", "<script>x</script>")
+    assert block.startswith('<details class="method"><summary>Method</summary>') and block.endswith("</details>")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(block)])
+    html, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
+    body = html[html.index("<body") :]
+    assert "<details" in body and "<summary>Method</summary>" in body and "<strong>" in body
+    assert "<script>x" not in body

@@ -68,7 +68,10 @@ def test_baselines_recount(tables):
     base = design.renewal_baselines(tables, tables.as_of, 30)
     out = churn.contract_outcomes(tables.contracts, 30, tables.as_of)
     settled = out["end_date"] + pd.Timedelta(days=30) <= tables.as_of
-    done = out[(out["end_date"] >= "2025-10-01") & settled & (out["outcome"] != "open")]
+    # the four complete quarters: 2026Q3 is still inside its grace period at 2026-09-30
+    window = out["end_date"].between("2025-07-01", "2026-06-30")
+    done = out[window & settled & (out["outcome"] != "open")]
+    assert base.attrs["window"] == "2025Q3 to 2026Q2"
     assert base.loc[TOTAL, "renewals"] == len(done)
     assert base.loc[TOTAL, "renewed"] == (done["outcome"] == "renewed").sum()
     assert base.loc[TOTAL, "low"] < base.loc[TOTAL, "rate"] < base.loc[TOTAL, "high"]
@@ -119,3 +122,46 @@ def test_design_with_two_treatments_splits_alpha_and_accounts(tables):
     assert np.isclose(row["achievable_mde"], expected, equal_nan=True)
     with pytest.raises(ParameterError, match="leaving a share for the control"):
         design.design_table(tables, "2025-10-01", 0.08, 30, treatments=2, treatment_share=0.5)
+
+
+def test_conclusion_sentence():
+    duration = pd.DataFrame(
+        {
+            "quarters_needed": pd.array([pd.NA, pd.NA, 4], dtype="Int64"),
+            "window_end": [pd.NaT, pd.NaT, pd.Timestamp("2027-09-30")],
+            "best_achievable_mde": [0.07, 0.061, 0.047],
+        },
+        index=["SMB", "Mid-Market", TOTAL],
+    )
+    assert design.conclusion(duration, 0.05, 4) == (
+        "No single segment can detect +5 points within 4 quarters (the closest, Mid-Market, reaches +6.1); "
+        "all accounts pooled can, with a 4-quarter window (renewals to 2027-09-30)."
+    )
+    duration.loc["SMB", "quarters_needed"] = 3
+    assert design.conclusion(duration, 0.05, 4).startswith("Segments that can detect +5 points within 4 quarters: SMB")
+
+
+def test_followup_size_matches_the_sample_size_formula(tables):
+    base = design.renewal_baselines(tables, tables.as_of, 30)
+    p = float(base.loc[TOTAL, "rate"])
+    size = design.followup_size(tables, "2026-10-01", 0.05, 30, quarters=8)
+    assert size["accounts"] == 2 * int(np.ceil(design.sample_size_proportions(p, p + 0.05)))
+    table = design.design_table(tables, "2026-10-01", 0.05, 30, quarters=8)
+    total = table[table["segment"] == TOTAL].set_index("quarters")
+    long_enough = [q for q, r in total.iterrows() if r["per_arm"] >= size["accounts"] / 2]
+    assert size["quarters"] == (min(long_enough) if long_enough else None)
+    assert size["weeks"] == (13 * size["quarters"] if long_enough else None)
+
+
+def test_conclusion_without_any_estimable_segment():
+    duration = pd.DataFrame(
+        {
+            "quarters_needed": pd.array([pd.NA, pd.NA], dtype="Int64"),
+            "window_end": [pd.NaT, pd.NaT],
+            "best_achievable_mde": [np.nan, np.nan],
+        },
+        index=["SMB", TOTAL],
+    )
+    assert design.conclusion(duration, 0.05, 4) == (
+        "No single segment can detect +5 points within 4 quarters; not even all accounts pooled."
+    )

@@ -56,6 +56,44 @@ def readable_number(value: Any) -> str:
     return f"{x:.4g}"
 
 
+def money(value: float) -> str:
+    """Dollars as a reader wants them: ``$5.62M``, ``$513K``, ``$940``.
+
+    Parameters
+    ----------
+    value : float
+        An amount in dollars.
+
+    Returns
+    -------
+    str
+        Millions with two decimals from $1M, whole thousands from $1K, else whole dollars; a minus
+        sign before the ``$`` for a negative amount.
+    """
+    sign, x = ("-" if value < 0 else ""), abs(float(value))
+    if x >= 1e6:
+        return f"{sign}${x / 1e6:,.2f}M"
+    if x >= 1e3:
+        return f"{sign}${x / 1e3:,.0f}K"
+    return f"{sign}${x:,.0f}"
+
+
+def percent(value: float) -> str:
+    """A share as a percentage with one decimal: ``0.1337`` -> ``"13.4%"``.
+
+    Parameters
+    ----------
+    value : float
+        A share between 0 and 1.
+
+    Returns
+    -------
+    str
+        The percentage.
+    """
+    return f"{100 * float(value):.1f}%"
+
+
 def frame_html(frame: pd.DataFrame) -> str:
     """The HTML of a DataFrame with ``readable_number`` floats and blank missing values.
 

@@ -103,3 +103,44 @@ def markdown(template: str, /, *args: Any, **values: Any):
     from IPython.display import Markdown
 
     return Markdown(markdown_text(template, *args, **values))
+
+
+def method_text(template: str, /, *args: Any, **values: Any) -> str:
+    """Technical detail folded away: a collapsible "Method" block around ``markdown_text``.
+
+    Parameters
+    ----------
+    template : str
+        Trusted Markdown, as for ``markdown_text`` (its fields are escaped).
+    *args, **values
+        The fields' values.
+
+    Returns
+    -------
+    str
+        ``<details class="method"><summary>Method</summary>`` + the Markdown + ``</details>``;
+        closed until the reader opens it (plain HTML, no script: allowed by the report's
+        Content-Security-Policy and passed through by nbconvert and JupyterLab).
+    """
+    body = markdown_text(template, *args, **values)
+    return f'<details class="method"><summary>Method</summary>\n\n{body}\n\n</details>'
+
+
+def method(template: str, /, *args: Any, **values: Any):
+    """``method_text`` as an IPython ``Markdown`` object, ready for ``display``.
+
+    Parameters
+    ----------
+    template : str
+        As ``markdown_text``.
+    *args, **values
+        As ``markdown_text``.
+
+    Returns
+    -------
+    IPython.display.Markdown
+        The collapsible Method block.
+    """
+    from IPython.display import Markdown
+
+    return Markdown(method_text(template, *args, **values))

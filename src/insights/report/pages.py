@@ -15,6 +15,8 @@ from pathlib import Path
 
 import jinja2
 
+from insights.display import money, percent
+
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 #: The policy of every page: nothing runs, nothing loads but embedded images and fonts and inline styles.
 CONTENT_SECURITY_POLICY = (
@@ -26,19 +28,36 @@ CONTENT_SECURITY_POLICY = (
 NOTEBOOK_TEMPLATE = "notebook_page.html.j2"
 
 
-def headline_cell(value) -> str:
-    """A headline-table value as text: floats with thousands separators (3 decimals below 10).
+#: Headline-table columns holding shares, shown as percentages (a name containing one of these).
+SHARE_COLUMNS = ("rate", "churn", "share", "grr", "nrr", "confidence")
+
+
+def headline_cell(value, column: str = "") -> str:
+    """A headline-table value as text: dollars for ARR columns, percentages for shares, else plain.
 
     Parameters
     ----------
     value : object
         A cell of a saved headline table.
+    column : str
+        Its column's name: a float in a column whose name holds ``arr`` is dollars
+        (``insights.display.money``, ``churned_arr`` too); one holding a ``SHARE_COLUMNS`` word
+        (and not ``arr``) is a share, shown as a percentage.
 
     Returns
     -------
     str
-        Formatted float, ``""`` for None, else ``str(value)``.
+        Whole numbers with thousands separators; floats with thousands separators (3 decimals
+        below 10) when the column says nothing;
+        ``""`` for None, else ``str(value)``.
     """
+    name = column.lower()
+    if isinstance(value, float) and "arr" in name:
+        return money(value)
+    if isinstance(value, float) and any(w in name for w in SHARE_COLUMNS):
+        return percent(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
     if isinstance(value, float):
         return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.0f}"
     return "" if value is None else str(value)

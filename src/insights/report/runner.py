@@ -27,11 +27,13 @@ from insights.data.config_files import read_mapping
 from insights.data.loading import cache_tables, cached_tables, load_tables
 from insights.data.table_cache import file_stats, hashes_and_stats
 from insights.errors import ConfigError, ParameterError, ReportExistsError
-from insights.report import headlines, pages
+from insights.report import headlines, pages, summary
 from insights.report.execution import NotebookResult, NotebookSpec, Task, default_jobs, run_all
 from insights.report.folder_lock import remove_residue, report_lock
 
 MANIFEST = "manifest.json"
+#: The method appendix with the glossary, linked from the front page.
+METHOD_PAGE = "method.html"
 
 
 def load_report_spec(path: Path | None = None) -> list[NotebookSpec]:
@@ -192,7 +194,11 @@ def write_index(
     row_counts: dict[str, int],
     plan: list[dict[str, str]] | None = None,
 ) -> None:
-    """Write the report's front page, ``index.html``: sections with status, links and the data summary.
+    """Write the report's front page, ``index.html``, and its method appendix, ``METHOD_PAGE``.
+
+    The front page opens with the executive summary (``insights.report.summary``, written from the
+    headline values, compared with the previous quarter's report when its folder sits beside this
+    one), then the headlines by section, the sections with status, links and the data summary.
 
     Parameters
     ----------
@@ -227,11 +233,16 @@ def write_index(
 
     files = [p.name for p in sorted(folder.glob("*.csv")) + sorted(folder.glob("*.xlsx"))]
     files += [f"{OWNER_FOLDER}/{p.name}" for p in sorted((folder / OWNER_FOLDER).glob("*.csv"))]
+    docs = headlines.load_all(folder)
+    previous, previous_quarter = summary.previous_values(folder, str(quarter))
+    (folder / METHOD_PAGE).write_text(pages.render("method.html.j2", quarter=str(quarter), demo=demo), encoding="utf-8")
     page = pages.render(
         "index.html.j2",
         quarter=str(quarter),
         demo=demo,
-        headlines=headlines.load_all(folder),
+        summary=summary.build(docs, previous, previous_quarter),
+        method_page=METHOD_PAGE,
+        headlines=docs,
         sections=sections,
         files=files,
         row_counts=row_counts,

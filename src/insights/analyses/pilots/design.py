@@ -7,17 +7,19 @@ size — decide what a pilot can detect and how long it must run.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 from statsmodels.stats.power import TTestIndPower
 
+from insights.analyses.renewals.churn_rate import trailing_churn
 from insights.analyses.segments import rules as segments
 from insights.data.loading import Tables
 from insights.errors import ParameterError
-from insights.metrics import churn
 from insights.metrics.periods import quarter_of
-from insights.stats.rates import TOTAL, churn_rate
+from insights.stats.rates import TOTAL
 
 POWER_METHOD = "two-sided test of two proportions, normal approximation (as R power.prop.test)"
 
@@ -196,11 +198,11 @@ def mde_means(n: float, sd: float, alpha: float = 0.05, power: float = 0.8) -> f
 
 
 def renewal_baselines(tables: Tables, as_of, grace_days: int, quarters: int = 4) -> pd.DataFrame:
-    """Historical renewal rate per contract-value segment over the last ``quarters`` quarters.
+    """Historical renewal rate per contract-value segment over the last ``quarters`` complete quarters.
 
-    Only settled terms count: those ending from the start of the first quarter whose grace
-    period has passed at ``as_of`` (``insights.metrics.churn.settled``); the segment is the tier
-    of the term's own ARR.
+    The report's one churn rate read as renewals (``insights.analyses.renewals.churn_rate``):
+    terms due in the last ``quarters`` quarters whose renewals are all settled at ``as_of``; the
+    segment is the tier of the term's own ARR.
 
     Parameters
     ----------
@@ -211,24 +213,30 @@ def renewal_baselines(tables: Tables, as_of, grace_days: int, quarters: int = 4)
     grace_days : int
         Grace period of the churn definition.
     quarters : int
-        Quarters of history, the one holding ``as_of`` included.
+        Complete quarters of history.
 
     Returns
     -------
     pandas.DataFrame
         Indexed by segment (every tier, then ``TOTAL``): renewals, renewed, rate, low, high,
-        method (Wilson score interval; NaN rate without renewals).
+        method (Wilson score interval; NaN rate without renewals), with ``attrs["window"]`` the
+        quarters counted (e.g. ``"2025Q3 to 2026Q2"``).
     """
-    as_of = pd.Timestamp(as_of)
-    out = churn.contract_outcomes(tables.contracts, grace_days, as_of)
-    first = quarter_of(as_of).shift(-(quarters - 1)).start
-    window = out[out["end_date"] >= first]
-    window = window.assign(
-        segment=segments.value_tier(window["arr"]).to_numpy(), renewed=1.0 - churn.churned_flag(window["outcome"])
+    trailing = trailing_churn(tables, as_of, grace_days, quarters)
+    t = trailing.table
+    out = pd.DataFrame(
+        {
+            "renewals": t["renewals"],
+            "renewed": t["renewals"] - t["churned"],
+            "rate": 1.0 - t["churn_rate"],
+            "low": 1.0 - t["high"],
+            "high": 1.0 - t["low"],
+            "method": t["method"],
+        },
+        index=t.index,
     )
-    rates = churn_rate(window, outcome="renewed", by="segment", settled="settled", order=segments.tier_names())
-    rates = rates.rename(columns={"n": "renewals", "events": "renewed"})
-    return rates[["renewals", "renewed", "rate", "low", "high", "method"]]
+    out.attrs["window"] = trailing.window
+    return out
 
 
 def renewal_calendar(tables: Tables, start, quarters: int = 4) -> pd.DataFrame:
@@ -399,3 +407,90 @@ def implied_duration(design: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(rows).set_index("segment")
     out["quarters_needed"] = out["quarters_needed"].astype("Int64")
     return out
+
+
+#: Weeks in a quarter, for pilot lengths quoted in weeks.
+WEEKS_PER_QUARTER = 13
+
+
+def conclusion(duration: pd.DataFrame, mde: float, quarters: int) -> str:
+    """The pilot design's answer in one plain sentence: which segments can detect the target, and when.
+
+    Parameters
+    ----------
+    duration : pandas.DataFrame
+        Output of ``implied_duration`` (segments, then ``TOTAL``).
+    mde : float
+        The target increase in renewal rate (absolute, e.g. 0.05).
+    quarters : int
+        The longest window considered.
+
+    Returns
+    -------
+    str
+        E.g. "No single segment can detect +5 points within 4 quarters (the closest, Mid-Market,
+        reaches +6.1); all accounts pooled can, with a 4-quarter window (renewals to 2027-09-30)."
+    """
+    points = f"+{100 * mde:.0f} points"
+    segs = duration.drop(index=TOTAL, errors="ignore")
+    able = segs[segs["quarters_needed"].notna()]
+    if len(able):
+        first = ", ".join(f"{s} in {int(q)} quarter(s)" for s, q in able["quarters_needed"].items())
+        out = f"Segments that can detect {points} within {quarters} quarters: {first}"
+    else:
+        reach = segs["best_achievable_mde"].astype(float).dropna()
+        out = f"No single segment can detect {points} within {quarters} quarters"
+        if len(reach):
+            best = reach.idxmin()
+            out += f" (the closest, {best}, reaches +{100 * reach.to_dict()[best]:.1f})"
+    if TOTAL in duration.index:
+        total: dict[Any, Any] = duration.loc[TOTAL].to_dict()
+        if pd.notna(total["quarters_needed"]):
+            out += (
+                f"; all accounts pooled can, with a {int(total['quarters_needed'])}-quarter window "
+                f"(renewals to {pd.Timestamp(total['window_end']):%Y-%m-%d})."
+            )
+        elif pd.notna(total["best_achievable_mde"]):
+            out += f"; not even all accounts pooled (best +{100 * total['best_achievable_mde']:.1f} points)."
+        else:
+            out += "; not even all accounts pooled."
+    else:
+        out += "."
+    return out
+
+
+def followup_size(
+    tables: Tables, start, mde: float, grace_days: int, alpha: float = 0.05, power: float = 0.8, quarters: int = 8
+) -> dict:
+    """Size and length of a two-arm renewal pilot over all accounts that detects ``mde``.
+
+    Parameters
+    ----------
+    tables : Tables
+        Validated raw tables.
+    start : date-like
+        The pilot's first day.
+    mde : float
+        Increase in renewal rate to detect (absolute).
+    grace_days : int
+        Grace period of the churn definition (for the baseline renewal rate).
+    alpha, power : float
+        Two-sided significance level and power.
+    quarters : int
+        Longest window considered.
+
+    Returns
+    -------
+    dict
+        ``accounts`` (both arms, rounded up), ``quarters`` (the shortest window with that many
+        renewals; None when no window up to ``quarters`` has them), ``weeks`` (``quarters`` x
+        ``WEEKS_PER_QUARTER``, or None) and ``mde``.
+    """
+    table = design_table(tables, start, mde, grace_days, alpha, power, quarters)
+    total = table[table["segment"] == TOTAL]
+    needed = 2 * int(np.ceil(total["needed_per_arm"].iloc[0]))
+    ok = total[total["enough"]]
+    if ok.empty:
+        return {"accounts": needed, "quarters": None, "weeks": None, "mde": mde}
+    q = int(ok["quarters"].min())
+    return {"accounts": needed, "quarters": q, "weeks": q * WEEKS_PER_QUARTER, "mde": mde}

@@ -6,6 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.ticker import PercentFormatter
 
 from insights.analyses.figure_style import apply_theme
 from insights.data.loading import Tables
@@ -121,12 +122,18 @@ def renewal_outcomes(outcomes: pd.DataFrame):
     fig, ax = plt.subplots(figsize=(11, 4))
     outcomes[["renewed", "churned", "open"]].plot.bar(stacked=True, ax=ax, color=["tab:green", "tab:red", "tab:gray"])
     ax.set_ylabel("contract terms ending")
+    ax.set_xlabel("quarter of term end")
+    ax.tick_params(axis="x", labelrotation=0)
+    ax.set_ylim(0, float(outcomes[["renewed", "churned", "open"]].sum(axis=1).max() or 1) * 1.1)
     ax2 = ax.twinx()
     ax2.plot(range(len(outcomes)), outcomes["logo_churn_rate"], color="black", marker="o", label="logo churn rate")
     ax2.set_ylim(0, max(0.3, float(outcomes["logo_churn_rate"].max() or 0) * 1.2))
+    ax2.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     ax2.set_ylabel("logo churn rate (settled quarters)")
     ax2.grid(False)
-    ax.legend(loc="upper left", bbox_to_anchor=(0, -0.25), ncol=3, frameon=False)
-    ax.set_title("Renewal outcomes by quarter of term end")
+    bars, labels = ax.get_legend_handles_labels()
+    line, line_label = ax2.get_legend_handles_labels()
+    ax.legend(bars + line, labels + line_label, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=4, frameon=False)
+    ax.set_title("Renewal outcomes by quarter of term end", pad=28)
     fig.tight_layout()
     return fig

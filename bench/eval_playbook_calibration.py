@@ -15,9 +15,10 @@ Three steps, so the calibration map is fitted on seeds the evaluation never sees
     # 1. collect (CPU heavy: run under nice, at most 2 processes)
     nice -n 5 .venv/bin/python bench/eval_playbook_calibration.py collect --seeds 201-250 --out train.csv
     nice -n 5 .venv/bin/python bench/eval_playbook_calibration.py collect --seeds 101-150 --out test.csv
-    # 2. fit the isotonic map p_first -> share right on the training seeds (prints CONFIDENCE_MAP)
+    # 2. fit the isotonic maps p_first -> share right on the training seeds (all segments, and those
+    #    below SMALL_SEGMENT_EVENTS churns; prints CONFIDENCE_MAP and SMALL_SEGMENT_MAP)
     .venv/bin/python bench/eval_playbook_calibration.py fit train.csv
-    # 3. evaluate the map (as in insights.analyses.drivers.pooling.CONFIDENCE_MAP) on the unseen seeds
+    # 3. evaluate the maps (as pasted in insights.analyses.drivers.pooling) on the unseen seeds
     .venv/bin/python bench/eval_playbook_calibration.py evaluate test.csv
 
 Seed 7 (the notebooks' demo) is in neither set. Results are recorded in docs/driver_recovery.md.
@@ -190,13 +191,15 @@ def main(argv=None):
     df = pd.read_csv(args.csv)
     print(f"{df['seed'].nunique()} seeds ({df['seed'].min()}-{df['seed'].max()}), {len(df)} segment rankings")
     if args.step == "fit":
-        x, y = recalibration.fit_map(df["p_first"], df["correct"])
-        pairs = ", ".join(f"({a:.4f}, {b:.4f})" for a, b in zip(x, y))
-        print(f"CONFIDENCE_MAP = ({pairs},)")
+        small = df["events"] < pooling.SMALL_SEGMENT_EVENTS
+        for name, part in [("CONFIDENCE_MAP", df), ("SMALL_SEGMENT_MAP", df[small])]:
+            x, y = recalibration.fit_map(part["p_first"], part["correct"])
+            pairs = ", ".join(f"({a:.4f}, {b:.4f})" for a, b in zip(x, y))
+            print(f"{name} = ({pairs},)  # {len(part)} segment rankings")
         return
-    conf = pooling.confidence(df["p_first"])
+    conf = pooling.segment_confidence(df["p_first"], df["events"])
     for label, stated, right in [
-        ("calibrated confidence (partial pooling, CONFIDENCE_MAP)", conf, df["correct"]),
+        ("calibrated confidence (partial pooling, segment_confidence)", conf, df["correct"]),
         ("uncalibrated P(first) (partial pooling)", df["p_first"], df["correct"]),
         (
             "bootstrap P(top) of the per-segment dominance ranking",

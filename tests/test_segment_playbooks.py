@@ -158,3 +158,13 @@ def test_pooled_effects_figure_has_a_panel_per_segment(rows):
     assert [a.get_title() for a in axes] == ["Big", "Mid", "Small"]
     assert "feature breadth" in [t.get_text() for t in axes[0].get_yticklabels()]
     plt.close(fig)
+
+
+def test_small_segments_take_their_own_confidence_map():
+    p = np.array([0.95, 0.95])
+    conf = pooling.segment_confidence(p, [pooling.SMALL_SEGMENT_EVENTS - 1, pooling.SMALL_SEGMENT_EVENTS])
+    x_small, y_small = zip(*pooling.SMALL_SEGMENT_MAP)
+    x_all, y_all = zip(*pooling.CONFIDENCE_MAP)
+    assert conf[0] == pytest.approx(np.interp(0.95, x_small, y_small))
+    assert conf[1] == pytest.approx(np.interp(0.95, x_all, y_all))
+    assert all(np.diff([y for _, y in m]).min() >= 0 for m in (pooling.SMALL_SEGMENT_MAP, pooling.CONFIDENCE_MAP))

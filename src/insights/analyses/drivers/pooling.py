@@ -20,9 +20,10 @@ A segment's first driver is the one with the most protective (most negative) shr
 effect per SD. ``p_first`` is the probability that it is the most protective under the
 posterior (normal draws). The metrics are noisy proxies of what they stand for, so a driver
 measured more precisely can come out first with a high ``p_first`` even when a noisier one matters
-more: ``p_first`` is mapped to a **calibrated confidence** by ``CONFIDENCE_MAP``, an isotonic
-regression of "the first driver is the true one" on ``p_first`` fitted on demo seeds the
-evaluation never uses (``bench/eval_playbook_calibration.py``; table in docs/driver_recovery.md).
+more: ``p_first`` is mapped to a **calibrated confidence** by ``CONFIDENCE_MAP`` (``SMALL_SEGMENT_MAP``
+for a segment with fewer than ``SMALL_SEGMENT_EVENTS`` churns), isotonic regressions of "the first
+driver is the true one" on ``p_first`` fitted on demo seeds the evaluation never uses
+(``bench/eval_playbook_calibration.py``; tables in docs/driver_recovery.md).
 A driver is recommended only when its confidence reaches ``RECOMMEND_AT``; otherwise the drivers
 still in contention are named.
 """
@@ -33,6 +34,7 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
+from insights.analyses.drivers.ranking import MIN_EVENTS
 from insights.errors import ParameterError
 from insights.metrics.snapshots import DRIVERS
 from insights.stats import partial_pooling
@@ -49,7 +51,40 @@ MIN_FIT_EVENTS = 8
 #: Isotonic map p_first -> share of first drivers that are the true one, fitted by
 #: ``bench/eval_playbook_calibration.py --fit 201-250`` (demo seeds 201-250, default size, all three
 #: segments; see docs/driver_recovery.md). Pairs (p_first, confidence); linear in between.
-CONFIDENCE_MAP: tuple[tuple[float, float], ...] = ()
+CONFIDENCE_MAP: tuple[tuple[float, float], ...] = (
+    (0.3072, 0.0000),
+    (0.3651, 0.0000),
+    (0.3906, 0.2500),
+    (0.4173, 0.2500),
+    (0.4219, 0.3333),
+    (0.5302, 0.3333),
+    (0.5312, 0.4138),
+    (0.6425, 0.4138),
+    (0.6432, 0.5676),
+    (0.8639, 0.5676),
+    (0.8740, 0.6667),
+    (0.9073, 0.6667),
+    (0.9124, 0.7500),
+    (0.9227, 0.7500),
+    (0.9291, 0.9000),
+    (0.9447, 0.9000),
+    (0.9462, 1.0000),
+    (1.0000, 1.0000),
+)
+#: Segments with fewer churn events than this (``ranking.MIN_EVENTS``, below which a segment is not
+#: ranked alone) lean on the pooling, and their first driver is right far less often: they take
+#: ``SMALL_SEGMENT_MAP``, fitted on the small segments of the same training seeds.
+SMALL_SEGMENT_EVENTS = MIN_EVENTS
+#: Isotonic map for segments below ``SMALL_SEGMENT_EVENTS`` (demo seeds 201-250: Enterprise, 10-29
+#: churns, first driver right in 11 of 50).
+SMALL_SEGMENT_MAP: tuple[tuple[float, float], ...] = (
+    (0.3072, 0.0000),
+    (0.3651, 0.0000),
+    (0.3906, 0.2222),
+    (0.6425, 0.2222),
+    (0.6667, 0.2381),
+    (0.9447, 0.2381),
+)
 
 
 def segment_models(rows: pd.DataFrame, drivers=DRIVERS) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
@@ -155,6 +190,25 @@ def confidence(p_first, confidence_map=None) -> np.ndarray:
     return apply_map(p, x, y)
 
 
+def segment_confidence(p_first, events) -> np.ndarray:
+    """Calibrated confidence with the map of the segment's size: ``SMALL_SEGMENT_MAP`` below ``SMALL_SEGMENT_EVENTS``.
+
+    Parameters
+    ----------
+    p_first : float or array-like
+        Posterior probability of each segment's first driver.
+    events : int or array-like
+        Churn events of each segment.
+
+    Returns
+    -------
+    numpy.ndarray
+    """
+    p = np.atleast_1d(np.asarray(p_first, dtype=float))
+    small = np.broadcast_to(np.asarray(events, dtype=float) < SMALL_SEGMENT_EVENTS, p.shape)
+    return np.where(small, confidence(p, SMALL_SEGMENT_MAP), confidence(p, CONFIDENCE_MAP))
+
+
 def first_drivers(
     pooled: partial_pooling.PooledEffects,
     n_draws: int = 20_000,
@@ -171,7 +225,8 @@ def first_drivers(
     n_draws, seed
         Monte Carlo draws of ``insights.stats.partial_pooling.first_probability``.
     confidence_map : sequence of (float, float), optional
-        Default ``CONFIDENCE_MAP``.
+        One map for every segment; default ``segment_confidence`` (``CONFIDENCE_MAP``, or
+        ``SMALL_SEGMENT_MAP`` for a segment with fewer than ``SMALL_SEGMENT_EVENTS`` churns).
     recommend_at : float
         Confidence at which the first driver is recommended.
 
@@ -183,14 +238,19 @@ def first_drivers(
         in_contention (list of drivers, largest P(first) first; just the first when recommended),
         pooling_weight (weight of the segment's own estimate for the first driver), method.
     """
-    cmap = CONFIDENCE_MAP if confidence_map is None else tuple(confidence_map)
+    cmap = None if confidence_map is None else tuple(confidence_map)
+    counts = getattr(pooled, "counts", None)
     recs = []
     for s in pooled.shrunk.index:
         p = partial_pooling.first_probability(
             pooled.shrunk.loc[s], pooled.shrunk_cov[s], largest=False, n_draws=n_draws, seed=seed
         ).sort_values(ascending=False, kind="stable")
         top = str(pooled.shrunk.loc[s].idxmin())
-        conf = float(confidence(p[top], cmap)[0])
+        if cmap is None:
+            events = counts.loc[s, "events"] if counts is not None else SMALL_SEGMENT_EVENTS
+            conf = float(segment_confidence(p[top], events)[0])
+        else:
+            conf = float(confidence(p[top], cmap)[0])
         contention = list(p.index[: int(np.searchsorted(p.cumsum().to_numpy(), CONTENTION_MASS) + 1)])
         if top not in contention:
             contention.insert(0, top)
@@ -213,7 +273,12 @@ def first_drivers(
     out = pd.DataFrame(recs).set_index("segment")
     out["method"] = (
         f"{pooled.method}; P(first) from {n_draws:,} posterior normal draws; confidence = "
-        + ("isotonic calibration fitted on separate demo seeds" if len(cmap) else "uncalibrated (= P(first))")
+        + (
+            "uncalibrated (= P(first))"
+            if cmap is not None and not len(cmap)
+            else "isotonic calibration fitted on separate demo seeds"
+            + ("" if cmap is not None else f" (own map below {SMALL_SEGMENT_EVENTS} churn events)")
+        )
         + f"; recommended at confidence >= {recommend_at:g}; effect interval normal 95%"
     )
     return out

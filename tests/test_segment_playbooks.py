@@ -168,3 +168,16 @@ def test_small_segments_take_their_own_confidence_map():
     assert conf[0] == pytest.approx(np.interp(0.95, x_small, y_small))
     assert conf[1] == pytest.approx(np.interp(0.95, x_all, y_all))
     assert all(np.diff([y for _, y in m]).min() >= 0 for m in (pooling.SMALL_SEGMENT_MAP, pooling.CONFIDENCE_MAP))
+
+
+def test_segment_effects_table_matches_the_pooled_fit(rows):
+    pooled = pooling.pooled_effects(rows, DRV)
+    table = pooling.segment_effects_table(pooled, n_draws=4000).set_index(["segment", "driver"])
+    assert len(table) == 9
+    assert table.loc[("Small", "breadth"), "effect_pooled"] == pytest.approx(pooled.shrunk.loc["Small", "breadth"])
+    half = table["pooled_high"] - table["effect_pooled"]
+    se = [pooled.shrunk_se.loc[s, d] for s, d in table.index]
+    assert np.allclose(half, 1.959964 * np.array(se))
+    assert np.allclose(table.groupby(level="segment")["p_first"].sum(), 1.0)
+    first = pooling.first_drivers(pooled, n_draws=4000, confidence_map=((0, 0), (1, 1)))
+    assert table.loc[("Mid", "breadth"), "p_first"] == pytest.approx(first.loc["Mid", "p_first"])

@@ -251,7 +251,8 @@ def pooled_segment_effects(pooled, labels: dict | None = None):
         ax.set_xlabel("log-odds of churn per +1 SD")
     first = np.atleast_1d(axes)[0]
     first.set_yticks(y, names)
-    first.legend(loc="lower left", fontsize=8, frameon=True)
+    handles, texts = first.get_legend_handles_labels()
+    fig.legend(handles, texts, loc="lower center", ncol=2, fontsize=8, frameon=False)
     fig.suptitle("Driver effects per segment: alone vs borrowing strength (normal 95% CIs)")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     return fig

@@ -103,6 +103,22 @@ def collect(seed: int, n_boot: int, accounts: int, cache: Path | None = None) ->
     return out
 
 
+def _bin_row(group: str, stated: str, part: pd.DataFrame) -> dict:
+    """One row of the calibration table: n, mean stated, right, share right and its Wilson 95% CI."""
+    right = int(part["correct"].sum())
+    ci = proportion_ci(right, len(part))
+    return {
+        "group": group,
+        "stated": stated,
+        "n": len(part),
+        "mean_stated": part["stated"].mean(),
+        "right": right,
+        "share_right": right / len(part),
+        "low": ci.low,
+        "high": ci.high,
+    }
+
+
 def calibration_table(stated, correct, by=None) -> pd.DataFrame:
     """Stated-confidence bins x n x share right (Wilson 95% CI), overall and per ``by``."""
     frame = pd.DataFrame({"stated": np.asarray(stated, float), "correct": np.asarray(correct, int)})
@@ -110,39 +126,16 @@ def calibration_table(stated, correct, by=None) -> pd.DataFrame:
     if by is not None:
         frame = pd.concat([frame, frame.assign(group="all")])
     frame["bin"] = pd.cut(frame["stated"], BINS, right=False)
-    recs = []
-    for (g, b), part in frame.groupby(["group", "bin"], observed=True, sort=True):
-        ci = proportion_ci(int(part["correct"].sum()), len(part))
-        recs.append(
-            {
-                "group": g,
-                "stated": f"{b.left:.2f}-{min(b.right, 1):.2f}",
-                "n": len(part),
-                "mean_stated": part["stated"].mean(),
-                "right": int(part["correct"].sum()),
-                "share_right": part["correct"].mean(),
-                "low": ci.low,
-                "high": ci.high,
-            }
-        )
+    recs = [
+        _bin_row(g, f"{b.left:.2f}-{min(b.right, 1):.2f}", part)
+        for (g, b), part in frame.groupby(["group", "bin"], observed=True, sort=True)
+    ]
     for g, part in frame.groupby("group", sort=True):
         hi = part[part["stated"] >= pooling.RECOMMEND_AT]
         if len(hi):
-            ci = proportion_ci(int(hi["correct"].sum()), len(hi))
-            recs.append(
-                {
-                    "group": g,
-                    "stated": f">= {pooling.RECOMMEND_AT:g} (recommended)",
-                    "n": len(hi),
-                    "mean_stated": hi["stated"].mean(),
-                    "right": int(hi["correct"].sum()),
-                    "share_right": hi["correct"].mean(),
-                    "low": ci.low,
-                    "high": ci.high,
-                }
-            )
+            recs.append(_bin_row(g, f">= {pooling.RECOMMEND_AT:g} (recommended)", hi))
     out = pd.DataFrame(recs)
-    out.attrs["method"] = ci.method
+    out.attrs["method"] = proportion_ci(1, 2).method
     return out
 
 

@@ -110,8 +110,9 @@ def segment_playbooks(first: pd.DataFrame, book: Playbooks, pilots: pd.DataFrame
         pilot_accounts, pilot_weeks, pilot_mde_points, sentence (the plain statement for the page).
     """
     recs = []
-    for seg, r in first.iterrows():
-        pilot = pilots.loc[seg] if seg in pilots.index else None
+    for key, r in first.iterrows():
+        seg = str(key)
+        pilot: dict | None = pilots.loc[seg].to_dict() if seg in pilots.index else None
         chosen = isinstance(r["recommended"], str) and bool(r["recommended"])
         play = book.play_for(r["first"], seg) if chosen else None
         contention = [] if chosen else [book.label(d) for d in r["in_contention"]]

@@ -229,6 +229,8 @@ def test_rank_drivers_structure(ranking):
     assert (imp["tied_with_next"].iloc[:-1] == (p < drivers.TIE_PROBABILITY)).all()
     assert imp["rank"].iloc[0].startswith("1")
     assert ranking.headline().count(">") + ranking.headline().count("=") == len(imp) - 1
+    labelled = ranking.headline({"perceived_value": "perceived value", "switching_cost": "switching cost"})
+    assert "_" not in labelled and labelled.replace(" value", "_value").replace(" cost", "_cost") == ranking.headline()
 
 
 def test_rank_drivers_deterministic(rows, ranking):

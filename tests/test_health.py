@@ -83,12 +83,56 @@ def test_missing_file_and_sections_take_defaults(tmp_path):
         ("components: [utilisation, depth]\n", "non-empty mapping"),
         ("bands: [40, 70]\n", "must be mappings"),
         ("components: {utilisation: 1\n", "not valid YAML"),
+        ("weights: fittted\n", "`weights` must be one of ['configured', 'fitted']"),
+        ("weights: [fitted]\n", "`weights` must be one of"),
     ],
 )
 def test_config_errors_say_what_to_fix(tmp_path, text, fragment):
     with pytest.raises(ConfigError) as err:
         health.load_config(_write(tmp_path, text))
     assert fragment in str(err.value) and "health.yaml" in str(err.value)
+
+
+def test_weights_setting_defaults_to_configured_and_reads_fitted(tmp_path):
+    assert health.load_config().use_weights == "configured"  # the project's file keeps the report's numbers
+    assert health.load_config(tmp_path / "absent.yaml").use_weights == "configured"
+    cfg = health.load_config(_write(tmp_path, "weights: fitted\n"))
+    assert cfg.use_weights == "fitted" and cfg.with_weights({"depth": 1.0}).use_weights == "fitted"
+
+
+def _weight_fit(config, low, high):
+    """A WeightFit whose holdout AUC difference (fitted - configured) has the interval low..high."""
+    comparison = pd.DataFrame(
+        {
+            "auc": [0.70, 0.70 + (low + high) / 2, (low + high) / 2],
+            "low": [0.66, 0.68, low],
+            "high": [0.74, 0.76, high],
+            "method": ["paired percentile bootstrap by account (1000 resamples) 95% CI"] * 3,
+        },
+        index=["configured", "fitted", "fitted - configured"],
+    )
+    fitted = config.with_weights({"perceived_value": 0.6, "satisfaction": 0.4})
+    return health.WeightFit(pd.DataFrame(), (), 1.0, pd.DataFrame(), comparison, pd.DataFrame(), fitted)
+
+
+@pytest.mark.parametrize(
+    "use, low, high, adopted, fragment",
+    [
+        ("fitted", 0.020, 0.059, True, "scores health with the fitted weights"),
+        ("configured", 0.020, 0.059, False, "set `weights: fitted` in config/health.yaml"),
+        ("fitted", -0.010, 0.040, False, "keeps the configured weights although"),
+        ("configured", -0.010, 0.040, False, "the configured weights stay"),
+        ("fitted", -0.050, -0.010, False, "keeps the configured weights"),
+    ],
+)
+def test_choose_weights_adopts_fitted_only_when_set_and_better(use, low, high, adopted, fragment):
+    config = health.make_config({"utilisation": 1, "depth": 1}, use_weights=use)
+    choice = health.choose_weights(_weight_fit(config, low, high), config)
+    assert choice.adopted is adopted and choice.fitted_better is (low > 0)
+    assert fragment in choice.sentence and f"{low:+.3f} to {high:+.3f}" in choice.sentence
+    expected = {"perceived_value": 0.6, "satisfaction": 0.4} if adopted else config.weights
+    assert choice.config.weights == pytest.approx(expected)
+    assert (choice.config.red, choice.config.green) == (config.red, config.green)
 
 
 def test_every_problem_is_reported_at_once(tmp_path):

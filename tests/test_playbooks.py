@@ -41,6 +41,7 @@ def test_unknown_factor_names_the_fix():
             "unknown plays",
         ),
         ("plays: {p: {name: P, lead_time_days: 5, hours: 1}}\nfactors: {a: {play: {default: p}}}", "'reason' sentence"),
+        ("plays: {p: {name: P, lead_time_days: 5, hours: 1}}\nfactors: {a: {reason: x, label: ' '}}", "'label' must"),
     ],
 )
 def test_malformed_files_are_refused(tmp_path, text, message):
@@ -48,3 +49,15 @@ def test_malformed_files_are_refused(tmp_path, text, message):
     path.write_text(text)
     with pytest.raises(ConfigError, match=message):
         playbooks.load_playbooks(path)
+
+
+def test_labels_are_plain_words_for_every_factor(tmp_path):
+    book = playbooks.load_playbooks()
+    assert book.label("perceived_value") == "perceived value"
+    assert book.label("depth + breadth") == "usage depth + feature breadth"
+    assert all("_" not in book.label(k) for k in book.factors)
+    with pytest.raises(ParameterError, match="add it under 'factors:'"):
+        book.label("nonsense")
+    path = tmp_path / "playbooks.yaml"
+    path.write_text("plays: {p: {name: P, lead_time_days: 5, hours: 1}}\nfactors: {ease_of_use: {reason: x}}")
+    assert playbooks.load_playbooks(path).label("ease_of_use") == "ease of use"  # default: the key with spaces

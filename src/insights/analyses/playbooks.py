@@ -57,12 +57,15 @@ class Factor:
         False for signals a CSM cannot change (contract size, tenure, segment): never a reason.
     plays : dict of str to str
         Play key per segment, with ``"default"`` for the others.
+    label : str
+        The signal's name in plain words, e.g. ``"perceived value"`` (default: the key with spaces).
     """
 
     key: str
     reason: str
     actionable: bool
     plays: dict[str, str] = field(default_factory=dict)
+    label: str = ""
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,27 @@ class Playbooks:
         if key not in self.factors:
             raise ParameterError(f"factor {key!r} is not in config/{FILE}: add it under 'factors:' with a reason.")
         return self.factors[key]
+
+    def label(self, key: str) -> str:
+        """The factor's name in plain words (its ``label``), e.g. ``"perceived value"`` for ``perceived_value``.
+
+        A driver block such as ``"depth + breadth"`` gets each part's label.
+
+        Parameters
+        ----------
+        key : str
+            A factor of the file, or factors joined by ``" + "``.
+
+        Returns
+        -------
+        str
+
+        Raises
+        ------
+        ParameterError
+            If the file does not list the factor.
+        """
+        return " + ".join(self.factor(part).label for part in key.split(" + "))
 
     def reason(self, key: str, segment: str | None = None) -> str | None:
         """The sentence for factor ``key``, or None when a CSM cannot act on it.
@@ -168,7 +192,10 @@ def _factor(key: str, spec, plays: dict[str, Play]) -> Factor:
     actionable = spec.get("actionable", True)
     if not isinstance(actionable, bool):
         raise ConfigError(f"config/{FILE}: factor {key!r}: 'actionable' must be true or false.")
-    return Factor(key, spec["reason"], actionable, {str(s): str(p) for s, p in by_segment.items()})
+    label = spec.get("label", key.replace("_", " "))
+    if not isinstance(label, str) or not label.strip():
+        raise ConfigError(f"config/{FILE}: factor {key!r}: 'label' must be a non-empty name in plain words.")
+    return Factor(key, spec["reason"], actionable, {str(s): str(p) for s, p in by_segment.items()}, label.strip())
 
 
 def load_playbooks(path: Path | None = None) -> Playbooks:
@@ -187,7 +214,7 @@ def load_playbooks(path: Path | None = None) -> Playbooks:
     ------
     ConfigError
         If the file is missing or malformed: a play without name, lead time or hours, a factor
-        without a reason, or a factor naming a play that is not defined.
+        without a reason or with an empty label, or a factor naming a play that is not defined.
     """
     path = Path(path) if path is not None else paths.config_dir() / FILE
     doc = read_mapping(path, required=True, purpose="the plays and the reasons they answer")

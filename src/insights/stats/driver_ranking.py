@@ -244,8 +244,13 @@ class DriverRanking:
         """Blocks from most to least important."""
         return list(self.importance.index)
 
-    def headline(self) -> str:
+    def headline(self, labels: dict | None = None) -> str:
         """One line: the ranking with ties, e.g. ``perceived_value > satisfaction = breadth > ...``.
+
+        Parameters
+        ----------
+        labels : dict of str to str, optional
+            Driver -> name shown (a block's drivers are labelled one by one); default the names.
 
         Returns
         -------
@@ -255,7 +260,7 @@ class DriverRanking:
         """
         parts = []
         for i, name in enumerate(self.order):
-            parts.append(name)
+            parts.append(" + ".join((labels or {}).get(d, d) for d in name.split(" + ")))
             if i < len(self.order) - 1:
                 parts.append("=" if self.importance["tied_with_next"].iloc[i] else ">")
         return " ".join(parts)

@@ -214,3 +214,45 @@ def cox_forest(cox):
         title=f"Cox model: hazard ratio of churn (95% CI); Harrell's C = {cox.c_index:.3f}",
         xlabel="hazard ratio (log scale; < 1 = protective)",
     )
+
+
+def pooled_segment_effects(pooled, labels: dict | None = None):
+    """Each segment's driver effects: its own estimate and the partially pooled one, with 95% intervals.
+
+    Parameters
+    ----------
+    pooled : insights.stats.partial_pooling.PooledEffects
+        ``insights.analyses.drivers.pooling.pooled_effects``' result.
+    labels : dict of str to str, optional
+        Driver key -> name shown (default: the keys).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One panel per segment; grey = the segment alone, blue = partially pooled (normal 95%
+        intervals, log-odds of churn per +1 SD; < 0 = protective).
+    """
+    segments = list(pooled.shrunk.index)
+    drivers = list(pooled.shrunk.columns)
+    names = [(labels or {}).get(d, d) for d in drivers]
+    fig, axes = plt.subplots(
+        1, len(segments), figsize=(3.6 * len(segments) + 1.5, 0.5 * len(drivers) + 1.8), sharey=True
+    )
+    y = np.arange(len(drivers))[::-1]
+    for ax, seg in zip(np.atleast_1d(axes), segments):
+        for est, se, dy, colour, label in [
+            (pooled.raw, pooled.raw_se, 0.15, "grey", "segment alone"),
+            (pooled.shrunk, pooled.shrunk_se, -0.15, "tab:blue", "partially pooled"),
+        ]:
+            m, s = est.loc[seg].to_numpy(float), se.loc[seg].to_numpy(float)
+            ax.errorbar(m, y + dy, xerr=1.96 * s, fmt="o", color=colour, capsize=2, label=label)
+        ax.axvline(0, color="black", lw=0.8, ls="--")
+        ax.set_title(seg)
+        ax.set_xlabel("log-odds of churn per +1 SD")
+    first = np.atleast_1d(axes)[0]
+    first.set_yticks(y, names)
+    handles, texts = first.get_legend_handles_labels()
+    fig.legend(handles, texts, loc="lower center", ncol=2, fontsize=8, frameon=False)
+    fig.suptitle("Driver effects per segment: alone vs borrowing strength (normal 95% CIs)")
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    return fig

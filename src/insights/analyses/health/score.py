@@ -82,6 +82,9 @@ class HealthConfig:
         the observation date.
     source : str
         Where the configuration came from (a file, ``"built-in defaults"`` or ``"fitted"``).
+    use_weights : {"configured", "fitted"}
+        Setting ``weights:`` of the file: ``"fitted"`` makes the report adopt the weights fitted
+        from history when they beat these on the holdout (``choose_weights``).
     """
 
     weights: dict
@@ -89,6 +92,7 @@ class HealthConfig:
     green: float
     min_segment_size: int
     source: str = "built-in defaults"
+    use_weights: str = "configured"
 
     @property
     def components(self) -> tuple[str, ...]:
@@ -121,11 +125,20 @@ class HealthConfig:
         ConfigError
             If a component is unknown, a weight negative, or the weights do not sum to a positive number.
         """
-        return make_config(weights, self.red, self.green, self.min_segment_size, source)
+        return make_config(weights, self.red, self.green, self.min_segment_size, source, self.use_weights)
+
+
+#: Values of the ``weights:`` setting of config/health.yaml.
+WEIGHT_CHOICES = ("configured", "fitted")
 
 
 def make_config(
-    weights: dict, red: float = 40.0, green: float = 70.0, min_segment_size: int = 30, source: str = "health config"
+    weights: dict,
+    red: float = 40.0,
+    green: float = 70.0,
+    min_segment_size: int = 30,
+    source: str = "health config",
+    use_weights: str = "configured",
 ) -> HealthConfig:
     """Validate health-score settings and return them as a ``HealthConfig``.
 
@@ -140,6 +153,8 @@ def make_config(
         At least 1.
     source : str
         Named in error messages (for example the YAML file).
+    use_weights : {"configured", "fitted"}
+        Which weights the report uses (``WEIGHT_CHOICES``; see ``choose_weights``).
 
     Returns
     -------
@@ -150,7 +165,8 @@ def make_config(
     ------
     ConfigError
         Listing every problem at once: unknown components, non-numeric or negative weights,
-        weights not summing to a positive number, bands out of order, bad segment size.
+        weights not summing to a positive number, bands out of order, bad segment size, a
+        ``weights`` setting other than ``configured`` or ``fitted``.
     """
     problems = []
     clean: dict[str, float] = {}
@@ -194,9 +210,13 @@ def make_config(
     except (TypeError, ValueError):
         problems.append(f"benchmarks.min_segment_size must be a whole number >= 1, got {min_segment_size!r}")
         size = 0
+    if use_weights not in WEIGHT_CHOICES:
+        problems.append(
+            f"`weights` must be one of {list(WEIGHT_CHOICES)} (which weights the report uses), got {use_weights!r}"
+        )
     if problems:
         raise ConfigError(f"{source}: " + "; ".join(problems) + ".")
-    return HealthConfig(clean, red_f, green_f, size, source)
+    return HealthConfig(clean, red_f, green_f, size, source, str(use_weights))
 
 
 def load_config(path: Path | None = None) -> HealthConfig:
@@ -229,7 +249,8 @@ def load_config(path: Path | None = None) -> HealthConfig:
         )
     bands = {**DEFAULTS["bands"], **bands}
     bench = {**DEFAULTS["benchmarks"], **bench}
-    return make_config(components, bands["red"], bands["green"], bench["min_segment_size"], source)
+    use = data.get("weights", "configured")
+    return make_config(components, bands["red"], bands["green"], bench["min_segment_size"], source, use)
 
 
 # ----------------------------------------------------------------------------- scoring
@@ -902,6 +923,75 @@ def fit_weights(
         n_purged=n_purged,
         verdict=verdict,
     )
+
+
+@dataclass(frozen=True)
+class WeightChoice:
+    """Which health weights the report uses, and the sentence that says so (``choose_weights``).
+
+    Attributes
+    ----------
+    config : HealthConfig
+        The configuration to score with: the fitted one when adopted, else the configured one.
+    adopted : bool
+        True when the fitted weights are used.
+    fitted_better : bool
+        True when the fitted weights beat the configured ones on the holdout (the interval of the
+        AUC difference lies above 0).
+    sentence : str
+        Plain words for the page: what the backtest found and which weights the report uses.
+    """
+
+    config: HealthConfig
+    adopted: bool
+    fitted_better: bool
+    sentence: str
+
+
+def choose_weights(fit: WeightFit, config: HealthConfig) -> WeightChoice:
+    """The weights the report uses: the fitted ones when ``weights: fitted`` is set and they beat the configured ones.
+
+    The fitted weights count as better when the interval of the holdout AUC difference
+    (fitted - configured, ``fit.comparison``) lies entirely above 0.
+
+    Parameters
+    ----------
+    fit : WeightFit
+        ``fit_weights``' result for the configured weights ``config``.
+    config : HealthConfig
+        The configuration read from config/health.yaml (its ``use_weights`` setting decides).
+
+    Returns
+    -------
+    WeightChoice
+    """
+    diff = fit.comparison.iloc[2]
+    better = bool(diff["low"] > 0)
+    gain = (
+        f"holdout AUC {diff['auc']:+.3f}, {str(diff['method']).split(';')[0]} from {diff['low']:+.3f} to "
+        f"{diff['high']:+.3f}"
+    )
+    if better and config.use_weights == "fitted":
+        chosen = fit.fitted_config
+        chosen = make_config(chosen.weights, chosen.red, chosen.green, chosen.min_segment_size, "fitted", "fitted")
+        sentence = (
+            f"The weights fitted from history predict churn better than the configured ones ({gain}), and "
+            "config/health.yaml says `weights: fitted`: this report scores health with the fitted weights."
+        )
+        return WeightChoice(chosen, True, True, sentence)
+    if better:
+        sentence = (
+            f"The weights fitted from history predict churn better than the configured ones ({gain}). This report "
+            "still uses the configured weights; set `weights: fitted` in config/health.yaml to adopt the fitted ones."
+        )
+    elif config.use_weights == "fitted":
+        sentence = (
+            f"The fitted weights do not clearly beat the configured ones ({gain}; the interval does not lie above "
+            "0), so this report keeps the configured weights although config/health.yaml says `weights: fitted`."
+        )
+    else:
+        sentence = f"The fitted weights do not clearly beat the configured ones ({gain}): the configured weights stay."
+    return WeightChoice(config, False, better, sentence)
 
 
 def holdout_split(quarter, train_gap: int = 2, holdout: int = 2) -> tuple[pd.Timestamp, list[pd.Timestamp]]:

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from insights.analyses.risk import model as risk
+from insights.analyses.risk.exposure import expected_arr_at_risk
 from insights.errors import ParameterError
 from insights.metrics.periods import Quarter
 
@@ -26,15 +27,6 @@ COLUMNS = (
     "churned",
     "expected_churns",
 )
-
-
-def _expected_loss(p_churn: pd.Series, arr: pd.Series) -> pd.Series:
-    """Expected ARR lost per account: calibrated churn probability x ARR.
-
-    The one at-risk measure; at merge this is to be replaced by
-    ``insights.analyses.risk.exposure`` (owner: the worklist branch).
-    """
-    return p_churn.astype(float) * arr.astype(float)
 
 
 def forecast_vs_realised(
@@ -84,7 +76,7 @@ def forecast_vs_realised(
             skipped.append(str(q))
             continue
         p = risk.score_rows(models, due, model=model)["p_churn"]
-        forecast = float(_expected_loss(p, due["arr"]).sum())
+        forecast = float(expected_arr_at_risk(due.assign(p_churn=np.asarray(p, dtype=float)), "p_churn", "arr").sum())
         realised = float(due.loc[due["churned"] == 1, "arr"].astype(float).sum())
         rows.append(
             {

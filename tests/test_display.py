@@ -75,3 +75,10 @@ def test_cli_tables_read_like_the_pages(capsys):
     out = capsys.readouterr().out
     assert "0.1235" in out and "7,481,253" in out and "<0.001" in out
     assert "e+" not in out and "e-0" not in out and "NaN" not in out
+
+
+def test_default_row_numbers_are_left_out_named_indexes_kept():
+    rows = frame_html(pd.DataFrame({"policy": ["treat everyone"], "plays": [427]}))
+    assert "<th>0</th>" not in rows and "treat everyone" in rows
+    named = frame_html(pd.DataFrame({"plays": [427]}, index=pd.Index(["treat everyone"], name="policy")))
+    assert "treat everyone" in named and "policy" in named

@@ -107,12 +107,15 @@ def frame_html(frame: pd.DataFrame) -> str:
     str
         ``DataFrame.to_html`` with the notebook's row and column limits (``display.max_rows``,
         ``display.max_columns``), the ``dataframe`` class Jupyter styles, ``na_rep`` ``MISSING``
-        and ``float_format`` ``readable_number``.
+        and ``float_format`` ``readable_number``; a default row index (0, 1, 2, ... without a
+        name) is left out, since it tells a reader nothing.
     """
     import pandas as pd
 
     frame = _plain_missing(frame)
+    plain_rows = isinstance(frame.index, pd.RangeIndex) and frame.index.name is None
     return frame.to_html(
+        index=not plain_rows,
         max_rows=pd.get_option("display.max_rows"),
         max_cols=pd.get_option("display.max_columns"),
         show_dimensions=False,

@@ -27,6 +27,7 @@ BASE = {
     "pilot design": ["--data", "{data}"],
     "pilot assign": ["new_pilot", "--window-end", "2027-03-31", "--data", "{data}"],
     "pilot readout": [PILOT, "--data", "{data}"],
+    "pilot target": [PILOT, "--data", "{data}"],
     "sources suggest": ["{data}/accounts.csv"],
 }
 PATHS = ["{tmp}/no-such-folder", "{tmp}/a-file.txt"]
@@ -45,6 +46,10 @@ BAD = {
     "pilot": ["no_such_pilot"],
     "pilot readout:pilot_id": ["no_such_pilot", "../etc/passwd"],
     "pilot assign:pilot_id": ["../escape", "Bad Id!", PILOT],
+    "pilot target:pilot_id": ["no_such_pilot", "../etc/passwd"],
+    "pilot target:treatment": ["no_such_arm"],
+    "pilot target:out": ["{tmp}/a-file.txt/ranked.csv", "{tmp}"],
+    "top": ["0", "-1"],
     "accounts": ["abc", "10"],
     "seed": ["abc", "-1"],
     "years": ["1", "two"],

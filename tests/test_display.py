@@ -82,3 +82,12 @@ def test_default_row_numbers_are_left_out_named_indexes_kept():
     assert "<th>0</th>" not in rows and "treat everyone" in rows
     named = frame_html(pd.DataFrame({"plays": [427]}, index=pd.Index(["treat everyone"], name="policy")))
     assert "treat everyone" in named and "policy" in named
+
+
+def test_labels_read_as_words_and_the_data_is_untouched():
+    frame = pd.DataFrame({"expected_arr_at_risk": [1.5], "n": [2]}, index=pd.Index(["SMB"], name="contract_segment"))
+    html = frame_html(frame)
+    assert "expected arr at risk" in html and "contract segment" in html and "_" not in html
+    assert list(frame.columns) == ["expected_arr_at_risk", "n"] and frame.index.name == "contract_segment"
+    wide = pd.DataFrame([[1, 2]], columns=pd.MultiIndex.from_tuples([("p_churn", "low"), ("p_churn", "high")]))
+    assert "p churn" in frame_html(wide)

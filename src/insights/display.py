@@ -108,11 +108,12 @@ def frame_html(frame: pd.DataFrame) -> str:
         ``DataFrame.to_html`` with the notebook's row and column limits (``display.max_rows``,
         ``display.max_columns``), the ``dataframe`` class Jupyter styles, ``na_rep`` ``MISSING``
         and ``float_format`` ``readable_number``; a default row index (0, 1, 2, ... without a
-        name) is left out, since it tells a reader nothing.
+        name) is left out, since it tells a reader nothing, and underscores in column and index
+        names read as spaces (``expected_arr_at_risk`` -> ``expected arr at risk``).
     """
     import pandas as pd
 
-    frame = _plain_missing(frame)
+    frame = _plain_labels(_plain_missing(frame))
     plain_rows = isinstance(frame.index, pd.RangeIndex) and frame.index.name is None
     return frame.to_html(
         index=not plain_rows,
@@ -124,6 +125,18 @@ def frame_html(frame: pd.DataFrame) -> str:
         classes="dataframe",
         border=1,
     )
+
+
+def _plain_label(name: Any) -> Any:
+    return name.replace("_", " ") if isinstance(name, str) else name
+
+
+def _plain_labels(frame: pd.DataFrame) -> pd.DataFrame:
+    """Column labels and index names with spaces for underscores (a copy; the data is untouched)."""
+    out = frame.rename(columns=_plain_label)
+    out.columns = out.columns.set_names([_plain_label(n) for n in out.columns.names])
+    out.index = out.index.set_names([_plain_label(n) for n in out.index.names])
+    return out
 
 
 def _plain_missing(frame: pd.DataFrame) -> pd.DataFrame:

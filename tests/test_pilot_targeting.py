@@ -137,3 +137,24 @@ def test_ground_truth_records_the_targeting_effect_and_power(small_demo):
     assert section["truth"]["uplift_other"] == 0 and section["truth"]["uplift_low_perceived_value"] > 0.1
     assert section["sized_accounts"] == 3000 and section["power_blp_test_5pct"]["3000"] >= 0.8
     assert section["demo_pilot_accounts"] == len(small_demo[0]["pilot_assignments"])
+
+
+def test_policy_summary_puts_each_estimate_with_its_interval():
+    import pandas as pd
+
+    from insights.analyses.pilots.targeting import policy_summary
+
+    row = {"policy": "treat everyone", "plays": 427, "csm_hours": 2562.0, "net_arr_gain": 1_650_000.0}
+    for col, (v, lo, hi) in {
+        "renewal_rate": (0.861, 0.8153, 0.9067),
+        "renewal_gain": (0.026, -0.0384, 0.0906),
+        "arr_gain": (1_904_598.0, -1_226_330.0, 5_000_000.0),
+    }.items():
+        row.update({col: v, col + "_low": lo, col + "_high": hi})
+    row["method"] = "DR, clustered"
+    out = policy_summary(pd.DataFrame([row]))
+    got = out.loc["treat everyone"]
+    assert got["renewal rate"] == "86.1% (81.5% to 90.7%)"
+    assert got["gain in renewal (points)"] == "+2.6 (-3.8 to +9.1)"
+    assert got["ARR gain"] == "$1.90M (-$1.23M to $5.00M)"
+    assert got["plays"] == "427" and got["CSM hours"] == "2,562" and out.attrs["method"] == "DR, clustered"

@@ -47,7 +47,7 @@ def test_headlines_round_trip(tmp_path):
     assert [d["section"] for d in docs] == ["01_x", "03_x"]
     assert docs[1]["table"]["rows"] == [["2026Q2", 0.9], ["2026Q3", None]]
     page = pages.render("headlines.html.j2", headlines=docs)
-    assert "Renewals" in page and "3 accounts" in page and "0.900" in page
+    assert "Renewals" in page and "3 accounts" in page and "90.0%" in page  # rates as percentages
     json.dumps(docs)
 
 

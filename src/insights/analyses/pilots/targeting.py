@@ -413,6 +413,44 @@ def policy_table(scored: pd.DataFrame, cfg: TargetingConfig, level: float = 0.95
     return out
 
 
+def policy_summary(policies: pd.DataFrame) -> pd.DataFrame:
+    """``policy_table`` as a reader reads it: one row per policy, each estimate with its interval in one cell.
+
+    Parameters
+    ----------
+    policies : pandas.DataFrame
+        Output of ``policy_table``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by policy: plays, CSM hours, renewal rate, gain in renewal (points), ARR gain and
+        net ARR gain after the plays' cost, as text with the interval in brackets; the method is in
+        ``attrs["method"]``.
+    """
+    from insights.display import money, percent
+
+    def span(row, col, fmt):
+        return f"{fmt(row[col])} ({fmt(row[col + '_low'])} to {fmt(row[col + '_high'])})"
+
+    def points(x):
+        return f"{100 * x:+.1f}"
+
+    out = pd.DataFrame(
+        {
+            "plays": [f"{n:,}" for n in policies["plays"]],
+            "CSM hours": [f"{h:,.0f}" for h in policies["csm_hours"]],
+            "renewal rate": [span(r, "renewal_rate", percent) for _, r in policies.iterrows()],
+            "gain in renewal (points)": [span(r, "renewal_gain", points) for _, r in policies.iterrows()],
+            "ARR gain": [span(r, "arr_gain", money) for _, r in policies.iterrows()],
+            "net ARR gain after the plays' cost": [money(x) for x in policies["net_arr_gain"]],
+        },
+        index=pd.Index(policies["policy"], name="policy"),
+    )
+    out.attrs["method"] = str(policies["method"].iloc[0]) if len(policies) else ""
+    return out
+
+
 def _points(share: float) -> str:
     return f"{100 * share:+.1f} points"
 

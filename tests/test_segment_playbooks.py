@@ -78,10 +78,26 @@ def test_first_drivers_recommend_only_at_the_calibrated_confidence(rows):
     assert "isotonic calibration" in doubtful["method"].iloc[0]
 
 
-def test_segment_models_refuse_a_segment_without_enough_churns(rows):
+def test_a_segment_too_small_to_fit_borrows_the_common_effect(rows):
     few = rows[(rows["segment"] != "Small") | (rows["churned"] == 0) | (rows.index % 50 == 0)]
-    with pytest.raises(ParameterError, match="segment 'Small' has"):
-        pooling.segment_models(few, DRV)
+    est, _covs, counts = pooling.segment_models(few, DRV)
+    assert (
+        "Small" not in est.index and "Small" in counts.index and counts.loc["Small", "events"] < pooling.MIN_FIT_EVENTS
+    )
+    pooled = pooling.pooled_effects(few, DRV)
+    common = pooled.pooled
+    np.testing.assert_allclose(pooled.shrunk.loc["Small", DRV], common.loc[DRV, "mean"])
+    np.testing.assert_allclose(
+        pooled.shrunk_se.loc["Small", DRV], np.sqrt(common.loc[DRV, "tau2"] + common.loc[DRV, "se"] ** 2)
+    )
+    assert (pooled.weight.loc["Small"] == 0).all() and pooled.raw.loc["Small"].isna().all()
+    # wider than any fitted segment's pooled uncertainty
+    assert (pooled.shrunk_se.loc["Small", DRV] >= pooled.shrunk_se.drop(index="Small")[DRV].min() - 1e-12).all()
+    first = pooling.first_drivers(pooled, seed=1)
+    assert "Small" in first.index
+    only_one = few[few["segment"].isin(["Small", few["segment"].iloc[0]])]
+    with pytest.raises(ParameterError, match="at least 2 segments"):
+        pooling.segment_models(only_one, DRV)
     with pytest.raises(ParameterError, match="lack column"):
         pooling.segment_models(rows.drop(columns="tenure_years"), DRV)
 

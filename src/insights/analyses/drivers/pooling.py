@@ -100,7 +100,8 @@ def segment_models(rows: pd.DataFrame, drivers=DRIVERS) -> tuple[pd.DataFrame, d
     Returns
     -------
     estimates : pandas.DataFrame
-        Segments x drivers: log-odds of churn per +1 SD (overall SD).
+        Fitted segments x drivers: log-odds of churn per +1 SD (overall SD). A segment with fewer
+        than ``MIN_FIT_EVENTS`` churns or renewals is not fitted (it is in ``counts`` only).
     covariances : dict of str to pandas.DataFrame
         Segment -> covariance of its driver coefficients (clustered by account).
     counts : pandas.DataFrame
@@ -109,8 +110,7 @@ def segment_models(rows: pd.DataFrame, drivers=DRIVERS) -> tuple[pd.DataFrame, d
     Raises
     ------
     ParameterError
-        If a column is missing, fewer than 2 segments can be fitted, or a segment has fewer than
-        ``MIN_FIT_EVENTS`` churns or renewals.
+        If a column is missing or fewer than 2 segments can be fitted.
     """
     drivers = list(drivers)
     z = [f"z_{d}" for d in drivers]
@@ -122,11 +122,9 @@ def segment_models(rows: pd.DataFrame, drivers=DRIVERS) -> tuple[pd.DataFrame, d
     for s, sub in rows.groupby("segment", sort=True):
         y = sub["churned"].astype(float)
         events = int(y.sum())
+        counts[s] = {"renewals": len(sub), "events": events}
         if min(events, len(sub) - events) < MIN_FIT_EVENTS:
-            raise ParameterError(
-                f"segment {s!r} has {events} churns in {len(sub)} renewals; at least {MIN_FIT_EVENTS} of each "
-                "are needed to estimate its driver effects."
-            )
+            continue  # too few to fit alone: pooled_effects gives it the common effect (see there)
         X = sm.add_constant(sub[z + list(CONTROLS)].astype(float), has_constant="add")
         X = X.loc[:, (X.std(ddof=0) > 0) | (X.columns == "const")]
         fit = sm.Logit(y, X).fit(
@@ -137,9 +135,11 @@ def segment_models(rows: pd.DataFrame, drivers=DRIVERS) -> tuple[pd.DataFrame, d
             raise ParameterError(f"segment {s!r}: the logistic fit did not converge (separation?).")
         est[s] = b.set_axis(drivers)
         covs[s] = pd.DataFrame(c.to_numpy(), index=drivers, columns=drivers)
-        counts[s] = {"renewals": len(sub), "events": events}
     if len(est) < 2:
-        raise ParameterError("partial pooling needs at least 2 segments.")
+        raise ParameterError(
+            f"partial pooling needs at least 2 segments with {MIN_FIT_EVENTS} churns and {MIN_FIT_EVENTS} renewals "
+            f"each; per segment (renewals, churns): {[(k, v['renewals'], v['events']) for k, v in counts.items()]}."
+        )
     return pd.DataFrame(est).T, covs, pd.DataFrame(counts).T
 
 
@@ -155,7 +155,9 @@ def pooled_effects(rows: pd.DataFrame, drivers=DRIVERS) -> partial_pooling.Poole
     Returns
     -------
     insights.stats.partial_pooling.PooledEffects
-        With ``counts`` (renewals, events per segment) added as an attribute.
+        With ``counts`` (renewals, events per segment) added as an attribute. A segment too small
+        to fit alone (``segment_models``) gets the common effect with the whole between-segment
+        spread as its uncertainty (covariance diag(tau2 + se^2)), weight 0 and no raw estimate.
 
     Raises
     ------
@@ -164,6 +166,14 @@ def pooled_effects(rows: pd.DataFrame, drivers=DRIVERS) -> partial_pooling.Poole
     """
     est, covs, counts = segment_models(rows, drivers)
     pooled = partial_pooling.shrink_effects(est, covs)
+    for s in counts.index.difference(est.index):  # too small to fit alone: the common effect, its full spread
+        cov = np.diag(pooled.pooled["tau2"] + pooled.pooled["se"] ** 2)
+        pooled.shrunk.loc[s] = pooled.pooled["mean"]
+        pooled.shrunk_se.loc[s] = np.sqrt(np.diag(cov))
+        pooled.shrunk_cov[s] = pd.DataFrame(cov, index=pooled.shrunk.columns, columns=pooled.shrunk.columns)
+        pooled.weight.loc[s] = 0.0
+        pooled.raw.loc[s] = np.nan
+        pooled.raw_se.loc[s] = np.nan
     pooled.counts = counts  # type: ignore[attr-defined]
     return pooled
 

@@ -316,7 +316,7 @@ def test_parallel_run_matches_a_serial_one_and_reports_failures_in_order(tiny_pr
     assert [r.status for r in serial.results] == [r.status for r in parallel.results]
     assert {p.name: p.read_bytes() for p in (serial.folder / "headlines").glob("*.json")} == headlines_parallel
     index_serial = (serial.folder / "index.html").read_text()
-    start, end = index_serial.index("<h2>Headlines</h2>"), index_serial.index("<h2>Sections</h2>")
+    start, end = index_serial.index("<h2>Headlines by section</h2>"), index_serial.index("<h2>Sections</h2>")
     assert index_serial[start:end] == index_parallel[start:end] and "v3" in index_serial[start:end]
     assert _leftovers(paths.reports_dir()) == []
 

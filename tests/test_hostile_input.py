@@ -313,3 +313,25 @@ def test_the_uncorrupted_demo_is_valid(base):
     with tempfile.TemporaryDirectory(prefix="insights-hostile-") as tmp:
         write(dict(base), Path(tmp) / "raw")
         assert validate_in_process(Path(tmp) / "raw")[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("table", "column"), [("accounts", "account_id"), ("users", "account_id"), ("users", "user_id")]
+)
+def test_events_beside_a_reference_table_without_its_key(base, tmp_path, table, column):
+    """Found by the search above: events beside accounts or users that lack a key column crashed ``validate``."""
+    files: dict[str, pd.DataFrame | bytes] = dict(base)
+    users = files["users.csv"]
+    files["usage_events.csv"] = pd.DataFrame(
+        {
+            "account_id": users["account_id"].iloc[:3],
+            "user_id": users["user_id"].iloc[:3],
+            "ts": "2026-01-05",
+            "feature": "reports",
+        }
+    )
+    files[f"{table}.csv"] = files[f"{table}.csv"].drop(columns=[column])
+    write(files, tmp_path / "raw")
+    code, output = validate_in_process(tmp_path / "raw")
+    assert code == 2, output
+    assert table in output and column in output, output

@@ -150,18 +150,21 @@ def _event_violations(folder: Path, day, engine: str | None, master: str | None,
 
     raw, _, _ = loading.read_raw(folder, include_events=False)
     typed, _ = validate_tables({name: raw.get(name) for name in ("accounts", "users")})
-    ref = {
-        "accounts": typed.get("accounts", pd.DataFrame({"account_id": pd.Series([], dtype="str")})),
-        "users": typed.get(
-            "users",
-            pd.DataFrame(
-                {
-                    "user_id": pd.Series([], dtype="str"),
-                    "account_id": pd.Series([], dtype="str"),
-                    "activated_at": pd.Series([], dtype="datetime64[ns]"),
-                }
-            ),
+    empty = {
+        "accounts": pd.DataFrame({"account_id": pd.Series([], dtype="str")}),
+        "users": pd.DataFrame(
+            {
+                "user_id": pd.Series([], dtype="str"),
+                "account_id": pd.Series([], dtype="str"),
+                "activated_at": pd.Series([], dtype="datetime64[ns]"),
+            }
         ),
+    }
+    # a reference table that is missing or lacks a key column has its own violation already;
+    # the events are then checked against an empty one rather than crashing on the absent column
+    ref = {
+        name: typed[name] if name in typed and set(frame.columns) <= set(typed[name].columns) else frame
+        for name, frame in empty.items()
     }
     return event_violations(folder, ref, as_of_day(day), engine=engine, master=master, memory_limit=memory_limit)[0]
 

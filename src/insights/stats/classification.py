@@ -14,11 +14,11 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import sparse, stats
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
 from insights.errors import ParameterError
-from insights.stats.bootstrap import cluster_bootstrap_counts
+from insights.stats.bootstrap import cluster_bootstrap_draws
 from insights.stats.intervals import proportion_ci
 from insights.stats.levels import check_level, level_label, z_value
 
@@ -101,14 +101,112 @@ def weighted_auc(y, risk, weights):
     float or numpy.ndarray
         The weighted AUC (one per replicate for 2-D weights); NaN when the weights leave one
         class empty.
+
+    Raises
+    ------
+    ParameterError
+        If ``risk`` has missing values.
     """
-    y = np.asarray(y, dtype=float)
-    codes, _ = pd.factorize(pd.Series(np.asarray(risk, dtype=float)), sort=True)
-    n_unique = codes.max() + 1
     w = np.asarray(weights)
     if w.ndim == 2:
-        return np.array([_weighted_auc_codes(y, codes, n_unique, row) for row in w])
+        return cluster_weighted_auc(y, risk, np.arange(w.shape[1]), w)
+    y = np.asarray(y, dtype=float)
+    codes, n_unique = _risk_codes(risk)
     return _weighted_auc_codes(y, codes, n_unique, w)
+
+
+def cluster_weighted_auc(y, risk, codes, counts) -> np.ndarray:
+    """ROC AUC in every replicate of a cluster bootstrap, row ``i`` weighted ``counts[b, codes[i]]``.
+
+    The value of ``weighted_auc`` with the weights ``counts[:, codes]``, without building them:
+    the rows are ranked by ``risk`` once, and each replicate's weighted class totals per distinct
+    risk value are the cluster counts times a sparse (distinct risk values x clusters) table of
+    rows. With integer counts every sum is a whole or half number, so the result is exactly that
+    of ``weighted_auc``.
+
+    Parameters
+    ----------
+    y : array-like of 0/1
+        Outcome of each row (rows neither 0 nor 1 are left out, as in ``weighted_auc``).
+    risk : array-like of float
+        Score of each row.
+    codes : array-like of int
+        Cluster of each row as a position in ``0 .. counts.shape[1] - 1`` (``cluster_bootstrap_draws``).
+    counts : array-like
+        Shape ``(n_boot, n_clusters)``: the weight of each cluster in each replicate.
+
+    Returns
+    -------
+    numpy.ndarray
+        One AUC per replicate; NaN where a replicate leaves one class empty.
+
+    Raises
+    ------
+    ParameterError
+        If ``risk`` has missing values, or ``codes`` does not fit ``y`` and ``counts``.
+    """
+    y = np.asarray(y, dtype=float)
+    codes = np.asarray(codes)
+    counts = np.asarray(counts)
+    if counts.ndim != 2 or len(codes) != len(y) or (len(codes) and not 0 <= codes.min() <= codes.max() < counts.shape[1]):
+        raise ParameterError(
+            f"codes must give each of the {len(y)} rows a cluster among the {counts.shape[-1]} columns of "
+            "counts (n_boot x n_clusters), as cluster_bootstrap_draws returns them."
+        )
+    ranks, n_unique = _risk_codes(risk)
+    pos, neg = y == 1, y == 0
+    if len(np.unique(ranks[pos])) > len(np.unique(ranks[neg])):
+        # P(pos > neg) = P(-neg > -pos): group by the class with fewer distinct scores
+        pos, neg, ranks = neg, pos, n_unique - 1 - ranks
+    n_clusters = counts.shape[1]
+    levels = np.unique(ranks[pos])  # distinct scores of the grouped class, ascending
+
+    def table(rows, at, n_rows):
+        return sparse.csr_matrix((np.ones(int(rows.sum())), (at, codes[rows])), shape=(n_rows, n_clusters))
+
+    # per distinct score p of the grouped class: its rows, the other class's rows with that very
+    # score (ties), and the other class's rows whose score lies between levels p - 1 and p
+    grouped = table(pos, np.searchsorted(levels, ranks[pos]), len(levels))
+    other_at = np.searchsorted(levels, ranks[neg], side="right")  # levels at or below the row
+    tied = neg.copy()
+    tied[neg] = (other_at > 0) & (levels[np.maximum(other_at - 1, 0)] == ranks[neg])
+    ties = table(tied, np.searchsorted(levels, ranks[tied]), len(levels))
+    keep = other_at < len(levels)  # rows above every level count only in the total
+    between = table(neg & _spread(neg, keep), other_at[keep], len(levels))
+    per_cluster = np.stack(
+        [np.bincount(codes[pos], minlength=n_clusters), np.bincount(codes[neg], minlength=n_clusters)], axis=1
+    ).astype(float)
+    out = np.empty(counts.shape[0])
+    step = max(1, _AUC_BLOCK // max(len(levels), 1))  # replicates per block: arrays of about _AUC_BLOCK numbers
+    for start in range(0, counts.shape[0], step):
+        block = np.ascontiguousarray(counts[start : start + step].T, dtype=float)
+        totals = block.T @ per_cluster  # replicate x (grouped class, other class)
+        below = np.cumsum(between @ block, axis=0)  # other class strictly below each level
+        num = (grouped @ block * (below + 0.5 * (ties @ block))).sum(axis=0)
+        t1, t0 = totals[:, 0], totals[:, 1]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[start : start + step] = np.where((t1 == 0) | (t0 == 0), np.nan, num / (t1 * t0))
+    return out
+
+
+def _spread(mask: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Boolean array like ``mask`` holding ``values`` at its True positions and False elsewhere."""
+    out = np.zeros(len(mask), dtype=bool)
+    out[mask] = values
+    return out
+
+
+#: Numbers per array in ``cluster_weighted_auc``'s blocks of replicates (4 million: 32 MB).
+_AUC_BLOCK = 4_000_000
+
+
+def _risk_codes(risk) -> tuple[np.ndarray, int]:
+    """Rank of each row's risk among the distinct values (0 = lowest) and the number of distinct values."""
+    values = np.asarray(risk, dtype=float)
+    if np.isnan(values).any():
+        raise ParameterError(f"the score has {int(np.isnan(values).sum())} missing value(s): score every row.")
+    codes, _ = pd.factorize(pd.Series(values), sort=True)
+    return codes, int(codes.max()) + 1 if len(codes) else 0
 
 
 def _weighted_auc_codes(y: np.ndarray, codes: np.ndarray, n_unique: int, w: np.ndarray) -> float:
@@ -127,7 +225,7 @@ def auc_bootstrap(
 ) -> pd.DataFrame:
     """AUC of one or more scores with a percentile cluster bootstrap (paired across scores).
 
-    Clusters (not rows) are resampled with replacement (``cluster_bootstrap_counts``), so rows
+    Clusters (not rows) are resampled with replacement (``cluster_bootstrap_draws``), so rows
     of one cluster move together; every score is evaluated on the same resamples, so the
     differences between scores (each later score minus the first) are paired.
 
@@ -168,14 +266,14 @@ def auc_bootstrap(
     n_clusters = pd.Series(clusters).nunique()
     method = f"bootstrap by {cluster_name} ({n_boot} resamples, percentile) {level_label(level)} CI"
     both = (y == 1).any() and (y == 0).any()
-    weights = cluster_bootstrap_counts(clusters, n_boot, seed) if both else None
+    codes, counts = cluster_bootstrap_draws(clusters, n_boot, seed) if both else (None, None)
     for name in names:
         r = np.asarray(risks[name], dtype=float)
         if not both:
             est[name], reps[name] = np.nan, np.full(n_boot, np.nan)
             continue
         est[name] = float(roc_auc_score(y, r))
-        reps[name] = weighted_auc(y, r, weights)
+        reps[name] = cluster_weighted_auc(y, r, codes, counts)
     rows = []
     q = [(1 - level) / 2, (1 + level) / 2]
     for name in names:

@@ -60,8 +60,14 @@ from insights.analyses.risk import exposure
 from insights.errors import ParameterError
 from insights.metrics.periods import parse_quarter
 from insights.metrics.snapshots import FEATURES
-from insights.stats.bootstrap import cluster_bootstrap_counts
-from insights.stats.classification import auc_bootstrap, calibration_table, held_out_metrics, lift_table, weighted_auc
+from insights.stats.bootstrap import cluster_bootstrap_draws
+from insights.stats.classification import (
+    auc_bootstrap,
+    calibration_table,
+    cluster_weighted_auc,
+    held_out_metrics,
+    lift_table,
+)
 from insights.stats.splits import TimeSplit, expanding_time_folds, purged_time_split
 from insights.stats.table_checks import column_names, require_columns
 
@@ -319,6 +325,24 @@ def _fit_raw(name: str, rows: pd.DataFrame, C: float, seed: int, features=DEFAUL
 def _predict_raw(model: Pipeline, rows: pd.DataFrame, features=DEFAULT_FEATURES) -> np.ndarray:
     with threadpool_limits(limits=1):
         return model.predict_proba(_features(rows, features))[:, 1]
+
+
+def _design(model: Pipeline, rows: pd.DataFrame, features=DEFAULT_FEATURES) -> tuple[np.ndarray, list]:
+    """The design matrix the pipeline's classifier sees for ``rows`` and the metric of each column.
+
+    Every preprocessing step works column by column (log1p, median imputation with a missing
+    indicator, standardisation, one-hot), so a design column depends only on its own metric.
+    """
+    prep = model.named_steps["prep"]
+    with threadpool_limits(limits=1):
+        z = np.asarray(prep.transform(_features(rows, features)), dtype=float)
+    return z, [_metric_of(c) for c in prep.get_feature_names_out()]
+
+
+def _predict_design(model: Pipeline, z: np.ndarray) -> np.ndarray:
+    """Uncalibrated probability from a design matrix of ``_design``: ``_predict_raw`` without the preprocessing."""
+    with threadpool_limits(limits=1):
+        return model.named_steps["model"].predict_proba(z)[:, 1]
 
 
 # ----------------------------------------------------------------------------- calibration
@@ -745,11 +769,9 @@ def contributions(model: FittedModel, rows: pd.DataFrame) -> pd.DataFrame:
             "value); pass models['logistic']."
         )
     prep, clf = model.pipeline.named_steps["prep"], model.pipeline.named_steps["model"]
-    with threadpool_limits(limits=1):
-        z = prep.transform(_features(rows, model.features))
-    cols = prep.get_feature_names_out()
-    parts = pd.DataFrame(z * clf.coef_[0], columns=cols, index=rows.index)
-    return parts.T.groupby([_metric_of(c) for c in cols], sort=False).sum().T
+    z, metric = _design(model.pipeline, rows, model.features)
+    parts = pd.DataFrame(z * clf.coef_[0], columns=prep.get_feature_names_out(), index=rows.index)
+    return parts.T.groupby(metric, sort=False).sum().T
 
 
 def score_rows(models: dict, rows: pd.DataFrame, model: str = "logistic") -> pd.DataFrame:
@@ -892,7 +914,7 @@ def permutation_importance(
         and the other numeric features the model uses).
     n_repeats, n_boot, level, seed
         Permutations per metric, bootstrap resamples over accounts
-        (``insights.stats.bootstrap.cluster_bootstrap_counts``), interval level, seed.
+        (``insights.stats.bootstrap.cluster_bootstrap_draws``), interval level, seed.
 
     Returns
     -------
@@ -920,20 +942,28 @@ def permutation_importance(
         raise ParameterError(f"not numeric features of the risk model: {unknown}; it uses {numeric}.")
     test = snap[snap["obs_date"].isin(evaluation.split.test_dates) & snap["churned"].notna()].reset_index(drop=True)
     y = test["churned"].to_numpy(dtype=float)
-    base = fitted.predict_raw(test)  # calibration is monotone: AUC is the same on raw scores
+    # the test rows are preprocessed once: a permuted metric permutes the rows of its own design
+    # columns only (every preprocessing step works column by column), so the classifier scores
+    # the design with those columns permuted, the same numbers as the pipeline on shuffled rows
+    design, column_metric = _design(fitted.pipeline, test, fitted.features)
+    base = _predict_design(fitted.pipeline, design)  # calibration is monotone: AUC is the same on raw scores
     rng = np.random.default_rng(seed)
-    weights = cluster_bootstrap_counts(test["account_id"], n_boot, seed)
+    codes, counts = cluster_bootstrap_draws(test["account_id"], n_boot, seed)
     base_auc = roc_auc_score(y, base)
-    base_reps = weighted_auc(y, base, weights)
+    base_reps = cluster_weighted_auc(y, base, codes, counts)
     rows = []
     for metric in metrics:
+        columns = [j for j, m in enumerate(column_metric) if m == metric]
         perms = []
         for _ in range(n_repeats):
-            shuffled = test.copy()
-            shuffled[metric] = test[metric].to_numpy()[rng.permutation(len(test))]
-            perms.append(fitted.predict_raw(shuffled))
+            shuffled = design.copy()
+            shuffled[:, columns] = design[rng.permutation(len(test))][:, columns]
+            perms.append(_predict_design(fitted.pipeline, shuffled))
         point = base_auc - np.mean([roc_auc_score(y, p) for p in perms])
-        drops = base_reps - np.array([weighted_auc(y, perms[b % n_repeats], w) for b, w in enumerate(weights)])
+        reps = np.empty(int(n_boot))
+        for r, p in enumerate(perms):  # replicate b uses permutation b mod n_repeats
+            reps[r::n_repeats] = cluster_weighted_auc(y, p, codes, counts[r::n_repeats])
+        drops = base_reps - reps
         lo, hi = np.quantile(drops, [(1 - level) / 2, (1 + level) / 2])
         rows.append({"metric": metric, "importance": point, "low": lo, "high": hi})
     out = pd.DataFrame(rows).set_index("metric").sort_values("importance", ascending=False)

@@ -485,6 +485,24 @@ class FittedModel:
         return self.calibrator.predict(self.predict_raw(rows))
 
 
+def _grid_predictions(name: str, fit_rows: pd.DataFrame, val_rows: pd.DataFrame, Cs, seed: int, features) -> dict:
+    """Predictions of ``val_rows`` by the model fitted on ``fit_rows``, for each C of ``Cs``.
+
+    The same numbers as fitting ``_pipeline(name, c)`` on ``fit_rows`` for every ``c``: the
+    preprocessing does not depend on C, so it is fitted and applied once and only the classifier
+    is refitted per C.
+    """
+    y = fit_rows["churned"].to_numpy(dtype=int)
+    with threadpool_limits(limits=1):
+        prep = _pipeline(name, Cs[0], seed, features).named_steps["prep"]
+        z_fit = prep.fit_transform(_features(fit_rows, features), y)
+        z_val = prep.transform(_features(val_rows, features))
+        return {
+            c: _pipeline(name, c, seed, features).named_steps["model"].fit(z_fit, y).predict_proba(z_val)[:, 1]
+            for c in Cs
+        }
+
+
 def _fit_one(name: str, train: pd.DataFrame, purge_days: int, Cs, seed: int, features=DEFAULT_FEATURES) -> FittedModel:
     folds = expanding_time_folds(train, "obs_date", pd.Timedelta(days=int(purge_days)), "renewal_date", "churned")
     if len(folds) < 2:
@@ -497,9 +515,8 @@ def _fit_one(name: str, train: pd.DataFrame, purge_days: int, Cs, seed: int, fea
     Cs = sorted(float(c) for c in Cs) if name == "logistic" else [float("nan")]
     oot = {c: np.full(len(train), np.nan) for c in Cs}
     for _, fit, val in folds:
-        for c in Cs:
-            model = _fit_raw(name, train[fit], c, seed, features)
-            oot[c][val] = _predict_raw(model, train[val], features)
+        for c, p in _grid_predictions(name, train[fit], train[val], Cs, seed, features).items():
+            oot[c][val] = p
     cv = pd.DataFrame()
     best = Cs[0]
     if name == "logistic":

@@ -257,3 +257,21 @@ def test_threads_do_not_change_the_result(table):
     two = dr.rank_drivers(table, "churned", four, n_jobs=2, **kw)
     pd.testing.assert_frame_equal(one.importance, two.importance)
     pd.testing.assert_frame_equal(one.boot_shares, two.boot_shares)
+
+
+def test_m_out_of_n_bootstrap_above_max_resample(table):
+    args = dict(cluster="customer", n_boot=300, seed=4, groups=[[d] for d in DRV])
+    full = dr.rank_drivers(table, "churned", DRV, ["tenure", "plan"], max_resample=None, **args)
+    at_n = dr.rank_drivers(table, "churned", DRV, ["tenure", "plan"], max_resample=150, **args)  # 150 customers
+    pd.testing.assert_frame_equal(at_n.importance, full.importance)  # m = n: the ordinary bootstrap
+    pd.testing.assert_frame_equal(at_n.boot_shares, full.boot_shares)
+    sub = dr.rank_drivers(table, "churned", DRV, ["tenure", "plan"], max_resample=50, **args)
+    assert sub.importance["method"].str.contains("m-out-of-n: 50 of 150 clusters per replicate").all()
+    assert "m-out-of-n" not in full.importance["method"].iloc[0]
+    pd.testing.assert_series_equal(sub.importance["share"], full.importance["share"])  # same point estimate
+    # replicates on a third of the customers spread sqrt(3) times wider; scaled back, they match the full bootstrap
+    ratio = sub.boot_shares.std() / full.boot_shares.std()
+    assert ratio.between(0.75, 1.33).all(), ratio
+    assert np.allclose(sub.boot_shares.sum(axis=1), 1)
+    with pytest.raises(ParameterError, match="max_resample"):
+        dr.rank_drivers(table, "churned", DRV, ["tenure", "plan"], max_resample=0, **args)

@@ -270,3 +270,53 @@ def test_permutation_importance_on_the_held_out_period(snap, ev):
     assert one.loc["seats", "importance"] == pytest.approx(expected)
     with pytest.raises(ParameterError):
         risk.permutation_importance(ev, snap, metrics=["not_a_metric"])
+
+
+def _importance_by_pipeline(evaluation, snap, model, metrics, n_repeats, n_boot, seed):
+    """The permutation importance as first written: every permutation through the whole pipeline."""
+    from insights.stats.bootstrap import cluster_bootstrap_counts
+    from insights.stats.classification import weighted_auc
+
+    fitted = evaluation.models[model]
+    test = snap[snap["obs_date"].isin(evaluation.split.test_dates) & snap["churned"].notna()].reset_index(drop=True)
+    y = test["churned"].to_numpy(dtype=float)
+    base = fitted.predict_raw(test)
+    rng = np.random.default_rng(seed)
+    weights = cluster_bootstrap_counts(test["account_id"], n_boot, seed)
+    base_reps = np.array([weighted_auc(y, base, w) for w in weights])
+    rows = {}
+    for metric in metrics:
+        perms = []
+        for _ in range(n_repeats):
+            shuffled = test.copy()
+            shuffled[metric] = test[metric].to_numpy()[rng.permutation(len(test))]
+            perms.append(fitted.predict_raw(shuffled))
+        point = roc_auc_score(y, base) - np.mean([roc_auc_score(y, p) for p in perms])
+        drops = base_reps - np.array([weighted_auc(y, perms[b % n_repeats], w) for b, w in enumerate(weights)])
+        rows[metric] = (point, *np.quantile(drops, [(1 - 0.95) / 2, (1 + 0.95) / 2]))
+    return rows
+
+
+@pytest.mark.parametrize("model", ["logistic", "gbm"])
+def test_permutation_importance_equals_shuffling_rows_through_the_pipeline(snap, ev, model):
+    metrics = ["utilisation", "depth", "arr"]  # depth and arr enter as log1p, depth has missing values
+    got = risk.permutation_importance(ev, snap, model=model, metrics=metrics, n_repeats=3, n_boot=100, seed=2)
+    expected = _importance_by_pipeline(ev, snap, model, metrics, 3, 100, 2)
+    for metric in metrics:
+        assert tuple(got.loc[metric, ["importance", "low", "high"]]) == expected[metric]  # exactly
+
+
+def test_cv_grid_predictions_equal_one_pipeline_per_c(snap, split):
+    train = snap[(snap["obs_date"] <= split.train_until) & snap["churned"].notna()]
+    dates = sorted(train["obs_date"].unique())
+    fit, val = train[train["obs_date"] < dates[-1]], train[train["obs_date"] == dates[-1]]
+    cs = [0.01, 0.3, 3.0]
+    got = risk._grid_predictions("logistic", fit, val, cs, SEED, risk.DEFAULT_FEATURES)
+    for c in cs:
+        pipeline = risk._fit_raw("logistic", fit, c, SEED, risk.DEFAULT_FEATURES)
+        np.testing.assert_array_equal(got[c], risk._predict_raw(pipeline, val, risk.DEFAULT_FEATURES))
+    gbm = risk._grid_predictions("gbm", fit, val, [float("nan")], SEED, risk.DEFAULT_FEATURES)
+    pipeline = risk._fit_raw("gbm", fit, float("nan"), SEED, risk.DEFAULT_FEATURES)
+    np.testing.assert_array_equal(
+        next(iter(gbm.values())), risk._predict_raw(pipeline, val, risk.DEFAULT_FEATURES)
+    )

@@ -11,7 +11,7 @@ from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_s
 
 from insights.errors import ParameterError
 from insights.stats import classification as clf
-from insights.stats.bootstrap import cluster_bootstrap_counts
+from insights.stats.bootstrap import cluster_bootstrap_counts, cluster_bootstrap_draws
 
 
 def _scores(seed, n=200, per_cluster=2):
@@ -131,3 +131,43 @@ def test_lift_by_hand():
         clf.top_lift([0, 0], [0.1, 0.2])
     with pytest.raises(ParameterError, match="frac"):
         clf.top_lift(y, p, 0)
+
+
+def _per_replicate_auc(y, risk, weights):
+    """The per-replicate loop ``weighted_auc`` replaced: one ranking and two bincounts per replicate."""
+    codes, _ = pd.factorize(pd.Series(np.asarray(risk, dtype=float)), sort=True)
+    return np.array([clf._weighted_auc_codes(np.asarray(y, float), codes, codes.max() + 1, w) for w in weights])
+
+
+@pytest.mark.parametrize("seed, event_share", [(11, 0.3), (12, 0.8)])  # 0.8: events have more distinct scores
+def test_cluster_weighted_auc_is_exactly_the_per_replicate_auc(seed, event_share):
+    rng = np.random.default_rng(seed)
+    n = 400
+    y = (rng.random(n) < event_share).astype(int)
+    risk = np.round(rng.normal(y * 0.5, 1.0), 1)  # many ties, within and across classes
+    clusters = rng.integers(0, 150, n)
+    codes, counts = cluster_bootstrap_draws(clusters, 120, seed=seed)
+    fast = clf.cluster_weighted_auc(y, risk, codes, counts)
+    np.testing.assert_array_equal(fast, _per_replicate_auc(y, risk, counts[:, codes]))
+    np.testing.assert_array_equal(clf.weighted_auc(y, risk, counts[:, codes]), fast)
+    # a replicate that draws one class only has no AUC
+    only_events = clf.cluster_weighted_auc([1, 1, 0], [0.2, 0.4, 0.1], [0, 0, 1], [[2, 0], [1, 1]])
+    assert np.isnan(only_events[0]) and only_events[1] == 1.0
+    with pytest.raises(ParameterError, match="codes"):
+        clf.cluster_weighted_auc(y, risk, codes[:-1], counts)
+    with pytest.raises(ParameterError, match="missing"):
+        clf.cluster_weighted_auc(y, np.r_[np.nan, risk[1:]], codes, counts)
+
+
+def test_cluster_bootstrap_draws_are_the_counts_and_a_shorter_draw_is_a_prefix():
+    clusters = np.array(["b", "a", "c", "a", "b", "b", "d"])
+    codes, counts = cluster_bootstrap_draws(clusters, 40, seed=4)
+    np.testing.assert_array_equal(codes, [1, 0, 2, 0, 1, 1, 3])
+    expected = np.random.default_rng(4).multinomial(4, [1 / 4] * 4, size=40)
+    np.testing.assert_array_equal(counts, expected)
+    assert not counts.flags.writeable  # shared between calls: nobody may change it
+    np.testing.assert_array_equal(cluster_bootstrap_draws(clusters, 15, seed=4)[1], expected[:15])
+    longer = cluster_bootstrap_draws(clusters, 60, seed=4)[1]  # more than kept: drawn afresh, same start
+    np.testing.assert_array_equal(longer[:40], expected)
+    np.testing.assert_array_equal(cluster_bootstrap_counts(clusters, 40, seed=4), expected[:, codes])
+    assert not np.array_equal(cluster_bootstrap_draws(clusters, 40, seed=5)[1], expected)

@@ -16,7 +16,11 @@ Importance
   part of the pseudo-R² all drivers add over the controls. This orders the drivers.
 - A bootstrap (``n_boot`` replicates, seeded) resampling clusters with replacement (rows when
   there is no cluster): percentile CIs of shares and odds ratios, the probability of each driver
-  holding each rank, and the probability that each driver's share beats each other's.
+  holding each rank, and the probability that each driver's share beats each other's. With more
+  than ``max_resample`` clusters (default ``MAX_RESAMPLE``) each replicate draws ``m =
+  max_resample`` of the ``n`` clusters (an m-out-of-n bootstrap) and its deviation from the point
+  estimate is shrunk by ``sqrt(m / n)`` (shares and coefficients are smooth functions of the
+  fits, whose spread falls as ``1 / sqrt(sample size)``); the method text says so.
 
 Exact or sampled dominance
 --------------------------
@@ -78,6 +82,9 @@ N_CYCLES = 4
 MC_WARN_RATIO = 0.25
 #: Fewer clusters than this: the cluster bootstrap and cluster-robust SEs are unreliable (warning).
 FEW_CLUSTERS = 30
+#: A bootstrap replicate draws at most this many clusters (rows without a cluster); with more, an
+#: m-out-of-n bootstrap (see ``rank_drivers``) keeps the cost of a replicate from growing with the data.
+MAX_RESAMPLE = 20_000
 
 
 def correlation_groups(frame: pd.DataFrame, drivers, distance: float = GROUP_DISTANCE):
@@ -201,7 +208,7 @@ class DriverRanking:
     pairwise : pandas.DataFrame
         P(row block's share > column block's share) over replicates.
     boot_shares : pandas.DataFrame
-        Share of each block in each replicate.
+        Share of each block in each replicate (after the m-out-of-n scaling, when used).
     n_rows, n_events, n_clusters, n_boot : int
         ``n_clusters`` equals ``n_rows`` without a cluster column; ``n_boot`` counts the
         replicates used (a replicate whose fit is not finite is dropped).
@@ -266,14 +273,14 @@ class DriverRanking:
         return " ".join(parts)
 
 
-def _bootstrap_counts(codes: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+def _bootstrap_counts(codes: np.ndarray, n_boot: int, rng: np.random.Generator, size: int | None = None) -> np.ndarray:
     """Row frequency weights of ``n_boot`` cluster-bootstrap replicates, shape (n_boot, n_rows).
 
-    ``codes`` are cluster codes 0..G-1 (``pandas.factorize``); each replicate draws G clusters with
-    replacement and gives every row its cluster's count.
+    ``codes`` are cluster codes 0..G-1 (``pandas.factorize``); each replicate draws ``size``
+    (default G) clusters with replacement and gives every row its cluster's count.
     """
     n_clusters = int(codes.max()) + 1
-    draws = rng.integers(0, n_clusters, size=(n_boot, n_clusters))
+    draws = rng.integers(0, n_clusters, size=(n_boot, n_clusters if size is None else size))
     counts = np.stack([np.bincount(d, minlength=n_clusters) for d in draws])
     return counts[:, codes].astype(float)
 
@@ -341,6 +348,7 @@ def rank_drivers(
     max_exact: int = MAX_EXACT_BLOCKS,
     n_cycles: int = N_CYCLES,
     n_jobs: int | None = None,
+    max_resample: int | None = MAX_RESAMPLE,
 ) -> DriverRanking:
     """Rank the drivers of a 0/1 outcome by general dominance, with odds ratios and a bootstrap.
 
@@ -386,6 +394,9 @@ def rank_drivers(
         Random cyclic orderings of the sampled estimate (at least 2; Monte Carlo SE ~ 1/sqrt).
     n_jobs : int, optional
         Threads for the bootstrap replicates (default: CPUs, at most 4).
+    max_resample : int, optional
+        Most clusters (rows without a cluster) a replicate draws; above it the m-out-of-n
+        bootstrap described in the module docstring. None: always all of them.
 
     Returns
     -------
@@ -417,7 +428,11 @@ def rank_drivers(
 
     rng = np.random.default_rng(seed)
     codes = np.arange(mf.n_rows) if mf.clusters is None else mf.clusters
-    weights = _bootstrap_counts(codes, n_boot, rng)
+    n_units = int(codes.max()) + 1
+    m = n_units if max_resample is None else min(n_units, int(max_resample))
+    if m < 1:
+        raise ParameterError(f"max_resample must be at least 1 (or None), got {max_resample!r}.")
+    weights = _bootstrap_counts(codes, n_boot, rng, m)
     shares = np.empty((n_boot, len(blocks)))
     coefs = np.empty((n_boot, len(drivers)))
     converged = np.empty(n_boot, bool)
@@ -440,6 +455,10 @@ def rank_drivers(
             "events in the resamples); use more rows or fewer drivers."
         )
     shares, coefs = shares[ok], coefs[ok]
+    if m < n_units:  # m-out-of-n: deviations from the point estimate shrunk to the spread at n
+        shrink = np.sqrt(m / n_units)
+        shares = point.share + shrink * (shares - point.share)
+        coefs = point.beta_full[start:] + shrink * (coefs - point.beta_full[start:])
 
     k = len(blocks)
     order = np.argsort(-point.share, kind="stable")
@@ -480,6 +499,11 @@ def rank_drivers(
     imp["tied_with_next"] = [bool(p < tie_probability) for p in p_next[:-1]] + [False]
     imp.insert(0, "rank", _rank_labels(list(imp["tied_with_next"])))
     resampled = f"resampling {mf.cluster}" if mf.cluster else "resampling rows"
+    if m < n_units:
+        resampled += (
+            f" (m-out-of-n: {m:,} of {n_units:,} {'clusters' if mf.cluster else 'rows'} per replicate, "
+            "deviations scaled by sqrt(m/n))"
+        )
     mc_note = (
         ""
         if design.method == "exact"

@@ -973,7 +973,7 @@ def permutation_importance(
         columns = [j for j, m in enumerate(column_metric) if m == metric]
         perms = []
         for _ in range(n_repeats):
-            shuffled = design.copy()
+            shuffled = design.copy(order="K")  # same memory layout as the pipeline's: same rounding
             shuffled[:, columns] = design[rng.permutation(len(test))][:, columns]
             perms.append(_predict_design(fitted.pipeline, shuffled))
         point = base_auc - np.mean([roc_auc_score(y, p) for p in perms])

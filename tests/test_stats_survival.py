@@ -123,6 +123,18 @@ def test_harrell_c_matches_brute_force_pair_count():
     assert np.isclose(survival.harrell_c(time, event, risk), _brute_c(time, event, risk))
 
 
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_harrell_c_counts_exactly_the_brute_force_pairs(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 120))
+    time = rng.integers(1, 8, n).astype(float)  # ties in time, with and without events
+    event = rng.random(n) < 0.5
+    risk = rng.integers(0, 4, n) + 0.25 * rng.integers(0, 2, n)  # ties in risk
+    assert survival.harrell_c(time, event, risk) == _brute_c(time, event, risk)  # whole counts: exact
+    with pytest.raises(ParameterError, match="missing"):
+        survival.harrell_c(time, event, np.r_[np.nan, risk[1:]])
+
+
 def test_harrell_c_extremes():
     t = np.arange(1.0, 11.0)
     e = np.ones(10, bool)

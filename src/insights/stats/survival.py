@@ -281,8 +281,11 @@ def harrell_c(time, event, risk) -> float:
 
     A pair is comparable when the subject with the shorter time had the event at that time (or
     both times are equal and only it had the event); it is concordant when that subject has
-    the higher risk, and counts one half when the risks are equal. Computed in chunks of 512
-    events (memory linear in the rows).
+    the higher risk, and counts one half when the risks are equal. The pairs are counted in
+    O(n log n): subjects enter a Fenwick tree over the risk ranks from the latest time to the
+    earliest, and each event is compared with the subjects already in it (later times) and with
+    the subjects without an event at its own time. Counts are whole numbers, so the result is
+    exactly the all-pairs count's.
 
     Parameters
     ----------
@@ -297,22 +300,54 @@ def harrell_c(time, event, risk) -> float:
     Raises
     ------
     ParameterError
-        If the three arrays differ in length.
+        If the three arrays differ in length, or a time or risk is missing.
     """
     t = np.asarray(time, float)
     e = np.asarray(event, bool)
     r = np.asarray(risk, float)
     if not (len(t) == len(e) == len(r)):
         raise ParameterError("time, event and risk must have the same length.")
-    num = den = 0.0
-    idx = np.flatnonzero(e)
-    for start in range(0, len(idx), 512):
-        i = idx[start : start + 512]
-        comparable = (t[i, None] < t[None, :]) | ((t[i, None] == t[None, :]) & ~e[None, :])
-        diff = r[i, None] - r[None, :]
-        num += np.sum(comparable * ((diff > 0) + 0.5 * (diff == 0)))
-        den += np.sum(comparable)
-    return float(num / den) if den else np.nan
+    if np.isnan(t).any() or np.isnan(r).any():
+        raise ParameterError("time and risk must have no missing values: drop those subjects first.")
+    order = np.argsort(-t, kind="stable")  # latest first
+    t, e = t[order], e[order]
+    rank = np.unique(r, return_inverse=True)[1].reshape(-1)[order] + 1  # 1 = lowest risk
+    tree = np.zeros(int(rank.max(initial=0)) + 1, dtype=np.int64)
+    twice_num = den = entered = 0  # twice the concordant count: ties count one
+    starts = np.r_[0, np.flatnonzero(np.diff(t)) + 1]
+    for a, b in zip(starts, np.r_[starts[1:], len(t)]):
+        events, others = rank[a:b][e[a:b]], rank[a:b][~e[a:b]]
+        if len(events):
+            below, upto = _fenwick_prefix(tree, events - 1), _fenwick_prefix(tree, events)
+            twice_num += int(2 * below.sum() + (upto - below).sum())
+            den += entered * len(events)
+            same_time = np.sort(others)
+            below = np.searchsorted(same_time, events, side="left")
+            upto = np.searchsorted(same_time, events, side="right")
+            twice_num += int(2 * below.sum() + (upto - below).sum())
+            den += len(others) * len(events)
+        _fenwick_add(tree, rank[a:b])
+        entered += b - a
+    return float((twice_num / 2) / den) if den else np.nan
+
+
+def _fenwick_prefix(tree: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Sum of the counts at positions 1..idx of a Fenwick tree, for each entry of ``idx``."""
+    out = np.zeros(len(idx), dtype=np.int64)
+    idx = idx.copy()
+    while (idx > 0).any():
+        out += tree[idx]  # tree[0] stays 0
+        idx -= idx & -idx
+    return out
+
+
+def _fenwick_add(tree: np.ndarray, idx: np.ndarray) -> None:
+    """Add one at each position of ``idx`` (repeats add several) to a Fenwick tree."""
+    idx = idx.copy()
+    while len(idx):
+        np.add.at(tree, idx, 1)
+        idx = idx + (idx & -idx)
+        idx = idx[idx < len(tree)]
 
 
 def ph_check(result, time, event, covariates: Sequence[Hashable]) -> pd.DataFrame:

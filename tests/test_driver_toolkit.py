@@ -260,7 +260,7 @@ def test_threads_do_not_change_the_result(table):
 
 
 def test_m_out_of_n_bootstrap_above_max_resample(table):
-    args = dict(cluster="customer", n_boot=300, seed=4, groups=[[d] for d in DRV])
+    args = {"cluster": "customer", "n_boot": 300, "seed": 4, "groups": [[d] for d in DRV]}
     full = dr.rank_drivers(table, "churned", DRV, ["tenure", "plan"], max_resample=None, **args)
     at_n = dr.rank_drivers(table, "churned", DRV, ["tenure", "plan"], max_resample=150, **args)  # 150 customers
     pd.testing.assert_frame_equal(at_n.importance, full.importance)  # m = n: the ordinary bootstrap

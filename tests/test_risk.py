@@ -317,6 +317,4 @@ def test_cv_grid_predictions_equal_one_pipeline_per_c(snap, split):
         np.testing.assert_array_equal(got[c], risk._predict_raw(pipeline, val, risk.DEFAULT_FEATURES))
     gbm = risk._grid_predictions("gbm", fit, val, [float("nan")], SEED, risk.DEFAULT_FEATURES)
     pipeline = risk._fit_raw("gbm", fit, float("nan"), SEED, risk.DEFAULT_FEATURES)
-    np.testing.assert_array_equal(
-        next(iter(gbm.values())), risk._predict_raw(pipeline, val, risk.DEFAULT_FEATURES)
-    )
+    np.testing.assert_array_equal(next(iter(gbm.values())), risk._predict_raw(pipeline, val, risk.DEFAULT_FEATURES))

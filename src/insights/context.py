@@ -349,11 +349,44 @@ class Context:
 
     @cached_property
     def snapshots(self) -> pd.DataFrame:
-        """Snapshots on every observation date with the rule-based segments (see the class docstring)."""
-        from insights.analyses.segments.rules import rule_segments
+        """Snapshots on every observation date with the rule-based segments (see the class docstring).
 
+        Built once per data, settings and code: the first notebook stores them in the derived-table
+        cache (``insights.data.frame_cache``), the report's other notebooks load them from there.
+        """
+        from insights.analyses.segments.rules import rule_segments
+        from insights.data import frame_cache
+
+        key = self._snapshot_key()
+        cached = frame_cache.read("snapshots", key)
+        if cached is not None:
+            return cached
         snap = self.snapshots_at(self.observation_dates)
-        return pd.concat([snap, rule_segments(snap, self.tables.accounts)], axis=1)
+        snap = pd.concat([snap, rule_segments(snap, self.tables.accounts)], axis=1)
+        frame_cache.store("snapshots", key, snap)
+        return snap
+
+    def _snapshot_key(self) -> str:
+        """Key of ``snapshots`` in the derived-table cache: the data, dates, settings, segment rules and code."""
+        from insights.data import frame_cache, table_cache
+
+        package = Path(__file__).resolve().parent
+        code = [
+            *sorted((package / "metrics").glob("*.py")),
+            package / "analyses" / "segments" / "rules.py",
+            package / "data" / "config_files.py",
+            Path(__file__).resolve(),
+        ]
+        segments_file = paths.config_dir() / "segments.yaml"
+        parts = {
+            "tables": table_cache.cache_key(table_cache.known_hashes(self.data_dir)),
+            "dates": [f"{d:%Y-%m-%d}" for d in self.observation_dates],
+            "horizon_days": self.horizon_days,
+            "grace_days": self.settings.grace_days,
+            "features_available": repr(self.settings.features_available),
+            "segments.yaml": segments_file.read_text() if segments_file.is_file() else None,
+        }
+        return frame_cache.cache_key(parts, code)
 
     def summary(self) -> str:
         """What the notebook runs on, shown by ``display(ctx)``.

@@ -148,7 +148,8 @@ def cluster_weighted_auc(y, risk, codes, counts) -> np.ndarray:
     y = np.asarray(y, dtype=float)
     codes = np.asarray(codes)
     counts = np.asarray(counts)
-    if counts.ndim != 2 or len(codes) != len(y) or (len(codes) and not 0 <= codes.min() <= codes.max() < counts.shape[1]):
+    fits = counts.ndim == 2 and len(codes) == len(y)
+    if not fits or (len(codes) and not 0 <= codes.min() <= codes.max() < counts.shape[1]):
         raise ParameterError(
             f"codes must give each of the {len(y)} rows a cluster among the {counts.shape[-1]} columns of "
             "counts (n_boot x n_clusters), as cluster_bootstrap_draws returns them."

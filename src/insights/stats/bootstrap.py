@@ -39,8 +39,8 @@ def cluster_bootstrap_draws(clusters, n_boot: int, seed: int) -> tuple[np.ndarra
     codes : numpy.ndarray
         Integer code of each row's cluster (its position among the sorted distinct clusters).
     counts : numpy.ndarray
-        Read-only integer array of shape ``(n_boot, number of distinct clusters)``: how often each
-        cluster is drawn in each replicate.
+        Read-only integer array (int16 below 32,768 clusters, else int32) of shape
+        ``(n_boot, number of distinct clusters)``: how often each cluster is drawn in each replicate.
 
     Raises
     ------
@@ -81,7 +81,7 @@ def cluster_bootstrap_counts(clusters, n_boot: int, seed: int) -> np.ndarray:
     Returns
     -------
     numpy.ndarray
-        Integer array of shape ``(n_boot, len(clusters))``; row ``b`` holds the weight of each
+        Integer (int64) array of shape ``(n_boot, len(clusters))``; row ``b`` holds the weight of each
         data row in replicate ``b`` (0 when its cluster was not drawn).
 
     Raises
@@ -90,7 +90,7 @@ def cluster_bootstrap_counts(clusters, n_boot: int, seed: int) -> np.ndarray:
         If ``clusters`` is empty or has missing values, or ``n_boot`` < 1.
     """
     codes, counts = cluster_bootstrap_draws(clusters, n_boot, seed)
-    return counts[:, codes]
+    return counts[:, codes].astype(np.int64)
 
 
 def _multinomial_counts(n_clusters: int, n_boot: int, seed: int) -> np.ndarray:
@@ -105,13 +105,20 @@ def _multinomial_counts(n_clusters: int, n_boot: int, seed: int) -> np.ndarray:
     cached = _DRAWS.get((n_clusters, seed))
     if cached is not None and cached.shape[0] >= n_boot:
         return cached[:n_boot]
-    rng = np.random.default_rng(seed)
-    counts = rng.multinomial(n_clusters, np.full(n_clusters, 1.0 / n_clusters), size=n_boot).astype(np.int32)
-    counts.flags.writeable = False
     _DRAWS.clear()  # one draw kept: 150,000 clusters x 1,000 replicates hold 0.6 GB
+    rng = np.random.default_rng(seed)
+    pvals = np.full(n_clusters, 1.0 / n_clusters)
+    # a count never exceeds the number of clusters; int16 halves the memory when that is small
+    counts = np.empty((n_boot, n_clusters), dtype=np.int16 if n_clusters < 2**15 else np.int32)
+    step = max(1, _BLOCK // n_clusters)  # replicates per block: the generator's int64 draws stay small
+    for start in range(0, n_boot, step):
+        counts[start : start + step] = rng.multinomial(n_clusters, pvals, size=min(step, n_boot - start))
+    counts.flags.writeable = False
     _DRAWS[(n_clusters, seed)] = counts
     return counts
 
 
+#: Numbers drawn at a time by ``_multinomial_counts`` (8 MB of int64).
+_BLOCK = 1_000_000
 #: The latest multinomial draw, keyed by (clusters, seed); see ``_multinomial_counts``.
 _DRAWS: dict[tuple[int, int], np.ndarray] = {}

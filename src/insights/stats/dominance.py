@@ -496,7 +496,8 @@ def dominance_replicates(
     predictors, y, controls, blocks, model, design
         As in ``dominance`` (one design for every replicate: common random numbers).
     weights : ndarray, shape (n_replicates, n)
-        Frequency weights of each replicate.
+        Frequency weights of each replicate (integer counts are turned into floats one replicate at
+        a time).
     beta0 : ndarray, optional
         Warm start shared by every replicate (e.g. the full-data ``beta_subsets``).
     n_jobs : int, optional
@@ -514,7 +515,7 @@ def dominance_replicates(
     ParameterError
         If ``n_jobs`` is below 1, or as ``dominance``.
     """
-    weights = np.atleast_2d(np.asarray(weights, float))
+    weights = np.atleast_2d(np.asarray(weights))  # integer counts stay compact: one replicate at a time in floats
     n_jobs = min(4, os.cpu_count() or 1) if n_jobs is None else int(n_jobs)
     if n_jobs < 1:
         raise ParameterError(f"n_jobs must be at least 1, got {n_jobs}.")
@@ -522,7 +523,15 @@ def dominance_replicates(
 
     def one(w):
         return dominance(
-            predictors, y, controls, blocks, model=model, weights=w, beta0=beta0, outer=outer, design=design
+            predictors,
+            y,
+            controls,
+            blocks,
+            model=model,
+            weights=np.asarray(w, float),
+            beta0=beta0,
+            outer=outer,
+            design=design,
         )
 
     if n_jobs == 1:

@@ -277,12 +277,17 @@ def _bootstrap_counts(codes: np.ndarray, n_boot: int, rng: np.random.Generator, 
     """Row frequency weights of ``n_boot`` cluster-bootstrap replicates, shape (n_boot, n_rows).
 
     ``codes`` are cluster codes 0..G-1 (``pandas.factorize``); each replicate draws ``size``
-    (default G) clusters with replacement and gives every row its cluster's count.
+    (default G) clusters with replacement and gives every row its cluster's count. The counts are
+    integers in the smallest type that holds ``size`` (a replicate is turned into floats when it
+    is fitted), so 500 replicates of 200,000 rows take 0.2 GB instead of 0.8 GB.
     """
     n_clusters = int(codes.max()) + 1
-    draws = rng.integers(0, n_clusters, size=(n_boot, n_clusters if size is None else size))
-    counts = np.stack([np.bincount(d, minlength=n_clusters) for d in draws])
-    return counts[:, codes].astype(float)
+    size = n_clusters if size is None else size
+    draws = rng.integers(0, n_clusters, size=(n_boot, size))
+    counts = np.empty((n_boot, n_clusters), dtype=np.int16 if size < 2**15 else np.int32)
+    for b, d in enumerate(draws):
+        counts[b] = np.bincount(d, minlength=n_clusters)
+    return counts[:, codes]
 
 
 def _ranks_from(values: np.ndarray) -> np.ndarray:

@@ -171,3 +171,24 @@ def test_cluster_bootstrap_draws_are_the_counts_and_a_shorter_draw_is_a_prefix()
     np.testing.assert_array_equal(longer[:40], expected)
     np.testing.assert_array_equal(cluster_bootstrap_counts(clusters, 40, seed=4), expected[:, codes])
     assert not np.array_equal(cluster_bootstrap_draws(clusters, 40, seed=5)[1], expected)
+
+
+def test_cluster_bootstrap_draws_keep_counts_above_255(monkeypatch):
+    from insights.stats import bootstrap
+
+    class Heavy:  # a generator whose draws put 300 in the first cluster of every replicate after the first
+        def __init__(self, seed):
+            self.calls = 0
+
+        def multinomial(self, n, pvals, size):
+            out = np.zeros((size, len(pvals)), dtype=np.int64)
+            out[:, 0] = 300 if self.calls else 1
+            self.calls += 1
+            return out
+
+    monkeypatch.setattr(bootstrap, "_BLOCK", 2)  # one replicate per block
+    monkeypatch.setattr(bootstrap.np.random, "default_rng", Heavy)
+    bootstrap._DRAWS.clear()
+    counts = bootstrap.cluster_bootstrap_draws(["a", "b"], 3, seed=123)[1]
+    bootstrap._DRAWS.clear()
+    np.testing.assert_array_equal(counts[:, 0], [1, 300, 300])

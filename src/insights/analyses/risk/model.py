@@ -591,8 +591,15 @@ def fit_models(
     """
     features = _check_features(features)
     _need(train, [*features, "obs_date", "renewal_date", "churned"])
-    train = train[train["churned"].notna()].sort_values(["obs_date", "account_id"]).reset_index(drop=True)
+    train = train.loc[train["churned"].notna(), _model_columns(train, features)]  # copies only what is used
+    train = train.sort_values(["obs_date", "account_id"]).reset_index(drop=True)
     return {name: _fit_one(name, train, purge_days, Cs, seed, features) for name in MODELS}
+
+
+def _model_columns(frame: pd.DataFrame, features) -> list:
+    """The columns of ``frame`` the models' fitting reads: the features, the keys, the dates and the label."""
+    wanted = dict.fromkeys([*features, "account_id", "obs_date", "renewal_date", "churned"])
+    return [c for c in wanted if c in frame.columns]
 
 
 # ----------------------------------------------------------------------------- evaluation
@@ -749,7 +756,8 @@ def fit_current(
     """
     as_of = pd.Timestamp(as_of)
     split = _purged_split(snap, as_of - pd.Timedelta(days=1), as_of, purge_days)
-    return fit_models(snap[split.train], Cs, purge_days, seed, features)
+    features = _check_features(features)
+    return fit_models(snap.loc[split.train, _model_columns(snap, features)], Cs, purge_days, seed, features)
 
 
 # ----------------------------------------------------------------------------- scoring

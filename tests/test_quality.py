@@ -90,3 +90,46 @@ def test_churn_rate_only_for_settled_quarters(tables):
     settled = out[out["settled"]]
     expected = settled["churned"] / (settled["renewed"] + settled["churned"])
     pd.testing.assert_series_equal(settled["logo_churn_rate"], expected, check_names=False)
+
+
+def _uncovered_by_merge(tables, grace_days):
+    """The usage checks as first written: a usage x terms merge on account ids and calendar periods."""
+    from insights.metrics import churn
+
+    contracts, usage = tables.contracts, tables.usage_monthly
+    terms = contracts[["account_id", "start_date", "end_date"]].copy()
+    terms["first"] = terms["start_date"].dt.to_period("M")
+    terms["last"] = terms["end_date"].dt.to_period("M")
+    u = usage[["account_id", "month"]].assign(period=usage["month"].dt.to_period("M")).reset_index()
+    joined = u.merge(terms, on="account_id", how="left")
+    covered_rows = set(
+        joined.loc[(joined["period"] >= joined["first"]) & (joined["period"] <= joined["last"]), "index"]
+    )
+    outside = u.loc[~u["index"].isin(covered_rows), "account_id"]
+    outcomes = churn.contract_outcomes(contracts, grace_days, tables.as_of)
+    late = outcomes.loc[outcomes["outcome"] == churn.CHURNED, ["account_id", "churn_date"]].merge(u, on="account_id")
+    late = late[(late["month"] > late["churn_date"]) & ~late["index"].isin(covered_rows)].drop_duplicates("index")
+    return {
+        "usage months outside every contract term": (len(outside), ", ".join(map(str, pd.unique(outside)[:5]))),
+        "usage after a churn (account not back under contract)": (
+            len(late),
+            ", ".join(map(str, pd.unique(late["account_id"])[:5])),
+        ),
+    }
+
+
+def test_usage_coverage_checks_equal_the_merge_on_periods(tables):
+    from insights.metrics import churn
+
+    outcomes = churn.contract_outcomes(tables.contracts, 30, tables.as_of)
+    gone = outcomes[outcomes["outcome"] == "churned"].head(3)
+    late = tables.usage_monthly[tables.usage_monthly["account_id"].isin(gone["account_id"])].copy()
+    late["month"] = late["month"] + pd.offsets.MonthBegin(40)  # after every term
+    usage = pd.concat([tables.usage_monthly, late], ignore_index=True).sample(frac=1.0, random_state=1)  # shuffled
+    victims = tables.contracts["account_id"].drop_duplicates().iloc[[5, 9]]
+    broken = _with(
+        tables, usage_monthly=usage, contracts=tables.contracts[~tables.contracts["account_id"].isin(victims)]
+    )
+    w = quality.consistency_warnings(broken, 30).set_index("check")
+    for check, (count, examples) in _uncovered_by_merge(broken, 30).items():
+        assert count > 0 and (w.loc[check, "count"], w.loc[check, "examples"]) == (count, examples)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from insights.data import contract
@@ -138,19 +139,27 @@ def consistency_warnings(tables: Tables, grace_days: int) -> pd.DataFrame:
     checks["accounts under contract with no usage rows"] = pd.Series(  # none to check without usage data
         sorted(set(contracts["account_id"]) - set(usage["account_id"])) if not usage.empty else [], dtype="str"
     )
-    # usage in months that no contract term covers (e.g. after churn, or a missing term)
-    terms = contracts[["account_id", "start_date", "end_date"]].copy()
-    terms["first"] = terms["start_date"].dt.to_period("M")
-    terms["last"] = terms["end_date"].dt.to_period("M")
-    u = usage[["account_id", "month"]].assign(period=usage["month"].dt.to_period("M")).reset_index()
-    joined = u.merge(terms, on="account_id", how="left")
-    covered = (joined["period"] >= joined["first"]) & (joined["period"] <= joined["last"])
-    covered_rows = set(joined.loc[covered, "index"])
-    checks["usage months outside every contract term"] = u.loc[~u["index"].isin(covered_rows), "account_id"]
+    # usage in months that no contract term covers (e.g. after churn, or a missing term); the usage x
+    # terms join holds integer codes and month numbers only (at 200,000 accounts: 11 million rows)
+    codes, _ = pd.factorize(pd.concat([usage["account_id"], contracts["account_id"]], ignore_index=True))
+    terms = pd.DataFrame(
+        {
+            "acc": codes[len(usage) :],
+            "first": _month_number(contracts["start_date"]),
+            "last": _month_number(contracts["end_date"]),
+        }
+    )
+    joined = pd.DataFrame({"acc": codes[: len(usage)], "period": _month_number(usage["month"])}).reset_index()
+    joined = joined.merge(terms, on="acc", how="left")
+    covered = np.zeros(len(usage), dtype=bool)
+    covered[joined.loc[(joined["period"] >= joined["first"]) & (joined["period"] <= joined["last"]), "index"]] = True
+    del joined
+    u = usage[["account_id", "month"]].reset_index(drop=True).reset_index()  # "index": the usage row's position
+    checks["usage months outside every contract term"] = u.loc[~covered, "account_id"]
     checks["contract terms with zero ARR"] = contracts.loc[contracts["arr"] == 0, "account_id"]
     churned = outcomes.loc[outcomes["outcome"] == churn.CHURNED, ["account_id", "churn_date"]]
     late = churned.merge(u, on="account_id")
-    late = late[(late["month"] > late["churn_date"]) & ~late["index"].isin(covered_rows)]
+    late = late[(late["month"] > late["churn_date"]) & ~covered[late["index"].to_numpy()]]
     checks["usage after a churn (account not back under contract)"] = late.drop_duplicates("index")["account_id"]
     unknown = tables.cs_activities.loc[~tables.cs_activities["type"].isin(contract.KNOWN_ACTIVITY_TYPES), "type"]
     checks["cs_activities of a type the analysis does not use"] = unknown
@@ -159,6 +168,11 @@ def consistency_warnings(tables: Tables, grace_days: int) -> pd.DataFrame:
         for name, values in checks.items()
     ]
     return pd.DataFrame(rows)
+
+
+def _month_number(dates: pd.Series) -> np.ndarray:
+    """Months since year 0 (``year * 12 + month``; NaN for a missing date), ordered as the calendar months."""
+    return (dates.dt.year * 12 + dates.dt.month).to_numpy(dtype=float, na_value=np.nan)
 
 
 def renewal_outcomes_by_quarter(tables: Tables, grace_days: int) -> pd.DataFrame:

@@ -178,7 +178,7 @@ def cluster_weighted_auc(y, risk, codes, counts) -> np.ndarray:
         [np.bincount(codes[pos], minlength=n_clusters), np.bincount(codes[neg], minlength=n_clusters)], axis=1
     ).astype(float)
     out = np.empty(counts.shape[0])
-    step = max(1, _AUC_BLOCK // max(len(levels), 1))  # replicates per block: arrays of about _AUC_BLOCK numbers
+    step = max(1, _AUC_BLOCK // max(len(levels), n_clusters, 1))  # replicates per block: arrays of ~_AUC_BLOCK numbers
     for start in range(0, counts.shape[0], step):
         block = np.ascontiguousarray(counts[start : start + step].T, dtype=float)
         totals = block.T @ per_cluster  # replicate x (grouped class, other class)

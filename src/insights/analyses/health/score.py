@@ -420,12 +420,17 @@ class Backtest:
     watermelon: pd.DataFrame
 
 
-def _labelled(scored: pd.DataFrame, health: str) -> pd.DataFrame:
+def _labelled(scored: pd.DataFrame, health: str, extra=None) -> pd.DataFrame:
+    """Rows with a settled label; with ``extra``, only the key columns and those of ``extra`` present."""
     need = ["account_id", "obs_date", "churned", health]
     missing = [c for c in need if c not in scored.columns]
     if missing:
         raise ParameterError(f"columns {missing} are missing: pass the output of insights.analyses.health.score.score.")
-    lab = scored[scored["churned"].notna()]
+    keep = scored["churned"].notna()
+    if extra is None:
+        lab = scored[keep]
+    else:
+        lab = scored.loc[keep, [c for c in dict.fromkeys([*need, *extra]) if c in scored.columns]]
     if lab.empty:
         raise ParameterError("no observation date has settled churn labels (column churned is all NaN).")
     return lab
@@ -459,7 +464,7 @@ def band_churn(scored: pd.DataFrame, band: str = "band", level: float = 0.95) ->
     ParameterError
         If columns are missing or no row has a churn label.
     """
-    lab = _labelled(scored, band)
+    lab = _labelled(scored, band, ["settled"])
     if "settled" not in lab.columns:
         raise ParameterError(
             "column settled is missing: pass the output of insights.analyses.health.score.score "
@@ -520,7 +525,7 @@ def watermelon(
         If columns are missing (contract_id, arr, or those of the labelled rows) or no row has a
         settled label.
     """
-    lab = _labelled(scored, band)
+    lab = _labelled(scored, band, ["contract_id", "arr"])
     for c in ("contract_id", "arr"):
         if c not in lab.columns:
             raise ParameterError(f"column {c} is missing: pass the output of insights.analyses.health.score.score.")
@@ -540,7 +545,13 @@ def watermelon(
         rate = arr[g].sum() / total if total > 0 else np.nan
         if n and total > 0:
             draw = rng.integers(0, n, size=(n_boot, n))
-            num, den = (arr * g)[draw].sum(axis=1), arr[draw].sum(axis=1)
+            num, den = np.empty(n_boot), np.empty(n_boot)
+            for start in range(0, n_boot, 64):  # 64 replicates at a time: no n_boot x n float copies
+                picked = draw[start : start + 64]
+                num[start : start + 64], den[start : start + 64] = (
+                    (arr * g)[picked].sum(axis=1),
+                    arr[picked].sum(axis=1),
+                )
             lo, hi = np.nanquantile(
                 np.where(den > 0, num / np.where(den > 0, den, 1), np.nan), [(1 - level) / 2, (1 + level) / 2]
             )
@@ -627,7 +638,7 @@ def backtest(
     ParameterError
         If columns are missing or no row has a settled label.
     """
-    lab = _labelled(scored, health)
+    lab = _labelled(scored, health, [])
     rows: list[tuple[Any, ...]] = []
     for d, g in lab.groupby("obs_date", sort=True):
         ok = g[health].notna()

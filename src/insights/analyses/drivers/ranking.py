@@ -23,7 +23,8 @@ account-clustered SEs and the bootstrap resamples accounts.
 Importance, ties, correlated drivers
 ------------------------------------
 As in ``insights.stats.driver_ranking``: general dominance over McFadden pseudo-R² (exact: five
-drivers), account-bootstrap percentile 95% CIs and rank probabilities, ties below
+drivers), account-bootstrap percentile 95% CIs and rank probabilities (an m-out-of-n bootstrap
+above ``insights.stats.driver_ranking.MAX_RESAMPLE`` accounts, named in the method), ties below
 ``TIE_PROBABILITY`` (90%), drivers with |Spearman rho| >= 0.7 ranked as one block. A ranking with
 fewer than ``MIN_EVENTS`` churn events carries a warning.
 

@@ -56,11 +56,11 @@ def test_quarterly_report_end_to_end(demo_dir):
 
     import pandas as pd
 
-    book = pd.read_excel(folder / "action_lists.xlsx", sheet_name=None)
+    book = pd.read_excel(folder / "worklist.xlsx", sheet_name=None)
     assert set(book) == {p.stem for p in folder.glob("*.csv")}
     assert len(book["worklist"]) == len(pd.read_csv(folder / "worklist.csv"))
     assert 'href="worklist.csv"' in index
-    assert "action_lists.xlsx" in manifest["outputs"] and "figures/" in " ".join(manifest["outputs"])
+    assert "worklist.xlsx" in manifest["outputs"] and "figures/" in " ".join(manifest["outputs"])
     csvs = {p.name: p.read_bytes() for p in folder.glob("*.csv")}
     assert {"worklist.csv", "coverage_plan.csv", "renewal_pipeline_next_quarter.csv"} <= set(csvs)
     assert not {"action_list.csv", "risk_list.csv"} & set(csvs)

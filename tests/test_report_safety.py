@@ -265,7 +265,7 @@ def test_hostile_names_and_descriptions_reach_pages_as_text_and_csvs_sanitised(d
     names = pd.read_csv(outcome.folder / "worklist.csv", dtype=str, keep_default_na=False)["name"]
     assert set(names) <= {("'" + p if p.startswith(FORMULA_TRIGGERS) else p) for p in payloads}
     assert any(n.startswith("'") for n in names) and len(set(names)) > 1
-    book = openpyxl.load_workbook(outcome.folder / "action_lists.xlsx")
+    book = openpyxl.load_workbook(outcome.folder / "worklist.xlsx")
     assert all(cell.data_type != "f" for sheet in book for row in sheet.iter_rows() for cell in row)
 
 

@@ -122,6 +122,23 @@ def test_calibrators_are_monotone_probabilities():
         risk.Calibrator("beta").fit(p, y)
 
 
+def test_no_calibration_is_the_identity_and_must_be_fitted_first():
+    p = np.array([0.0, 0.02, 0.5, 0.97, 1.0])
+    with pytest.raises(ParameterError, match="not fitted"):
+        risk.Calibrator("none").predict(p)
+    out = risk.Calibrator("none").fit(p, [0, 0, 1, 1, 1]).predict(p)
+    np.testing.assert_array_equal(out, p)
+    assert out is not p
+
+
+def test_calibration_is_chosen_by_validation_brier_with_none_among_the_candidates(ev):
+    for m in ev.models.values():
+        choice = m.calibration_choice
+        assert list(choice.index) == list(risk.CALIBRATIONS) and "none" in choice.index
+        assert m.calibration == choice["brier_validation"].idxmin() and choice.loc[m.calibration, "chosen"]
+        assert choice["chosen"].sum() == 1
+
+
 # ------------------------------------------------------------------------------ split and leakage
 
 

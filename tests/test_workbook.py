@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from insights.report.workbook import (
+    BOOLEAN,
     DATE,
     INTEGER,
     NUMBER,
@@ -36,12 +37,13 @@ def test_numbers_and_dates_are_typed_and_ids_stay_text(tmp_path):
     rows = [[c.value for c in row] for row in sheet.iter_rows()]
     assert rows[0] == ["account_id", "name", "arr", "p_churn", "renewal_date", "seats", "note", "asked"]
     nov3 = pd.Timestamp("2026-11-03").to_pydatetime()
-    assert rows[1] == ["00042", "Smith & Sons <Ltd>", 1200.5, 0.25, nov3, 12, None, "True"]
+    assert rows[1] == ["00042", "Smith & Sons <Ltd>", 1200.5, 0.25, nov3, 12, None, True]
     assert rows[2][:6] == ["7", 'Ünïcode "quoted"', None, 0.5, pd.Timestamp("2026-12-01").to_pydatetime(), 3]
     assert rows[2][6] == "  leading space"
-    # types: numbers are numbers, dates are dates, ids and flags text
+    # types: numbers are numbers, dates are dates, flags TRUE/FALSE, ids text
     assert sheet["A2"].data_type == "s" and sheet["C2"].data_type == "n" and sheet["E2"].is_date
-    assert isinstance(sheet["F4"].value, int) and sheet["H2"].data_type == "s"
+    assert isinstance(sheet["F4"].value, int) and sheet["H2"].data_type == "b"
+    assert [sheet[f"H{i}"].value for i in (2, 3, 4)] == [True, False, True]
     # formats: currency, percent, ISO dates, thousands
     assert sheet["C2"].number_format == '"$"#,##0'
     assert sheet["D2"].number_format == "0.0%"
@@ -71,7 +73,11 @@ def test_numbers_and_dates_are_typed_and_ids_stay_text(tmp_path):
         ("day", ["2026-01-02", "2026-01-03 00:00:00"], DATE),
         ("day", ["2026-01-02", "soon"], TEXT),
         ("empty", ["", ""], TEXT),
-        ("flag", ["True", "False"], TEXT),
+        ("flag", ["True", "", "False"], BOOLEAN),
+        ("flag", ["TRUE", "false"], BOOLEAN),
+        ("flag", ["True", "yes"], TEXT),
+        ("flag_id", ["True", "False"], TEXT),
+        ("flag", ["1", "0"], INTEGER),
     ],
 )
 def test_column_kinds(name, fields, kind):

@@ -156,7 +156,7 @@ def _declared_parameters(spec: NotebookSpec) -> set[str]:
     return set(pm.inspect_notebook(str(paths.notebooks_dir() / spec.file)))
 
 
-WORKBOOK = "action_lists.xlsx"
+WORKBOOK = "worklist.xlsx"
 
 
 def write_workbook(folder: Path) -> str | None:

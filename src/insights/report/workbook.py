@@ -7,8 +7,9 @@ Excel, LibreOffice, openpyxl and ``pandas.read_excel`` read it.
 
 Each column is typed from its CSV fields (``column_kind``): a column whose every non-empty field is
 a plain number (no leading zero, so ids such as ``00042`` stay text; no ``_id`` column) is written as
-numbers, one whose every field is an ISO date (``2026-11-03``) as dates, anything else as text
-(nothing else is reinterpreted). Formats follow the column's name (``number_format``): currency for
+numbers, one whose every field is an ISO date (``2026-11-03``) as dates, one whose every field is
+``True`` or ``False`` (any case, as pandas writes booleans) as Excel's TRUE/FALSE cells, anything
+else as text (nothing else is reinterpreted). Formats follow the column's name (``number_format``): currency for
 ARR and money columns, percent for probabilities, shares and rates, ``yyyy-mm-dd`` for dates,
 thousands separators otherwise. The header row is bold and frozen, every sheet has an autofilter
 over its rows, and column widths follow the longest field (at most ``MAX_WIDTH``). Empty fields are
@@ -36,10 +37,11 @@ _NUMBER = re.compile(r"-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?")
 _DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})( 00:00:00)?")
 _MONEY = re.compile(r"(^|_)(arr|price|revenue_arr|loss)(_|$)")
 _PERCENT = re.compile(r"^p_|(^|_)(share|rate|utilisation|growth|probability|churn_rate)(_|$)")
+_BOOLEAN = {"true": 1, "false": 0}
 #: Kinds of column.
-TEXT, INTEGER, NUMBER, DATE = "text", "integer", "number", "date"
+TEXT, INTEGER, NUMBER, DATE, BOOLEAN = "text", "integer", "number", "date", "boolean"
 #: Style (index into cellXfs of ``_STYLES``) of each format.
-_STYLE = {"header": 1, TEXT: 2, INTEGER: 3, NUMBER: 4, "currency": 5, "percent": 6, DATE: 7}
+_STYLE = {"header": 1, TEXT: 2, INTEGER: 3, NUMBER: 4, "currency": 5, "percent": 6, DATE: 7, BOOLEAN: 0}
 _EXCEL_EPOCH = date(1899, 12, 30)
 _INVALID_SHEET = re.compile(r"[\[\]:*?/\\]")
 
@@ -168,7 +170,7 @@ def _text_cell(ref: str, value: str, style: int) -> str:
 
 
 def column_kind(name: str, fields: list[str]) -> str:
-    """How a CSV column is written: ``TEXT``, ``INTEGER``, ``NUMBER`` or ``DATE``.
+    """How a CSV column is written: ``TEXT``, ``INTEGER``, ``NUMBER``, ``DATE`` or ``BOOLEAN``.
 
     Parameters
     ----------
@@ -181,14 +183,17 @@ def column_kind(name: str, fields: list[str]) -> str:
     -------
     str
         ``DATE`` when every non-empty field is an ISO date (optionally with a midnight time),
-        ``INTEGER`` / ``NUMBER`` when every one is a plain number without a leading zero (whole
-        numbers only / any), else ``TEXT`` (also for a column without a non-empty field).
+        ``BOOLEAN`` when every one is ``True`` or ``False`` (any case), ``INTEGER`` / ``NUMBER``
+        when every one is a plain number without a leading zero (whole numbers only / any), else
+        ``TEXT`` (also for a column without a non-empty field).
     """
     values = [f for f in fields if f != ""]
     if not values or name.lower() == "id" or name.lower().endswith("_id"):
         return TEXT
     if all(_DATE.fullmatch(v) for v in values):
         return DATE
+    if all(v.lower() in _BOOLEAN for v in values):
+        return BOOLEAN
     if all(_NUMBER.fullmatch(v) for v in values):
         return INTEGER if all(re.fullmatch(r"-?\d+", v) for v in values) else NUMBER
     return TEXT
@@ -228,6 +233,8 @@ def _typed_cell(ref: str, value: str, kind: str, style: int) -> str:
         assert m is not None  # column_kind checked every field
         serial = (date(int(m[1]), int(m[2]), int(m[3])) - _EXCEL_EPOCH).days
         return f'<c r="{ref}" s="{style}"><v>{serial}</v></c>'
+    if kind == BOOLEAN:
+        return f'<c r="{ref}" t="b"><v>{_BOOLEAN[value.lower()]}</v></c>'
     if kind in (INTEGER, NUMBER):
         return f'<c r="{ref}" s="{style}"><v>{value}</v></c>'
     return _text_cell(ref, value, style)
@@ -268,6 +275,8 @@ def _width(name: str, fields: list[str], kind: str) -> int:
     longest = max((len(f) for f in fields), default=0)
     if kind == DATE:
         longest = 10
+    elif kind == BOOLEAN:
+        longest = 5
     elif kind in (INTEGER, NUMBER):
         longest += longest // 3 + 2  # thousands separators, currency sign or decimals
     return int(min(MAX_WIDTH, max(len(name) + 3, longest + 2, 6)))  # + room for the filter button

@@ -22,11 +22,16 @@ its renewal (the date its label is decided) falls before the first test observat
 itself). Cross-validation folds and the calibration slice are purged the same way at their own
 boundary (one rule for all three: ``insights.stats.splits``).
 
-Calibration (Platt ``sigmoid`` or ``isotonic``) is fitted on out-of-time predictions: for each
-training date after the first, a model fitted on the earlier purged training rows predicts that
-date. The method is chosen by Brier score on the latest training date (the validation slice),
-with calibrators fitted on the earlier out-of-time predictions (purged at the slice); the chosen
-method is then refitted on all out-of-time predictions and applied to the final model.
+Calibration (``none``, Platt ``sigmoid`` or ``isotonic``) is fitted on out-of-time predictions:
+for each training date after the first, a model fitted on the earlier purged training rows
+predicts that date. The method is chosen by Brier score on the latest training date (the
+validation slice), with calibrators fitted on the earlier out-of-time predictions (purged at the
+slice); the chosen method is then refitted on all out-of-time predictions and applied to the
+final model. ``none`` (the model's own probability) is a candidate because the out-of-time
+predictions come from models fitted on fewer, earlier and nearer-to-renewal rows than the final
+model: a map learnt on them can move the final model's probabilities the wrong way (on the demo
+it raised the expected loss by about 9%, docs/forecast_backtest.md), and it is kept only where
+it beats the uncalibrated probability on the validation slice.
 
 Contributions (logistic model only): every design column is standardised on the training rows,
 so an account's contribution of a metric is ``sum_j coef_j * z_j`` over the columns ``j`` of that
@@ -92,8 +97,8 @@ GBM_PARAMS = {
     "l2_regularization": 1.0,
     "early_stopping": False,
 }
-#: Calibration methods compared.
-CALIBRATIONS = ("sigmoid", "isotonic")
+#: Calibration methods compared (``none``: the model's own probability; first wins a tie).
+CALIBRATIONS = ("none", "sigmoid", "isotonic")
 _EPS = 1e-6
 #: Names of the generic classification metrics (``insights.stats.classification``) in this module's tables.
 _CHURN_NAMES = {
@@ -355,11 +360,13 @@ class Calibrator:
     Attributes
     ----------
     method : str
-        ``"sigmoid"`` (Platt: logistic regression on the log-odds) or ``"isotonic"``.
+        ``"none"`` (identity: the probability unchanged), ``"sigmoid"`` (Platt: logistic
+        regression on the log-odds) or ``"isotonic"``.
     """
 
     method: str
     _model: LogisticRegression | IsotonicRegression | None = None
+    _fitted: bool = False
 
     def fit(self, p, y) -> Calibrator:
         """Fit the calibration map on uncalibrated probabilities and their outcomes.
@@ -382,13 +389,16 @@ class Calibrator:
             If ``method`` is not one of ``CALIBRATIONS``.
         """
         p, y = np.asarray(p, dtype=float), np.asarray(y, dtype=int)
-        if self.method == "sigmoid":
+        if self.method == "none":
+            self._model = None
+        elif self.method == "sigmoid":
             z = logit(np.clip(p, _EPS, 1 - _EPS)).reshape(-1, 1)
             self._model = LogisticRegression(C=1e6, max_iter=5000).fit(z, y)
         elif self.method == "isotonic":
             self._model = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(p, y)
         else:
             raise ParameterError(f"calibration method must be one of {CALIBRATIONS}, got {self.method!r}.")
+        self._fitted = True
         return self
 
     def predict(self, p) -> np.ndarray:
@@ -411,6 +421,8 @@ class Calibrator:
         """
         p = np.asarray(p, dtype=float)
         model = self._model
+        if self._fitted and self.method == "none":
+            return p.copy()
         if isinstance(model, LogisticRegression):  # sigmoid
             return model.predict_proba(logit(np.clip(p, _EPS, 1 - _EPS)).reshape(-1, 1))[:, 1]
         if isinstance(model, IsotonicRegression):
@@ -434,7 +446,7 @@ class FittedModel:
     calibrator : Calibrator
         Fitted on out-of-time predictions of the training dates.
     calibration : str
-        Chosen method (``"sigmoid"`` / ``"isotonic"``).
+        Chosen method (``"none"`` / ``"sigmoid"`` / ``"isotonic"``).
     calibration_choice : pandas.DataFrame
         Brier score on the validation slice per method (``none`` = uncalibrated), with ``chosen``.
     C : float
@@ -540,12 +552,12 @@ def _fit_one(name: str, train: pd.DataFrame, purge_days: int, Cs, seed: int, fea
             "no churned and renewed out-of-time predictions before the calibration slice "
             f"{slice_date:%Y-%m-%d}: use a later quarter."
         )
-    rows = [("none", brier_score_loss(y[slice_rows], p_oot[slice_rows]))]
+    rows = []
     for method in CALIBRATIONS:
         cal = Calibrator(method).fit(p_oot[cal_fit], y[cal_fit])
         rows.append((method, brier_score_loss(y[slice_rows], cal.predict(p_oot[slice_rows]))))
     choice = pd.DataFrame(rows, columns=["method", "brier_validation"]).set_index("method")
-    chosen = str(choice.loc[list(CALIBRATIONS), "brier_validation"].idxmin())
+    chosen = str(choice["brier_validation"].idxmin())
     choice["chosen"] = choice.index == chosen
     choice["validation_date"] = slice_date
     choice["n_fit"], choice["n_validation"] = int(cal_fit.sum()), int(slice_rows.sum())

@@ -720,10 +720,8 @@ def ranked_accounts(tables: Tables, result: Targeting) -> pd.DataFrame:
     as_of = pd.Timestamp(tables.as_of) + pd.Timedelta(days=1)
     snap = _snapshot_with_band(tables, as_of)
     snap = snap[snap["days_to_renewal"].between(0, cfg.window_days)]
-    if result.heterogeneous:
-        uplift_hat = predicted_uplift(result, snap)
-    else:
-        uplift_hat = np.full(len(snap), result.average.estimate)
+    average = np.full(len(snap), result.average.estimate)
+    uplift_hat = predicted_uplift(result, snap) if result.heterogeneous else average
     group = uplift_group(result, uplift_hat)
     g = result.gates.set_index("group")
     names = tables.accounts.set_index("account_id")["name"]

@@ -163,3 +163,47 @@ def test_the_default_demo_worklist_is_unchanged_by_its_pilot(tmp_path):
     alone = worklist.build(accounts, contrib, book, ctx.quarter.end, window_days=None)
     together = worklist.build(accounts, contrib, book, ctx.quarter.end, window_days=None, pilot_plays=plays.accounts)
     pd.testing.assert_frame_equal(alone, together)
+
+
+@pytest.mark.slow
+def test_a_pilot_that_supports_the_play_changes_the_written_worklist(demo_dir, tmp_path, config_with_play):
+    """End to end on the small demo: a pilot of real accounts (a year earlier) with a clear average effect."""
+    import insights
+    from insights.analyses.risk import model as risk
+    from insights.data.output_files import write_csv
+    from insights.report import workbook
+
+    ctx = insights.setup("2026Q3", demo_dir, tmp_path / "out", seed=7)
+    snap = ctx.snapshots
+    earlier = snap[snap["obs_date"] == ctx.quarter.shift(-4).end].reset_index(drop=True)
+    treated = (np.arange(len(earlier)) % 2).astype(int)
+    renewed = np.random.default_rng(1).random(len(earlier)) < np.where(treated == 1, 0.85, 0.5)
+    frame = earlier.assign(
+        arm=np.where(treated == 1, "treatment", "control"),
+        treated=treated,
+        propensity=0.5,
+        stratum=earlier["segment"].astype(str),
+        renewed=renewed.astype(int),
+        band="amber",
+    )
+    r = targeting.analyse_frame(frame, "sim_pilot", "control", CFG, seed=0)
+    assert not r.heterogeneous and r.policy == "treat everyone"  # rule b on this seed
+
+    models = risk.fit_current(snap, ctx.quarter.end, purge_days=ctx.settings.grace_days, seed=7)
+    accounts, contrib = worklist.score_accounts(models, snap, ctx.quarter.end)
+    plays = pilot_plays.recommend(r, accounts, 90, path=config_with_play)
+    book = load_playbooks()
+    work = worklist.build(accounts, contrib, book, ctx.quarter.end, window_days=90, pilot_plays=plays.accounts)
+    path = write_csv(worklist.rounded(work), tmp_path / "worklist.csv", float_format="%.12g")
+    workbook.write_workbook([path], tmp_path / "book.xlsx")
+    back = pd.read_csv(path, parse_dates=["renewal_date", "due_date"])
+    piloted = back["action_source"] == "pilot sim_pilot"
+    assert piloted.sum() == len(plays.accounts) > 0 and set(back.loc[~piloted, "action_source"]) <= {"playbook"}
+    assert (back.loc[piloted, "next_action"] == "Value review").all()
+    assert back.loc[piloted, "action_evidence"].str.startswith("In pilot sim_pilot").all()
+    due = (back["renewal_date"] - pd.Timedelta(days=90)).clip(lower=ctx.quarter.end)
+    assert (back.loc[piloted, "due_date"] == due[piloted]).all()
+    asked = back["cancellation_requested"]
+    assert asked.any() and not (asked & piloted).any()
+    assert (back.loc[asked, "next_action"] == "Executive save call").all()
+    assert "action_source" in worklist.headline_table(work).columns

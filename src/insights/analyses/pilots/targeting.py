@@ -586,12 +586,8 @@ def analyse_frame(
         The pilot's name (carried into the result).
     control : str
         Name of the control arm.
-    config : TargetingConfig, optional
-        Default ``load_config()``.
-    level : float, default 0.95
-        Confidence level of every interval.
-    seed : int, default 0
-        Seed of the folds and the bootstrap.
+    config, level, seed
+        As ``analyse``.
 
     Returns
     -------

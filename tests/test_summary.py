@@ -217,3 +217,14 @@ def test_an_older_per_segment_risk_table_is_not_the_ten_accounts(tmp_path):
     table = pd.DataFrame({"segment": ["SMB"], "arr": [7.5e6], "expected_arr_at_risk": [1.3e6]}).set_index("segment")
     headlines.save(tmp_path, "04_churn_risk", "Risk", {"x": "y"}, table=table)
     assert summary.accounts_part(headlines.load_all(tmp_path), {}) is None
+
+
+def test_the_ten_accounts_say_where_the_action_comes_from_when_a_pilot_set_some(tmp_path):
+    top = TOP.copy()
+    top.insert(top.columns.get_loc("due_date"), "action_source", ["pilot p1"] * 3 + ["playbook"] * 9)
+    headlines.save(tmp_path, summary.RISK, "Churn risk", {"x": "y"}, table=top.set_index("account"))
+    part = summary.accounts_part(headlines.load_all(tmp_path), {})
+    assert part.columns[-3:] == ["next action", "action from", "act by"]
+    assert [r[-2] for r in part.rows[2:4]] == ["pilot p1", "playbook"]
+    write_fixture(tmp_path)  # the 04 table without the column: no "action from"
+    assert "action from" not in summary.accounts_part(headlines.load_all(tmp_path), {}).columns

@@ -218,3 +218,44 @@ def test_the_demo_worklist(tmp_path):
     assert (work["due_date"] <= work["renewal_date"]).all() and (work["due_date"] >= as_of).all()
     asked = work["cancellation_requested"]
     assert asked.any() and (work.loc[asked, "next_action"] == "Executive save call").all()
+
+
+def test_a_pilot_play_replaces_the_next_action_with_its_source_and_lead_time(accounts, contributions, playbooks):
+    plain = worklist.build(accounts, contributions, playbooks, AS_OF, window_days=None)
+    assert "action_source" not in plain.columns
+    empty = pd.DataFrame(columns=list(worklist.PILOT_PLAY_COLUMNS))
+    pd.testing.assert_frame_equal(
+        worklist.build(accounts, contributions, playbooks, AS_OF, window_days=None, pilot_plays=empty), plain
+    )
+    recs = pd.DataFrame(
+        {
+            "account_id": ["b", "d"],
+            "play": "value_review",
+            "action_source": "pilot p1",
+            "evidence": ["In pilot p1, accounts like b ...", "In pilot p1, accounts like d ..."],
+        }
+    )
+    work = worklist.build(accounts, contributions, playbooks, AS_OF, window_days=None, pilot_plays=recs)
+    columns = list(plain.columns)
+    at = columns.index("next_action") + 1
+    assert list(work.columns) == [*columns[:at], "action_source", "action_evidence", *columns[at:]]
+    row = work.set_index("account_id")
+    # b renews in 80 days: the value review's 90-day lead time has run out, so it is due now
+    assert row.loc["b", "next_action"] == "Value review" and row.loc["b", "lead_time_days"] == 90
+    assert row.loc["b", "due_date"] == AS_OF and row.loc["b", "due_now"]
+    # d renews in 150 days: due 90 days before
+    assert row.loc["d", "due_date"] == AS_OF + pd.Timedelta(days=60) and not row.loc["d", "due_now"]
+    assert row.loc["d", "action_source"] == "pilot p1" and row.loc["d", "action_evidence"].startswith("In pilot p1")
+    others = work[~work["account_id"].isin(["b", "d"])]
+    assert (others["action_source"] == "playbook").all() and (others["action_evidence"] == "").all()
+    pd.testing.assert_frame_equal(
+        others[columns].reset_index(drop=True),
+        plain[~plain["account_id"].isin(["b", "d"])][columns].reset_index(drop=True),
+        check_index_type=False,
+    )
+    table = worklist.headline_table(work, n=7)
+    assert table.loc["Beta", "action_source"] == "pilot p1" and table.loc["Far", "action_source"] == "playbook"
+    with pytest.raises(ParameterError, match="twice"):
+        worklist.build(accounts, contributions, playbooks, AS_OF, pilot_plays=pd.concat([recs, recs]))
+    with pytest.raises(ParameterError, match="does not define"):
+        worklist.build(accounts, contributions, playbooks, AS_OF, pilot_plays=recs.assign(play="nope"))

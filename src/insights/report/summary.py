@@ -47,6 +47,7 @@ TOP_ACCOUNT_COLUMNS = {
     "expected_arr_at_risk": "expected ARR at risk",
     "reason": "why",
     "next_action": "next action",
+    "action_source": "action from",
     "due_date": "act by",
 }
 MONEY_COLUMNS = {"arr", "expected_arr_at_risk"}

@@ -311,6 +311,13 @@ class Targeting:
         The effect model refitted on every pilot account's pseudo-outcome (used by ``ranked_accounts``).
     columns : list of str
         Its covariate columns (``design_matrix``).
+    policy : str
+        The policy the verdict recommends (a name of ``policies``): with heterogeneity, the top-k%
+        policy with the most ARR net of the plays' cost; without, "treat everyone" (the average
+        effect's interval lies above 0 and the play pays for its CSM time), "treat no one" (the
+        interval lies below 0), or "" when the average effect is not clear (extend the pilot).
+    policy_share : float
+        Share of accounts that policy treats (k for a top-k% policy, 1, 0; NaN without a policy).
     """
 
     pilot_id: str
@@ -329,6 +336,8 @@ class Targeting:
     config: TargetingConfig
     effect_model: Any = field(repr=False, default=None)
     columns: list = field(repr=False, default_factory=list)
+    policy: str = ""
+    policy_share: float = float("nan")
 
     @property
     def average(self) -> Interval:
@@ -455,14 +464,36 @@ def _points(share: float) -> str:
     return f"{100 * share:+.1f} points"
 
 
-def _verdict(blp, gates_table: pd.DataFrame, policies: pd.DataFrame, cfg: TargetingConfig) -> tuple[bool, str, str]:
+def _decision(blp, gates_table: pd.DataFrame, policies: pd.DataFrame, cfg: TargetingConfig) -> tuple[bool, str, float]:
+    """Whether heterogeneity is found, the policy the verdict recommends and the share of accounts it treats.
+
+    With heterogeneity (the BLP test or the GATES most-minus-least interval rejects at ``alpha``): the
+    top-k% policy with the most ARR net of the plays' cost. Without: the average decision, "treat
+    everyone" when the average effect's interval lies above 0 and the play pays for its CSM time,
+    "treat no one" when the interval lies below 0, else no policy ("", NaN: extend the pilot).
+    """
     diff = gates_table.attrs["difference"]
-    found = blp.test.p_value < cfg.alpha or diff.low > 0
-    everyone = policies.iloc[0]
+    if blp.test.p_value < cfg.alpha or diff.low > 0:
+        tops = policies.iloc[2 : 2 + len(cfg.top_shares)].assign(share=list(cfg.top_shares))
+        best = tops.sort_values("net_arr_gain", ascending=False).iloc[0]
+        return True, str(best["policy"]), float(best["share"])
     avg = blp.average
-    if avg.low > 0 and everyone["net_arr_gain"] > 0:
+    if avg.low > 0 and policies.iloc[0]["net_arr_gain"] > 0:
+        return False, str(policies.iloc[0]["policy"]), 1.0
+    if avg.high < 0:
+        return False, str(policies.iloc[1]["policy"]), 0.0
+    return False, "", float("nan")
+
+
+def _verdict(
+    blp, gates_table: pd.DataFrame, policies: pd.DataFrame, decision: tuple[bool, str, float]
+) -> tuple[str, str]:
+    found, policy, _ = decision
+    diff = gates_table.attrs["difference"]
+    avg = blp.average
+    if policy == "treat everyone":
         average = "the play raises renewal on average and pays for its CSM time: give it to every renewing account"
-    elif avg.high < 0:
+    elif policy == "treat no one":
         average = "the play lowers renewal on average: give it to no one"
     else:
         average = "the average effect is not clear, so extend the pilot rather than roll the play out"
@@ -470,7 +501,6 @@ def _verdict(blp, gates_table: pd.DataFrame, policies: pd.DataFrame, cfg: Target
     effect = f"average effect on the renewal rate {_points(avg.estimate)} ({bounds}, {avg.method})"
     if not found:
         return (
-            False,
             f"No heterogeneity found; treat by the average decision: {average}.",
             (
                 f"No heterogeneity found: the data do not show that some accounts respond more than others "
@@ -479,15 +509,14 @@ def _verdict(blp, gates_table: pd.DataFrame, policies: pd.DataFrame, cfg: Target
                 f"The {effect}; per-account uplift estimates are not used for targeting."
             ),
         )
-    best = policies.iloc[2 : 2 + len(cfg.top_shares)].sort_values("net_arr_gain", ascending=False).iloc[0]
-    answer = f"Heterogeneity found; target the play: {best['policy']} gains the most ARR net of CSM time."
+    best = policies[policies["policy"] == policy].iloc[0]
+    answer = f"Heterogeneity found; target the play: {policy} gains the most ARR net of CSM time."
     return (
-        True,
         answer,
         (
             f"Heterogeneity found (BLP test p = {blp.test.p_value:.2g}; most minus least responsive group "
             f"{_points(diff.estimate)}, {_points(diff.low)} to {_points(diff.high)}): target the play. "
-            f"Best of the policies compared: {best['policy']}, {best['plays']} plays, "
+            f"Best of the policies compared: {policy}, {best['plays']} plays, "
             f"{best['csm_hours']:,.0f} CSM hours, ARR gain "
             f"{best['arr_gain']:,.0f} ({best['arr_gain_low']:,.0f} to {best['arr_gain_high']:,.0f}) "
             "over treating no one.\n"
@@ -535,7 +564,41 @@ def analyse(
     """
     cfg = config or load_config()
     frame = pilot_frame(tables, pilot_id, grace_days, treatment, cfg)
-    plan = plan_of(tables, pilot_id)
+    return analyse_frame(frame, pilot_id, plan_of(tables, pilot_id).control, cfg, level, seed)
+
+
+def analyse_frame(
+    frame: pd.DataFrame,
+    pilot_id: str,
+    control: str,
+    config: TargetingConfig | None = None,
+    level: float = 0.95,
+    seed: int = 0,
+) -> Targeting:
+    """``analyse`` on a pilot's frame: the estimation once the accounts and their snapshots are known.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        As ``pilot_frame`` returns it: account_id, arm, stratum, renewed, treated (0/1), propensity,
+        band, arr, the ``COVARIATES`` (missing allowed) and segment.
+    pilot_id : str
+        The pilot's name (carried into the result).
+    control : str
+        Name of the control arm.
+    config, level, seed
+        As ``analyse``.
+
+    Returns
+    -------
+    Targeting
+
+    Raises
+    ------
+    ParameterError
+        If a column is missing, or an arm is too small for the folds (``insights.stats.uplift.dr_learner``).
+    """
+    cfg = config or load_config()
     design, columns = design_matrix(frame)
     data = pd.concat([frame[["account_id", "renewed", "treated", "propensity", "stratum"]], design], axis=1)
     scores = uplift.dr_learner(
@@ -559,26 +622,71 @@ def analyse(
     )
     policies = policy_table(scored, cfg, level)
     qini = policy_value.qini_curve(scored, points=20, cluster="cluster", n_boot=cfg.bootstrap, level=level, seed=seed)
-    found, answer, verdict = _verdict(blp, gates_table, policies, cfg)
+    decision = _decision(blp, gates_table, policies, cfg)
+    answer, verdict = _verdict(blp, gates_table, policies, decision)
     effect_model = clone(uplift.default_effect_model()).fit(design.to_numpy(float), scored["score"].to_numpy(float))
     return Targeting(
         pilot_id=pilot_id,
         treatment=frame.loc[frame["treated"] == 1, "arm"].iloc[0],
-        control=plan.control,
+        control=control,
         frame=scored,
         blp=blp,
         gates=gates_table,
         clan=clan_table,
         policies=policies,
         qini=qini,
-        heterogeneous=found,
+        heterogeneous=decision[0],
         verdict=verdict,
         answer=answer,
         method=scores.attrs["method"],
         config=cfg,
         effect_model=effect_model,
         columns=columns,
+        policy=decision[1],
+        policy_share=decision[2],
     )
+
+
+def predicted_uplift(result: Targeting, accounts: pd.DataFrame) -> np.ndarray:
+    """The effect model's uplift for accounts outside the pilot, encoded as the pilot's accounts were.
+
+    Parameters
+    ----------
+    result : Targeting
+        From ``analyse``.
+    accounts : pandas.DataFrame
+        Rows with the ``COVARIATES`` (missing allowed) and ``segment``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Predicted renewal-probability uplift per row (a model estimate, not a fact about the account).
+    """
+    if not len(accounts):
+        return np.zeros(0)
+    design, _ = design_matrix(accounts, result.frame)
+    design = design.reindex(columns=result.columns, fill_value=0.0)
+    return result.effect_model.predict(design.to_numpy(float))
+
+
+def uplift_group(result: Targeting, uplift_hat) -> np.ndarray:
+    """The GATES group (1 = least responsive) of each predicted uplift, by the pilot's cut points.
+
+    Parameters
+    ----------
+    result : Targeting
+        From ``analyse``.
+    uplift_hat : array-like of float
+        Predicted uplift per account (``predicted_uplift``).
+
+    Returns
+    -------
+    numpy.ndarray of int
+        Group 1 to ``result.config.groups`` per account.
+    """
+    groups = result.config.groups
+    cuts = result.frame.groupby(heterogeneity.uplift_groups(result.frame["cate"], groups))["cate"].max().to_numpy()
+    return np.minimum(np.searchsorted(cuts[:-1], np.asarray(uplift_hat, dtype=float), side="left") + 1, groups)
 
 
 def ranked_accounts(tables: Tables, result: Targeting) -> pd.DataFrame:
@@ -608,15 +716,9 @@ def ranked_accounts(tables: Tables, result: Targeting) -> pd.DataFrame:
     as_of = pd.Timestamp(tables.as_of) + pd.Timedelta(days=1)
     snap = _snapshot_with_band(tables, as_of)
     snap = snap[snap["days_to_renewal"].between(0, cfg.window_days)]
-    design, _ = design_matrix(snap, result.frame)
-    design = design.reindex(columns=result.columns, fill_value=0.0)
-    if result.heterogeneous and len(snap):
-        uplift_hat = result.effect_model.predict(design.to_numpy(float))
-    else:
-        uplift_hat = np.full(len(snap), result.average.estimate)
-    # GATES group by the pilot's cut points of predicted uplift
-    cuts = result.frame.groupby(heterogeneity.uplift_groups(result.frame["cate"], cfg.groups))["cate"].max().to_numpy()
-    group = np.minimum(np.searchsorted(cuts[:-1], uplift_hat, side="left") + 1, cfg.groups)
+    average = np.full(len(snap), result.average.estimate)
+    uplift_hat = predicted_uplift(result, snap) if result.heterogeneous else average
+    group = uplift_group(result, uplift_hat)
     g = result.gates.set_index("group")
     names = tables.accounts.set_index("account_id")["name"]
     out = pd.DataFrame(

@@ -14,7 +14,11 @@ and what to do about it, in the words of ``config/playbooks.yaml``:
   purchased seats are in use" is true of the account;
 * **next_action**: the play for the top reason in the account's segment
   (``Playbooks.play_for``); an account that asked to cancel gets the play of
-  ``cancellation_requested`` (the executive save call); without a reason, ``DEFAULT_PLAY``;
+  ``cancellation_requested`` (the executive save call); without a reason, ``DEFAULT_PLAY``.
+  When a pilot supports it (``insights.analyses.pilots.pilot_plays``: heterogeneity found and a
+  top-k% policy, or a clearly positive average effect that pays for its CSM time), the accounts its
+  policy treats get the pilot's play instead, with ``action_source`` ("pilot <id>" / "playbook") and
+  the evidence in words; otherwise the list is exactly the playbook's;
 * **due_date**: the renewal date minus the play's lead time; when that date has already passed,
   the play is due now: ``due_date`` = the reference date and ``due_now`` is True;
 * the signals a CSM checks first: activated vs purchased seats, whether there is an admin or
@@ -262,8 +266,13 @@ def next_actions(
             if play is not None:
                 break
         chosen.append(play or playbooks.plays[default_play])
-    lead = pd.Series([p.lead_time_days for p in chosen], index=accounts.index, dtype="int64")
-    due = pd.to_datetime(accounts["renewal_date"]) - pd.to_timedelta(lead, unit="D")
+    return _scheduled(chosen, accounts["renewal_date"], as_of)
+
+
+def _scheduled(chosen: list, renewal_date: pd.Series, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Each play's name, key, lead time and due date: the renewal date minus the lead time, not before ``as_of``."""
+    lead = pd.Series([p.lead_time_days for p in chosen], index=renewal_date.index, dtype="int64")
+    due = pd.to_datetime(renewal_date) - pd.to_timedelta(lead, unit="D")
     return pd.DataFrame(
         {
             "next_action": [p.name for p in chosen],
@@ -272,8 +281,67 @@ def next_actions(
             "due_date": due.where(due >= as_of, as_of),
             "due_now": (due < as_of).to_numpy(),
         },
-        index=accounts.index,
+        index=renewal_date.index,
     )
+
+
+#: Columns of a pilot's recommendations that ``with_pilot_plays`` reads
+#: (``insights.analyses.pilots.pilot_plays.PilotPlays.accounts``).
+PILOT_PLAY_COLUMNS = ("account_id", "play", "action_source", "evidence")
+
+
+def with_pilot_plays(
+    actions: pd.DataFrame, accounts: pd.DataFrame, pilot_plays: pd.DataFrame, playbooks: Playbooks, as_of
+) -> pd.DataFrame:
+    """The next actions with a pilot's play for the accounts it recommends, and where each action comes from.
+
+    Parameters
+    ----------
+    actions : pandas.DataFrame
+        Output of ``next_actions`` for ``accounts``.
+    accounts : pandas.DataFrame
+        Same index: account_id and renewal_date.
+    pilot_plays : pandas.DataFrame
+        One row per recommended account: ``PILOT_PLAY_COLUMNS``
+        (``insights.analyses.pilots.pilot_plays.recommend``).
+    playbooks : Playbooks
+        ``insights.analyses.playbooks.load_playbooks()`` (the play's name and lead time).
+    as_of : date-like
+        The reference date: no play is due before it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``actions`` where a recommended account's next_action, play, lead_time_days, due_date and
+        due_now are those of the pilot's play, plus ``action_source`` ("pilot <id>", else "playbook")
+        and ``action_evidence`` (the pilot's evidence in words; empty for a playbook action).
+
+    Raises
+    ------
+    ParameterError
+        If a column is missing, an account is recommended twice, or a play is not in ``playbooks``.
+    """
+    require_columns(
+        pilot_plays, list(PILOT_PLAY_COLUMNS), what="the pilot plays", fix="Build them with pilot_plays.recommend."
+    )
+    require_columns(accounts, ["account_id", "renewal_date"], what="the accounts table")
+    if pilot_plays["account_id"].duplicated().any():
+        raise ParameterError("the pilot plays name an account twice; pass one recommendation per account.")
+    unknown = sorted(set(pilot_plays["play"]) - set(playbooks.plays))
+    if unknown:
+        raise ParameterError(f"the pilot plays name plays {unknown} that config/playbooks.yaml does not define.")
+    recs = pilot_plays.set_index("account_id")
+    hit = accounts["account_id"].isin(recs.index)
+    out = actions.assign(action_source="playbook", action_evidence="")
+    if hit.any():
+        ids = accounts.loc[hit, "account_id"]
+        piloted = _scheduled(
+            [playbooks.plays[k] for k in recs.loc[ids, "play"]], accounts.loc[hit, "renewal_date"], pd.Timestamp(as_of)
+        )
+        out.loc[hit, list(piloted.columns)] = piloted
+        out.loc[hit, "action_source"] = recs.loc[ids, "action_source"].to_numpy()
+        out.loc[hit, "action_evidence"] = recs.loc[ids, "evidence"].to_numpy()
+    return out
 
 
 def build(
@@ -283,6 +351,7 @@ def build(
     as_of,
     window_days: int | None = exposure.WINDOW_DAYS,
     top: int = 3,
+    pilot_plays: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The CSM worklist: accounts renewing in the window, most expected ARR at risk first.
 
@@ -302,13 +371,18 @@ def build(
         Accounts renewing 0 to this many days after ``as_of``; None for every account.
     top : int
         Most reasons per account.
+    pilot_plays : pandas.DataFrame, optional
+        A pilot's recommended accounts (``insights.analyses.pilots.pilot_plays.PilotPlays.accounts``):
+        their next action is the pilot's play (``with_pilot_plays``). None or empty: the playbook
+        rules alone, and the list is exactly as without a pilot.
 
     Returns
     -------
     pandas.DataFrame
         rank, account_id, [name], [csm], segment, arr, renewal_date, days_to_renewal, health,
         band, p_churn, expected_arr_at_risk, cancellation_requested, in_save_play (booleans),
-        top_reason, reasons, reason_factors (comma-separated keys), next_action, due_date, due_now,
+        top_reason, reasons, reason_factors (comma-separated keys), next_action, [action_source,
+        action_evidence: only when a pilot recommends some account], due_date, due_now,
         lead_time_days and the ``signals``; sorted by expected_arr_at_risk descending (ties by
         account_id), index 0..n-1.
 
@@ -322,6 +396,10 @@ def build(
     rows, contrib = accounts[keep], contributions.loc[keep[keep].index]
     why = reasons(rows, contrib, playbooks, top)
     act = next_actions(rows, why["reason_factors"], playbooks, as_of)
+    action = ["next_action"]
+    if pilot_plays is not None and len(pilot_plays):
+        act = with_pilot_plays(act, rows, pilot_plays, playbooks, as_of)
+        action += ["action_source", "action_evidence"]
     lead = [c for c in ("account_id", "name", "csm") if c in rows.columns]
     out = rows[[*lead, "segment", "arr", "renewal_date", "days_to_renewal", "health", "band", "p_churn"]].copy()
     out["band"] = out["band"].astype(object)
@@ -331,7 +409,7 @@ def build(
     out["top_reason"] = why["top_reason"]
     out["reasons"] = why["reasons"]
     out["reason_factors"] = why["reason_factors"].map(", ".join)
-    out = pd.concat([out, act[["next_action", "due_date", "due_now", "lead_time_days"]], signals(rows)], axis=1)
+    out = pd.concat([out, act[[*action, "due_date", "due_now", "lead_time_days"]], signals(rows)], axis=1)
     out = out.sort_values(["expected_arr_at_risk", "account_id"], ascending=[False, True]).reset_index(drop=True)
     out.insert(0, "rank", np.arange(1, len(out) + 1))
     return out
@@ -380,7 +458,8 @@ def headline_table(work: pd.DataFrame, n: int = 10) -> pd.DataFrame:
     pandas.DataFrame
         Indexed by account (name, else id; ``insights.report.headlines.save`` shows the index as
         the first column): owner (when the list has ``csm``), segment, arr, renewal_date,
-        expected_arr_at_risk, reason (the first sentence), next_action, due_date.
+        expected_arr_at_risk, reason (the first sentence), next_action, action_source (when a pilot
+        set some next action: "pilot <id>" or "playbook"), due_date.
 
     Raises
     ------
@@ -406,6 +485,8 @@ def headline_table(work: pd.DataFrame, n: int = 10) -> pd.DataFrame:
         expected_arr_at_risk=top["expected_arr_at_risk"],
         reason=top["top_reason"],
         next_action=top["next_action"],
-        due_date=pd.to_datetime(top["due_date"]).dt.date,
     )
+    if "action_source" in top:
+        out["action_source"] = top["action_source"]
+    out["due_date"] = pd.to_datetime(top["due_date"]).dt.date.to_numpy()
     return out.set_index("account")

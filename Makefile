@@ -6,6 +6,8 @@ STAMP  := $(VENV)/.installed-stamp
 SPARK_STAMP := $(VENV)/.installed-spark-stamp
 QUARTER ?=
 FORCE  ?=
+# pytest-xdist workers of `make test` and `make test-fast`; a test file (or notebook) stays on one worker
+WORKERS ?= 2
 
 .DEFAULT_GOAL := help
 .PHONY: help venv report test test-fast lint lab demo-data validate clean-reports
@@ -13,7 +15,7 @@ FORCE  ?=
 help: ## List the targets with what they do
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
 	  awk 'BEGIN {FS = ":.*## "} {printf "  \033[1m%-14s\033[0m %s\n", $$1, $$2}'
-	@echo "  variables: QUARTER=2026Q3 (report quarter), FORCE=1 (replace an existing report)"
+	@echo "  variables: QUARTER=2026Q3 (report quarter), FORCE=1 (replace an existing report), WORKERS=2 (test processes)"
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,10 +34,10 @@ report: $(STAMP) ## Run the quarterly report into reports/<quarter>/ (demo data 
 	$(BIN)/insights report $(if $(QUARTER),--quarter $(QUARTER)) $(if $(FORCE),--force)
 
 test: $(SPARK_STAMP) ## Run the whole test suite: pytest over tests/ and nbval over notebooks/
-	$(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-kernel-name python3
+	$(BIN)/python -m pytest -n $(WORKERS) --dist loadfile --no-loadscope-reorder --durations=15 tests notebooks --nbval-lax --nbval-kernel-name python3
 
 test-fast: $(STAMP) ## Run the tests not marked slow (quick feedback while editing)
-	$(BIN)/python -m pytest tests -m "not slow"
+	$(BIN)/python -m pytest -n $(WORKERS) --dist loadfile --no-loadscope-reorder tests -m "not slow"
 
 # All three checks run even when one fails, so one run lists every problem.
 lint: $(STAMP) ## Check lint, format and types: ruff check, ruff format --check, mypy (config in pyproject.toml)

@@ -6,6 +6,7 @@ kernels alike) for unit and integration tests; *default* (2,000 accounts) only i
 ``slow`` (acceptance checks against the ground truth that need the default size).
 """
 
+import fcntl
 import json
 import os
 import shutil
@@ -36,6 +37,33 @@ def _private_copy(source: Path, tmp_path: Path) -> Path:
 def demo_dir() -> Path:
     """The session's small demo dataset (read-only: copy it before changing anything)."""
     return Path(os.environ["INSIGHTS_DATA_DIR"])
+
+
+@pytest.fixture(scope="session")
+def demo_report(demo_dir) -> Path:
+    """The quarterly report of the session's small demo (read-only), built once per test run.
+
+    ``make test`` runs on several pytest-xdist workers: the first to ask builds the report
+    (``run_report(data_dir=demo_dir, jobs=2)``) under an exclusive lock in the session's shared
+    temporary folder (the parent of ``demo_dir``, made by the root conftest.py), and the others
+    wait for it and read the same folder. Tests that change a report copy it first.
+    """
+    from insights.report.runner import run_report
+
+    base = demo_dir.parent
+    reports, done = base / "demo-report", base / "demo-report.done"
+    with open(base / "demo-report.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not done.exists():
+            mp = pytest.MonkeyPatch()
+            mp.setenv("INSIGHTS_REPORTS_DIR", str(reports))
+            try:
+                outcome = run_report(data_dir=demo_dir, jobs=2)
+            finally:
+                mp.undo()
+            assert outcome.ok, outcome.summary()
+            done.write_text(outcome.folder.name)
+        return reports / done.read_text()
 
 
 @pytest.fixture

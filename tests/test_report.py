@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -19,11 +20,11 @@ def _leftovers(root):
 
 
 @pytest.mark.slow
-def test_quarterly_report_end_to_end(demo_dir):
-    outcome = run_report(data_dir=demo_dir)
-    assert outcome.ok and outcome.quarter == "2026Q3" and not outcome.skipped
-    folder = outcome.folder
-    assert folder == paths.reports_dir() / "2026Q3"
+def test_quarterly_report_end_to_end(demo_dir, demo_report):
+    """The session's demo report (built by run_report), then the runner's skip, refusal and forced replace."""
+    assert demo_report.name == "2026Q3"
+    folder = paths.reports_dir() / "2026Q3"
+    shutil.copytree(demo_report, folder)
     for spec in load_report_spec():
         assert (folder / spec.file).exists() and (folder / f"{spec.stem}.html").exists()
     manifest = json.loads((folder / "manifest.json").read_text())
@@ -74,8 +75,9 @@ def test_quarterly_report_end_to_end(demo_dir):
 
     # with force: replaced, and no temporary or backup folder left behind
     replaced = run_report(data_dir=demo_dir, force=True)
-    assert replaced.ok and json.loads((folder / "manifest.json").read_text())["fingerprint"] != "something else"
-    # same inputs, parameters and seeds: byte-identical action lists
+    assert replaced.ok and replaced.quarter == "2026Q3" and not replaced.skipped and replaced.folder == folder
+    assert json.loads((folder / "manifest.json").read_text())["fingerprint"] != "something else"
+    # same inputs, parameters and seeds, another process and another number of jobs: byte-identical lists
     assert {p.name: p.read_bytes() for p in folder.glob("*.csv")} == csvs
     assert _leftovers(paths.reports_dir()) == []
 

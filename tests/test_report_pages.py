@@ -33,18 +33,8 @@ def page_text(markup: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def report_folder(demo_dir, tmp_path_factory) -> Path:
-    from insights.report.runner import run_report
-
-    reports = tmp_path_factory.mktemp("reports")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("INSIGHTS_REPORTS_DIR", str(reports))
-    try:
-        outcome = run_report(data_dir=demo_dir, jobs=2)
-    finally:
-        mp.undo()
-    assert outcome.ok, outcome.summary()
-    return outcome.folder
+def report_folder(demo_report) -> Path:
+    return demo_report
 
 
 def _chromium() -> str | None:

@@ -108,11 +108,10 @@ def test_a_mapping_with_queries_on_the_server(server, loaded, tmp_path):
 
 
 @pytest.mark.slow
-def test_the_report_from_postgres_matches_the_file_report_byte_for_byte(server, loaded, demo_dir, tmp_path):
+def test_the_report_from_postgres_matches_the_file_report_byte_for_byte(
+    server, loaded, demo_dir, demo_report, tmp_path
+):
     """The report's CSVs from the database equal those from the files; the password is in no output."""
-    files_env = _env(INSIGHTS_REPORTS_DIR=str(tmp_path / "files"), INSIGHTS_PROCESSED_DIR=str(tmp_path / "p1"))
-    res = _cli("report", "--data", demo_dir, "--jobs", "2", env=files_env)
-    assert res.returncode == 0, res.stderr
     # the password inside the command-line URL; and again in the environment, where libpq would read it.
     # The pilot's plan stays where `insights pilot assign` wrote it, beside the record, in the raw folder.
     db_env = _env(
@@ -123,7 +122,7 @@ def test_the_report_from_postgres_matches_the_file_report_byte_for_byte(server, 
     )
     res_db = _cli("report", "--source", server.url(with_password=True), "--jobs", "2", env=db_env)
     assert res_db.returncode == 0, res_db.stderr
-    file_report = next((tmp_path / "files").iterdir())
+    file_report = demo_report
     db_report = next((tmp_path / "db").iterdir())
     csvs = sorted(p.name for p in file_report.glob("*.csv"))
     assert csvs and csvs == sorted(p.name for p in db_report.glob("*.csv"))

@@ -19,8 +19,9 @@ from insights.stats.levels import check_level, level_label
 
 #: Default number of simulated sums.
 N_SIM = 20_000
-#: Draws simulated at once (bounds the memory to about ``_CHUNK x accounts`` floats).
-_CHUNK = 2_000
+#: Uniforms drawn at once (at most; whole simulations): bounds the memory to about 32 MB of floats
+#: whatever the number of accounts (200,000 accounts: 20 simulations at a time).
+_CHUNK_VALUES = 4_000_000
 
 
 def _check(p, weights) -> tuple[np.ndarray, np.ndarray]:
@@ -86,8 +87,9 @@ def simulate(p, weights, n_sim: int = N_SIM, seed: int = 0) -> np.ndarray:
         raise ParameterError(f"n_sim must be at least 100, got {n_sim}.")
     rng = np.random.default_rng(seed)
     out = np.empty(int(n_sim))
-    for start in range(0, int(n_sim), _CHUNK):
-        k = min(_CHUNK, int(n_sim) - start)
+    chunk = max(1, _CHUNK_VALUES // max(prob.size, 1))
+    for start in range(0, int(n_sim), chunk):
+        k = min(chunk, int(n_sim) - start)
         out[start : start + k] = (rng.random((k, prob.size)) < prob) @ w
     return out
 

@@ -49,6 +49,16 @@ def test_wilson_published_upper_bounds_for_zero_successes():
     assert proportion_ci(0, 20).low == 0.0
 
 
+def test_wilson_bounds_hold_the_observed_share_exactly():
+    # found on the default demo: 0 of 7 gave a lower bound of 2.8e-17, a negative error bar in
+    # notebook 04's calibration figure; in closed form the bound is 0 at x = 0 and 1 at x = n
+    for n in range(1, 400):
+        for x in (0, 1, n // 2, n - 1, n):
+            ci = proportion_ci(max(0, min(x, n)), n)
+            assert ci.low <= ci.estimate <= ci.high
+        assert proportion_ci(0, n).low == 0.0 and proportion_ci(n, n).high == 1.0
+
+
 # ------------------------------------------------------------------ mean_ci
 
 

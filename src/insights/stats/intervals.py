@@ -125,7 +125,9 @@ def _wilson(x, n, z):
     denom = 1 + z2 / n
     centre = (p + z2 / (2 * n)) / denom
     half = z / denom * np.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
-    return np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
+    # the bounds hold p exactly (0 at x = 0 and 1 at x = n, as in closed form): rounding left e.g.
+    # 2.8e-17 above an observed 0, a negative error bar for matplotlib
+    return np.clip(np.minimum(centre - half, p), 0.0, 1.0), np.clip(np.maximum(centre + half, p), 0.0, 1.0)
 
 
 def _newcombe(x1, n1, x0, n0, z):

@@ -223,13 +223,11 @@ def _render(browser: str, page, tmp_path, screenshot=None) -> str:
 
 
 @pytest.mark.slow
-def test_pages_render_in_a_browser_without_broken_images_or_links(tmp_path):
-    """Runs after the end-to-end test in this module and renders the report it left behind."""
+def test_pages_render_in_a_browser_without_broken_images_or_links(demo_report, tmp_path):
+    """Renders every page of the session's demo report in Chromium: no broken image or link."""
     from html.parser import HTMLParser
 
-    folder = paths.reports_dir() / "2026Q3"
-    if not (folder / "index.html").exists():
-        pytest.skip("no report to render (run the whole module)")
+    folder = demo_report
     browser = _chromium()
     artifacts = paths.project_root() / "test-artifacts"
     artifacts.mkdir(exist_ok=True)

@@ -35,7 +35,11 @@ LONGEST_FIRST = (
 
 
 def pytest_configure(config):
-    if hasattr(config, "workerinput"):  # pragma: no cover - xdist workers inherit the env
+    if hasattr(config, "workerinput"):  # pytest-xdist worker: the controller's env, and a reports folder of its own
+        # a report run locks its reports folder (insights.report.folder_lock), so two workers'
+        # report tests in one folder would refuse each other
+        shared = Path(os.environ["INSIGHTS_REPORTS_DIR"])
+        os.environ["INSIGHTS_REPORTS_DIR"] = str(shared.with_name(f"{shared.name}-{config.workerinput['workerid']}"))
         return
     base = Path(tempfile.mkdtemp(prefix="insights-tests-"))
     config._insights_tmp = base

@@ -288,6 +288,7 @@ def validate_in_process(folder: Path) -> tuple[int, str]:
 EXAMPLES = max(settings.default.max_examples // 2, 1)
 
 
+@pytest.mark.slow  # 30 whole datasets validated: 10-16 s, the largest item of the fast tier
 @settings(max_examples=EXAMPLES, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(corruptions=CORRUPTIONS)
 def test_validate_never_crashes_on_corrupted_tables(base, corruptions):

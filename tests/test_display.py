@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from insights.data import paths
-from insights.display import MISSING, frame_html, readable_number, use_readable_tables
+from insights.display import MISSING, frame_html, points, readable_number, use_readable_tables
 
 
 @pytest.mark.parametrize(
@@ -91,3 +91,10 @@ def test_labels_read_as_words_and_the_data_is_untouched():
     assert list(frame.columns) == ["expected_arr_at_risk", "n"] and frame.index.name == "contract_segment"
     wide = pd.DataFrame([[1, 2]], columns=pd.MultiIndex.from_tuples([("p_churn", "low"), ("p_churn", "high")]))
     assert "p churn" in frame_html(wide)
+
+
+def test_points_are_signed_percentage_points_with_one_decimal():
+    assert points(0.026) == "+2.6 points"
+    assert points(-0.0449) == "-4.5 points"
+    assert points(0.0) == "+0.0 points"
+    assert points(1 / 3) == "+33.3 points"

@@ -94,6 +94,22 @@ def percent(value: float) -> str:
     return f"{100 * float(value):.1f}%"
 
 
+def points(value: float) -> str:
+    """A difference of two shares in percentage points, signed, one decimal: ``0.026`` -> ``"+2.6 points"``.
+
+    Parameters
+    ----------
+    value : float
+        A difference of shares (e.g. of renewal rates), as a fraction.
+
+    Returns
+    -------
+    str
+        The signed difference in points.
+    """
+    return f"{100 * float(value):+.1f} points"
+
+
 def frame_html(frame: pd.DataFrame) -> str:
     """The HTML of a DataFrame with ``readable_number`` floats and blank missing values.
 

@@ -36,6 +36,7 @@ from insights.analyses.risk.exposure import WINDOW_DAYS, in_window
 from insights.data import paths
 from insights.data.config_files import read_mapping
 from insights.data.loading import Tables
+from insights.display import points
 from insights.errors import ConfigError
 from insights.stats.policy_value import top_share_policy
 from insights.stats.table_checks import require_columns
@@ -135,10 +136,6 @@ def play_of_pilot(pilot_id: str, playbooks: Playbooks, path: Path | None = None)
     return playbooks.plays[str(key)]
 
 
-def _points(share: float) -> str:
-    return f"{100 * share:+.1f} points"
-
-
 def _renewed(share: float) -> str:
     """E.g. 'renewed 12.3 points more often' ('less often' for a negative difference)."""
     return f"renewed {abs(100 * share):.1f} points {'more' if share >= 0 else 'less'} often"
@@ -151,7 +148,7 @@ def _test(result: targeting.Targeting) -> str:
 def _no_recommendation(result: targeting.Targeting) -> str:
     """Why rule c applies to an analysed pilot, as the end of a "because" sentence."""
     a = result.average
-    effect = f"{_points(a.estimate)} ({_points(a.low)} to {_points(a.high)}, {a.method})"
+    effect = f"{points(a.estimate)} ({points(a.low)} to {points(a.high)}, {a.method})"
     pilot = f"pilot {result.pilot_id}"
     if result.heterogeneous:
         return f"{pilot} found heterogeneity but recommends {result.policy or 'no policy'}, not a top-k% policy"
@@ -243,7 +240,7 @@ def recommend(
         said = {
             int(g): (
                 f"In {source}, accounts like this one (group {int(g)} of {result.config.groups} by predicted uplift) "
-                f"{_renewed(float(est))} with the play ({_points(float(low))} to {_points(float(high))}, {method}); "
+                f"{_renewed(float(est))} with the play ({points(float(low))} to {points(float(high))}, {method}); "
                 f"{_test(result)}."
             )
             for g, est, low, high, method in result.gates[["group", "estimate", "low", "high", "method"]].itertuples(
@@ -260,12 +257,12 @@ def recommend(
     else:
         a = result.average
         line = (
-            f"In {source}, accounts of its segments {_renewed(a.estimate)} with the play ({_points(a.low)} to "
-            f"{_points(a.high)}, {a.method}); {_test(result)}: no heterogeneity found, so the average decision applies."
+            f"In {source}, accounts of its segments {_renewed(a.estimate)} with the play ({points(a.low)} to "
+            f"{points(a.high)}, {a.method}); {_test(result)}: no heterogeneity found, so the average decision applies."
         )
         evidence = [line] * len(rows)
         reason = (
-            f"{source} raised renewal on average by {_points(a.estimate)} ({_points(a.low)} to {_points(a.high)}) "
+            f"{source} raised renewal on average by {points(a.estimate)} ({points(a.low)} to {points(a.high)}) "
             "with no heterogeneity found and the play pays for its CSM time: every renewing account in its segments "
             "gets it (accounts that asked to cancel keep the executive save call)"
         )

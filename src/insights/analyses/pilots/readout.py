@@ -18,6 +18,7 @@ from insights.analyses.pilots.assignment import RETROSPECTIVE_LABEL, PilotPlan, 
 from insights.analyses.pilots.covariates import pre_period
 from insights.analyses.pilots.integrity import check_integrity
 from insights.data.loading import Tables
+from insights.display import points
 from insights.errors import ParameterError
 from insights.metrics import churn
 from insights.stats import adjustment, bayes, experiments, intervals, sequential, stratified
@@ -817,8 +818,7 @@ def decide(
     tuple of (str, str)
         ``"ship"``, ``"extend"`` or ``"stop"``, and the reason.
     """
-    pts = lambda v: f"{100 * v:+.1f} points"  # noqa: E731
-    ci = f"{pts(diff.estimate)} ({diff.method}: {pts(diff.low)} to {pts(diff.high)})"
+    ci = f"{points(diff.estimate)} ({diff.method}: {points(diff.low)} to {points(diff.high)})"
     prob = f"probability the playbook is better {bayes_view.prob_treatment_better:.0%}"
     if srm.p_value < SRM_ALPHA:
         return "stop", (
@@ -857,7 +857,7 @@ def decide(
     if diff.high < plan.min_worthwhile:
         return "stop", (
             f"No effect worth having: {ci}; even the upper end is below the smallest worthwhile "
-            f"change of {pts(plan.min_worthwhile)}."
+            f"change of {points(plan.min_worthwhile)}."
         )
     return "extend", (
         f"Inconclusive: {ci}, {prob}. The interval still includes no effect and effects worth "

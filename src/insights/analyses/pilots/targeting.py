@@ -33,6 +33,7 @@ from insights.data import paths
 from insights.data.config_files import read_mapping
 from insights.data.loading import Tables
 from insights.data.settings import load_settings
+from insights.display import points
 from insights.errors import ConfigError, ParameterError
 from insights.metrics import snapshots
 from insights.stats import heterogeneity, policy_value, uplift
@@ -361,10 +362,10 @@ class Targeting:
         a, d = self.average, self.gates.attrs["difference"]
         return {
             "Answer": self.answer,
-            "Average effect on renewal": f"{_points(a.estimate)} ({_points(a.low)} to {_points(a.high)}; {a.method})",
+            "Average effect on renewal": f"{points(a.estimate)} ({points(a.low)} to {points(a.high)}; {a.method})",
             "Heterogeneity": (
                 f"{self.blp.test.method}: p = {self.blp.test.p_value:.2g}; most minus least responsive group "
-                f"{_points(d.estimate)} ({_points(d.low)} to {_points(d.high)})"
+                f"{points(d.estimate)} ({points(d.low)} to {points(d.high)})"
             ),
         }
 
@@ -442,7 +443,7 @@ def policy_summary(policies: pd.DataFrame) -> pd.DataFrame:
     def span(row, col, fmt):
         return f"{fmt(row[col])} ({fmt(row[col + '_low'])} to {fmt(row[col + '_high'])})"
 
-    def points(x):
+    def bare_points(x):
         return f"{100 * x:+.1f}"
 
     out = pd.DataFrame(
@@ -450,7 +451,7 @@ def policy_summary(policies: pd.DataFrame) -> pd.DataFrame:
             "plays": [f"{n:,}" for n in policies["plays"]],
             "CSM hours": [f"{h:,.0f}" for h in policies["csm_hours"]],
             "renewal rate": [span(r, "renewal_rate", percent) for _, r in policies.iterrows()],
-            "gain in renewal (points)": [span(r, "renewal_gain", points) for _, r in policies.iterrows()],
+            "gain in renewal (points)": [span(r, "renewal_gain", bare_points) for _, r in policies.iterrows()],
             "ARR gain": [span(r, "arr_gain", money) for _, r in policies.iterrows()],
             "net ARR gain after the plays' cost": [money(x) for x in policies["net_arr_gain"]],
         },
@@ -458,10 +459,6 @@ def policy_summary(policies: pd.DataFrame) -> pd.DataFrame:
     )
     out.attrs["method"] = str(policies["method"].iloc[0]) if len(policies) else ""
     return out
-
-
-def _points(share: float) -> str:
-    return f"{100 * share:+.1f} points"
 
 
 def _decision(blp, gates_table: pd.DataFrame, policies: pd.DataFrame, cfg: TargetingConfig) -> tuple[bool, str, float]:
@@ -497,15 +494,15 @@ def _verdict(
         average = "the play lowers renewal on average: give it to no one"
     else:
         average = "the average effect is not clear, so extend the pilot rather than roll the play out"
-    bounds = f"{_points(avg.low)} to {_points(avg.high)}"
-    effect = f"average effect on the renewal rate {_points(avg.estimate)} ({bounds}, {avg.method})"
+    bounds = f"{points(avg.low)} to {points(avg.high)}"
+    effect = f"average effect on the renewal rate {points(avg.estimate)} ({bounds}, {avg.method})"
     if not found:
         return (
             f"No heterogeneity found; treat by the average decision: {average}.",
             (
                 f"No heterogeneity found: the data do not show that some accounts respond more than others "
-                f"(BLP test p = {blp.test.p_value:.2g}; most minus least responsive group {_points(diff.estimate)}, "
-                f"{_points(diff.low)} to {_points(diff.high)}). Treat by the average decision; {average}.\n"
+                f"(BLP test p = {blp.test.p_value:.2g}; most minus least responsive group {points(diff.estimate)}, "
+                f"{points(diff.low)} to {points(diff.high)}). Treat by the average decision; {average}.\n"
                 f"The {effect}; per-account uplift estimates are not used for targeting."
             ),
         )
@@ -515,7 +512,7 @@ def _verdict(
         answer,
         (
             f"Heterogeneity found (BLP test p = {blp.test.p_value:.2g}; most minus least responsive group "
-            f"{_points(diff.estimate)}, {_points(diff.low)} to {_points(diff.high)}): target the play. "
+            f"{points(diff.estimate)}, {points(diff.low)} to {points(diff.high)}): target the play. "
             f"Best of the policies compared: {policy}, {best['plays']} plays, "
             f"{best['csm_hours']:,.0f} CSM hours, ARR gain "
             f"{best['arr_gain']:,.0f} ({best['arr_gain_low']:,.0f} to {best['arr_gain_high']:,.0f}) "
